@@ -1,0 +1,2 @@
+DROP TABLE register_editions;
+DROP TABLE municipalities;

@@ -1,0 +1,23 @@
+-- Municipality register (Destatis GV100AD). Keys are never deleted: a case may name them.
+CREATE TABLE municipalities (
+    ags         TEXT PRIMARY KEY NOT NULL CHECK (length(ags) = 8 AND ags GLOB '16[0-9][0-9][0-9][0-9][0-9][0-9]'),
+    name        TEXT NOT NULL,
+    -- lower-cased by the service (full Unicode, unlike SQLite's lower()) for name search
+    name_folded TEXT NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('kreisfreie_stadt', 'landkreis', 'stadt', 'gemeinde')),
+    kreis       TEXT NOT NULL CHECK (length(kreis) = 5),
+    verband     TEXT,
+    population  BIGINT,
+    area_ha     BIGINT,
+    postcode    TEXT,
+    valid_from  DATE,
+    valid_to    DATE,
+    edition     DATE NOT NULL
+);
+CREATE INDEX municipalities_kreis ON municipalities (kreis, ags);
+
+CREATE TABLE register_editions (
+    edition     DATE PRIMARY KEY NOT NULL,
+    imported_at TIMESTAMP NOT NULL,
+    records     INTEGER NOT NULL
+);

@@ -1,0 +1,7 @@
+//! Who may do what: one function per decision, so that handlers read as
+//! "extract → authorize → call → respond" and the authorization matrix has one source.
+
+use crate::domain::Role;
+
+/// Every authenticated role may read the register and the programmes.
+pub const ANY_ROLE: &[Role] = &Role::ALL;

@@ -1,0 +1,152 @@
+//! The command line: `serve` (default), `migrate`, `token`, `openapi`, `import-register`.
+
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+
+use crate::auth::mint_hs256;
+use crate::config::Settings;
+use crate::domain::{Ags, Role};
+use crate::persistence::{self, BoxError};
+use crate::startup::Application;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "foerderakte",
+    version,
+    about = "Grant-funding case management for Thuringian municipalities"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply migrations, load the register, serve the API (the default).
+    Serve,
+    /// Apply migrations and load the register, then exit.
+    Migrate,
+    /// Mint a development token (HS256 with JWT_SECRET); prints the token alone.
+    Token {
+        /// applicant, caseworker, approver, ministry or admin
+        #[arg(long)]
+        role: String,
+        /// The subject (user name) the token is for.
+        #[arg(long)]
+        sub: String,
+        /// A municipality (8-digit AGS) the applicant acts for; repeat for several.
+        #[arg(long)]
+        ags: Vec<String>,
+        /// Lifetime: e.g. 30m, 8h, 2d.
+        #[arg(long, default_value = "8h")]
+        ttl: String,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Load a newer register edition (TSV from tools/gv100ad_to_tsv.py).
+    ImportRegister { file: std::path::PathBuf },
+}
+
+pub fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = Cli::parse();
+    match run(cli.command.unwrap_or(Command::Serve)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("foerderakte: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), BoxError> {
+    match command {
+        Command::Openapi => {
+            print!("{}", crate::openapi::document_json());
+            Ok(())
+        }
+        Command::Token {
+            role,
+            sub,
+            ags,
+            ttl,
+        } => {
+            let settings = Settings::from_env()?;
+            let role: Role = role.parse()?;
+            let ags = ags
+                .iter()
+                .map(|a| Ags::parse(a).map_err(|e| format!("--ags {a}: {e}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            if role == Role::Applicant && ags.is_empty() {
+                return Err("an applicant token needs at least one --ags".into());
+            }
+            let token = mint_hs256(&settings.jwt, &sub, role, &ags, parse_ttl(&ttl)?)?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Migrate => {
+            let settings = Settings::from_env()?;
+            let mut conn = persistence::establish(&settings.database_url)?;
+            persistence::prepare_database(&mut conn)?;
+            log::info!("database is current");
+            Ok(())
+        }
+        Command::ImportRegister { file } => {
+            let settings = Settings::from_env()?;
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let parsed = persistence::register::parse(&text, NaiveDate::MIN)?;
+            let edition = parsed
+                .edition
+                .ok_or("the file names no edition (`# edition<TAB>YYYY-MM-DD`)")?;
+            let mut conn = persistence::establish(&settings.database_url)?;
+            persistence::prepare_database(&mut conn)?;
+            let report = persistence::register::import(&mut conn, edition, &parsed.rows)?;
+            println!("{report:?}");
+            Ok(())
+        }
+        Command::Serve => {
+            let settings = Settings::from_env()?;
+            let app = Application::build(&settings)?;
+            log::info!("serving on http://{} (docs at /docs)", settings.bind_addr);
+            actix_web::rt::System::new().block_on(app.server())?;
+            Ok(())
+        }
+    }
+}
+
+/// `30m`, `8h`, `2d`, `90s` → seconds.
+pub fn parse_ttl(s: &str) -> Result<u64, String> {
+    let (num, unit) = s.split_at(s.len().saturating_sub(1));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("--ttl {s:?}: expected a number and s, m, h or d"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("--ttl {s:?}: expected a unit s, m, h or d")),
+    };
+    if secs == 0 || secs > 30 * 86_400 {
+        return Err(format!("--ttl {s:?}: must be between 1s and 30d"));
+    }
+    Ok(secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_ttl;
+
+    #[test]
+    fn ttls_are_parsed_with_their_unit() {
+        assert_eq!(parse_ttl("8h"), Ok(28_800));
+        assert_eq!(parse_ttl("30m"), Ok(1_800));
+        assert!(parse_ttl("8").is_err());
+        assert!(parse_ttl("0h").is_err());
+        assert!(parse_ttl("99d").is_err());
+    }
+}

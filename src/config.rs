@@ -1,0 +1,129 @@
+//! Configuration from the environment (and an optional `.env`, loaded by the CLI).
+
+use std::path::PathBuf;
+
+use crate::auth::JwtAlgorithm;
+
+/// Everything the service reads from its environment. `.env.example` documents each variable.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub bind_addr: String,
+    pub pool_size: u32,
+    pub jwt: JwtSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct JwtSettings {
+    pub algorithm: JwtAlgorithm,
+    /// HS256 key; required for HS256.
+    pub secret: Option<String>,
+    /// PEM public key file; required for RS256 and ES256.
+    pub public_key: Option<PathBuf>,
+    pub issuer: String,
+    pub audience: String,
+}
+
+/// A configuration the service must refuse to start with.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+/// HS256 keys shorter than this are refused: a short secret can be brute-forced offline
+/// from any token.
+pub const MIN_SECRET_LEN: usize = 32;
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the settings through `get`, so that tests can pass their own environment.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let non_empty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let algorithm: JwtAlgorithm = non_empty("JWT_ALGORITHM")
+            .unwrap_or_else(|| "HS256".into())
+            .parse()
+            .map_err(ConfigError)?;
+        let jwt = JwtSettings {
+            algorithm,
+            secret: non_empty("JWT_SECRET"),
+            public_key: non_empty("JWT_PUBLIC_KEY").map(PathBuf::from),
+            issuer: non_empty("JWT_ISSUER").unwrap_or_else(|| "foerderakte".into()),
+            audience: non_empty("JWT_AUDIENCE").unwrap_or_else(|| "foerderakte-api".into()),
+        };
+        match jwt.algorithm {
+            JwtAlgorithm::Hs256 => match &jwt.secret {
+                None => {
+                    return Err(ConfigError(
+                        "JWT_SECRET is required for HS256 (see .env.example)".into(),
+                    ));
+                }
+                Some(s) if s.len() < MIN_SECRET_LEN => {
+                    return Err(ConfigError(format!(
+                        "JWT_SECRET is too short: at least {MIN_SECRET_LEN} bytes"
+                    )));
+                }
+                Some(_) => {}
+            },
+            JwtAlgorithm::Rs256 | JwtAlgorithm::Es256 => {
+                if jwt.public_key.is_none() {
+                    return Err(ConfigError(format!(
+                        "JWT_PUBLIC_KEY (a PEM file) is required for {}",
+                        jwt.algorithm
+                    )));
+                }
+            }
+        }
+        let pool_size = match non_empty("DATABASE_POOL_SIZE") {
+            None => 10,
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=200).contains(n))
+                .ok_or_else(|| ConfigError("DATABASE_POOL_SIZE must be 1..=200".into()))?,
+        };
+        Ok(Settings {
+            database_url: non_empty("DATABASE_URL").unwrap_or_else(|| "foerderakte.sqlite3".into()),
+            bind_addr: non_empty("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            pool_size,
+            jwt,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_sqlite_and_localhost() {
+        let s = settings(&[("JWT_SECRET", &"x".repeat(32))]).unwrap();
+        assert_eq!(s.database_url, "foerderakte.sqlite3");
+        assert_eq!(s.bind_addr, "127.0.0.1:8080");
+        assert_eq!(s.jwt.issuer, "foerderakte");
+        assert_eq!(s.jwt.audience, "foerderakte-api");
+    }
+
+    #[test]
+    fn a_missing_or_short_hs256_secret_is_refused() {
+        assert!(settings(&[]).is_err());
+        assert!(settings(&[("JWT_SECRET", "short")]).is_err());
+    }
+
+    #[test]
+    fn rs256_needs_a_public_key_and_unknown_algorithms_are_refused() {
+        assert!(settings(&[("JWT_ALGORITHM", "RS256")]).is_err());
+        assert!(settings(&[("JWT_ALGORITHM", "RS256"), ("JWT_PUBLIC_KEY", "k.pem")]).is_ok());
+        assert!(settings(&[("JWT_ALGORITHM", "none"), ("JWT_SECRET", &"x".repeat(40))]).is_err());
+    }
+}

@@ -1,0 +1,40 @@
+//! HTTP handlers and their request/response types: extract → authorize → call → respond.
+
+pub mod errors;
+pub mod health;
+pub mod metrics;
+pub mod middleware;
+pub mod municipalities;
+pub mod pagination;
+
+use actix_web::web;
+use utoipa_actix_web::{scope, service_config::ServiceConfig};
+
+use crate::error::ApiError;
+use crate::persistence::{AnyConnection, Pool};
+
+/// Every documented route. The OpenAPI document is collected from exactly these.
+pub fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(health::live)
+        .service(health::ready)
+        .service(metrics::metrics)
+        .service(
+            scope::scope("/api/v1")
+                .service(municipalities::list)
+                .service(municipalities::get),
+        );
+}
+
+/// Runs blocking database work on the thread pool with a pooled connection.
+pub async fn db<T, F>(pool: &web::Data<Pool>, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    web::block(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await?
+}

@@ -1,0 +1,176 @@
+//! The municipality register.
+
+use actix_web::{HttpResponse, get, web};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::pagination::{self, Page};
+use crate::auth::{Principal, policy};
+use crate::domain::{Ags, KreisKey, MunicipalityKind};
+use crate::error::{ApiError, Problem};
+use crate::persistence::municipalities::{self as repo, Municipality, MunicipalityFilter};
+
+/// An entry of the register (Destatis GV100AD).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MunicipalityDto {
+    /// Amtlicher Gemeindeschlüssel, 8 digits; a Landkreis is its Kreis key + `000`.
+    #[schema(example = "16063105")]
+    pub ags: String,
+    #[schema(example = "Eisenach, Stadt")]
+    pub name: String,
+    /// `kreisfreie_stadt`, `landkreis`, `stadt` or `gemeinde`.
+    pub kind: String,
+    /// The 5-digit Kreis key.
+    #[schema(example = "16063")]
+    pub kreis: String,
+    /// The 4-digit Gemeindeverband (Verwaltungsgemeinschaft or erfüllende Gemeinde) key part.
+    pub verband: Option<String>,
+    pub population: Option<i64>,
+    pub area_ha: Option<i64>,
+    pub postcode: Option<String>,
+    pub valid_from: Option<NaiveDate>,
+    /// Set once the key has left the register (merger); the key is never deleted.
+    pub valid_to: Option<NaiveDate>,
+    /// The register edition (Gebietsstand) the entry comes from.
+    pub edition: NaiveDate,
+}
+
+impl From<Municipality> for MunicipalityDto {
+    fn from(m: Municipality) -> Self {
+        MunicipalityDto {
+            ags: m.ags,
+            name: m.name,
+            kind: m.kind,
+            kreis: m.kreis,
+            verband: m.verband,
+            population: m.population,
+            area_ha: m.area_ha,
+            postcode: m.postcode,
+            valid_from: m.valid_from,
+            valid_to: m.valid_to,
+            edition: m.edition,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// 5-digit Kreis key, e.g. `16063` (Wartburgkreis).
+    pub kreis: Option<String>,
+    /// Part of the name, any case.
+    pub q: Option<String>,
+    /// `gemeinde` (every Gemeinde, kreisfreie Städte included) or `kreis` (Landkreise and
+    /// kreisfreie Städte).
+    pub level: Option<String>,
+    /// The day the entries must be valid on; default today. With `all`, historical keys too.
+    pub valid_on: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// List the register: current Gemeinden and Kreise, filtered.
+#[utoipa::path(
+    tag = "register",
+    params(ListQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Page<MunicipalityDto>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/municipalities")]
+pub async fn list(
+    principal: Principal,
+    query: web::Query<ListQuery>,
+    pool: web::Data<crate::persistence::Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::ANY_ROLE)?;
+    let q = query.into_inner();
+    let kreis = q
+        .kreis
+        .as_deref()
+        .map(|k| {
+            KreisKey::parse(k)
+                .map(|k| k.as_str().to_owned())
+                .map_err(|e| ApiError::validation("kreis", e.to_string()))
+        })
+        .transpose()?;
+    let kinds: Vec<&'static str> = match q.level.as_deref() {
+        None => vec![],
+        Some("gemeinde") => MunicipalityKind::ALL
+            .into_iter()
+            .filter(|k| k.is_gemeinde())
+            .map(MunicipalityKind::as_str)
+            .collect(),
+        Some("kreis") => MunicipalityKind::ALL
+            .into_iter()
+            .filter(|k| k.is_kreis())
+            .map(MunicipalityKind::as_str)
+            .collect(),
+        Some(_) => return Err(ApiError::validation("level", "must be gemeinde or kreis")),
+    };
+    let valid_on = match q.valid_on.as_deref() {
+        None => Some(chrono::Utc::now().date_naive()),
+        Some("all") => None,
+        Some(d) => Some(
+            NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| ApiError::validation("valid_on", "must be YYYY-MM-DD or all"))?,
+        ),
+    };
+    let name_contains = q.q.filter(|s| !s.trim().is_empty());
+    if name_contains
+        .as_ref()
+        .is_some_and(|s| s.chars().count() > 100)
+    {
+        return Err(ApiError::validation("q", "at most 100 characters"));
+    }
+    let limit = pagination::limit(q.limit)?;
+    let after = q.cursor.as_deref().map(pagination::decode).transpose()?;
+    let filter = MunicipalityFilter {
+        kreis,
+        name_contains,
+        kinds,
+        valid_on,
+        after,
+        limit: limit + 1,
+    };
+    let rows = super::db(&pool, move |conn| Ok(repo::list(conn, &filter)?)).await?;
+    let page = pagination::page(rows, limit, |m| m.ags.clone(), MunicipalityDto::from);
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One register entry, current or historical.
+#[utoipa::path(
+    tag = "register",
+    params(("ags" = String, Path, description = "8-digit AGS", example = "16063105")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = MunicipalityDto),
+        (status = 400, description = "malformed AGS", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/municipalities/{ags}")]
+pub async fn get(
+    principal: Principal,
+    path: web::Path<String>,
+    pool: web::Data<crate::persistence::Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::ANY_ROLE)?;
+    let ags =
+        Ags::parse(&path.into_inner()).map_err(|e| ApiError::BadRequest(format!("the AGS {e}")))?;
+    let key = ags.as_str().to_owned();
+    let found = super::db(&pool, move |conn| Ok(repo::find(conn, &key)?)).await?;
+    match found {
+        Some(m) => Ok(HttpResponse::Ok().json(MunicipalityDto::from(m))),
+        None => Err(ApiError::NotFound(format!(
+            "no municipality with AGS {ags}"
+        ))),
+    }
+}

@@ -1,0 +1,14 @@
+//! foerderakte: system of record for Thuringian municipal e-government grants.
+//!
+//! Layers (arrows point down only): `http` → `auth`, `domain`, `persistence`;
+//! `persistence` → `domain`; `domain` depends on nothing of ours. See `docs/architecture.md`.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod openapi;
+pub mod persistence;
+pub mod startup;

@@ -1,0 +1,64 @@
+//! The OpenAPI 3.1 document, collected from the handlers' annotations.
+
+use actix_web::App;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt;
+
+use crate::error::{FieldError, Problem};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "foerderakte",
+        description = "System of record for Thuringian municipal e-government grants \
+            (ThürEGovRL, § 24 ThürFAG): applications, decision notices, payments and exact \
+            reporting. Money is a JSON string with exactly two decimals (`\"310620.00\"`, euros); \
+            errors are RFC 9457 `application/problem+json`; authentication is a bearer JWT \
+            with the claims `sub`, `role` and, for applicants, `ags`.",
+        license(name = "EUPL-1.2"),
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(Problem, FieldError)),
+    tags(
+        (name = "register", description = "The municipality register (Destatis GV100AD)"),
+        (name = "operations", description = "Health and metrics, unauthenticated"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document for the routes in `http::routes`.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(crate::http::routes)
+        .split_for_parts();
+    api
+}
+
+/// The document as committed in `openapi/openapi.json` (pretty JSON, trailing newline).
+pub fn document_json() -> String {
+    let mut s = document()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    s.push('\n');
+    s
+}

@@ -1,0 +1,159 @@
+//! The only place with SQL: schema, row structs, queries, transactions.
+//!
+//! One code base for two databases: diesel's `MultiConnection` over SQLite (the default, a file)
+//! and PostgreSQL (chosen by a `postgres://` URL). Money is stored as integer cents.
+
+pub mod municipalities;
+pub mod register;
+pub mod schema;
+
+use std::error::Error;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool as R2d2Pool, PooledConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Pg(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+pub type Pool = R2d2Pool<ConnectionManager<AnyConnection>>;
+pub type Conn = PooledConnection<ConnectionManager<AnyConnection>>;
+pub type PoolError = diesel::r2d2::PoolError;
+/// The backend type of `AnyConnection`, for boxed queries.
+pub type Db = <AnyConnection as Connection>::Backend;
+
+pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+pub type BoxError = Box<dyn Error + Send + Sync>;
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// Opens one connection of the backend the URL names. (`AnyConnection::establish` would try
+/// each backend and hide the real error.)
+pub fn establish(url: &str) -> Result<AnyConnection, ConnectionError> {
+    match Backend::of_url(url) {
+        Backend::Postgres => diesel::PgConnection::establish(url).map(AnyConnection::Pg),
+        Backend::Sqlite => diesel::SqliteConnection::establish(url).map(AnyConnection::Sqlite),
+    }
+}
+
+/// Settings every pooled SQLite connection needs: WAL so readers do not block the writer,
+/// a busy timeout so writers queue instead of failing, and foreign keys (off by default).
+#[derive(Debug)]
+struct ConnInit;
+
+impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for ConnInit {
+    fn on_acquire(&self, conn: &mut AnyConnection) -> Result<(), diesel::r2d2::Error> {
+        if let AnyConnection::Sqlite(c) = conn {
+            c.batch_execute(
+                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+/// Builds the pool. The first connection is opened directly so that a wrong URL or an
+/// unreachable server is reported with the database's own message.
+pub fn build_pool(url: &str, size: u32) -> Result<Pool, BoxError> {
+    drop(establish(url).map_err(|e| format!("cannot connect to the database: {e}"))?);
+    let manager = ConnectionManager::<AnyConnection>::new(url);
+    let pool = R2d2Pool::builder()
+        .max_size(size)
+        .connection_timeout(Duration::from_secs(10))
+        .connection_customizer(Box::new(ConnInit))
+        .build(manager)?;
+    Ok(pool)
+}
+
+/// Applies the pending migrations of this backend; returns how many ran.
+pub fn run_migrations(conn: &mut AnyConnection) -> Result<usize, BoxError> {
+    let applied = match conn {
+        AnyConnection::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS)?.len(),
+        AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS)?.len(),
+    };
+    Ok(applied)
+}
+
+/// True when every embedded migration has been applied.
+pub fn migrations_current(conn: &mut AnyConnection) -> Result<bool, BoxError> {
+    let pending = match conn {
+        AnyConnection::Pg(c) => c.has_pending_migration(PG_MIGRATIONS)?,
+        AnyConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS)?,
+    };
+    Ok(!pending)
+}
+
+/// Migrations, then the municipality register if its edition is not loaded yet.
+pub fn prepare_database(conn: &mut AnyConnection) -> Result<(), BoxError> {
+    let applied = run_migrations(conn)?;
+    if applied > 0 {
+        log::info!("applied {applied} migration(s)");
+    }
+    register::import_bundled_if_missing(conn)?;
+    Ok(())
+}
+
+/// A cheap round trip, for the readiness probe.
+pub fn ping(conn: &mut AnyConnection) -> QueryResult<()> {
+    diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
+}
+
+/// A write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so that it takes the write
+/// lock before it reads: a read-then-write `BEGIN DEFERRED` transaction fails with "database
+/// is locked" the moment another writer holds the lock, and `busy_timeout` cannot help it.
+/// On PostgreSQL it is a plain transaction; conflicts are caught by conditional updates and
+/// row locks.
+pub fn write_tx<T, E>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        AnyConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(&mut *c, "BEGIN IMMEDIATE")?
+        }
+        AnyConnection::Pg(c) => AnsiTransactionManager::begin_transaction(&mut *c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            if let Err(e) =
+                <AnyConnection as Connection>::TransactionManager::commit_transaction(conn)
+            {
+                let _ =
+                    <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn);
+                return Err(e.into());
+            }
+            Ok(value)
+        }
+        Err(e) => {
+            <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}

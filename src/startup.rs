@@ -1,0 +1,83 @@
+//! Building and running the server; shared by `main` and the integration tests.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{Logger, from_fn};
+use actix_web::{App, HttpServer, web};
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::JwtVerifier;
+use crate::config::Settings;
+use crate::http::{self, errors, metrics::Metrics, middleware};
+use crate::openapi;
+use crate::persistence::{self, BoxError, Pool};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pool: Pool,
+}
+
+impl Application {
+    /// Connects, migrates, loads the register, binds the listener. Blocking: call it before the
+    /// async runtime or from a blocking context.
+    pub fn build(settings: &Settings) -> Result<Self, BoxError> {
+        let verifier = JwtVerifier::from_settings(&settings.jwt)?;
+        let pool = persistence::build_pool(&settings.database_url, settings.pool_size)?;
+        {
+            let mut conn = pool.get()?;
+            persistence::prepare_database(&mut conn)?;
+        }
+        let listener = TcpListener::bind(&settings.bind_addr)
+            .map_err(|e| format!("cannot listen on {}: {e}", settings.bind_addr))?;
+        let port = listener.local_addr()?.port();
+        let server = run(listener, pool.clone(), verifier)?;
+        Ok(Application { port, server, pool })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub fn server(self) -> Server {
+        self.server
+    }
+}
+
+fn run(listener: TcpListener, pool: Pool, verifier: JwtVerifier) -> Result<Server, BoxError> {
+    let api = openapi::document();
+    let routes = web::Data::new(errors::RouteTable::from_openapi(&api));
+    let pool = web::Data::new(pool);
+    let verifier = web::Data::new(verifier);
+    let metrics = web::Data::new(Metrics::default());
+    let server = HttpServer::new(move || {
+        let (app, _) = App::new()
+            .into_utoipa_app()
+            .configure(http::routes)
+            .split_for_parts();
+        app.app_data(pool.clone())
+            .app_data(verifier.clone())
+            .app_data(metrics.clone())
+            .app_data(routes.clone())
+            .app_data(errors::json_config())
+            .app_data(errors::query_config())
+            .app_data(errors::path_config())
+            .service(web::redirect("/docs", "/docs/"))
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", api.clone()))
+            .default_service(web::to(errors::fallback))
+            .wrap(from_fn(middleware::observe))
+            .wrap(Logger::new(
+                "%a \"%r\" %s %b %Dms request_id=%{x-request-id}o",
+            ))
+    })
+    .listen(listener)?
+    .shutdown_timeout(10)
+    .run();
+    Ok(server)
+}
