@@ -104,7 +104,7 @@ fn run(command: Command) -> Result<(), BoxError> {
                 .ok_or("the file names no edition (`# edition<TAB>YYYY-MM-DD`)")?;
             let mut conn = persistence::establish(&settings.database_url)?;
             persistence::prepare_database(&mut conn)?;
-            let report = persistence::register::import(&mut conn, edition, &parsed.rows)?;
+            let report = persistence::register::import(&mut conn, edition, &parsed.rows, "cli")?;
             println!("{report:?}");
             Ok(())
         }

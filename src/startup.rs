@@ -57,7 +57,11 @@ fn run(listener: TcpListener, pool: Pool, verifier: JwtVerifier) -> Result<Serve
     let verifier = web::Data::new(verifier);
     let metrics = web::Data::new(Metrics::default());
     let server = HttpServer::new(move || {
+        // The docs and the document come first: the `/api/v1` scope would otherwise claim
+        // `/api/v1/openapi.json`.
         let (app, _) = App::new()
+            .service(web::redirect("/docs", "/docs/"))
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", api.clone()))
             .into_utoipa_app()
             .configure(http::routes)
             .split_for_parts();
@@ -68,8 +72,6 @@ fn run(listener: TcpListener, pool: Pool, verifier: JwtVerifier) -> Result<Serve
             .app_data(errors::json_config())
             .app_data(errors::query_config())
             .app_data(errors::path_config())
-            .service(web::redirect("/docs", "/docs/"))
-            .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", api.clone()))
             .default_service(web::to(errors::fallback))
             .wrap(from_fn(middleware::observe))
             .wrap(Logger::new(

@@ -5,3 +5,6 @@ use crate::domain::Role;
 
 /// Every authenticated role may read the register and the programmes.
 pub const ANY_ROLE: &[Role] = &Role::ALL;
+
+/// Loading register editions is an operator's task.
+pub const MANAGE_REGISTER: &[Role] = &[Role::Admin];

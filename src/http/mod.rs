@@ -6,6 +6,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod municipalities;
 pub mod pagination;
+pub mod register;
 
 use actix_web::web;
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
@@ -21,7 +22,9 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(
             scope::scope("/api/v1")
                 .service(municipalities::list)
-                .service(municipalities::get),
+                .service(municipalities::get)
+                .service(register::list_editions)
+                .service(register::import_edition),
         );
 }
 

@@ -39,7 +39,7 @@ pub fn encode(position: &str) -> String {
 
 pub fn decode(cursor: &str) -> Result<String, ApiError> {
     let bad = || ApiError::validation("cursor", "is not a cursor this API issued");
-    if cursor.len() % 2 != 0 || cursor.len() > 512 {
+    if !cursor.len().is_multiple_of(2) || cursor.len() > 512 {
         return Err(bad());
     }
     let bytes = (0..cursor.len())

@@ -107,14 +107,28 @@ pub fn migrations_current(conn: &mut AnyConnection) -> Result<bool, BoxError> {
     Ok(!pending)
 }
 
+/// Key of the PostgreSQL advisory lock that serialises start-up preparation, so that several
+/// instances starting at once on one database do not race to migrate.
+const PREPARE_LOCK: i64 = 0x000f_0e2d_a17e;
+
 /// Migrations, then the municipality register if its edition is not loaded yet.
 pub fn prepare_database(conn: &mut AnyConnection) -> Result<(), BoxError> {
-    let applied = run_migrations(conn)?;
-    if applied > 0 {
-        log::info!("applied {applied} migration(s)");
+    let pg = matches!(conn, AnyConnection::Pg(_));
+    if pg {
+        diesel::sql_query(format!("SELECT pg_advisory_lock({PREPARE_LOCK})")).execute(conn)?;
     }
-    register::import_bundled_if_missing(conn)?;
-    Ok(())
+    let result = (|| -> Result<(), BoxError> {
+        let applied = run_migrations(conn)?;
+        if applied > 0 {
+            log::info!("applied {applied} migration(s)");
+        }
+        register::import_bundled_if_missing(conn)?;
+        Ok(())
+    })();
+    if pg {
+        diesel::sql_query(format!("SELECT pg_advisory_unlock({PREPARE_LOCK})")).execute(conn)?;
+    }
+    result
 }
 
 /// A cheap round trip, for the readiness probe.

@@ -127,7 +127,7 @@ pub fn parse(text: &str, fallback_edition: NaiveDate) -> Result<RegisterFile, St
 }
 
 /// What an import did.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
     pub inserted: usize,
     pub updated: usize,
@@ -142,6 +142,7 @@ pub fn import(
     conn: &mut AnyConnection,
     edition: NaiveDate,
     rows: &[RegisterRow],
+    imported_by: &str,
 ) -> Result<ImportReport, BoxError> {
     write_tx(conn, |conn| {
         let done: i64 = e::table
@@ -184,6 +185,7 @@ pub fn import(
                 e::edition.eq(edition),
                 e::imported_at.eq(Utc::now().naive_utc()),
                 e::records.eq(records),
+                e::imported_by.eq(imported_by),
             ))
             .execute(conn)?;
         Ok(report)
@@ -198,7 +200,7 @@ pub fn import_bundled_if_missing(conn: &mut AnyConnection) -> Result<(), BoxErro
         .ok_or("the bundled register names no edition")?;
     let mut rows = file.rows;
     rows.extend(parse(BUNDLED_HISTORICAL, edition)?.rows);
-    let report = import(conn, edition, &rows)?;
+    let report = import(conn, edition, &rows, "system")?;
     if !report.skipped_already_imported {
         log::info!(
             "municipality register {edition}: {} inserted, {} updated, {} retired",
@@ -208,6 +210,22 @@ pub fn import_bundled_if_missing(conn: &mut AnyConnection) -> Result<(), BoxErro
         );
     }
     Ok(())
+}
+
+/// An imported edition.
+#[derive(Debug, Clone, Queryable)]
+pub struct Edition {
+    pub edition: NaiveDate,
+    pub imported_at: chrono::NaiveDateTime,
+    pub records: i32,
+    pub imported_by: String,
+}
+
+pub fn editions(conn: &mut AnyConnection) -> QueryResult<Vec<Edition>> {
+    e::table
+        .select((e::edition, e::imported_at, e::records, e::imported_by))
+        .order(e::edition.asc())
+        .load(conn)
 }
 
 #[cfg(test)]

@@ -22,5 +22,6 @@ diesel::table! {
         edition -> Date,
         imported_at -> Timestamp,
         records -> Integer,
+        imported_by -> Text,
     }
 }

@@ -19,5 +19,7 @@ CREATE INDEX municipalities_kreis ON municipalities (kreis, ags);
 CREATE TABLE register_editions (
     edition     DATE PRIMARY KEY,
     imported_at TIMESTAMP NOT NULL,
-    records     INTEGER NOT NULL
+    records     INTEGER NOT NULL,
+    -- who loaded it: `system` for the bundled edition, else the admin token's subject
+    imported_by TEXT NOT NULL
 );

@@ -1,0 +1,292 @@
+//! `spawn_app()` and a `TestApp` with one helper per endpoint.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Once;
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use diesel::prelude::*;
+use foerderakte::auth::mint_hs256;
+use foerderakte::config::{JwtSettings, Settings};
+use foerderakte::domain::{Ags, Role};
+use foerderakte::persistence::{self, Backend};
+use foerderakte::startup::Application;
+use serde_json::Value;
+
+pub const SECRET: &str = "test-secret-that-is-long-enough-0123456789";
+pub const ISSUER: &str = "foerderakte";
+pub const AUDIENCE: &str = "foerderakte-api";
+
+static LOG: Once = Once::new();
+
+/// Where a test's database lives, and how to remove it afterwards.
+enum TestDb {
+    Sqlite(PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub settings: Settings,
+    handle: ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+    db: TestDb,
+    agent: ureq::Agent,
+}
+
+/// A response, read fully.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    /// Asserts an RFC 9457 problem with this status and returns its body.
+    pub fn assert_problem(&self, status: u16) -> Value {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "body: {}",
+            self.body
+        );
+        let p = self.json();
+        assert_eq!(p["status"], status);
+        assert!(p["type"].is_string() && p["title"].is_string() && p["detail"].is_string());
+        p
+    }
+}
+
+pub fn jwt_settings() -> JwtSettings {
+    JwtSettings {
+        algorithm: foerderakte::auth::JwtAlgorithm::Hs256,
+        secret: Some(SECRET.into()),
+        public_key: None,
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+    }
+}
+
+pub fn spawn_app() -> TestApp {
+    spawn_app_with(jwt_settings())
+}
+
+pub fn spawn_app_with(jwt: JwtSettings) -> TestApp {
+    LOG.call_once(|| {
+        let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+            .is_test(true)
+            .try_init();
+    });
+    let (database_url, db) = fresh_database();
+    let settings = Settings {
+        database_url,
+        bind_addr: "127.0.0.1:0".into(),
+        pool_size: 8,
+        jwt,
+    };
+    let app = Application::build(&settings).expect("the application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let server = app.server();
+    let handle = server.handle();
+    let thread = std::thread::spawn(move || {
+        let _ = actix_web::rt::System::new().block_on(server);
+    });
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into();
+    TestApp {
+        address,
+        settings,
+        handle,
+        thread: Some(thread),
+        db,
+        agent,
+    }
+}
+
+fn fresh_database() -> (String, TestDb) {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if Backend::of_url(&admin_url) == Backend::Postgres => {
+            let name = format!("fa_test_{id}");
+            let mut conn = persistence::establish(&admin_url).expect("TEST_DATABASE_URL connects");
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .expect("create test database");
+            let url = replace_db_name(&admin_url, &name);
+            (url, TestDb::Postgres { admin_url, name })
+        }
+        _ => {
+            let path = std::env::temp_dir().join(format!("foerderakte-test-{id}.sqlite3"));
+            (path.display().to_string(), TestDb::Sqlite(path))
+        }
+    }
+}
+
+/// `postgres://u@h:p/db?x` → same URL with another database name.
+fn replace_db_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let after_scheme = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[after_scheme..].find('/') {
+        Some(i) => &base[..after_scheme + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        actix_web::rt::System::new().block_on(handle.stop(false));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        match &self.db {
+            TestDb::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            TestDb::Postgres { admin_url, name } => {
+                if let Ok(mut conn) = persistence::establish(admin_url) {
+                    let _ =
+                        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut conn);
+                }
+            }
+        }
+    }
+}
+
+impl TestApp {
+    pub fn backend(&self) -> Backend {
+        Backend::of_url(&self.settings.database_url)
+    }
+
+    /// A direct connection to the test's database, for checks behind the server's back.
+    pub fn db(&self) -> persistence::AnyConnection {
+        persistence::establish(&self.settings.database_url).expect("test database connects")
+    }
+
+    pub fn token(&self, role: Role, sub: &str, ags: &[&str]) -> String {
+        let ags: Vec<Ags> = ags
+            .iter()
+            .map(|a| Ags::parse(a).expect("valid AGS"))
+            .collect();
+        mint_hs256(&self.settings.jwt, sub, role, &ags, 3600).expect("token")
+    }
+
+    pub fn caseworker(&self) -> String {
+        self.token(Role::Caseworker, "carla.caseworker", &[])
+    }
+
+    pub fn admin(&self) -> String {
+        self.token(Role::Admin, "otto.operator", &[])
+    }
+
+    pub fn applicant(&self, ags: &[&str]) -> String {
+        self.token(Role::Applicant, "ingo.it-lead", ags)
+    }
+
+    /// Any request: method, path, optional bearer token, extra headers, optional raw body.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Resp {
+        let url = format!("{}{}", self.address, path);
+        let mut req = ureq::http::Request::builder().method(method).uri(&url);
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let result = match body {
+            Some((content_type, bytes)) => {
+                let req = req
+                    .header("Content-Type", content_type)
+                    .body(bytes)
+                    .expect("request builds");
+                self.agent.run(req)
+            }
+            None => {
+                let req = req.body(()).expect("request builds");
+                self.agent.run(req)
+            }
+        };
+        let mut resp = result.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+            .collect();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_string()
+            .unwrap_or_default();
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        self.request("GET", path, token, &[], None)
+    }
+
+    pub fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Resp {
+        let bytes = serde_json::to_vec(body).expect("serialises");
+        self.request("POST", path, token, &[], Some(("application/json", bytes)))
+    }
+
+    // One helper per endpoint.
+
+    pub fn list_municipalities(&self, query: &str, token: &str) -> Resp {
+        self.get(&format!("/api/v1/municipalities{query}"), Some(token))
+    }
+
+    pub fn get_municipality(&self, ags: &str, token: &str) -> Resp {
+        self.get(&format!("/api/v1/municipalities/{ags}"), Some(token))
+    }
+
+    pub fn register_editions(&self, token: &str) -> Resp {
+        self.get("/api/v1/register/editions", Some(token))
+    }
+
+    pub fn import_edition(&self, content: &str, token: &str) -> Resp {
+        self.post_json(
+            "/api/v1/register/editions",
+            Some(token),
+            &serde_json::json!({ "content": content }),
+        )
+    }
+}

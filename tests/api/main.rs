@@ -1,0 +1,12 @@
+//! The one integration-test binary. Every test spawns its own server on port 0 with a fresh
+//! database: a temporary SQLite file, or, when `TEST_DATABASE_URL` is set to a PostgreSQL
+//! server, a database created for the test and dropped after it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod auth;
+mod errors;
+mod municipalities;
+mod operations;

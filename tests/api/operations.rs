@@ -1,0 +1,164 @@
+//! Health, metrics, request ids, the OpenAPI document and the offline docs UI.
+
+use crate::helpers::spawn_app;
+
+#[test]
+fn the_suite_runs_on_the_database_it_was_given() {
+    let app = spawn_app();
+    let expected = match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) => foerderakte::persistence::Backend::of_url(&url),
+        Err(_) => foerderakte::persistence::Backend::Sqlite,
+    };
+    assert_eq!(app.backend(), expected);
+    eprintln!("integration tests run on {:?}", app.backend());
+}
+
+#[test]
+fn health_probes_answer_without_a_token() {
+    let app = spawn_app();
+    let live = app.get("/health/live", None);
+    assert_eq!(live.status, 200);
+    let ready = app.get("/health/ready", None);
+    assert_eq!(ready.status, 200, "{}", ready.body);
+    assert_eq!(ready.json()["status"], "ok");
+}
+
+#[test]
+fn every_answer_carries_a_request_id_and_a_callers_id_is_kept() {
+    let app = spawn_app();
+    let resp = app.get("/health/live", None);
+    assert_eq!(resp.header("x-request-id").map(str::len), Some(36));
+    let resp = app.request("GET", "/nope", None, &[("X-Request-Id", "abc-123")], None);
+    assert_eq!(resp.header("x-request-id"), Some("abc-123"));
+    let resp = app.request(
+        "GET",
+        "/health/live",
+        None,
+        &[("X-Request-Id", "a b")],
+        None,
+    );
+    assert_ne!(resp.header("x-request-id"), Some("a b"));
+}
+
+#[test]
+fn metrics_count_requests_by_route_pattern_and_status() {
+    let app = spawn_app();
+    let t = app.caseworker();
+    app.get_municipality("16063105", &t);
+    app.get_municipality("16051000", &t);
+    app.get_municipality("16099999", &t);
+    let resp = app.get("/metrics", None);
+    assert_eq!(resp.status, 200);
+    assert!(
+        resp.header("content-type")
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = resp.body;
+    assert!(
+        text.contains(r#"http_requests_total{method="GET",route="/api/v1/municipalities/{ags}",status="200"} 2"#),
+        "{text}"
+    );
+    assert!(text.contains(
+        r#"http_requests_total{method="GET",route="/api/v1/municipalities/{ags}",status="404"} 1"#
+    ));
+    assert!(text.contains("http_request_duration_seconds_bucket"));
+}
+
+#[test]
+fn the_committed_openapi_document_is_the_generated_one() {
+    let generated = foerderakte::openapi::document_json();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/openapi.json");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    if committed != generated && std::env::var("UPDATE_OPENAPI").is_ok() {
+        std::fs::write(&path, &generated).unwrap();
+        return;
+    }
+    assert!(
+        committed == generated,
+        "openapi/openapi.json is stale: run `cargo run -q -- openapi > openapi/openapi.json` \
+         (or the tests with UPDATE_OPENAPI=1) and commit it"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&generated).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+}
+
+#[test]
+fn the_served_openapi_document_is_the_committed_one() {
+    let app = spawn_app();
+    let resp = app.get("/api/v1/openapi.json", None);
+    assert_eq!(resp.status, 200);
+    let served: serde_json::Value = resp.json();
+    let generated: serde_json::Value =
+        serde_json::from_str(&foerderakte::openapi::document_json()).unwrap();
+    assert_eq!(served, generated);
+}
+
+#[test]
+fn every_documented_operation_documents_its_errors_and_auth() {
+    let doc: serde_json::Value =
+        serde_json::from_str(&foerderakte::openapi::document_json()).unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let public = path.starts_with("/health") || path == "/metrics";
+            let responses = op["responses"].as_object().unwrap();
+            if !public {
+                assert!(
+                    op["security"].is_array(),
+                    "{method} {path} names no security"
+                );
+                assert!(
+                    responses.contains_key("401"),
+                    "{method} {path} documents no 401"
+                );
+            }
+            assert!(
+                responses.keys().any(|k| k.starts_with('2')),
+                "{method} {path} documents no success"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_docs_ui_is_served_from_the_binary_with_no_external_url() {
+    let app = spawn_app();
+    let redirect = app.get("/docs", None);
+    assert!(
+        [200, 301, 302, 307, 308].contains(&redirect.status),
+        "{}",
+        redirect.status
+    );
+    let page = app.get("/docs/", None);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("swagger-ui"), "{}", page.body);
+    // Every asset the page loads is local, and none of them loads from another host.
+    let mut assets = vec!["/docs/".to_owned()];
+    for attr in ["src=\"", "href=\""] {
+        for part in page.body.split(attr).skip(1) {
+            let url = part.split('"').next().unwrap();
+            assert!(
+                !url.starts_with("http") && !url.starts_with("//"),
+                "the docs page loads {url} from outside"
+            );
+            assets.push(format!("/docs/{}", url.trim_start_matches("./")));
+        }
+    }
+    assert!(assets.len() >= 3, "{assets:?}");
+    for asset in &assets {
+        let resp = app.get(asset, None);
+        assert_eq!(resp.status, 200, "{asset}");
+        for cdn in [
+            "unpkg.com",
+            "cdn.jsdelivr",
+            "cdnjs.",
+            "fonts.googleapis",
+            "petstore.swagger.io",
+        ] {
+            assert!(!resp.body.contains(cdn), "{asset} names {cdn}");
+        }
+    }
+    let init = app.get("/docs/swagger-initializer.js", None);
+    assert_eq!(init.status, 200);
+    assert!(init.body.contains("/api/v1/openapi.json"), "{}", init.body);
+}
