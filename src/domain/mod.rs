@@ -1,7 +1,11 @@
 //! Pure domain rules: no actix, no diesel, no I/O.
 
+pub mod lifecycle;
+pub mod money;
 pub mod municipality;
 pub mod role;
 
+pub use lifecycle::{Action, Refusal, Status, transition};
+pub use money::Money;
 pub use municipality::{Ags, KreisKey, MunicipalityKind};
 pub use role::Role;
