@@ -22,6 +22,8 @@ use crate::error::{FieldError, Problem};
     components(schemas(Problem, FieldError)),
     tags(
         (name = "register", description = "The municipality register (Destatis GV100AD)"),
+        (name = "programmes", description = "Funding programmes and their funding objects"),
+        (name = "audit", description = "The append-only, hash-chained audit log"),
         (name = "operations", description = "Health and metrics, unauthenticated"),
     )
 )]

@@ -61,7 +61,9 @@ pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ags: Option<Vec<String>>,
     pub iss: String,
-    pub aud: String,
+    /// A string or an array of strings (identity providers send either); checked by the
+    /// validation, not read here.
+    pub aud: serde_json::Value,
     pub exp: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<u64>,
@@ -185,7 +187,7 @@ pub fn mint_hs256(
         role: role.as_str().to_owned(),
         ags: (!ags.is_empty()).then(|| ags.iter().map(|a| a.as_str().to_owned()).collect()),
         iss: s.issuer.clone(),
-        aud: s.audience.clone(),
+        aud: serde_json::Value::String(s.audience.clone()),
         exp: now + ttl_secs,
         nbf: Some(now),
         iat: Some(now),

@@ -8,3 +8,9 @@ pub const ANY_ROLE: &[Role] = &Role::ALL;
 
 /// Loading register editions is an operator's task.
 pub const MANAGE_REGISTER: &[Role] = &[Role::Admin];
+
+/// Programmes and budgets are maintained by operators.
+pub const MANAGE_PROGRAMMES: &[Role] = &[Role::Admin];
+
+/// The audit log is read by operators.
+pub const READ_AUDIT: &[Role] = &[Role::Admin];

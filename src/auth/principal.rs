@@ -64,10 +64,10 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
         .to_str()
         .map_err(|_| ApiError::Unauthorized("the Authorization header is not ASCII".into()))?;
     let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .ok_or_else(|| ApiError::Unauthorized("expected `Authorization: Bearer <token>`".into()))?
-        .trim();
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+        .ok_or_else(|| ApiError::Unauthorized("expected `Authorization: Bearer <token>`".into()))?;
     let principal = verifier
         .verify(token)
         .map_err(|e| ApiError::Unauthorized(e.to_string()))?;

@@ -1,5 +1,6 @@
 //! Pure domain rules: no actix, no diesel, no I/O.
 
+pub mod audit;
 pub mod lifecycle;
 pub mod money;
 pub mod municipality;

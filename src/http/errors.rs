@@ -79,7 +79,7 @@ impl RouteTable {
                     }
                 })
                 .collect();
-            let mut methods: Vec<String> = [
+            let methods: Vec<String> = [
                 ("GET", item.get.is_some()),
                 ("PUT", item.put.is_some()),
                 ("POST", item.post.is_some()),
@@ -90,9 +90,6 @@ impl RouteTable {
             .filter(|(_, present)| *present)
             .map(|(m, _)| m.to_owned())
             .collect();
-            if methods.iter().any(|m| m == "GET") {
-                methods.push("HEAD".into());
-            }
             routes.push((segments, methods));
         }
         RouteTable { routes }

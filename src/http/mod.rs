@@ -1,11 +1,14 @@
 //! HTTP handlers and their request/response types: extract → authorize → call → respond.
 
+pub mod audit;
 pub mod errors;
+pub mod etag;
 pub mod health;
 pub mod metrics;
 pub mod middleware;
 pub mod municipalities;
 pub mod pagination;
+pub mod programmes;
 pub mod register;
 
 use actix_web::web;
@@ -24,7 +27,12 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
                 .service(municipalities::list)
                 .service(municipalities::get)
                 .service(register::list_editions)
-                .service(register::import_edition),
+                .service(register::import_edition)
+                .service(programmes::list)
+                .service(programmes::get)
+                .service(programmes::update)
+                .service(audit::list)
+                .service(audit::verify),
         );
 }
 

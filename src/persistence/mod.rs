@@ -3,7 +3,9 @@
 //! One code base for two databases: diesel's `MultiConnection` over SQLite (the default, a file)
 //! and PostgreSQL (chosen by a `postgres://` URL). Money is stored as integer cents.
 
+pub mod audit;
 pub mod municipalities;
+pub mod programmes;
 pub mod register;
 pub mod schema;
 
@@ -54,23 +56,31 @@ impl Backend {
 pub fn establish(url: &str) -> Result<AnyConnection, ConnectionError> {
     match Backend::of_url(url) {
         Backend::Postgres => diesel::PgConnection::establish(url).map(AnyConnection::Pg),
-        Backend::Sqlite => diesel::SqliteConnection::establish(url).map(AnyConnection::Sqlite),
+        Backend::Sqlite => {
+            let mut c = diesel::SqliteConnection::establish(url)?;
+            configure_sqlite(&mut c).map_err(ConnectionError::CouldntSetupConfiguration)?;
+            Ok(AnyConnection::Sqlite(c))
+        }
     }
 }
 
-/// Settings every pooled SQLite connection needs: WAL so readers do not block the writer,
-/// a busy timeout so writers queue instead of failing, and foreign keys (off by default).
+/// Settings every SQLite connection needs: WAL so readers do not block the writer, a busy
+/// timeout so writers queue instead of failing, and foreign keys (off by default).
+fn configure_sqlite(c: &mut diesel::SqliteConnection) -> QueryResult<()> {
+    c.batch_execute(
+        "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+         PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+    )
+}
+
+/// Applies `configure_sqlite` to every pooled connection.
 #[derive(Debug)]
 struct ConnInit;
 
 impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for ConnInit {
     fn on_acquire(&self, conn: &mut AnyConnection) -> Result<(), diesel::r2d2::Error> {
         if let AnyConnection::Sqlite(c) = conn {
-            c.batch_execute(
-                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-            )
-            .map_err(diesel::r2d2::Error::QueryError)?;
+            configure_sqlite(c).map_err(diesel::r2d2::Error::QueryError)?;
         }
         Ok(())
     }

@@ -10,3 +10,4 @@ mod auth;
 mod errors;
 mod municipalities;
 mod operations;
+mod programmes;

@@ -1,0 +1,326 @@
+//! Programmes (Förderprogramme): read by every role, changed by admin.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, patch, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::etag;
+use crate::auth::{Principal, policy};
+use crate::domain::Money;
+use crate::error::{ApiError, FieldError, Problem};
+use crate::persistence::Pool;
+use crate::persistence::programmes::{
+    self as repo, Actor, FundingObject, FundingObjectChange, Programme, ProgrammeChanges,
+    UpdateOutcome,
+};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FundingObjectDto {
+    #[schema(example = "c")]
+    pub code: String,
+    pub description: String,
+    /// Whether applications for this object are accepted at present.
+    pub fundable_now: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProgrammeDto {
+    #[schema(example = "THUEREGOVRL-2024")]
+    pub code: String,
+    pub name: String,
+    pub legal_basis: String,
+    /// Default financing type: `anteil`, `fehlbedarf`, `festbetrag` or `voll`.
+    pub financing_type: String,
+    /// Maximum funding rate as a decimal string (`"0.80"` = 80 %).
+    pub max_rate: Option<String>,
+    #[schema(value_type = Option<String>, example = "500000.00")]
+    pub min_grant: Option<Money>,
+    #[schema(value_type = Option<String>, example = "500000.00")]
+    pub max_grant: Option<Money>,
+    /// Minimum number of partner municipalities (joint applications).
+    pub min_partners: Option<i32>,
+    pub valid_from: NaiveDate,
+    pub valid_to: Option<NaiveDate>,
+    pub call_opens: Option<NaiveDate>,
+    pub call_closes: Option<NaiveDate>,
+    pub funding_objects: Vec<FundingObjectDto>,
+    pub version: i32,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `8000` basis points → `"0.80"`; at least two decimals, at most four.
+fn rate_string(bp: i32) -> String {
+    let d = Decimal::new(i64::from(bp), 4).normalize();
+    let mut d = d;
+    if d.scale() < 2 {
+        d.rescale(2);
+    }
+    d.to_string()
+}
+
+fn parse_rate(s: &str) -> Result<i32, String> {
+    let d: Decimal = s
+        .parse()
+        .map_err(|_| "must be a decimal string like \"0.80\"")?;
+    let bp = d * Decimal::from(10_000);
+    if bp.fract() != Decimal::ZERO {
+        return Err("at most four decimals".into());
+    }
+    let bp = i32::try_from(bp).map_err(|_| "out of range")?;
+    if !(1..=10_000).contains(&bp) {
+        return Err("must be above 0 and at most 1".into());
+    }
+    Ok(bp)
+}
+
+fn money(cents: Option<i64>) -> Option<Money> {
+    cents.and_then(|c| Money::from_cents(c).ok())
+}
+
+impl ProgrammeDto {
+    fn new(p: Programme, objects: Vec<FundingObject>) -> Self {
+        ProgrammeDto {
+            max_rate: p.max_rate_bp.map(rate_string),
+            min_grant: money(p.min_grant_cents),
+            max_grant: money(p.max_grant_cents),
+            code: p.code,
+            name: p.name,
+            legal_basis: p.legal_basis,
+            financing_type: p.financing_type,
+            min_partners: p.min_partners,
+            valid_from: p.valid_from,
+            valid_to: p.valid_to,
+            call_opens: p.call_opens,
+            call_closes: p.call_closes,
+            funding_objects: objects
+                .into_iter()
+                .map(|o| FundingObjectDto {
+                    code: o.code,
+                    description: o.description,
+                    fundable_now: o.fundable_now,
+                })
+                .collect(),
+            version: p.version,
+            updated_at: p.updated_at.and_utc(),
+        }
+    }
+}
+
+/// All programmes with their funding objects.
+#[utoipa::path(
+    tag = "programmes",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<ProgrammeDto>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/programmes")]
+pub async fn list(principal: Principal, pool: web::Data<Pool>) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::ANY_ROLE)?;
+    let rows = super::db(&pool, |conn| Ok(repo::list(conn)?)).await?;
+    let dtos: Vec<ProgrammeDto> = rows
+        .into_iter()
+        .map(|(p, o)| ProgrammeDto::new(p, o))
+        .collect();
+    Ok(HttpResponse::Ok().json(dtos))
+}
+
+/// One programme; its `ETag` is needed to change it.
+#[utoipa::path(
+    tag = "programmes",
+    params(("code" = String, Path, example = "THUEREGOVRL-2024")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ProgrammeDto, headers(("ETag" = String))),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/programmes/{code}")]
+pub async fn get(
+    principal: Principal,
+    path: web::Path<String>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::ANY_ROLE)?;
+    let code = path.into_inner();
+    let found = {
+        let code = code.clone();
+        super::db(&pool, move |conn| Ok(repo::find(conn, &code)?)).await?
+    };
+    let (p, o) = found.ok_or_else(|| ApiError::NotFound(format!("no programme {code}")))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag::etag(p.version)))
+        .json(ProgrammeDto::new(p, o)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FundingObjectPatch {
+    pub code: String,
+    /// Required for a new funding object.
+    pub description: Option<String>,
+    pub fundable_now: bool,
+}
+
+/// Fields to change; absent fields stay as they are, `null` clears an optional one.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProgrammePatch {
+    pub name: Option<String>,
+    pub legal_basis: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub max_rate: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub min_grant: Option<Option<Money>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub max_grant: Option<Option<Money>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i32>)]
+    pub min_partners: Option<Option<i32>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub valid_to: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub call_opens: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub call_closes: Option<Option<NaiveDate>>,
+    #[serde(default)]
+    pub funding_objects: Vec<FundingObjectPatch>,
+    /// Why, for the audit log.
+    pub reason: Option<String>,
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Change a programme (admin). Needs `If-Match`; every change is in the audit log with its
+/// before and after.
+#[utoipa::path(
+    tag = "programmes",
+    params(("code" = String, Path, example = "THUEREGOVRL-2024"), ("If-Match" = String, Header)),
+    security(("bearer" = [])),
+    request_body = ProgrammePatch,
+    responses(
+        (status = 200, body = ProgrammeDto, headers(("ETag" = String))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 428, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/programmes/{code}")]
+pub async fn update(
+    principal: Principal,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<ProgrammePatch>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::MANAGE_PROGRAMMES)?;
+    let expected = etag::if_match(&req)?;
+    let code = path.into_inner();
+    let b = body.into_inner();
+    let mut errors = Vec::new();
+    let mut cents = |field: &str, v: Option<Option<Money>>| -> Option<Option<i64>> {
+        v.map(|m| {
+            m.and_then(|m| match m.non_negative() {
+                Ok(m) => Some(m.cents()),
+                Err(e) => {
+                    errors.push(FieldError::new(field, e.to_string()));
+                    None
+                }
+            })
+        })
+    };
+    let min_grant_cents = cents("min_grant", b.min_grant);
+    let max_grant_cents = cents("max_grant", b.max_grant);
+    let max_rate_bp = b.max_rate.map(|r| {
+        r.and_then(|r| {
+            parse_rate(&r)
+                .map_err(|e| errors.push(FieldError::new("max_rate", e)))
+                .ok()
+        })
+    });
+    for (field, v) in [("name", &b.name), ("legal_basis", &b.legal_basis)] {
+        if v.as_ref().is_some_and(|s| s.trim().is_empty()) {
+            errors.push(FieldError::new(field, "must not be empty"));
+        }
+    }
+    if matches!(b.min_partners, Some(Some(n)) if n < 1) {
+        errors.push(FieldError::new("min_partners", "must be at least 1"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let changes = ProgrammeChanges {
+        name: b.name,
+        legal_basis: b.legal_basis,
+        max_rate_bp,
+        min_grant_cents,
+        max_grant_cents,
+        min_partners: b.min_partners,
+        valid_to: b.valid_to,
+        call_opens: b.call_opens,
+        call_closes: b.call_closes,
+    };
+    let objects: Vec<FundingObjectChange> = b
+        .funding_objects
+        .into_iter()
+        .map(|o| FundingObjectChange {
+            code: o.code,
+            description: o.description,
+            fundable_now: o.fundable_now,
+        })
+        .collect();
+    let reason = b.reason;
+    let outcome = {
+        let code = code.clone();
+        let subject = principal.subject.clone();
+        let role = principal.role.as_str();
+        super::db(&pool, move |conn| {
+            let actor = Actor {
+                subject: &subject,
+                role,
+            };
+            Ok(repo::update(
+                conn,
+                &code,
+                expected,
+                &changes,
+                &objects,
+                &actor,
+                reason.as_deref(),
+            )?)
+        })
+        .await?
+    };
+    match outcome {
+        UpdateOutcome::Updated(p, o) => Ok(HttpResponse::Ok()
+            .insert_header((header::ETAG, etag::etag(p.version)))
+            .json(ProgrammeDto::new(p, o))),
+        UpdateOutcome::NotFound => Err(ApiError::NotFound(format!("no programme {code}"))),
+        UpdateOutcome::Stale => Err(ApiError::PreconditionFailed(
+            "the programme has changed since you read it; GET it again".into(),
+        )),
+        UpdateOutcome::Invalid(m) => Err(ApiError::validation("funding_objects", m)),
+    }
+}

@@ -1,0 +1,263 @@
+//! Programmes and their funding objects.
+
+use chrono::{NaiveDate, NaiveDateTime, SubsecRound, Utc};
+use diesel::prelude::*;
+use serde_json::{Value, json};
+
+use super::audit::{self, NewEvent};
+use super::schema::{funding_objects as f, programmes as p};
+use super::{AnyConnection, write_tx};
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = p)]
+pub struct Programme {
+    pub code: String,
+    pub name: String,
+    pub legal_basis: String,
+    pub financing_type: String,
+    pub max_rate_bp: Option<i32>,
+    pub min_grant_cents: Option<i64>,
+    pub max_grant_cents: Option<i64>,
+    pub min_partners: Option<i32>,
+    pub valid_from: NaiveDate,
+    pub valid_to: Option<NaiveDate>,
+    pub call_opens: Option<NaiveDate>,
+    pub call_closes: Option<NaiveDate>,
+    pub version: i32,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = f)]
+pub struct FundingObject {
+    pub programme_code: String,
+    pub code: String,
+    pub description: String,
+    pub fundable_now: bool,
+}
+
+pub fn list(conn: &mut AnyConnection) -> QueryResult<Vec<(Programme, Vec<FundingObject>)>> {
+    let programmes: Vec<Programme> = p::table
+        .select(Programme::as_select())
+        .order(p::code.asc())
+        .load(conn)?;
+    let objects: Vec<FundingObject> = f::table
+        .select(FundingObject::as_select())
+        .order((f::programme_code.asc(), f::code.asc()))
+        .load(conn)?;
+    Ok(programmes
+        .into_iter()
+        .map(|prog| {
+            let own = objects
+                .iter()
+                .filter(|o| o.programme_code == prog.code)
+                .cloned()
+                .collect();
+            (prog, own)
+        })
+        .collect())
+}
+
+pub fn find(
+    conn: &mut AnyConnection,
+    code: &str,
+) -> QueryResult<Option<(Programme, Vec<FundingObject>)>> {
+    let Some(prog) = p::table
+        .find(code)
+        .select(Programme::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let objects = f::table
+        .filter(f::programme_code.eq(code))
+        .select(FundingObject::as_select())
+        .order(f::code.asc())
+        .load(conn)?;
+    Ok(Some((prog, objects)))
+}
+
+/// What an admin may change. `None` leaves a field as it is; `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = p)]
+pub struct ProgrammeChanges {
+    pub name: Option<String>,
+    pub legal_basis: Option<String>,
+    pub max_rate_bp: Option<Option<i32>>,
+    pub min_grant_cents: Option<Option<i64>>,
+    pub max_grant_cents: Option<Option<i64>>,
+    pub min_partners: Option<Option<i32>>,
+    pub valid_to: Option<Option<NaiveDate>>,
+    pub call_opens: Option<Option<NaiveDate>>,
+    pub call_closes: Option<Option<NaiveDate>>,
+}
+
+/// A funding object to add or change.
+#[derive(Debug, Clone)]
+pub struct FundingObjectChange {
+    pub code: String,
+    pub description: Option<String>,
+    pub fundable_now: bool,
+}
+
+#[derive(Debug)]
+pub enum UpdateOutcome {
+    Updated(Programme, Vec<FundingObject>),
+    NotFound,
+    /// The version the caller read is not the current one.
+    Stale,
+    Invalid(String),
+}
+
+/// Who changes something, for the audit log.
+#[derive(Debug, Clone)]
+pub struct Actor<'a> {
+    pub subject: &'a str,
+    pub role: &'a str,
+}
+
+fn snapshot(prog: &Programme, objects: &[FundingObject]) -> Value {
+    json!({
+        "name": prog.name,
+        "legal_basis": prog.legal_basis,
+        "max_rate_bp": prog.max_rate_bp,
+        "min_grant_cents": prog.min_grant_cents,
+        "max_grant_cents": prog.max_grant_cents,
+        "min_partners": prog.min_partners,
+        "valid_to": prog.valid_to,
+        "call_opens": prog.call_opens,
+        "call_closes": prog.call_closes,
+        "funding_objects": objects.iter().map(|o| json!({
+            "code": o.code, "description": o.description, "fundable_now": o.fundable_now
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// `{"field": {"before": …, "after": …}}` for every top-level field that differs.
+pub fn diff(before: &Value, after: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    if let (Some(b), Some(a)) = (before.as_object(), after.as_object()) {
+        for (k, av) in a {
+            let bv = b.get(k).unwrap_or(&Value::Null);
+            if bv != av {
+                out.insert(k.clone(), json!({"before": bv, "after": av}));
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+/// Applies an admin's change if `expected_version` is current: a conditional update, the
+/// funding objects, and the audit entry, in one transaction.
+pub fn update(
+    conn: &mut AnyConnection,
+    code: &str,
+    expected_version: i32,
+    changes: &ProgrammeChanges,
+    objects: &[FundingObjectChange],
+    actor: &Actor<'_>,
+    reason: Option<&str>,
+) -> QueryResult<UpdateOutcome> {
+    /// Ends the transaction with a rollback and this outcome.
+    enum Stop {
+        Db(diesel::result::Error),
+        With(Box<UpdateOutcome>),
+    }
+    impl From<diesel::result::Error> for Stop {
+        fn from(e: diesel::result::Error) -> Self {
+            Stop::Db(e)
+        }
+    }
+    let result = write_tx(conn, |conn| {
+        let Some((before, before_objects)) = find(conn, code)? else {
+            return Err(Stop::With(Box::new(UpdateOutcome::NotFound)));
+        };
+        let now = Utc::now().naive_utc().trunc_subsecs(6);
+        let updated = diesel::update(
+            p::table
+                .filter(p::code.eq(code))
+                .filter(p::version.eq(expected_version)),
+        )
+        .set((p::version.eq(expected_version + 1), p::updated_at.eq(now)))
+        .execute(conn)?;
+        if updated == 0 {
+            return Err(Stop::With(Box::new(UpdateOutcome::Stale)));
+        }
+        let has_field_changes = changes.name.is_some()
+            || changes.legal_basis.is_some()
+            || changes.max_rate_bp.is_some()
+            || changes.min_grant_cents.is_some()
+            || changes.max_grant_cents.is_some()
+            || changes.min_partners.is_some()
+            || changes.valid_to.is_some()
+            || changes.call_opens.is_some()
+            || changes.call_closes.is_some();
+        if has_field_changes {
+            diesel::update(p::table.find(code))
+                .set(changes)
+                .execute(conn)?;
+        }
+        for o in objects {
+            let exists = before_objects.iter().any(|b| b.code == o.code);
+            if exists {
+                diesel::update(f::table.find((code, &o.code)))
+                    .set(f::fundable_now.eq(o.fundable_now))
+                    .execute(conn)?;
+                if let Some(d) = &o.description {
+                    diesel::update(f::table.find((code, &o.code)))
+                        .set(f::description.eq(d))
+                        .execute(conn)?;
+                }
+            } else {
+                let Some(d) = &o.description else {
+                    return Err(Stop::With(Box::new(UpdateOutcome::Invalid(format!(
+                        "funding object {} is new and needs a description",
+                        o.code
+                    )))));
+                };
+                diesel::insert_into(f::table)
+                    .values((
+                        f::programme_code.eq(code),
+                        f::code.eq(&o.code),
+                        f::description.eq(d),
+                        f::fundable_now.eq(o.fundable_now),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+        let Some((after, after_objects)) = find(conn, code)? else {
+            return Err(Stop::With(Box::new(UpdateOutcome::NotFound)));
+        };
+        if let (Some(from), Some(to)) = (after.call_opens, after.call_closes)
+            && to < from
+        {
+            return Err(Stop::With(Box::new(UpdateOutcome::Invalid(
+                "call_closes lies before call_opens".into(),
+            ))));
+        }
+        audit::append(
+            conn,
+            &NewEvent {
+                record_type: "programme",
+                record_key: code,
+                actor: actor.subject,
+                role: actor.role,
+                action: "update",
+                from_status: None,
+                to_status: None,
+                reason,
+                changes: diff(
+                    &snapshot(&before, &before_objects),
+                    &snapshot(&after, &after_objects),
+                ),
+            },
+        )?;
+        Ok(UpdateOutcome::Updated(after, after_objects))
+    });
+    match result {
+        Ok(outcome) => Ok(outcome),
+        Err(Stop::With(outcome)) => Ok(*outcome),
+        Err(Stop::Db(e)) => Err(e),
+    }
+}
