@@ -4,6 +4,7 @@ pub mod audit;
 pub mod lifecycle;
 pub mod money;
 pub mod municipality;
+pub mod rate;
 pub mod role;
 
 pub use lifecycle::{Action, Refusal, Status, transition};

@@ -3,13 +3,13 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, patch, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::etag;
 use crate::auth::{Principal, policy};
 use crate::domain::Money;
+use crate::domain::rate::{parse_rate, rate_string};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::persistence::Pool;
 use crate::persistence::programmes::{
@@ -49,31 +49,6 @@ pub struct ProgrammeDto {
     pub funding_objects: Vec<FundingObjectDto>,
     pub version: i32,
     pub updated_at: DateTime<Utc>,
-}
-
-/// `8000` basis points → `"0.80"`; at least two decimals, at most four.
-fn rate_string(bp: i32) -> String {
-    let d = Decimal::new(i64::from(bp), 4).normalize();
-    let mut d = d;
-    if d.scale() < 2 {
-        d.rescale(2);
-    }
-    d.to_string()
-}
-
-fn parse_rate(s: &str) -> Result<i32, String> {
-    let d: Decimal = s
-        .parse()
-        .map_err(|_| "must be a decimal string like \"0.80\"")?;
-    let bp = d * Decimal::from(10_000);
-    if bp.fract() != Decimal::ZERO {
-        return Err("at most four decimals".into());
-    }
-    let bp = i32::try_from(bp).map_err(|_| "out of range")?;
-    if !(1..=10_000).contains(&bp) {
-        return Err("must be above 0 and at most 1".into());
-    }
-    Ok(bp)
 }
 
 fn money(cents: Option<i64>) -> Option<Money> {

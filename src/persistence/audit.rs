@@ -84,40 +84,38 @@ pub fn append(conn: &mut AnyConnection, ev: &NewEvent<'_>) -> QueryResult<AuditE
         None => (1, GENESIS.to_owned()),
     };
     // Microseconds: what both databases store exactly, so the hash verifies after a round trip.
-    let occurred_at = Utc::now().naive_utc().trunc_subsecs(6);
-    let changes = ev.changes.to_string();
-    let at = timestamp_text(occurred_at);
-    let hash = entry_hash(
-        &prev_hash,
-        &ChainedFields {
-            record_type: ev.record_type,
-            record_key: ev.record_key,
-            seq,
-            occurred_at: &at,
-            actor: ev.actor,
-            role: ev.role,
-            action: ev.action,
-            from_status: ev.from_status,
-            to_status: ev.to_status,
-            reason: ev.reason,
-            changes: &changes,
-        },
-    );
+    let mut entry = AuditEvent {
+        id: 0,
+        record_type: ev.record_type.to_owned(),
+        record_key: ev.record_key.to_owned(),
+        seq,
+        occurred_at: Utc::now().naive_utc().trunc_subsecs(6),
+        actor: ev.actor.to_owned(),
+        role: ev.role.to_owned(),
+        action: ev.action.to_owned(),
+        from_status: ev.from_status.map(str::to_owned),
+        to_status: ev.to_status.map(str::to_owned),
+        reason: ev.reason.map(str::to_owned),
+        changes: ev.changes.to_string(),
+        prev_hash,
+        hash: String::new(),
+    };
+    entry.hash = entry.expected_hash();
     diesel::insert_into(a::table)
         .values((
-            a::record_type.eq(ev.record_type),
-            a::record_key.eq(ev.record_key),
-            a::seq.eq(seq),
-            a::occurred_at.eq(occurred_at),
-            a::actor.eq(ev.actor),
-            a::role.eq(ev.role),
-            a::action.eq(ev.action),
-            a::from_status.eq(ev.from_status),
-            a::to_status.eq(ev.to_status),
-            a::reason.eq(ev.reason),
-            a::changes.eq(&changes),
-            a::prev_hash.eq(&prev_hash),
-            a::hash.eq(&hash),
+            a::record_type.eq(&entry.record_type),
+            a::record_key.eq(&entry.record_key),
+            a::seq.eq(entry.seq),
+            a::occurred_at.eq(entry.occurred_at),
+            a::actor.eq(&entry.actor),
+            a::role.eq(&entry.role),
+            a::action.eq(&entry.action),
+            a::from_status.eq(&entry.from_status),
+            a::to_status.eq(&entry.to_status),
+            a::reason.eq(&entry.reason),
+            a::changes.eq(&entry.changes),
+            a::prev_hash.eq(&entry.prev_hash),
+            a::hash.eq(&entry.hash),
         ))
         .get_result(conn)
 }

@@ -1,0 +1,46 @@
+//! Funding rates and shares: decimal strings in the API (`"0.80"`), basis points in the
+//! database (`8000`), so that no rate ever passes through a float.
+
+use rust_decimal::Decimal;
+
+/// `8000` basis points → `"0.80"`; at least two decimals, at most four.
+pub fn rate_string(bp: i32) -> String {
+    let mut d = Decimal::new(i64::from(bp), 4).normalize();
+    if d.scale() < 2 {
+        d.rescale(2);
+    }
+    d.to_string()
+}
+
+/// `"0.80"` → `8000`: above 0, at most 1, at most four decimals.
+pub fn parse_rate(s: &str) -> Result<i32, String> {
+    let d: Decimal = s
+        .parse()
+        .map_err(|_| "must be a decimal string like \"0.80\"")?;
+    let bp = d * Decimal::from(10_000);
+    if bp.fract() != Decimal::ZERO {
+        return Err("at most four decimals".into());
+    }
+    let bp = i32::try_from(bp).map_err(|_| "out of range")?;
+    if !(1..=10_000).contains(&bp) {
+        return Err("must be above 0 and at most 1".into());
+    }
+    Ok(bp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_round_trip_between_strings_and_basis_points() {
+        assert_eq!(parse_rate("0.80"), Ok(8000));
+        assert_eq!(rate_string(8000), "0.80");
+        assert_eq!(rate_string(3333), "0.3333");
+        assert_eq!(rate_string(10_000), "1.00");
+        assert!(parse_rate("0.33333").is_err());
+        assert!(parse_rate("1.20").is_err());
+        assert!(parse_rate("0").is_err());
+        assert!(parse_rate("abc").is_err());
+    }
+}
