@@ -30,6 +30,9 @@ pub enum Action {
     Withdraw,
     SubmitProof,
     ReturnProof,
+    /// Records the permission to start the project before the decision (förderunschädlicher
+    /// vorzeitiger Vorhabenbeginn). Not a funding promise; the status does not change.
+    PermitEarlyStart,
     /// Signing a grant notice.
     Approve,
     /// Signing a rejection notice.
@@ -111,6 +114,7 @@ names!(Action {
     Withdraw => "withdraw",
     SubmitProof => "submit_proof",
     ReturnProof => "return_proof",
+    PermitEarlyStart => "permit_early_start",
     Approve => "approve",
     Reject => "reject",
     Close => "close",
@@ -140,7 +144,10 @@ impl Action {
             Action::Submit | Action::ProvideInfo | Action::Withdraw | Action::SubmitProof => {
                 Role::Applicant
             }
-            Action::StartReview | Action::RequestInfo | Action::ReturnProof => Role::Caseworker,
+            Action::StartReview
+            | Action::RequestInfo
+            | Action::ReturnProof
+            | Action::PermitEarlyStart => Role::Caseworker,
             Action::Approve | Action::Reject | Action::Close | Action::Revoke => Role::Approver,
         }
     }
@@ -158,7 +165,8 @@ impl Action {
             | Action::ProvideInfo
             | Action::Withdraw
             | Action::SubmitProof
-            | Action::ReturnProof => None,
+            | Action::ReturnProof
+            | Action::PermitEarlyStart => None,
         }
     }
 
@@ -179,6 +187,9 @@ impl Action {
             (Action::ReturnProof, S::ProofSubmitted) => Some(S::Approved),
             (Action::Close, S::ProofSubmitted) => Some(S::Closed),
             (Action::Revoke, S::Approved | S::ProofSubmitted | S::Closed) => Some(S::Revoked),
+            (Action::PermitEarlyStart, s @ (S::Submitted | S::InReview | S::InfoRequested)) => {
+                Some(s)
+            }
             _ => None,
         }
     }
@@ -269,6 +280,19 @@ mod tests {
         (S::Approved, A::Revoke, R::Approver, S::Revoked),
         (S::ProofSubmitted, A::Revoke, R::Approver, S::Revoked),
         (S::Closed, A::Revoke, R::Approver, S::Revoked),
+        (
+            S::Submitted,
+            A::PermitEarlyStart,
+            R::Caseworker,
+            S::Submitted,
+        ),
+        (S::InReview, A::PermitEarlyStart, R::Caseworker, S::InReview),
+        (
+            S::InfoRequested,
+            A::PermitEarlyStart,
+            R::Caseworker,
+            S::InfoRequested,
+        ),
     ];
 
     #[test]
@@ -290,7 +314,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 10 * 11 * 5);
+        assert_eq!(checked, 10 * 12 * 5);
     }
 
     #[test]

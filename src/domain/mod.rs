@@ -1,12 +1,17 @@
 //! Pure domain rules: no actix, no diesel, no I/O.
 
+pub mod application;
 pub mod audit;
+pub mod clock;
+pub mod grant;
 pub mod lifecycle;
 pub mod money;
 pub mod municipality;
 pub mod rate;
 pub mod role;
 
+pub use clock::Clock;
+pub use grant::FinancingType;
 pub use lifecycle::{Action, Refusal, Status, transition};
 pub use money::Money;
 pub use municipality::{Ags, KreisKey, MunicipalityKind};

@@ -1,0 +1,654 @@
+//! An application's content and the rules it must meet to be submitted. Pure: the caller
+//! supplies the programme's terms, which municipality keys are current, and today's date.
+
+use std::collections::HashSet;
+
+use chrono::{Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use super::grant::{FinancingType, GrantBasis, max_grant};
+use super::rate::rate_string;
+use super::{Ags, Money};
+
+/// Basis points of a whole share (1 = 100 %).
+pub const WHOLE_SHARE_BP: i32 = 10_000;
+
+/// The longest project period accepted; a longer one is almost always a typing error.
+pub const MAX_PROJECT_YEARS: u32 = 10;
+
+/// Most cost lines and partners a request may carry (input limits, not legal rules).
+pub const MAX_COST_LINES: usize = 500;
+pub const MAX_PARTNERS: usize = 100;
+
+/// What a cost line is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CostCategory {
+    Software,
+    Hardware,
+    Services,
+    Personnel,
+    Training,
+    /// Fees (Honorare), e.g. of a feasibility study.
+    Fees,
+    Other,
+}
+
+impl CostCategory {
+    pub const ALL: [CostCategory; 7] = [
+        CostCategory::Software,
+        CostCategory::Hardware,
+        CostCategory::Services,
+        CostCategory::Personnel,
+        CostCategory::Training,
+        CostCategory::Fees,
+        CostCategory::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CostCategory::Software => "software",
+            CostCategory::Hardware => "hardware",
+            CostCategory::Services => "services",
+            CostCategory::Personnel => "personnel",
+            CostCategory::Training => "training",
+            CostCategory::Fees => "fees",
+            CostCategory::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CostCategory> {
+        CostCategory::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CostLine {
+    pub category: CostCategory,
+    pub description: String,
+    pub amount: Money,
+    pub eligible: bool,
+}
+
+/// A municipality taking part, with its share in basis points. A single application has one
+/// member, the lead, with the whole share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub ags: Ags,
+    pub share_bp: i32,
+}
+
+/// The content of an application, as far as the submit rules look at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Content {
+    pub lead: Ags,
+    /// A joint application (gemeinsamer Antrag): `members` are the partners as listed,
+    /// the lead included.
+    pub joint: bool,
+    pub members: Vec<Member>,
+    pub funding_object: String,
+    pub title: String,
+    pub description: String,
+    pub project_start: Option<NaiveDate>,
+    pub project_end: Option<NaiveDate>,
+    pub cost_lines: Vec<CostLine>,
+    pub own_contribution: Money,
+    pub third_party_funds: Money,
+    pub requested_grant: Money,
+}
+
+/// Sums of the cost plan, in cents (bounded: at most `MAX_COST_LINES` lines of at most
+/// `money::MAX_CENTS` each, far below `i64::MAX`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    pub total_cost: i64,
+    pub eligible: i64,
+}
+
+impl Content {
+    pub fn totals(&self) -> Totals {
+        let mut t = Totals {
+            total_cost: 0,
+            eligible: 0,
+        };
+        for l in &self.cost_lines {
+            t.total_cost = t.total_cost.saturating_add(l.amount.cents());
+            if l.eligible {
+                t.eligible = t.eligible.saturating_add(l.amount.cents());
+            }
+        }
+        t
+    }
+}
+
+/// The terms of a programme that the submit rules apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgrammeTerms {
+    pub code: String,
+    pub financing_type: FinancingType,
+    pub max_rate_bp: Option<i32>,
+    pub min_grant: Option<Money>,
+    pub max_grant: Option<Money>,
+    pub min_partners: Option<i32>,
+    pub valid_from: NaiveDate,
+    pub valid_to: Option<NaiveDate>,
+    pub call_opens: Option<NaiveDate>,
+    pub call_closes: Option<NaiveDate>,
+    /// `(code, fundable_now)`
+    pub funding_objects: Vec<(String, bool)>,
+}
+
+/// A rule the application breaks, with the request field it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub field: String,
+    pub message: String,
+}
+
+fn v(field: impl Into<String>, message: impl Into<String>) -> Violation {
+    Violation {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+fn euros(cents: i64) -> String {
+    Money::from_cents(cents).map_or_else(|_| cents.to_string(), |m| m.to_string())
+}
+
+/// Structural rules a draft must meet even before submission: a joint application lists the
+/// lead among its partners, no municipality twice.
+pub fn draft_violations(c: &Content) -> Vec<Violation> {
+    let mut out = Vec::new();
+    if c.joint {
+        if !c.members.iter().any(|m| m.ags == c.lead) {
+            out.push(v(
+                "partners",
+                format!(
+                    "a joint application lists the lead applicant {} among its partners, with its share",
+                    c.lead.as_str()
+                ),
+            ));
+        }
+        let mut seen = HashSet::new();
+        for (i, m) in c.members.iter().enumerate() {
+            if !seen.insert(m.ags.as_str()) {
+                out.push(v(
+                    format!("partners[{i}].ags"),
+                    format!("{} is listed twice", m.ags.as_str()),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Every rule the application breaks if it were submitted `today`; empty means it may be.
+pub fn submission_violations(
+    c: &Content,
+    p: &ProgrammeTerms,
+    current: &HashSet<String>,
+    today: NaiveDate,
+) -> Vec<Violation> {
+    let mut out = draft_violations(c);
+    let is_current = |a: &Ags| current.contains(a.as_str());
+
+    // Who applies.
+    if !is_current(&c.lead) {
+        out.push(v(
+            "lead_ags",
+            format!(
+                "{} is not a current Thuringian municipality or Landkreis on {today}",
+                c.lead.as_str()
+            ),
+        ));
+    }
+    if c.joint {
+        for (i, m) in c.members.iter().enumerate() {
+            if m.ags != c.lead && !is_current(&m.ags) {
+                out.push(v(
+                    format!("partners[{i}].ags"),
+                    format!(
+                        "{} is not a current Thuringian municipality or Landkreis on {today}",
+                        m.ags.as_str()
+                    ),
+                ));
+            }
+        }
+        let sum: i64 = c.members.iter().map(|m| i64::from(m.share_bp)).sum();
+        if sum != i64::from(WHOLE_SHARE_BP) {
+            out.push(v(
+                "partners",
+                format!(
+                    "the shares add up to {}, not exactly 1",
+                    rate_string(i32::try_from(sum).unwrap_or(i32::MAX))
+                ),
+            ));
+        }
+    }
+    if let Some(min) = p.min_partners {
+        let n = if c.joint { c.members.len() } else { 1 };
+        if i64::try_from(n).unwrap_or(i64::MAX) < i64::from(min) {
+            out.push(v(
+                "partners",
+                format!(
+                    "{} is a cooperation of at least {min} municipalities, the lead included; {n} given",
+                    p.code
+                ),
+            ));
+        }
+    }
+
+    // The programme and what it funds.
+    if today < p.valid_from {
+        out.push(v(
+            "programme",
+            format!("{} is valid only from {}", p.code, p.valid_from),
+        ));
+    }
+    if let Some(to) = p.valid_to
+        && today > to
+    {
+        out.push(v(
+            "programme",
+            format!("{} was valid only until {to}", p.code),
+        ));
+    }
+    if let Some(opens) = p.call_opens
+        && today < opens
+    {
+        out.push(v(
+            "programme",
+            format!("the call of {} opens on {opens}", p.code),
+        ));
+    }
+    if let Some(closes) = p.call_closes
+        && today > closes
+    {
+        out.push(v(
+            "programme",
+            format!("the call of {} closed on {closes}", p.code),
+        ));
+    }
+    match p
+        .funding_objects
+        .iter()
+        .find(|(code, _)| *code == c.funding_object)
+    {
+        None => out.push(v(
+            "funding_object",
+            format!("{} has no funding object {:?}", p.code, c.funding_object),
+        )),
+        Some((_, false)) => out.push(v(
+            "funding_object",
+            format!(
+                "funding object {} of {} is not fundable at present",
+                c.funding_object, p.code
+            ),
+        )),
+        Some((_, true)) => {}
+    }
+
+    // What the project is.
+    if c.title.trim().is_empty() {
+        out.push(v("title", "is required"));
+    }
+    if c.description.trim().is_empty() {
+        out.push(v("description", "is required"));
+    }
+    match (c.project_start, c.project_end) {
+        (None, _) => out.push(v("project_start", "is required")),
+        (_, None) => out.push(v("project_end", "is required")),
+        (Some(start), Some(end)) => {
+            if end < start {
+                out.push(v(
+                    "project_end",
+                    format!("lies before project_start {start}"),
+                ));
+            } else if start
+                .checked_add_months(Months::new(12 * MAX_PROJECT_YEARS))
+                .is_some_and(|limit| end > limit)
+            {
+                out.push(v(
+                    "project_end",
+                    format!("the project period may not exceed {MAX_PROJECT_YEARS} years"),
+                ));
+            }
+            if start < today {
+                out.push(v(
+                    "project_start",
+                    format!(
+                        "the project has begun ({start}); only projects not yet begun can be \
+                         funded (VV Nr. 1.3 zu § 44 ThürLHO)"
+                    ),
+                ));
+            }
+        }
+    }
+
+    // The money.
+    let t = c.totals();
+    if c.cost_lines.is_empty() {
+        out.push(v("cost_lines", "at least one cost line is required"));
+    } else if t.eligible == 0 {
+        out.push(v("cost_lines", "no cost line is eligible"));
+    }
+    let financed = c
+        .own_contribution
+        .cents()
+        .saturating_add(c.third_party_funds.cents())
+        .saturating_add(c.requested_grant.cents());
+    if financed != t.total_cost {
+        out.push(v(
+            "requested_grant",
+            format!(
+                "the plan is not balanced: total cost {} ≠ own contribution {} + third-party \
+                 funds {} + requested grant {} (difference {})",
+                euros(t.total_cost),
+                c.own_contribution,
+                c.third_party_funds,
+                c.requested_grant,
+                euros(t.total_cost - financed)
+            ),
+        ));
+    }
+    if c.requested_grant.cents() <= 0 {
+        out.push(v("requested_grant", "must be above 0.00"));
+    } else {
+        let eligible = Money::from_cents(t.eligible).unwrap_or(Money::ZERO);
+        let allowed = max_grant(&GrantBasis {
+            financing_type: p.financing_type,
+            rate_bp: p.max_rate_bp,
+            cap: p.max_grant,
+            eligible,
+            own_contribution: c.own_contribution,
+            third_party: c.third_party_funds,
+        });
+        if c.requested_grant > allowed {
+            out.push(v(
+                "requested_grant",
+                format!(
+                    "exceeds what {} allows: at most {allowed} ({})",
+                    p.code,
+                    rule_text(p, eligible)
+                ),
+            ));
+        }
+        if let Some(min) = p.min_grant
+            && c.requested_grant < min
+        {
+            out.push(v(
+                "requested_grant",
+                format!("is below the minimum grant of {min} of {}", p.code),
+            ));
+        }
+    }
+    out
+}
+
+fn rule_text(p: &ProgrammeTerms, eligible: Money) -> String {
+    let base = match p.financing_type {
+        FinancingType::Anteil => format!(
+            "{} of the eligible expenditure {eligible}, rounded down to the cent",
+            rate_string(p.max_rate_bp.unwrap_or(WHOLE_SHARE_BP))
+        ),
+        FinancingType::Fehlbedarf => format!(
+            "the eligible expenditure {eligible} less own contribution and third-party funds"
+        ),
+        FinancingType::Festbetrag => {
+            format!("a fixed sum, at most the eligible expenditure {eligible}")
+        }
+        FinancingType::Voll => format!("the eligible expenditure {eligible}"),
+    };
+    match p.max_grant {
+        Some(cap) => format!("{base}; at most {cap}"),
+        None => base,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(s: &str) -> Money {
+        s.parse().unwrap()
+    }
+    fn ags(s: &str) -> Ags {
+        Ags::parse(s).unwrap()
+    }
+    fn date(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    const TODAY: &str = "2026-11-22";
+
+    /// The example draft of the API page, moved into the future.
+    fn content() -> Content {
+        Content {
+            lead: ags("16063105"),
+            joint: false,
+            members: vec![Member {
+                ags: ags("16063105"),
+                share_bp: WHOLE_SHARE_BP,
+            }],
+            funding_object: "c".into(),
+            title: "Schnittstelle DMS – Fachverfahren Bauamt".into(),
+            description: "Anbindung des Bauamts".into(),
+            project_start: Some(date("2027-03-01")),
+            project_end: Some(date("2027-12-31")),
+            cost_lines: vec![
+                CostLine {
+                    category: CostCategory::Software,
+                    description: "Schnittstellenmodul".into(),
+                    amount: m("40000.00"),
+                    eligible: true,
+                },
+                CostLine {
+                    category: CostCategory::Services,
+                    description: "Einführung und Schulung".into(),
+                    amount: m("12500.50"),
+                    eligible: true,
+                },
+                CostLine {
+                    category: CostCategory::Other,
+                    description: "Bewirtung".into(),
+                    amount: m("300.00"),
+                    eligible: false,
+                },
+            ],
+            own_contribution: m("10800.50"),
+            third_party_funds: m("0.00"),
+            requested_grant: m("42000.00"),
+        }
+    }
+
+    fn egovrl() -> ProgrammeTerms {
+        ProgrammeTerms {
+            code: "THUEREGOVRL-2024".into(),
+            financing_type: FinancingType::Anteil,
+            max_rate_bp: Some(8000),
+            min_grant: None,
+            max_grant: None,
+            min_partners: None,
+            valid_from: date("2024-07-01"),
+            valid_to: None,
+            call_opens: None,
+            call_closes: None,
+            funding_objects: vec![("a".into(), false), ("c".into(), true)],
+        }
+    }
+
+    fn current() -> HashSet<String> {
+        ["16063105", "16063001", "16063003", "16063000"]
+            .into_iter()
+            .map(String::from)
+            .collect()
+    }
+
+    fn fields(c: &Content, p: &ProgrammeTerms) -> Vec<String> {
+        submission_violations(c, p, &current(), date(TODAY))
+            .into_iter()
+            .map(|v| v.field)
+            .collect()
+    }
+
+    #[test]
+    fn the_api_example_may_be_submitted() {
+        assert_eq!(fields(&content(), &egovrl()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_rule_names_its_field() {
+        type Case = (
+            &'static str,
+            fn(&mut Content, &mut ProgrammeTerms),
+            &'static str,
+        );
+        let cases: &[Case] = &[
+            (
+                "historical lead",
+                |c, _| c.lead = ags("16056000"),
+                "lead_ags",
+            ),
+            (
+                "programme expired",
+                |_, p| p.valid_to = Some(date("2024-06-30")),
+                "programme",
+            ),
+            (
+                "call not open yet",
+                |_, p| p.call_opens = Some(date("2027-01-01")),
+                "programme",
+            ),
+            (
+                "call closed",
+                |_, p| p.call_closes = Some(date("2026-10-31")),
+                "programme",
+            ),
+            (
+                "unknown object",
+                |c, _| c.funding_object = "z".into(),
+                "funding_object",
+            ),
+            (
+                "object not fundable",
+                |c, _| c.funding_object = "a".into(),
+                "funding_object",
+            ),
+            (
+                "end before start",
+                |c, _| c.project_end = Some(date("2027-01-01")),
+                "project_end",
+            ),
+            ("no end", |c, _| c.project_end = None, "project_end"),
+            (
+                "too long",
+                |c, _| c.project_end = Some(date("2038-01-01")),
+                "project_end",
+            ),
+            (
+                "already begun",
+                |c, _| c.project_start = Some(date("2026-11-01")),
+                "project_start",
+            ),
+            (
+                "unbalanced",
+                |c, _| c.own_contribution = m("10800.49"),
+                "requested_grant",
+            ),
+            (
+                "above the rate",
+                |c, _| {
+                    c.requested_grant = m("42000.41");
+                    c.own_contribution = m("10800.09");
+                },
+                "requested_grant",
+            ),
+            (
+                "above the cap",
+                |_, p| p.max_grant = Some(m("30000.00")),
+                "requested_grant",
+            ),
+            (
+                "below the minimum",
+                |_, p| p.min_grant = Some(m("50000.00")),
+                "requested_grant",
+            ),
+            (
+                "no lines",
+                |c, _| {
+                    c.cost_lines.clear();
+                    c.own_contribution = m("0.00");
+                    c.requested_grant = m("0.00");
+                },
+                "cost_lines",
+            ),
+            ("no title", |c, _| c.title = "  ".into(), "title"),
+        ];
+        for (what, change, field) in cases {
+            let (mut c, mut p) = (content(), egovrl());
+            change(&mut c, &mut p);
+            let got = fields(&c, &p);
+            assert!(got.iter().any(|f| f == field), "{what}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn a_cooperation_needs_three_partners_whose_shares_add_up_to_exactly_one() {
+        let mut p = egovrl();
+        p.min_partners = Some(3);
+        let mut c = content();
+        c.joint = true;
+        c.members = vec![
+            Member {
+                ags: ags("16063105"),
+                share_bp: 5000,
+            },
+            Member {
+                ags: ags("16063001"),
+                share_bp: 5000,
+            },
+        ];
+        assert_eq!(fields(&c, &p), ["partners"]);
+        c.members.push(Member {
+            ags: ags("16063003"),
+            share_bp: 1,
+        });
+        assert_eq!(fields(&c, &p), ["partners"]);
+        c.members = vec![
+            Member {
+                ags: ags("16063105"),
+                share_bp: 3333,
+            },
+            Member {
+                ags: ags("16063001"),
+                share_bp: 3333,
+            },
+            Member {
+                ags: ags("16063000"),
+                share_bp: 3334,
+            },
+        ];
+        assert_eq!(fields(&c, &p), Vec::<String>::new());
+        c.members[2].ags = ags("16056000");
+        assert_eq!(fields(&c, &p), ["partners[2].ags"]);
+    }
+
+    #[test]
+    fn a_joint_application_lists_its_lead_once() {
+        let mut c = content();
+        c.joint = true;
+        c.members = vec![
+            Member {
+                ags: ags("16063001"),
+                share_bp: 5000,
+            },
+            Member {
+                ags: ags("16063001"),
+                share_bp: 5000,
+            },
+        ];
+        let got: Vec<String> = draft_violations(&c).into_iter().map(|v| v.field).collect();
+        assert_eq!(got, ["partners", "partners[1].ags"]);
+    }
+}
