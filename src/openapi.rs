@@ -23,6 +23,8 @@ use crate::error::{FieldError, Problem};
     tags(
         (name = "register", description = "The municipality register (Destatis GV100AD)"),
         (name = "programmes", description = "Funding programmes and their funding objects"),
+        (name = "applications", description = "Funding applications (cases) and their lifecycle. \
+            A computed grant is always rounded down to the cent."),
         (name = "audit", description = "The append-only, hash-chained audit log"),
         (name = "operations", description = "Health and metrics, unauthenticated"),
     )

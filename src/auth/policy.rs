@@ -14,3 +14,13 @@ pub const MANAGE_PROGRAMMES: &[Role] = &[Role::Admin];
 
 /// The audit log is read by operators.
 pub const READ_AUDIT: &[Role] = &[Role::Admin];
+
+/// Cases are read by their applicants (own municipalities only, scoped in the query) and by
+/// the competence centre; the ministry reads aggregates, operators the audit log.
+pub const READ_APPLICATIONS: &[Role] = &[Role::Applicant, Role::Caseworker, Role::Approver];
+
+/// Applicants open cases for the municipalities in their token.
+pub const CREATE_APPLICATIONS: &[Role] = &[Role::Applicant];
+
+/// Drafts are edited by their lead applicant.
+pub const EDIT_DRAFTS: &[Role] = &[Role::Applicant];

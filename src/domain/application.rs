@@ -386,6 +386,76 @@ pub fn submission_violations(
     out
 }
 
+/// The case-number prefix of a programme: `EGOV` for the E-Government-Richtlinie, `FAG` for
+/// § 24 ThürFAG, else the code's first segment.
+pub fn case_number_prefix(programme_code: &str) -> &str {
+    if programme_code.starts_with("THUEREGOVRL") {
+        "EGOV"
+    } else if programme_code.starts_with("THUERFAG") {
+        "FAG"
+    } else {
+        programme_code.split('-').next().unwrap_or(programme_code)
+    }
+}
+
+/// `EGOV-2026-0042`: prefix, the year the case was opened, a number counted per prefix and year.
+pub fn case_number(prefix: &str, year: i32, n: i32) -> String {
+    format!("{prefix}-{year}-{n:04}")
+}
+
+/// What a lifecycle action needs besides the case: an information request says what is
+/// needed and by when; returning a proof of use says why.
+pub fn transition_input_violations(
+    action: super::Action,
+    reason: Option<&str>,
+    response_due: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Vec<Violation> {
+    use super::Action;
+    let mut out = Vec::new();
+    if let Some(notice) = action.driving_notice() {
+        out.push(v(
+            "action",
+            format!(
+                "{action} is not a transition of its own: it happens when an approver signs a \
+                 {n} notice (prepare one with POST /api/v1/applications/{{id}}/notices, kind \
+                 \"{n}\")",
+                n = notice.as_str()
+            ),
+        ));
+        return out;
+    }
+    let has_reason = reason.is_some_and(|r| !r.trim().is_empty());
+    match action {
+        Action::RequestInfo => {
+            if !has_reason {
+                out.push(v("reason", "say which information is needed"));
+            }
+            match response_due {
+                None => out.push(v(
+                    "response_due",
+                    "an information request needs a response deadline",
+                )),
+                Some(d) if d <= today => {
+                    out.push(v("response_due", format!("must lie after today ({today})")))
+                }
+                Some(_) => {}
+            }
+        }
+        Action::ReturnProof if !has_reason => {
+            out.push(v("reason", "say why the proof of use is returned"))
+        }
+        _ => {}
+    }
+    if action != Action::RequestInfo && response_due.is_some() {
+        out.push(v(
+            "response_due",
+            format!("only an information request has a deadline, not {action}"),
+        ));
+    }
+    out
+}
+
 fn rule_text(p: &ProgrammeTerms, eligible: Money) -> String {
     let base = match p.financing_type {
         FinancingType::Anteil => format!(

@@ -1,5 +1,6 @@
 //! HTTP handlers and their request/response types: extract → authorize → call → respond.
 
+pub mod applications;
 pub mod audit;
 pub mod errors;
 pub mod etag;
@@ -31,6 +32,12 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
                 .service(programmes::list)
                 .service(programmes::get)
                 .service(programmes::update)
+                .service(applications::create)
+                .service(applications::list)
+                .service(applications::get)
+                .service(applications::update)
+                .service(applications::transition)
+                .service(applications::history)
                 .service(audit::list)
                 .service(audit::verify),
         );
@@ -48,4 +55,13 @@ where
         f(&mut conn)
     })
     .await?
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+pub(crate) fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::prelude::*;
+use serde_json::{Value, json};
 
 use super::AnyConnection;
 use super::schema::audit_events as a;
@@ -118,6 +119,20 @@ pub fn append(conn: &mut AnyConnection, ev: &NewEvent<'_>) -> QueryResult<AuditE
             a::hash.eq(&entry.hash),
         ))
         .get_result(conn)
+}
+
+/// `{"field": {"before": …, "after": …}}` for every top-level field that differs.
+pub fn diff(before: &Value, after: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    if let (Some(b), Some(a)) = (before.as_object(), after.as_object()) {
+        for (k, av) in a {
+            let bv = b.get(k).unwrap_or(&Value::Null);
+            if bv != av {
+                out.insert(k.clone(), json!({"before": bv, "after": av}));
+            }
+        }
+    }
+    Value::Object(out)
 }
 
 /// Entries after `after_id` (keyset) and at or after `since`, in log order.

@@ -3,6 +3,7 @@
 //! One code base for two databases: diesel's `MultiConnection` over SQLite (the default, a file)
 //! and PostgreSQL (chosen by a `postgres://` URL). Money is stored as integer cents.
 
+pub mod applications;
 pub mod audit;
 pub mod municipalities;
 pub mod programmes;

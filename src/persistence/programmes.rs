@@ -4,7 +4,7 @@ use chrono::{NaiveDate, NaiveDateTime, SubsecRound, Utc};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
-use super::audit::{self, NewEvent};
+use super::audit::{self, NewEvent, diff};
 use super::schema::{funding_objects as f, programmes as p};
 use super::{AnyConnection, write_tx};
 
@@ -132,20 +132,6 @@ fn snapshot(prog: &Programme, objects: &[FundingObject]) -> Value {
             "code": o.code, "description": o.description, "fundable_now": o.fundable_now
         })).collect::<Vec<_>>(),
     })
-}
-
-/// `{"field": {"before": …, "after": …}}` for every top-level field that differs.
-pub fn diff(before: &Value, after: &Value) -> Value {
-    let mut out = serde_json::Map::new();
-    if let (Some(b), Some(a)) = (before.as_object(), after.as_object()) {
-        for (k, av) in a {
-            let bv = b.get(k).unwrap_or(&Value::Null);
-            if bv != av {
-                out.insert(k.clone(), json!({"before": bv, "after": av}));
-            }
-        }
-    }
-    Value::Object(out)
 }
 
 /// Applies an admin's change if `expected_version` is current: a conditional update, the

@@ -73,5 +73,90 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    applications (id) {
+        id -> Text,
+        case_number -> Text,
+        case_year -> Integer,
+        programme_code -> Text,
+        funding_object -> Text,
+        lead_ags -> Text,
+        joint -> Bool,
+        title -> Text,
+        description -> Text,
+        project_start -> Nullable<Date>,
+        project_end -> Nullable<Date>,
+        total_cost_cents -> BigInt,
+        eligible_cents -> BigInt,
+        own_contribution_cents -> BigInt,
+        third_party_cents -> BigInt,
+        requested_cents -> BigInt,
+        granted_cents -> Nullable<BigInt>,
+        paid_cents -> BigInt,
+        status -> Text,
+        version -> Integer,
+        info_due -> Nullable<Date>,
+        early_start_at -> Nullable<Timestamp>,
+        early_start_by -> Nullable<Text>,
+        clock_seconds -> BigInt,
+        clock_since -> Nullable<Timestamp>,
+        submitted_at -> Nullable<Timestamp>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    cost_lines (application_id, line_no) {
+        application_id -> Text,
+        line_no -> Integer,
+        category -> Text,
+        description -> Text,
+        amount_cents -> BigInt,
+        eligible -> Bool,
+    }
+}
+
+diesel::table! {
+    application_members (application_id, ags) {
+        application_id -> Text,
+        position -> Integer,
+        ags -> Text,
+        kreis -> Text,
+        share_bp -> Integer,
+        is_lead -> Bool,
+    }
+}
+
+diesel::table! {
+    case_counters (prefix, year) {
+        prefix -> Text,
+        year -> Integer,
+        last_number -> Integer,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (subject, idem_key) {
+        subject -> Text,
+        idem_key -> Text,
+        request_hash -> Text,
+        status_code -> Integer,
+        response -> Text,
+        resource_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(funding_objects -> programmes (programme_code));
-diesel::allow_tables_to_appear_in_same_query!(programmes, funding_objects);
+diesel::joinable!(cost_lines -> applications (application_id));
+diesel::joinable!(application_members -> applications (application_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    programmes,
+    funding_objects,
+    applications,
+    cost_lines,
+    application_members,
+    municipalities,
+);

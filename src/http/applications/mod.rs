@@ -1,0 +1,495 @@
+//! Applications (cases): create, read, list, edit drafts, lifecycle transitions, history.
+
+pub mod dto;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use utoipa::IntoParams;
+
+use self::dto::{
+    ApplicationDto, ApplicationPatch, ApplicationSummary, NewApplication, TransitionBody,
+    field_errors,
+};
+use super::audit::AuditEventDto;
+use super::etag;
+use super::pagination::{self, Page};
+use crate::auth::{Principal, policy};
+use crate::domain::{Action, Ags, KreisKey, Refusal, Role, Status};
+use crate::error::{ApiError, FieldError, Problem};
+use crate::persistence::Pool;
+use crate::persistence::applications::{
+    self as repo, Case, Created, Idempotency, ListFilter, Scope, TransitionRequest, WriteError,
+    Writer,
+};
+use crate::persistence::programmes::Actor;
+
+/// Microseconds: what both databases store exactly.
+fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+fn municipalities(p: &Principal) -> Vec<String> {
+    p.municipalities
+        .iter()
+        .map(|a| a.as_str().to_owned())
+        .collect()
+}
+
+fn scope<'a>(p: &Principal, keys: &'a [String]) -> Scope<'a> {
+    if p.role == Role::Applicant {
+        Scope::Municipalities(keys)
+    } else {
+        Scope::All
+    }
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::NotFound(format!("no application {id}"))
+}
+
+fn with_etag(status: actix_web::http::StatusCode, case: &Case, now: NaiveDateTime) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::ETAG, etag::etag(case.row.version)))
+        .json(ApplicationDto::new(case, now))
+}
+
+/// Maps a refused write to its answer.
+fn write_error(e: WriteError, id: &str) -> ApiError {
+    match e {
+        WriteError::NotFound => not_found(id),
+        WriteError::Forbidden(m) => ApiError::Forbidden(m),
+        WriteError::Stale => ApiError::PreconditionFailed(
+            "the case has changed since you read it; GET it again and retry with its ETag".into(),
+        ),
+        WriteError::Refused(r @ Refusal::Role { .. }) => ApiError::Forbidden(r.to_string()),
+        WriteError::Refused(r @ Refusal::State { .. }) => ApiError::Conflict(r.to_string()),
+        WriteError::Conflict(m) => ApiError::Conflict(m),
+        WriteError::Invalid(vs) => ApiError::Validation(field_errors(vs)),
+        WriteError::KeyReused => ApiError::Unprocessable(
+            "this Idempotency-Key was used before with a different request body".into(),
+        ),
+        WriteError::Db(e) => e.into(),
+    }
+}
+
+/// The `Idempotency-Key` header, if any: 1 to 255 visible ASCII characters.
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(v) = req.headers().get("Idempotency-Key") else {
+        return Ok(None);
+    };
+    let v = v
+        .to_str()
+        .ok()
+        .filter(|s| (1..=255).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into())
+        })?;
+    Ok(Some(v.to_owned()))
+}
+
+/// Create a draft (applicant, for one of its municipalities). With `Idempotency-Key`, a retry
+/// with the same key and body gets the first response (`Idempotent-Replayed: true`); the
+/// same key with another body gets 422.
+#[utoipa::path(
+    tag = "applications",
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retry safe")),
+    security(("bearer" = [])),
+    request_body = NewApplication,
+    responses(
+        (status = 201, body = ApplicationDto, headers(("ETag" = String), ("Location" = String))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/applications")]
+pub async fn create(
+    principal: Principal,
+    req: HttpRequest,
+    body: web::Json<NewApplication>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::CREATE_APPLICATIONS)?;
+    let key = idempotency_key(&req)?;
+    let body = body.into_inner();
+    let request_hash = format!(
+        "{:x}",
+        Sha256::digest(serde_json::to_vec(&body).map_err(ApiError::internal)?)
+    );
+    if !principal
+        .municipalities
+        .iter()
+        .any(|a| a.as_str() == body.lead_ags)
+    {
+        return Err(ApiError::Forbidden(format!(
+            "your token does not act for {}; lead_ags must be one of {}",
+            body.lead_ags,
+            municipalities(&principal).join(", ")
+        )));
+    }
+    let (programme, content) = body.into_content().map_err(ApiError::Validation)?;
+    let now = now();
+    let created = super::db(&pool, move |conn| {
+        let keys = municipalities(&principal);
+        let w = Writer {
+            actor: Actor {
+                subject: &principal.subject,
+                role: principal.role.as_str(),
+            },
+            role: principal.role,
+            municipalities: &keys,
+            now,
+        };
+        let idem = key.as_deref().map(|k| Idempotency {
+            key: k,
+            request_hash: &request_hash,
+        });
+        let render =
+            |c: &Case| serde_json::to_string(&ApplicationDto::new(c, now)).unwrap_or_default();
+        repo::create(conn, &programme, &content, &w, idem, &render)
+            .map_err(|e| write_error(e, "(new)"))
+    })
+    .await?;
+    let (status, body, id, replayed) = match created {
+        Created::New { case, body } => (201, body, case.row.id, false),
+        Created::Replay { status, body, id } => (status, body, id, true),
+    };
+    let version = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["version"].as_i64())
+        .and_then(|v| i32::try_from(v).ok())
+        .unwrap_or(1);
+    let mut resp = HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(status)
+            .unwrap_or(actix_web::http::StatusCode::CREATED),
+    );
+    resp.insert_header((header::LOCATION, format!("/api/v1/applications/{id}")))
+        .insert_header((header::ETAG, etag::etag(version)))
+        .content_type("application/json");
+    if replayed {
+        resp.insert_header(("Idempotent-Replayed", "true"));
+    }
+    Ok(resp.body(body))
+}
+
+/// One case with its `ETag` (owner or staff; a case of another municipality is 404).
+#[utoipa::path(
+    tag = "applications",
+    params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ApplicationDto, headers(("ETag" = String))),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/applications/{id}")]
+pub async fn get(
+    principal: Principal,
+    path: web::Path<String>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::READ_APPLICATIONS)?;
+    let id = path.into_inner();
+    let found = {
+        let id = id.clone();
+        super::db(&pool, move |conn| {
+            let keys = municipalities(&principal);
+            Ok(repo::find(conn, &id, scope(&principal, &keys))?)
+        })
+        .await?
+    };
+    let case = found.ok_or_else(|| not_found(&id))?;
+    Ok(with_etag(actix_web::http::StatusCode::OK, &case, now()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// One status or several, comma-separated (`submitted,in_review`).
+    pub status: Option<String>,
+    #[param(example = "THUEREGOVRL-2024")]
+    pub programme: Option<String>,
+    /// Cases in which this municipality takes part (lead or partner).
+    #[param(example = "16063105")]
+    pub ags: Option<String>,
+    /// Cases in which a municipality of this Kreis takes part.
+    #[param(example = "16063")]
+    pub kreis: Option<String>,
+    /// The year of the case number (the year the case was opened).
+    pub year: Option<i32>,
+    /// Cases changed at or after this time (RFC 3339), for incremental fetches.
+    pub updated_since: Option<DateTime<Utc>>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+impl ListQuery {
+    fn filter(self) -> Result<ListFilter, ApiError> {
+        let mut errors = Vec::new();
+        let statuses: Vec<String> = match &self.status {
+            None => Vec::new(),
+            Some(s) => s
+                .split(',')
+                .filter_map(|one| match one.trim().parse::<Status>() {
+                    Ok(st) => Some(st.as_str().to_owned()),
+                    Err(e) => {
+                        errors.push(FieldError::new("status", e));
+                        None
+                    }
+                })
+                .collect(),
+        };
+        let ags = self.ags.and_then(|a| match Ags::parse(&a) {
+            Ok(a) => Some(a.as_str().to_owned()),
+            Err(e) => {
+                errors.push(FieldError::new("ags", e.to_string()));
+                None
+            }
+        });
+        let kreis = self.kreis.and_then(|k| match KreisKey::parse(&k) {
+            Ok(k) => Some(k.as_str().to_owned()),
+            Err(e) => {
+                errors.push(FieldError::new("kreis", e.to_string()));
+                None
+            }
+        });
+        if self.year.is_some_and(|y| !(2000..=2200).contains(&y)) {
+            errors.push(FieldError::new("year", "must be between 2000 and 2200"));
+        }
+        let limit = pagination::limit(self.limit)?;
+        let after = match self.cursor.as_deref() {
+            None => None,
+            Some(c) => Some(decode_cursor(c)?),
+        };
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        Ok(ListFilter {
+            statuses,
+            programme: self.programme,
+            ags,
+            kreis,
+            year: self.year,
+            updated_since: self.updated_since.map(|t| t.naive_utc()),
+            after,
+            limit: limit + 1,
+        })
+    }
+}
+
+fn cursor_key(r: &repo::ApplicationRow) -> String {
+    format!("{}|{}", r.created_at.and_utc().timestamp_micros(), r.id)
+}
+
+fn decode_cursor(c: &str) -> Result<(NaiveDateTime, String), ApiError> {
+    let text = pagination::decode(c)?;
+    text.split_once('|')
+        .and_then(|(micros, id)| {
+            let t = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+            Some((t.naive_utc(), id.to_owned()))
+        })
+        .ok_or_else(|| ApiError::validation("cursor", "is not a cursor this API issued"))
+}
+
+/// Cases, newest first (applicants: only cases of their municipalities; ministry: 403, it
+/// reads aggregates).
+#[utoipa::path(
+    tag = "applications",
+    params(ListQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Page<ApplicationSummary>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/applications")]
+pub async fn list(
+    principal: Principal,
+    query: web::Query<ListQuery>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::READ_APPLICATIONS)?;
+    let filter = query.into_inner().filter()?;
+    let limit = filter.limit - 1;
+    let rows = super::db(&pool, move |conn| {
+        let keys = municipalities(&principal);
+        Ok(repo::list(conn, scope(&principal, &keys), &filter)?)
+    })
+    .await?;
+    let page: Page<ApplicationSummary> =
+        pagination::page(rows, limit, cursor_key, ApplicationSummary::from);
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Edit a draft (the lead applicant; `If-Match` required). Submitted cases change only
+/// through their lifecycle.
+#[utoipa::path(
+    tag = "applications",
+    params(("id" = String, Path), ("If-Match" = String, Header)),
+    security(("bearer" = [])),
+    request_body = ApplicationPatch,
+    responses(
+        (status = 200, body = ApplicationDto, headers(("ETag" = String))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 428, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/applications/{id}")]
+pub async fn update(
+    principal: Principal,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<ApplicationPatch>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::EDIT_DRAFTS)?;
+    let expected = etag::if_match(&req)?;
+    let id = path.into_inner();
+    let patch = body.into_inner();
+    let now = now();
+    let case = {
+        let id = id.clone();
+        super::db(&pool, move |conn| {
+            let keys = municipalities(&principal);
+            let w = Writer {
+                actor: Actor {
+                    subject: &principal.subject,
+                    role: principal.role.as_str(),
+                },
+                role: principal.role,
+                municipalities: &keys,
+                now,
+            };
+            let edit = |c: &mut _, p: &mut String| patch.apply(c, p);
+            repo::update_draft(conn, &id, expected, &w, &edit, patch.reason.as_deref())
+                .map_err(|e| write_error(e, &id))
+        })
+        .await?
+    };
+    Ok(with_etag(actix_web::http::StatusCode::OK, &case, now))
+}
+
+/// A lifecycle action (`If-Match` required). Who may do what from which status:
+/// `docs/state-machine.md`. A role that never performs the action gets 403, an action
+/// impossible in the current status 409; approve, reject, close and revoke are refused with
+/// 422 naming the notice to issue instead.
+#[utoipa::path(
+    tag = "applications",
+    params(("id" = String, Path), ("If-Match" = String, Header)),
+    security(("bearer" = [])),
+    request_body = TransitionBody,
+    responses(
+        (status = 200, body = ApplicationDto, headers(("ETag" = String))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 428, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/applications/{id}/transitions")]
+pub async fn transition(
+    principal: Principal,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<TransitionBody>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::READ_APPLICATIONS)?;
+    let expected = etag::if_match(&req)?;
+    let id = path.into_inner();
+    let body = body.into_inner();
+    let action: Action = body.action.parse().map_err(|_| {
+        ApiError::validation(
+            "action",
+            format!(
+                "unknown action {:?}; one of {}",
+                body.action,
+                Action::ALL
+                    .iter()
+                    .filter(|a| a.driving_notice().is_none())
+                    .map(|a| a.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })?;
+    let now = now();
+    let case = {
+        let id = id.clone();
+        super::db(&pool, move |conn| {
+            let keys = municipalities(&principal);
+            let w = Writer {
+                actor: Actor {
+                    subject: &principal.subject,
+                    role: principal.role.as_str(),
+                },
+                role: principal.role,
+                municipalities: &keys,
+                now,
+            };
+            let t = TransitionRequest {
+                action,
+                reason: body.reason.as_deref(),
+                response_due: body.response_due,
+                expected_version: expected,
+            };
+            repo::apply_transition(conn, &id, &w, &t).map_err(|e| write_error(e, &id))
+        })
+        .await?
+    };
+    Ok(with_etag(actix_web::http::StatusCode::OK, &case, now))
+}
+
+/// The case's history: every event with time, actor, role, action, from, to, reason and the
+/// changed fields before and after (owner or staff).
+#[utoipa::path(
+    tag = "applications",
+    params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<AuditEventDto>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/applications/{id}/history")]
+pub async fn history(
+    principal: Principal,
+    path: web::Path<String>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::READ_APPLICATIONS)?;
+    let id = path.into_inner();
+    let events = {
+        let id = id.clone();
+        super::db(&pool, move |conn| {
+            let keys = municipalities(&principal);
+            Ok(repo::history(conn, &id, scope(&principal, &keys))?)
+        })
+        .await?
+    };
+    let events = events.ok_or_else(|| not_found(&id))?;
+    let dtos: Vec<AuditEventDto> = events.into_iter().map(AuditEventDto::from).collect();
+    Ok(HttpResponse::Ok().json(dtos))
+}

@@ -1,0 +1,928 @@
+//! Applications (cases): rows, scoped queries, and the transactions that change them. Every
+//! write is one transaction: a conditional `UPDATE … WHERE id AND status AND version`, the
+//! content rows, and the audit entry. Zero rows updated is a conflict, never a silent success.
+
+use std::collections::HashSet;
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde_json::{Value, json};
+
+use super::audit::{self, AuditEvent, NewEvent, diff};
+use super::programmes::{self, Actor};
+use super::schema::{
+    application_members as am, applications as ap, case_counters as cc, cost_lines as cl,
+    idempotency_keys as ik, municipalities as mu,
+};
+use super::{AnyConnection, Db, write_tx};
+use crate::domain::application::{
+    Content, CostCategory, CostLine, Member, ProgrammeTerms, Violation, WHOLE_SHARE_BP,
+    case_number, case_number_prefix, draft_violations, submission_violations,
+    transition_input_violations,
+};
+use crate::domain::{Action, Ags, Clock, FinancingType, Money, Refusal, Role, Status, transition};
+
+pub const RECORD_TYPE: &str = "application";
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = ap)]
+pub struct ApplicationRow {
+    pub id: String,
+    pub case_number: String,
+    pub case_year: i32,
+    pub programme_code: String,
+    pub funding_object: String,
+    pub lead_ags: String,
+    pub joint: bool,
+    pub title: String,
+    pub description: String,
+    pub project_start: Option<NaiveDate>,
+    pub project_end: Option<NaiveDate>,
+    pub total_cost_cents: i64,
+    pub eligible_cents: i64,
+    pub own_contribution_cents: i64,
+    pub third_party_cents: i64,
+    pub requested_cents: i64,
+    pub granted_cents: Option<i64>,
+    pub paid_cents: i64,
+    pub status: String,
+    pub version: i32,
+    pub info_due: Option<NaiveDate>,
+    pub early_start_at: Option<NaiveDateTime>,
+    pub early_start_by: Option<String>,
+    pub clock_seconds: i64,
+    pub clock_since: Option<NaiveDateTime>,
+    pub submitted_at: Option<NaiveDateTime>,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl ApplicationRow {
+    pub fn status(&self) -> Result<Status, String> {
+        self.status.parse()
+    }
+
+    pub fn clock(&self) -> Clock {
+        Clock {
+            accumulated_secs: self.clock_seconds,
+            running_since: self.clock_since,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = cl)]
+pub struct CostLineRow {
+    pub application_id: String,
+    pub line_no: i32,
+    pub category: String,
+    pub description: String,
+    pub amount_cents: i64,
+    pub eligible: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = am)]
+pub struct MemberRow {
+    pub application_id: String,
+    pub position: i32,
+    pub ags: String,
+    pub kreis: String,
+    pub share_bp: i32,
+    pub is_lead: bool,
+}
+
+/// A case with its cost lines and members, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    pub row: ApplicationRow,
+    pub lines: Vec<CostLineRow>,
+    pub members: Vec<MemberRow>,
+}
+
+/// Stored data that does not parse: a bug or a change behind the service's back.
+fn corrupt(what: impl std::fmt::Display) -> DieselError {
+    DieselError::DeserializationError(format!("stored application data: {what}").into())
+}
+
+impl Case {
+    /// The case's content as the domain rules see it.
+    pub fn content(&self) -> QueryResult<Content> {
+        let r = &self.row;
+        let money = |c: i64| Money::from_cents(c).map_err(corrupt);
+        let lines = self
+            .lines
+            .iter()
+            .map(|l| {
+                Ok(CostLine {
+                    category: CostCategory::parse(&l.category)
+                        .ok_or_else(|| corrupt(&l.category))?,
+                    description: l.description.clone(),
+                    amount: money(l.amount_cents)?,
+                    eligible: l.eligible,
+                })
+            })
+            .collect::<QueryResult<Vec<_>>>()?;
+        let members = self
+            .members
+            .iter()
+            .map(|m| {
+                Ok(Member {
+                    ags: Ags::parse(&m.ags).map_err(corrupt)?,
+                    share_bp: m.share_bp,
+                })
+            })
+            .collect::<QueryResult<Vec<_>>>()?;
+        Ok(Content {
+            lead: Ags::parse(&r.lead_ags).map_err(corrupt)?,
+            joint: r.joint,
+            members,
+            funding_object: r.funding_object.clone(),
+            title: r.title.clone(),
+            description: r.description.clone(),
+            project_start: r.project_start,
+            project_end: r.project_end,
+            cost_lines: lines,
+            own_contribution: money(r.own_contribution_cents)?,
+            third_party_funds: money(r.third_party_cents)?,
+            requested_grant: money(r.requested_cents)?,
+        })
+    }
+
+    /// What the audit log records of a case: everything a person can change, money as strings.
+    fn snapshot(&self) -> Value {
+        let r = &self.row;
+        let euros = |c: i64| Money::from_cents(c).map_or(Value::Null, |m| json!(m.to_string()));
+        json!({
+            "status": r.status,
+            "programme": r.programme_code,
+            "funding_object": r.funding_object,
+            "title": r.title,
+            "description": r.description,
+            "project_start": r.project_start,
+            "project_end": r.project_end,
+            "cost_lines": self.lines.iter().map(|l| json!({
+                "line": l.line_no, "category": l.category, "description": l.description,
+                "amount": euros(l.amount_cents), "eligible": l.eligible,
+            })).collect::<Vec<_>>(),
+            "own_contribution": euros(r.own_contribution_cents),
+            "third_party_funds": euros(r.third_party_cents),
+            "requested_grant": euros(r.requested_cents),
+            "joint": r.joint,
+            "partners": self.members.iter().map(|m| json!({
+                "ags": m.ags, "share_bp": m.share_bp,
+            })).collect::<Vec<_>>(),
+            "info_due": r.info_due,
+            "early_start_at": r.early_start_at,
+            "early_start_by": r.early_start_by,
+        })
+    }
+}
+
+/// Whose cases a caller may see.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// Staff of the competence centre: every case.
+    All,
+    /// An applicant: cases in which one of these municipalities takes part (lead or partner).
+    Municipalities(&'a [String]),
+}
+
+type BoxedCases<'a> = ap::BoxedQuery<'a, Db>;
+
+fn scoped<'a>(mut q: BoxedCases<'a>, scope: Scope<'a>) -> BoxedCases<'a> {
+    if let Scope::Municipalities(keys) = scope {
+        q = q.filter(
+            ap::id.eq_any(
+                am::table
+                    .filter(am::ags.eq_any(keys))
+                    .select(am::application_id),
+            ),
+        );
+    }
+    q
+}
+
+fn load_children(conn: &mut AnyConnection, row: ApplicationRow) -> QueryResult<Case> {
+    let lines = cl::table
+        .filter(cl::application_id.eq(&row.id))
+        .order(cl::line_no.asc())
+        .select(CostLineRow::as_select())
+        .load(conn)?;
+    let members = am::table
+        .filter(am::application_id.eq(&row.id))
+        .order(am::position.asc())
+        .select(MemberRow::as_select())
+        .load(conn)?;
+    Ok(Case {
+        row,
+        lines,
+        members,
+    })
+}
+
+/// One case, if it exists and the scope may see it.
+pub fn find(conn: &mut AnyConnection, id: &str, scope: Scope<'_>) -> QueryResult<Option<Case>> {
+    let q = scoped(ap::table.filter(ap::id.eq(id)).into_boxed(), scope);
+    let Some(row) = q
+        .select(ApplicationRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    load_children(conn, row).map(Some)
+}
+
+/// Filters of the case list; all optional, combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub statuses: Vec<String>,
+    pub programme: Option<String>,
+    /// Cases in which this municipality takes part (lead or partner).
+    pub ags: Option<String>,
+    /// Cases in which a municipality of this Kreis takes part.
+    pub kreis: Option<String>,
+    /// The year of the case number (the year the case was opened).
+    pub year: Option<i32>,
+    pub updated_since: Option<NaiveDateTime>,
+    /// Keyset position: cases after this `(created_at, id)` in list order.
+    pub after: Option<(NaiveDateTime, String)>,
+    pub limit: i64,
+}
+
+/// Cases newest first (`created_at DESC, id DESC`: stable, as the creation time never
+/// changes), at most `limit`.
+pub fn list(
+    conn: &mut AnyConnection,
+    scope: Scope<'_>,
+    f: &ListFilter,
+) -> QueryResult<Vec<ApplicationRow>> {
+    let mut q = scoped(ap::table.into_boxed(), scope);
+    if !f.statuses.is_empty() {
+        q = q.filter(ap::status.eq_any(f.statuses.clone()));
+    }
+    if let Some(p) = &f.programme {
+        q = q.filter(ap::programme_code.eq(p.clone()));
+    }
+    if let Some(a) = &f.ags {
+        q = q.filter(
+            ap::id.eq_any(
+                am::table
+                    .filter(am::ags.eq(a.clone()))
+                    .select(am::application_id),
+            ),
+        );
+    }
+    if let Some(k) = &f.kreis {
+        q = q.filter(
+            ap::id.eq_any(
+                am::table
+                    .filter(am::kreis.eq(k.clone()))
+                    .select(am::application_id),
+            ),
+        );
+    }
+    if let Some(y) = f.year {
+        q = q.filter(ap::case_year.eq(y));
+    }
+    if let Some(t) = f.updated_since {
+        q = q.filter(ap::updated_at.ge(t));
+    }
+    if let Some((t, id)) = &f.after {
+        q = q.filter(
+            ap::created_at
+                .lt(*t)
+                .or(ap::created_at.eq(*t).and(ap::id.lt(id.clone()))),
+        );
+    }
+    q.order((ap::created_at.desc(), ap::id.desc()))
+        .limit(f.limit)
+        .select(ApplicationRow::as_select())
+        .load(conn)
+}
+
+/// Why a write did not happen. The transaction is rolled back in every case.
+#[derive(Debug)]
+pub enum WriteError {
+    NotFound,
+    /// The caller may see the case but not change it.
+    Forbidden(String),
+    /// `If-Match` names an older version.
+    Stale,
+    Refused(Refusal),
+    Conflict(String),
+    Invalid(Vec<Violation>),
+    /// The `Idempotency-Key` was used before with another request body.
+    KeyReused,
+    Db(DieselError),
+}
+
+impl From<DieselError> for WriteError {
+    fn from(e: DieselError) -> Self {
+        WriteError::Db(e)
+    }
+}
+
+/// Who writes, and when.
+#[derive(Debug, Clone)]
+pub struct Writer<'a> {
+    pub actor: Actor<'a>,
+    pub role: Role,
+    /// The applicant's municipalities (empty for staff).
+    pub municipalities: &'a [String],
+    pub now: NaiveDateTime,
+}
+
+impl Writer<'_> {
+    fn scope(&self) -> Scope<'_> {
+        if self.role == Role::Applicant {
+            Scope::Municipalities(self.municipalities)
+        } else {
+            Scope::All
+        }
+    }
+
+    /// Only the lead applicant changes a case; partners read it.
+    fn check_lead(&self, case: &Case) -> Result<(), WriteError> {
+        if self.role == Role::Applicant && !self.municipalities.contains(&case.row.lead_ags) {
+            return Err(WriteError::Forbidden(format!(
+                "only the lead applicant {} changes this case",
+                case.row.lead_ags
+            )));
+        }
+        Ok(())
+    }
+
+    fn event<'e>(
+        &'e self,
+        id: &'e str,
+        action: &'e str,
+        from: Option<&'e str>,
+        to: Option<&'e str>,
+        reason: Option<&'e str>,
+        changes: Value,
+    ) -> NewEvent<'e> {
+        NewEvent {
+            record_type: RECORD_TYPE,
+            record_key: id,
+            actor: self.actor.subject,
+            role: self.actor.role,
+            action,
+            from_status: from,
+            to_status: to,
+            reason,
+            changes,
+        }
+    }
+}
+
+/// The programme's terms for the submit rules.
+fn programme_terms(conn: &mut AnyConnection, code: &str) -> QueryResult<Option<ProgrammeTerms>> {
+    let Some((p, objects)) = programmes::find(conn, code)? else {
+        return Ok(None);
+    };
+    let money = |c: Option<i64>| c.map(Money::from_cents).transpose().map_err(corrupt);
+    Ok(Some(ProgrammeTerms {
+        financing_type: p.financing_type.parse::<FinancingType>().map_err(corrupt)?,
+        max_rate_bp: p.max_rate_bp,
+        min_grant: money(p.min_grant_cents)?,
+        max_grant: money(p.max_grant_cents)?,
+        min_partners: p.min_partners,
+        valid_from: p.valid_from,
+        valid_to: p.valid_to,
+        call_opens: p.call_opens,
+        call_closes: p.call_closes,
+        funding_objects: objects
+            .into_iter()
+            .map(|o| (o.code, o.fundable_now))
+            .collect(),
+        code: p.code,
+    }))
+}
+
+fn member_keys(c: &Content) -> Vec<String> {
+    let mut keys: Vec<String> = c
+        .members
+        .iter()
+        .map(|m| m.ags.as_str().to_owned())
+        .collect();
+    keys.push(c.lead.as_str().to_owned());
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// Rules a draft must meet to be stored: the programme and funding object exist, every
+/// municipality is in the register (current or not: that is a submit rule), and the
+/// structural rules of the domain.
+fn draft_check(
+    conn: &mut AnyConnection,
+    programme_code: &str,
+    c: &Content,
+) -> QueryResult<Vec<Violation>> {
+    let mut out = draft_violations(c);
+    match programme_terms(conn, programme_code)? {
+        None => out.push(Violation {
+            field: "programme".into(),
+            message: format!("no programme {programme_code}"),
+        }),
+        Some(p) => {
+            if !p
+                .funding_objects
+                .iter()
+                .any(|(o, _)| *o == c.funding_object)
+            {
+                out.push(Violation {
+                    field: "funding_object".into(),
+                    message: format!(
+                        "{programme_code} has no funding object {:?} (it has {})",
+                        c.funding_object,
+                        p.funding_objects
+                            .iter()
+                            .map(|(o, _)| o.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            }
+        }
+    }
+    let known: HashSet<String> = mu::table
+        .filter(mu::ags.eq_any(member_keys(c)))
+        .select(mu::ags)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    if !known.contains(c.lead.as_str()) {
+        out.push(Violation {
+            field: "lead_ags".into(),
+            message: format!("{} is not in the municipality register", c.lead.as_str()),
+        });
+    }
+    if c.joint {
+        for (i, m) in c.members.iter().enumerate() {
+            if !known.contains(m.ags.as_str()) {
+                out.push(Violation {
+                    field: format!("partners[{i}].ags"),
+                    message: format!("{} is not in the municipality register", m.ags.as_str()),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The keys among the case's municipalities that are current on `day`.
+fn current_keys(
+    conn: &mut AnyConnection,
+    c: &Content,
+    day: NaiveDate,
+) -> QueryResult<HashSet<String>> {
+    Ok(mu::table
+        .filter(mu::ags.eq_any(member_keys(c)))
+        .filter(mu::valid_to.is_null().or(mu::valid_to.ge(day)))
+        .select(mu::ags)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// Replaces the content columns and rows of a case (inside the caller's transaction).
+fn write_content(
+    conn: &mut AnyConnection,
+    id: &str,
+    programme_code: &str,
+    c: &Content,
+) -> QueryResult<()> {
+    let t = c.totals();
+    diesel::update(ap::table.find(id))
+        .set((
+            ap::programme_code.eq(programme_code),
+            ap::funding_object.eq(&c.funding_object),
+            ap::joint.eq(c.joint),
+            ap::title.eq(&c.title),
+            ap::description.eq(&c.description),
+            ap::project_start.eq(c.project_start),
+            ap::project_end.eq(c.project_end),
+            ap::total_cost_cents.eq(t.total_cost),
+            ap::eligible_cents.eq(t.eligible),
+            ap::own_contribution_cents.eq(c.own_contribution.cents()),
+            ap::third_party_cents.eq(c.third_party_funds.cents()),
+            ap::requested_cents.eq(c.requested_grant.cents()),
+        ))
+        .execute(conn)?;
+    diesel::delete(cl::table.filter(cl::application_id.eq(id))).execute(conn)?;
+    for (i, l) in c.cost_lines.iter().enumerate() {
+        diesel::insert_into(cl::table)
+            .values((
+                cl::application_id.eq(id),
+                cl::line_no.eq(i32::try_from(i + 1).unwrap_or(i32::MAX)),
+                cl::category.eq(l.category.as_str()),
+                cl::description.eq(&l.description),
+                cl::amount_cents.eq(l.amount.cents()),
+                cl::eligible.eq(l.eligible),
+            ))
+            .execute(conn)?;
+    }
+    diesel::delete(am::table.filter(am::application_id.eq(id))).execute(conn)?;
+    let members: Vec<Member> = if c.joint {
+        c.members.clone()
+    } else {
+        vec![Member {
+            ags: c.lead.clone(),
+            share_bp: WHOLE_SHARE_BP,
+        }]
+    };
+    for (i, m) in members.iter().enumerate() {
+        diesel::insert_into(am::table)
+            .values((
+                am::application_id.eq(id),
+                am::position.eq(i32::try_from(i).unwrap_or(i32::MAX)),
+                am::ags.eq(m.ags.as_str()),
+                am::kreis.eq(m.ags.kreis().as_str()),
+                am::share_bp.eq(m.share_bp),
+                am::is_lead.eq(m.ags == c.lead),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The next case number of this prefix and year. The counter row is locked by the update
+/// until the transaction ends, so numbers are gap-free and never issued twice.
+fn next_case_number(conn: &mut AnyConnection, prefix: &str, year: i32) -> QueryResult<String> {
+    // The `on_conflict` DSL does not compile for MultiConnection; this SQL is valid on both.
+    diesel::sql_query(
+        "INSERT INTO case_counters (prefix, year, last_number) VALUES ($1, $2, 0) \
+         ON CONFLICT (prefix, year) DO NOTHING",
+    )
+    .bind::<diesel::sql_types::Text, _>(prefix)
+    .bind::<diesel::sql_types::Integer, _>(year)
+    .execute(conn)?;
+    let n: i32 = diesel::update(cc::table.find((prefix, year)))
+        .set(cc::last_number.eq(cc::last_number + 1))
+        .returning(cc::last_number)
+        .get_result(conn)?;
+    Ok(case_number(prefix, year, n))
+}
+
+/// The `Idempotency-Key` of a create: scoped to the token's subject.
+#[derive(Debug, Clone, Copy)]
+pub struct Idempotency<'a> {
+    pub key: &'a str,
+    /// SHA-256 of the canonical request body.
+    pub request_hash: &'a str,
+}
+
+#[derive(Debug)]
+pub enum Created {
+    New {
+        case: Box<Case>,
+        body: String,
+    },
+    /// The first response to this key, returned again.
+    Replay {
+        status: u16,
+        body: String,
+        id: String,
+    },
+}
+
+fn stored_response(
+    conn: &mut AnyConnection,
+    subject: &str,
+    idem: &Idempotency<'_>,
+) -> Result<Option<Created>, WriteError> {
+    let found: Option<(String, i32, String, String)> = ik::table
+        .find((subject, idem.key))
+        .select((
+            ik::request_hash,
+            ik::status_code,
+            ik::response,
+            ik::resource_id,
+        ))
+        .first(conn)
+        .optional()?;
+    match found {
+        None => Ok(None),
+        Some((hash, _, _, _)) if hash != idem.request_hash => Err(WriteError::KeyReused),
+        Some((_, status, body, id)) => Ok(Some(Created::Replay {
+            status: u16::try_from(status).unwrap_or(201),
+            body,
+            id,
+        })),
+    }
+}
+
+/// Creates a draft (and records the idempotency key with the response `render` gives, in the
+/// same transaction). Concurrent requests with one key: the first creates; the others wait on
+/// the key's row (PostgreSQL) or the write lock (SQLite) and then get the first response.
+pub fn create(
+    conn: &mut AnyConnection,
+    programme_code: &str,
+    content: &Content,
+    w: &Writer<'_>,
+    idem: Option<Idempotency<'_>>,
+    render: &dyn Fn(&Case) -> String,
+) -> Result<Created, WriteError> {
+    let attempt = |conn: &mut AnyConnection| {
+        write_tx(conn, |conn| {
+            if let Some(idem) = &idem {
+                if let Some(replay) = stored_response(conn, w.actor.subject, idem)? {
+                    return Ok(replay);
+                }
+                // Claim the key first: a concurrent request with it blocks here until this
+                // transaction ends, then fails on the primary key and reads our response.
+                diesel::insert_into(ik::table)
+                    .values((
+                        ik::subject.eq(w.actor.subject),
+                        ik::idem_key.eq(idem.key),
+                        ik::request_hash.eq(idem.request_hash),
+                        ik::status_code.eq(0),
+                        ik::response.eq(""),
+                        ik::resource_id.eq(""),
+                        ik::created_at.eq(w.now),
+                    ))
+                    .execute(conn)?;
+            }
+            let violations = draft_check(conn, programme_code, content)?;
+            if !violations.is_empty() {
+                return Err(WriteError::Invalid(violations));
+            }
+            let id = uuid::Uuid::new_v4().to_string();
+            let year = w.now.year();
+            let number = next_case_number(conn, case_number_prefix(programme_code), year)?;
+            diesel::insert_into(ap::table)
+                .values((
+                    ap::id.eq(&id),
+                    ap::case_number.eq(&number),
+                    ap::case_year.eq(year),
+                    ap::programme_code.eq(programme_code),
+                    ap::funding_object.eq(&content.funding_object),
+                    ap::lead_ags.eq(content.lead.as_str()),
+                    ap::joint.eq(content.joint),
+                    ap::title.eq(&content.title),
+                    ap::description.eq(&content.description),
+                    ap::total_cost_cents.eq(0),
+                    ap::eligible_cents.eq(0),
+                    ap::own_contribution_cents.eq(0),
+                    ap::third_party_cents.eq(0),
+                    ap::requested_cents.eq(0),
+                    ap::paid_cents.eq(0),
+                    ap::status.eq(Status::Draft.as_str()),
+                    ap::version.eq(1),
+                    ap::clock_seconds.eq(0),
+                    ap::created_by.eq(w.actor.subject),
+                    ap::created_at.eq(w.now),
+                    ap::updated_at.eq(w.now),
+                ))
+                .execute(conn)?;
+            write_content(conn, &id, programme_code, content)?;
+            let case = find(conn, &id, Scope::All)?.ok_or(WriteError::NotFound)?;
+            let mut changes = diff(&json!({}), &case.snapshot());
+            if let Value::Object(m) = &mut changes {
+                m.insert(
+                    "case_number".into(),
+                    json!({"before": null, "after": number}),
+                );
+            }
+            audit::append(
+                conn,
+                &w.event(
+                    &id,
+                    "create",
+                    None,
+                    Some(Status::Draft.as_str()),
+                    None,
+                    changes,
+                ),
+            )?;
+            let body = render(&case);
+            if let Some(idem) = &idem {
+                diesel::update(ik::table.find((w.actor.subject, idem.key)))
+                    .set((
+                        ik::status_code.eq(201),
+                        ik::response.eq(&body),
+                        ik::resource_id.eq(&id),
+                    ))
+                    .execute(conn)?;
+            }
+            Ok(Created::New {
+                case: Box::new(case),
+                body,
+            })
+        })
+    };
+    match attempt(conn) {
+        Err(WriteError::Db(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)))
+            if idem.is_some() =>
+        {
+            // Another request with the same key committed first: answer with its response.
+            let idem = idem.ok_or(WriteError::NotFound)?;
+            stored_response(conn, w.actor.subject, &idem)?.ok_or_else(|| {
+                WriteError::Conflict("a request with this Idempotency-Key is in progress".into())
+            })
+        }
+        other => other,
+    }
+}
+
+/// Loads a case for a write: visible to the writer (else 404), changed only by its lead
+/// applicant (else 403), at the version `If-Match` names (else 412).
+fn load_for_write(
+    conn: &mut AnyConnection,
+    id: &str,
+    w: &Writer<'_>,
+    expected_version: i32,
+) -> Result<Case, WriteError> {
+    let case = find(conn, id, w.scope())?.ok_or(WriteError::NotFound)?;
+    w.check_lead(&case)?;
+    if case.row.version != expected_version {
+        return Err(WriteError::Stale);
+    }
+    Ok(case)
+}
+
+/// Bumps the version if it is still `expected` and the status still `status`: the guard
+/// against a concurrent writer that committed between our read and this write.
+fn bump_version(
+    conn: &mut AnyConnection,
+    id: &str,
+    status: &str,
+    expected: i32,
+    now: NaiveDateTime,
+) -> Result<(), WriteError> {
+    let n = diesel::update(
+        ap::table
+            .filter(ap::id.eq(id))
+            .filter(ap::status.eq(status))
+            .filter(ap::version.eq(expected)),
+    )
+    .set((ap::version.eq(expected + 1), ap::updated_at.eq(now)))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(WriteError::Stale);
+    }
+    Ok(())
+}
+
+/// Edits a draft: `edit` changes the content (and may change the programme) and reports
+/// input it refuses.
+pub fn update_draft(
+    conn: &mut AnyConnection,
+    id: &str,
+    expected_version: i32,
+    w: &Writer<'_>,
+    edit: &dyn Fn(&mut Content, &mut String) -> Vec<Violation>,
+    reason: Option<&str>,
+) -> Result<Case, WriteError> {
+    write_tx(conn, |conn| {
+        let before = load_for_write(conn, id, w, expected_version)?;
+        if before.row.status != Status::Draft.as_str() {
+            return Err(WriteError::Conflict(format!(
+                "only a draft can be edited; this case is {} and changes only through its lifecycle",
+                before.row.status
+            )));
+        }
+        let mut content = before.content()?;
+        let mut programme = before.row.programme_code.clone();
+        let mut violations = edit(&mut content, &mut programme);
+        if violations.is_empty() {
+            violations = draft_check(conn, &programme, &content)?;
+        }
+        if !violations.is_empty() {
+            return Err(WriteError::Invalid(violations));
+        }
+        bump_version(conn, id, Status::Draft.as_str(), expected_version, w.now)?;
+        write_content(conn, id, &programme, &content)?;
+        let after = find(conn, id, Scope::All)?.ok_or(WriteError::NotFound)?;
+        audit::append(
+            conn,
+            &w.event(
+                id,
+                "edit",
+                None,
+                None,
+                reason,
+                diff(&before.snapshot(), &after.snapshot()),
+            ),
+        )?;
+        Ok(after)
+    })
+}
+
+/// A lifecycle action posted to `/transitions`.
+#[derive(Debug, Clone, Copy)]
+pub struct TransitionRequest<'a> {
+    pub action: Action,
+    pub reason: Option<&'a str>,
+    pub response_due: Option<NaiveDate>,
+    pub expected_version: i32,
+}
+
+/// Applies a lifecycle action: the transition function decides, the submit rules check the
+/// content, and one conditional update, the clock and the audit entry persist it.
+pub fn apply_transition(
+    conn: &mut AnyConnection,
+    id: &str,
+    w: &Writer<'_>,
+    t: &TransitionRequest<'_>,
+) -> Result<Case, WriteError> {
+    write_tx(conn, |conn| {
+        let before = find(conn, id, w.scope())?.ok_or(WriteError::NotFound)?;
+        let today = w.now.date();
+        let input = transition_input_violations(t.action, t.reason, t.response_due, today);
+        if !input.is_empty() {
+            return Err(WriteError::Invalid(input));
+        }
+        let from = before.row.status().map_err(corrupt)?;
+        let decided = transition(from, t.action, w.role);
+        if let Err(refusal @ Refusal::Role { .. }) = decided {
+            return Err(WriteError::Refused(refusal));
+        }
+        w.check_lead(&before)?;
+        if before.row.version != t.expected_version {
+            return Err(WriteError::Stale);
+        }
+        let to = decided.map_err(WriteError::Refused)?;
+        let mut info_due = before.row.info_due;
+        let mut early_start = (before.row.early_start_at, before.row.early_start_by.clone());
+        let mut submitted_at = before.row.submitted_at;
+        match t.action {
+            Action::Submit => {
+                let content = before.content()?;
+                let terms = programme_terms(conn, &before.row.programme_code)?
+                    .ok_or_else(|| corrupt("programme missing"))?;
+                let current = current_keys(conn, &content, today)?;
+                let violations = submission_violations(&content, &terms, &current, today);
+                if !violations.is_empty() {
+                    return Err(WriteError::Invalid(violations));
+                }
+                submitted_at = Some(w.now);
+            }
+            Action::RequestInfo => info_due = t.response_due,
+            Action::ProvideInfo | Action::Withdraw => info_due = None,
+            Action::PermitEarlyStart => {
+                if let (Some(at), Some(by)) = &early_start {
+                    return Err(WriteError::Conflict(format!(
+                        "early start was permitted on {} by {by}",
+                        at.date()
+                    )));
+                }
+                early_start = (Some(w.now), Some(w.actor.subject.to_owned()));
+            }
+            Action::StartReview
+            | Action::SubmitProof
+            | Action::ReturnProof
+            | Action::Approve
+            | Action::Reject
+            | Action::Close
+            | Action::Revoke => {}
+        }
+        let clock = before.row.clock().enter(to, w.now);
+        bump_version(conn, id, from.as_str(), t.expected_version, w.now)?;
+        diesel::update(ap::table.find(id))
+            .set((
+                ap::status.eq(to.as_str()),
+                ap::info_due.eq(info_due),
+                ap::early_start_at.eq(early_start.0),
+                ap::early_start_by.eq(early_start.1),
+                ap::clock_seconds.eq(clock.accumulated_secs),
+                ap::clock_since.eq(clock.running_since),
+                ap::submitted_at.eq(submitted_at),
+            ))
+            .execute(conn)?;
+        let after = find(conn, id, Scope::All)?.ok_or(WriteError::NotFound)?;
+        audit::append(
+            conn,
+            &w.event(
+                id,
+                t.action.as_str(),
+                Some(from.as_str()),
+                Some(to.as_str()),
+                t.reason,
+                diff(&before.snapshot(), &after.snapshot()),
+            ),
+        )?;
+        Ok(after)
+    })
+}
+
+/// The case's audit events, if the scope may see the case.
+pub fn history(
+    conn: &mut AnyConnection,
+    id: &str,
+    scope: Scope<'_>,
+) -> QueryResult<Option<Vec<AuditEvent>>> {
+    let visible = scoped(ap::table.filter(ap::id.eq(id)).into_boxed(), scope)
+        .select(ap::id)
+        .first::<String>(conn)
+        .optional()?;
+    match visible {
+        None => Ok(None),
+        Some(_) => audit::for_record(conn, RECORD_TYPE, id).map(Some),
+    }
+}
