@@ -459,8 +459,9 @@ pub fn transition_input_violations(
 fn rule_text(p: &ProgrammeTerms, eligible: Money) -> String {
     let base = match p.financing_type {
         FinancingType::Anteil => format!(
-            "{} of the eligible expenditure {eligible}, rounded down to the cent",
-            rate_string(p.max_rate_bp.unwrap_or(WHOLE_SHARE_BP))
+            "{} % of the eligible expenditure {eligible}, rounded down to the cent",
+            rust_decimal::Decimal::new(i64::from(p.max_rate_bp.unwrap_or(WHOLE_SHARE_BP)), 2)
+                .normalize()
         ),
         FinancingType::Fehlbedarf => format!(
             "the eligible expenditure {eligible} less own contribution and third-party funds"
