@@ -2,13 +2,16 @@
 
 pub mod application;
 pub mod audit;
+pub mod calendar;
 pub mod clock;
 pub mod grant;
+pub mod interest;
 pub mod lifecycle;
 pub mod money;
 pub mod municipality;
 pub mod rate;
 pub mod role;
+pub mod split;
 
 pub use clock::Clock;
 pub use grant::FinancingType;

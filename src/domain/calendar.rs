@@ -1,0 +1,239 @@
+//! Dates of a notice: when a posted notice is deemed delivered (§ 41 (2) VwVfG), when the
+//! appeal period ends (§§ 70, 74 VwGO: one month; without legal-remedy instructions one year,
+//! § 58 (2) VwGO), and when the notice becomes final (bestandskräftig). Periods are counted
+//! by §§ 187, 188 BGB (via § 31 (1) VwVfG, § 57 VwGO, § 222 ZPO) and a period ending on a
+//! Saturday, Sunday or Thuringian public holiday ends on the next working day (§ 31 (3)
+//! VwVfG, § 222 (2) ZPO). Public holidays are computed for any year, not listed.
+
+use chrono::{Datelike, Days, Months, NaiveDate, Weekday};
+
+/// Easter Sunday of `year` (Gregorian calendar; anonymous algorithm of Meeus/Jones/Butcher).
+pub fn easter_sunday(year: i32) -> Option<NaiveDate> {
+    let a = year.rem_euclid(19);
+    let b = year.div_euclid(100);
+    let c = year.rem_euclid(100);
+    let d = b / 4;
+    let e = b % 4;
+    let f = (b + 8) / 25;
+    let g = (b - f + 1) / 3;
+    let h = (19 * a + b - d - g + 15).rem_euclid(30);
+    let i = c / 4;
+    let k = c % 4;
+    let l = (32 + 2 * e + 2 * i - h - k).rem_euclid(7);
+    let m = (a + 11 * h + 22 * l) / 451;
+    let month = (h + l - 7 * m + 114) / 31;
+    let day = (h + l - 7 * m + 114) % 31 + 1;
+    NaiveDate::from_ymd_opt(year, u32::try_from(month).ok()?, u32::try_from(day).ok()?)
+}
+
+/// The statewide public holidays of Thuringia in `year` (ThürFtG), with their names.
+/// Fronleichnam is a holiday only in parts of the Eichsfeld and is not statewide, so it is not
+/// included; Weltkindertag (20 September) is a holiday since 2019.
+pub fn thuringian_holidays(year: i32) -> Vec<(NaiveDate, &'static str)> {
+    let mut out = Vec::new();
+    let fixed: [(u32, u32, &str); 7] = [
+        (1, 1, "Neujahr"),
+        (5, 1, "Tag der Arbeit"),
+        (9, 20, "Weltkindertag"),
+        (10, 3, "Tag der Deutschen Einheit"),
+        (10, 31, "Reformationstag"),
+        (12, 25, "1. Weihnachtsfeiertag"),
+        (12, 26, "2. Weihnachtsfeiertag"),
+    ];
+    for (month, day, name) in fixed {
+        if name == "Weltkindertag" && year < 2019 {
+            continue;
+        }
+        if let Some(d) = NaiveDate::from_ymd_opt(year, month, day) {
+            out.push((d, name));
+        }
+    }
+    if let Some(easter) = easter_sunday(year) {
+        let movable: [(i64, &str); 4] = [
+            (-2, "Karfreitag"),
+            (1, "Ostermontag"),
+            (39, "Christi Himmelfahrt"),
+            (50, "Pfingstmontag"),
+        ];
+        for (offset, name) in movable {
+            if let Some(d) = easter.checked_add_signed(chrono::Duration::days(offset)) {
+                out.push((d, name));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+pub fn is_public_holiday(d: NaiveDate) -> bool {
+    thuringian_holidays(d.year()).iter().any(|(h, _)| *h == d)
+}
+
+pub fn is_working_day(d: NaiveDate) -> bool {
+    !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) && !is_public_holiday(d)
+}
+
+/// `d`, or the next working day if `d` is a Saturday, Sunday or public holiday.
+pub fn next_working_day(mut d: NaiveDate) -> NaiveDate {
+    while !is_working_day(d) {
+        match d.succ_opt() {
+            Some(n) => d = n,
+            None => return d,
+        }
+    }
+    d
+}
+
+/// The day a posted notice is deemed delivered: `days` days after posting (§ 41 (2) VwVfG;
+/// the number of days is dated configuration, see `DeliveryRule`). The deemed day itself is
+/// not moved to a working day: § 31 (3) VwVfG concerns the end of periods.
+pub fn deemed_delivery(posted_on: NaiveDate, days: u32) -> Option<NaiveDate> {
+    posted_on.checked_add_days(Days::new(u64::from(days)))
+}
+
+/// How many days after posting a notice is deemed delivered, from a date on (§ 41 (2)
+/// VwVfG: three days, the federal text four days since 1 January 2025; the Länder follow with
+/// their own dates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryRule {
+    pub valid_from: NaiveDate,
+    pub days: u32,
+}
+
+/// The rule in force on `posted_on`: the latest one whose `valid_from` is not after it.
+pub fn delivery_days(rules: &[DeliveryRule], posted_on: NaiveDate) -> Option<u32> {
+    rules
+        .iter()
+        .filter(|r| r.valid_from <= posted_on)
+        .max_by_key(|r| r.valid_from)
+        .map(|r| r.days)
+}
+
+/// The end of a period of `months` months that begins with an event on `event_day`
+/// (§ 187 (1), § 188 (2), (3) BGB): the day of the last month with the event's day number, or
+/// that month's last day if it has no such day; then moved to the next working day.
+pub fn period_end(event_day: NaiveDate, months: u32) -> Option<NaiveDate> {
+    // chrono clamps to the month's last day (31 Jan + 1 month = 28/29 Feb), as § 188 (3) BGB.
+    let end = event_day.checked_add_months(Months::new(months))?;
+    Some(next_working_day(end))
+}
+
+/// The appeal period and the day the notice becomes final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finality {
+    pub delivered_on: NaiveDate,
+    /// The last day an objection (Widerspruch) or action may be filed.
+    pub appeal_deadline: NaiveDate,
+    /// The day after the appeal deadline: the notice is bestandskräftig unless contested.
+    pub final_on: NaiveDate,
+}
+
+/// Delivery, appeal deadline and finality of a notice posted on `posted_on`. With correct
+/// legal-remedy instructions the appeal period is one month, without them one year.
+pub fn finality(
+    posted_on: NaiveDate,
+    delivery_days: u32,
+    with_remedy_instructions: bool,
+) -> Option<Finality> {
+    let delivered_on = deemed_delivery(posted_on, delivery_days)?;
+    let months = if with_remedy_instructions { 1 } else { 12 };
+    let appeal_deadline = period_end(delivered_on, months)?;
+    Some(Finality {
+        delivered_on,
+        appeal_deadline,
+        final_on: appeal_deadline.succ_opt()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn easter_is_computed_for_any_year() {
+        for (year, easter) in [
+            (2019, "2019-04-21"),
+            (2024, "2024-03-31"),
+            (2025, "2025-04-20"),
+            (2026, "2026-04-05"),
+            (2027, "2027-03-28"),
+            (2038, "2038-04-25"),
+            (2285, "2285-03-22"),
+        ] {
+            assert_eq!(easter_sunday(year), Some(d(easter)), "{year}");
+        }
+    }
+
+    #[test]
+    fn thuringia_has_eleven_statewide_holidays_since_2019() {
+        let h = thuringian_holidays(2026);
+        assert_eq!(h.len(), 11);
+        assert!(h.contains(&(d("2026-09-20"), "Weltkindertag")));
+        assert!(h.contains(&(d("2026-10-31"), "Reformationstag")));
+        assert!(h.contains(&(d("2026-04-03"), "Karfreitag")));
+        assert!(h.contains(&(d("2026-05-14"), "Christi Himmelfahrt")));
+        assert!(h.contains(&(d("2026-05-25"), "Pfingstmontag")));
+        assert_eq!(thuringian_holidays(2018).len(), 10);
+    }
+
+    #[test]
+    fn a_period_ending_on_a_weekend_or_holiday_ends_on_the_next_working_day() {
+        // delivered Thu 2026-08-20 → one month → Sun 2026-09-20 (also Weltkindertag) → Mon 21
+        assert_eq!(period_end(d("2026-08-20"), 1), Some(d("2026-09-21")));
+        // delivered 2026-09-30 → 2026-10-30 is a Friday: stays
+        assert_eq!(period_end(d("2026-09-30"), 1), Some(d("2026-10-30")));
+        // delivered 2027-09-30 → Sat 2027-10-30 → Sun 31 (Reformationstag) → Mon 2027-11-01
+        assert_eq!(period_end(d("2027-09-30"), 1), Some(d("2027-11-01")));
+        // 31 January + 1 month: the last day of February (§ 188 (3) BGB), Sat 2026-02-28 → Mon
+        assert_eq!(period_end(d("2026-01-31"), 1), Some(d("2026-03-02")));
+        // Christmas: delivered 2026-11-25 → Fri 2026-12-25 → Sat, Sun → Mon 2026-12-28
+        assert_eq!(period_end(d("2026-11-25"), 1), Some(d("2026-12-28")));
+    }
+
+    #[test]
+    fn a_notice_posted_on_a_monday_is_final_after_a_month_from_the_third_day() {
+        let f = finality(d("2027-02-01"), 3, true).unwrap();
+        assert_eq!(f.delivered_on, d("2027-02-04"));
+        assert_eq!(f.appeal_deadline, d("2027-03-04"));
+        assert_eq!(f.final_on, d("2027-03-05"));
+        let f = finality(d("2027-02-01"), 4, false).unwrap();
+        assert_eq!(f.delivered_on, d("2027-02-05"));
+        // one year: Sat 2028-02-05 → Mon 2028-02-07
+        assert_eq!(f.appeal_deadline, d("2028-02-07"));
+    }
+
+    #[test]
+    fn the_delivery_rule_in_force_on_the_posting_day_applies() {
+        let rules = [
+            DeliveryRule {
+                valid_from: d("1900-01-01"),
+                days: 3,
+            },
+            DeliveryRule {
+                valid_from: d("2025-01-01"),
+                days: 4,
+            },
+        ];
+        assert_eq!(delivery_days(&rules, d("2024-12-31")), Some(3));
+        assert_eq!(delivery_days(&rules, d("2025-01-01")), Some(4));
+        assert_eq!(delivery_days(&rules[1..], d("2024-12-31")), None);
+    }
+
+    proptest! {
+        #[test]
+        fn a_period_end_is_a_working_day_at_most_four_days_after_the_plain_date(
+            days in 0i64..40_000, months in 1u32..=12
+        ) {
+            let start = d("2000-01-01") + chrono::Duration::days(days);
+            let end = period_end(start, months).unwrap();
+            let plain = start.checked_add_months(Months::new(months)).unwrap();
+            prop_assert!(is_working_day(end));
+            prop_assert!(end >= plain && (end - plain).num_days() <= 4);
+        }
+    }
+}

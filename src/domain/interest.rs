@@ -1,0 +1,213 @@
+//! Interest on a reclaim (§ 49a (3) VwVfG): five percentage points above the base rate
+//! (Basiszinssatz, § 247 BGB) per year, from the day the notice lost effect. The base rate
+//! changes only on 1 January and 1 July; its periods are data. Computed day by day per
+//! period, actual/365, exactly (integer arithmetic), and rounded **down** to the cent once at
+//! the end. A day whose base rate is not known is refused, never guessed.
+
+use chrono::{Datelike, NaiveDate};
+
+use super::Money;
+
+/// Percentage points above the base rate (§ 49a (3) VwVfG), in hundredths of a percent.
+pub const SURCHARGE_HUNDREDTHS: i32 = 500;
+
+/// A base rate from a day on, in hundredths of a percent (`-88` = −0.88 %, `127` = 1.27 %).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BaseRate {
+    pub valid_from: NaiveDate,
+    pub hundredths: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InterestError {
+    #[error("the base rate for {0} is not known; an administrator must add it first")]
+    UnknownBaseRate(NaiveDate),
+    #[error("the interest period ends before it begins")]
+    Backwards,
+    #[error("the amount of interest is out of range")]
+    Overflow,
+}
+
+/// The last day the newest base rate is known to hold: the end of its half-year (the rate
+/// changes only on 1 January and 1 July, and the next one is announced shortly before).
+pub fn known_until(rates: &[BaseRate]) -> Option<NaiveDate> {
+    let last = rates.iter().map(|r| r.valid_from).max()?;
+    if last.month() <= 6 {
+        NaiveDate::from_ymd_opt(last.year(), 6, 30)
+    } else {
+        NaiveDate::from_ymd_opt(last.year(), 12, 31)
+    }
+}
+
+/// One stretch of days at one rate, for the worked example in a notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InterestPeriod {
+    pub from: NaiveDate,
+    /// Inclusive.
+    pub to: NaiveDate,
+    pub days: i64,
+    /// Base rate + surcharge, hundredths of a percent.
+    pub rate_hundredths: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interest {
+    pub amount: Money,
+    pub periods: Vec<InterestPeriod>,
+}
+
+/// Interest on `principal` for every day from `from` (the day the notice lost effect, counted)
+/// up to but not including `as_of`. A negative total rate counts as zero.
+pub fn reclaim_interest(
+    principal: Money,
+    from: NaiveDate,
+    as_of: NaiveDate,
+    rates: &[BaseRate],
+) -> Result<Interest, InterestError> {
+    if as_of < from {
+        return Err(InterestError::Backwards);
+    }
+    if as_of == from {
+        return Ok(Interest {
+            amount: Money::ZERO,
+            periods: Vec::new(),
+        });
+    }
+    let last_day = as_of.pred_opt().ok_or(InterestError::Overflow)?;
+    let mut sorted = rates.to_vec();
+    sorted.sort_by_key(|r| r.valid_from);
+    let until = known_until(&sorted).ok_or(InterestError::UnknownBaseRate(from))?;
+    if sorted.first().is_none_or(|r| r.valid_from > from) {
+        return Err(InterestError::UnknownBaseRate(from));
+    }
+    if last_day > until {
+        return Err(InterestError::UnknownBaseRate(
+            until.succ_opt().ok_or(InterestError::Overflow)?,
+        ));
+    }
+    // Σ cents × hundredths × days over periods, divided once by 100 (percent) × 100
+    // (hundredths) × 365 (days a year): exact until the final floor.
+    let mut numerator: i128 = 0;
+    let mut periods = Vec::new();
+    for (i, r) in sorted.iter().enumerate() {
+        let period_end = match sorted.get(i + 1) {
+            Some(next) => next.valid_from.pred_opt().ok_or(InterestError::Overflow)?,
+            None => until,
+        };
+        let start = r.valid_from.max(from);
+        let end = period_end.min(last_day);
+        if end < start {
+            continue;
+        }
+        let days = (end - start).num_days() + 1;
+        let rate = (r.hundredths + SURCHARGE_HUNDREDTHS).max(0);
+        numerator += i128::from(principal.cents()) * i128::from(rate) * i128::from(days);
+        periods.push(InterestPeriod {
+            from: start,
+            to: end,
+            days,
+            rate_hundredths: rate,
+        });
+    }
+    let cents = numerator.div_euclid(100 * 100 * 365);
+    let cents = i64::try_from(cents).map_err(|_| InterestError::Overflow)?;
+    Ok(Interest {
+        amount: Money::from_cents(cents).map_err(|_| InterestError::Overflow)?,
+        periods,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+    fn m(s: &str) -> Money {
+        s.parse().unwrap()
+    }
+
+    /// `../shared/data/basiszinssatz.csv`
+    fn rates() -> Vec<BaseRate> {
+        [
+            ("2016-07-01", -88),
+            ("2023-01-01", 162),
+            ("2023-07-01", 312),
+            ("2024-01-01", 362),
+            ("2024-07-01", 337),
+            ("2025-01-01", 227),
+            ("2025-07-01", 127),
+            ("2026-01-01", 127),
+        ]
+        .into_iter()
+        .map(|(f, h)| BaseRate {
+            valid_from: d(f),
+            hundredths: h,
+        })
+        .collect()
+    }
+
+    #[test]
+    fn interest_over_two_base_rate_periods_is_exact_to_the_cent() {
+        // 10,000.00 € from 2024-05-15 to 2024-08-14 (exclusive):
+        // 2024-05-15..2024-06-30: 47 days at 3.62 + 5 = 8.62 % → 10000 × 0.0862 × 47/365 = 110.9972…
+        // 2024-07-01..2024-08-13: 44 days at 3.37 + 5 = 8.37 % → 10000 × 0.0837 × 44/365 = 100.8986…
+        // sum 211.8958… → 211.89
+        let i =
+            reclaim_interest(m("10000.00"), d("2024-05-15"), d("2024-08-14"), &rates()).unwrap();
+        assert_eq!(i.amount, m("211.89"));
+        assert_eq!(i.periods.len(), 2);
+        assert_eq!((i.periods[0].days, i.periods[0].rate_hundredths), (47, 862));
+        assert_eq!((i.periods[1].days, i.periods[1].rate_hundredths), (44, 837));
+    }
+
+    #[test]
+    fn a_negative_base_rate_lowers_the_rate_below_five_percent() {
+        // 2022: 365 days at −0.88 + 5 = 4.12 % of 1000.00 = 41.20
+        let i = reclaim_interest(m("1000.00"), d("2022-01-01"), d("2023-01-01"), &rates()).unwrap();
+        assert_eq!(i.amount, m("41.20"));
+    }
+
+    #[test]
+    fn a_day_without_a_known_base_rate_is_refused() {
+        // the newest rate (2026-01-01) holds until 2026-06-30
+        assert_eq!(known_until(&rates()), Some(d("2026-06-30")));
+        assert!(reclaim_interest(m("1.00"), d("2026-01-01"), d("2026-07-01"), &rates()).is_ok());
+        assert_eq!(
+            reclaim_interest(m("1.00"), d("2026-01-01"), d("2026-07-02"), &rates()),
+            Err(InterestError::UnknownBaseRate(d("2026-07-01")))
+        );
+        assert_eq!(
+            reclaim_interest(m("1.00"), d("2016-06-30"), d("2016-08-01"), &rates()),
+            Err(InterestError::UnknownBaseRate(d("2016-06-30")))
+        );
+    }
+
+    #[test]
+    fn no_days_no_interest() {
+        let i = reclaim_interest(m("5000.00"), d("2025-03-01"), d("2025-03-01"), &rates()).unwrap();
+        assert_eq!(i.amount, Money::ZERO);
+        assert!(
+            reclaim_interest(m("5000.00"), d("2025-03-02"), d("2025-03-01"), &rates()).is_err()
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn interest_is_additive_up_to_the_rounding_of_each_part(
+            cents in 0i64..100_000_000_000, a in 0i64..600, b in 0i64..600
+        ) {
+            let p = Money::from_cents(cents).unwrap();
+            let start = d("2023-01-01");
+            let mid = start + chrono::Duration::days(a);
+            let end = mid + chrono::Duration::days(b);
+            let whole = reclaim_interest(p, start, end, &rates()).unwrap().amount.cents();
+            let first = reclaim_interest(p, start, mid, &rates()).unwrap().amount.cents();
+            let second = reclaim_interest(p, mid, end, &rates()).unwrap().amount.cents();
+            // each part is floored once: the whole is at most one cent above the parts' sum
+            prop_assert!(whole >= first + second && whole <= first + second + 1);
+        }
+    }
+}
