@@ -161,6 +161,13 @@ fn euros(cents: i64) -> String {
 pub fn draft_violations(c: &Content) -> Vec<Violation> {
     let mut out = Vec::new();
     if c.joint {
+        if c.members.len() < 2 {
+            out.push(v(
+                "partners",
+                "a joint application has at least two municipalities; leave partners empty \
+                 for a single application",
+            ));
+        }
         if !c.members.iter().any(|m| m.ags == c.lead) {
             out.push(v(
                 "partners",

@@ -130,7 +130,12 @@ mod tests {
     fn eighty_percent_of_123456_78_is_98765_42_or_the_cap() {
         let b = basis(FinancingType::Anteil, Some(8000), None, "123456.78");
         assert_eq!(max_grant(&b), m("98765.42"));
-        let b = basis(FinancingType::Anteil, Some(8000), Some("50000.00"), "123456.78");
+        let b = basis(
+            FinancingType::Anteil,
+            Some(8000),
+            Some("50000.00"),
+            "123456.78",
+        );
         assert_eq!(max_grant(&b), m("50000.00"));
     }
 

@@ -790,6 +790,13 @@ pub fn update_draft(
         let mut content = before.content()?;
         let mut programme = before.row.programme_code.clone();
         let mut violations = edit(&mut content, &mut programme);
+        if violations.is_empty()
+            && content == before.content()?
+            && programme == before.row.programme_code
+        {
+            // Nothing changes: no new version, no history entry.
+            return Ok(before);
+        }
         if violations.is_empty() {
             violations = draft_check(conn, &programme, &content)?;
         }

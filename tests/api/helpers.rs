@@ -290,3 +290,120 @@ impl TestApp {
         )
     }
 }
+
+// Applications and what their tests need besides.
+
+impl TestApp {
+    pub fn approver(&self) -> String {
+        self.token(Role::Approver, "anna.approver", &[])
+    }
+
+    pub fn ministry(&self) -> String {
+        self.token(Role::Ministry, "max.ministry", &[])
+    }
+
+    /// A JSON request with optional `If-Match`.
+    pub fn send_json(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        if_match: Option<&str>,
+        body: &Value,
+    ) -> Resp {
+        let headers: Vec<(&str, &str)> =
+            if_match.map(|v| vec![("If-Match", v)]).unwrap_or_default();
+        let bytes = serde_json::to_vec(body).expect("serialises");
+        self.request(
+            method,
+            path,
+            token,
+            &headers,
+            Some(("application/json", bytes)),
+        )
+    }
+
+    pub fn create_application(&self, token: &str, body: &Value) -> Resp {
+        self.post_json("/api/v1/applications", Some(token), body)
+    }
+
+    pub fn create_application_with_key(&self, token: &str, key: &str, body: &Value) -> Resp {
+        let bytes = serde_json::to_vec(body).expect("serialises");
+        self.request(
+            "POST",
+            "/api/v1/applications",
+            Some(token),
+            &[("Idempotency-Key", key)],
+            Some(("application/json", bytes)),
+        )
+    }
+
+    pub fn get_application(&self, id: &str, token: &str) -> Resp {
+        self.get(&format!("/api/v1/applications/{id}"), Some(token))
+    }
+
+    /// `query` starts with `?` or is empty.
+    pub fn list_applications(&self, query: &str, token: &str) -> Resp {
+        self.get(&format!("/api/v1/applications{query}"), Some(token))
+    }
+
+    pub fn patch_application(
+        &self,
+        id: &str,
+        token: &str,
+        if_match: Option<&str>,
+        body: &Value,
+    ) -> Resp {
+        self.send_json(
+            "PATCH",
+            &format!("/api/v1/applications/{id}"),
+            Some(token),
+            if_match,
+            body,
+        )
+    }
+
+    pub fn transition_application(
+        &self,
+        id: &str,
+        token: &str,
+        if_match: Option<&str>,
+        body: &Value,
+    ) -> Resp {
+        self.send_json(
+            "POST",
+            &format!("/api/v1/applications/{id}/transitions"),
+            Some(token),
+            if_match,
+            body,
+        )
+    }
+
+    pub fn application_history(&self, id: &str, token: &str) -> Resp {
+        self.get(&format!("/api/v1/applications/{id}/history"), Some(token))
+    }
+
+    pub fn verify_audit(&self, token: &str) -> Resp {
+        self.get("/api/v1/audit/verify", Some(token))
+    }
+
+    pub fn get_programme(&self, code: &str, token: &str) -> Resp {
+        self.get(&format!("/api/v1/programmes/{code}"), Some(token))
+    }
+
+    pub fn patch_programme(
+        &self,
+        code: &str,
+        token: &str,
+        if_match: Option<&str>,
+        body: &Value,
+    ) -> Resp {
+        self.send_json(
+            "PATCH",
+            &format!("/api/v1/programmes/{code}"),
+            Some(token),
+            if_match,
+            body,
+        )
+    }
+}

@@ -6,6 +6,11 @@
 
 mod helpers;
 
+mod applications;
+mod applications_access;
+mod applications_lifecycle;
+mod applications_lists;
+mod applications_submit;
 mod auth;
 mod errors;
 mod municipalities;

@@ -76,30 +76,61 @@ pub struct NewApplication {
     pub partners: Vec<PartnerInput>,
 }
 
-/// Changes to a draft; absent fields stay. `cost_lines` and `partners` replace the whole list.
+/// Changes to a draft; absent fields stay. `cost_lines` and `partners` replace the whole list
+/// (`[]` empties it); only `project_start` and `project_end` may be cleared with `null`.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplicationPatch {
-    pub programme: Option<String>,
-    pub funding_object: Option<String>,
-    pub title: Option<String>,
-    pub description: Option<String>,
+    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub programme: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub funding_object: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::http::double_option")]
     #[schema(value_type = Option<NaiveDate>)]
     pub project_start: Option<Option<NaiveDate>>,
     #[serde(default, deserialize_with = "crate::http::double_option")]
     #[schema(value_type = Option<NaiveDate>)]
     pub project_end: Option<Option<NaiveDate>>,
-    pub cost_lines: Option<Vec<CostLineInput>>,
+    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[schema(value_type = Option<Vec<CostLineInput>>)]
+    pub cost_lines: Option<Option<Vec<CostLineInput>>>,
+    #[serde(default, deserialize_with = "crate::http::double_option")]
     #[schema(value_type = Option<String>)]
-    pub own_contribution: Option<Money>,
+    pub own_contribution: Option<Option<Money>>,
+    #[serde(default, deserialize_with = "crate::http::double_option")]
     #[schema(value_type = Option<String>)]
-    pub third_party_funds: Option<Money>,
+    pub third_party_funds: Option<Option<Money>>,
+    #[serde(default, deserialize_with = "crate::http::double_option")]
     #[schema(value_type = Option<String>)]
-    pub requested_grant: Option<Money>,
-    pub partners: Option<Vec<PartnerInput>>,
+    pub requested_grant: Option<Option<Money>>,
+    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[schema(value_type = Option<Vec<PartnerInput>>)]
+    pub partners: Option<Option<Vec<PartnerInput>>>,
     /// Why, for the history.
     pub reason: Option<String>,
+}
+
+/// A field that may be left out but not cleared: `null` is an error, not "no change".
+fn required<T>(field: &str, v: Option<Option<T>>, errors: &mut Vec<FieldError>) -> Option<T> {
+    match v {
+        None => None,
+        Some(None) => {
+            errors.push(FieldError::new(
+                field,
+                "cannot be null; send a value or leave the field out",
+            ));
+            None
+        }
+        Some(Some(v)) => Some(v),
+    }
 }
 
 fn fe(v: Violation) -> FieldError {
@@ -231,17 +262,17 @@ impl ApplicationPatch {
     pub fn apply(&self, c: &mut Content, programme: &mut String) -> Vec<Violation> {
         let mut errors = Vec::new();
         let p = self.clone();
-        if let Some(v) = p.programme {
+        if let Some(v) = required("programme", p.programme, &mut errors) {
             *programme = v;
         }
-        if let Some(v) = p.funding_object {
+        if let Some(v) = required("funding_object", p.funding_object, &mut errors) {
             c.funding_object = v;
         }
-        if let Some(v) = p.title {
+        if let Some(v) = required("title", p.title, &mut errors) {
             text_limit("title", &v, MAX_TITLE, &mut errors);
             c.title = v;
         }
-        if let Some(v) = p.description {
+        if let Some(v) = required("description", p.description, &mut errors) {
             text_limit("description", &v, MAX_TEXT, &mut errors);
             c.description = v;
         }
@@ -251,19 +282,19 @@ impl ApplicationPatch {
         if let Some(v) = p.project_end {
             c.project_end = v;
         }
-        if let Some(v) = p.cost_lines {
+        if let Some(v) = required("cost_lines", p.cost_lines, &mut errors) {
             c.cost_lines = cost_lines(v, &mut errors);
         }
-        if let Some(v) = p.own_contribution {
+        if let Some(v) = required("own_contribution", p.own_contribution, &mut errors) {
             c.own_contribution = non_negative("own_contribution", v, &mut errors);
         }
-        if let Some(v) = p.third_party_funds {
+        if let Some(v) = required("third_party_funds", p.third_party_funds, &mut errors) {
             c.third_party_funds = non_negative("third_party_funds", v, &mut errors);
         }
-        if let Some(v) = p.requested_grant {
+        if let Some(v) = required("requested_grant", p.requested_grant, &mut errors) {
             c.requested_grant = non_negative("requested_grant", v, &mut errors);
         }
-        if let Some(v) = p.partners {
+        if let Some(v) = required("partners", p.partners, &mut errors) {
             c.joint = !v.is_empty();
             c.members = members(v, &mut errors);
             if !c.joint {
