@@ -9,6 +9,7 @@ pub mod interest;
 pub mod lifecycle;
 pub mod money;
 pub mod municipality;
+pub mod notice;
 pub mod rate;
 pub mod role;
 pub mod split;
