@@ -28,6 +28,33 @@ pub enum InterestError {
     Overflow,
 }
 
+/// `"1.27"` → `127`, `"-0.88"` → `-88`: a percentage with at most two decimals, between −20
+/// and 20.
+pub fn parse_percent(s: &str) -> Result<i32, String> {
+    let d: rust_decimal::Decimal = s
+        .parse()
+        .map_err(|_| "must be a decimal string like \"1.27\"".to_owned())?;
+    let h = d * rust_decimal::Decimal::ONE_HUNDRED;
+    if h.fract() != rust_decimal::Decimal::ZERO {
+        return Err("at most two decimals".into());
+    }
+    let h = i32::try_from(h).map_err(|_| "out of range".to_owned())?;
+    if !(-2000..=2000).contains(&h) {
+        return Err("must lie between -20 and 20".into());
+    }
+    Ok(h)
+}
+
+/// `127` → `"1.27"`, `-88` → `"-0.88"`.
+pub fn percent_string(hundredths: i32) -> String {
+    rust_decimal::Decimal::new(i64::from(hundredths), 2).to_string()
+}
+
+/// Base rates change only on 1 January and 1 July (§ 247 (1) BGB).
+pub fn is_change_day(d: NaiveDate) -> bool {
+    d.day() == 1 && (d.month() == 1 || d.month() == 7)
+}
+
 /// The last day the newest base rate is known to hold: the end of its half-year (the rate
 /// changes only on 1 January and 1 July, and the next one is announced shortly before).
 pub fn known_until(rates: &[BaseRate]) -> Option<NaiveDate> {
@@ -183,6 +210,18 @@ mod tests {
             reclaim_interest(m("1.00"), d("2016-06-30"), d("2016-08-01"), &rates()),
             Err(InterestError::UnknownBaseRate(d("2016-06-30")))
         );
+    }
+
+    #[test]
+    fn percentages_parse_to_hundredths_and_back() {
+        assert_eq!(parse_percent("1.27"), Ok(127));
+        assert_eq!(parse_percent("-0.88"), Ok(-88));
+        assert_eq!(percent_string(-88), "-0.88");
+        assert_eq!(percent_string(127), "1.27");
+        assert!(parse_percent("1.275").is_err());
+        assert!(parse_percent("25").is_err());
+        assert!(parse_percent("x").is_err());
+        assert!(is_change_day(d("2026-07-01")) && !is_change_day(d("2026-07-02")));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod applications;
 pub mod audit;
+pub mod base_rates;
 pub mod errors;
 pub mod etag;
 pub mod health;
@@ -32,6 +33,8 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
                 .service(programmes::list)
                 .service(programmes::get)
                 .service(programmes::update)
+                .service(base_rates::list)
+                .service(base_rates::add)
                 .service(applications::create)
                 .service(applications::list)
                 .service(applications::get)

@@ -5,6 +5,7 @@
 
 pub mod applications;
 pub mod audit;
+pub mod base_rates;
 pub mod municipalities;
 pub mod programmes;
 pub mod register;

@@ -149,6 +149,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    base_rates (valid_from) {
+        valid_from -> Date,
+        hundredths -> Integer,
+        added_by -> Text,
+        added_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(funding_objects -> programmes (programme_code));
 diesel::joinable!(cost_lines -> applications (application_id));
 diesel::joinable!(application_members -> applications (application_id));
