@@ -425,8 +425,7 @@ pub fn transition_input_violations(
             "action",
             format!(
                 "{action} is not a transition of its own: it happens when an approver signs a \
-                 {n} notice (prepare one with POST /api/v1/applications/{{id}}/notices, kind \
-                 \"{n}\")",
+                 {n} notice (prepare one of kind \"{n}\" for the case)",
                 n = notice.as_str()
             ),
         ));

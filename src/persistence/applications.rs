@@ -10,7 +10,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde_json::{Value, json};
 
 use super::audit::{self, AuditEvent, NewEvent, diff};
-use super::programmes::{self, Actor};
+use super::programmes;
 use super::schema::{
     application_members as am, applications as ap, case_counters as cc, cost_lines as cl,
     idempotency_keys as ik, municipalities as mu,
@@ -24,6 +24,9 @@ use crate::domain::application::{
 use crate::domain::{Action, Ags, Clock, FinancingType, Money, Refusal, Role, Status, transition};
 
 pub const RECORD_TYPE: &str = "application";
+
+/// The version of a new case (its first `ETag`).
+pub const FIRST_VERSION: i32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
 #[diesel(table_name = ap)]
@@ -190,6 +193,18 @@ pub enum Scope<'a> {
     Municipalities(&'a [String]),
 }
 
+impl<'a> Scope<'a> {
+    /// Applicants see their municipalities' cases; every other role that may read cases
+    /// sees all of them.
+    pub fn for_role(role: Role, municipalities: &'a [String]) -> Scope<'a> {
+        if role == Role::Applicant {
+            Scope::Municipalities(municipalities)
+        } else {
+            Scope::All
+        }
+    }
+}
+
 type BoxedCases<'a> = ap::BoxedQuery<'a, Db>;
 
 fn scoped<'a>(mut q: BoxedCases<'a>, scope: Scope<'a>) -> BoxedCases<'a> {
@@ -331,7 +346,8 @@ impl From<DieselError> for WriteError {
 /// Who writes, and when.
 #[derive(Debug, Clone)]
 pub struct Writer<'a> {
-    pub actor: Actor<'a>,
+    /// The token's subject.
+    pub subject: &'a str,
     pub role: Role,
     /// The applicant's municipalities (empty for staff).
     pub municipalities: &'a [String],
@@ -340,11 +356,7 @@ pub struct Writer<'a> {
 
 impl Writer<'_> {
     fn scope(&self) -> Scope<'_> {
-        if self.role == Role::Applicant {
-            Scope::Municipalities(self.municipalities)
-        } else {
-            Scope::All
-        }
+        Scope::for_role(self.role, self.municipalities)
     }
 
     /// Only the lead applicant changes a case; partners read it.
@@ -370,8 +382,8 @@ impl Writer<'_> {
         NewEvent {
             record_type: RECORD_TYPE,
             record_key: id,
-            actor: self.actor.subject,
-            role: self.actor.role,
+            actor: self.subject,
+            role: self.role.as_str(),
             action,
             from_status: from,
             to_status: to,
@@ -633,14 +645,14 @@ pub fn create(
     let attempt = |conn: &mut AnyConnection| {
         write_tx(conn, |conn| {
             if let Some(idem) = &idem {
-                if let Some(replay) = stored_response(conn, w.actor.subject, idem)? {
+                if let Some(replay) = stored_response(conn, w.subject, idem)? {
                     return Ok(replay);
                 }
                 // Claim the key first: a concurrent request with it blocks here until this
                 // transaction ends, then fails on the primary key and reads our response.
                 diesel::insert_into(ik::table)
                     .values((
-                        ik::subject.eq(w.actor.subject),
+                        ik::subject.eq(w.subject),
                         ik::idem_key.eq(idem.key),
                         ik::request_hash.eq(idem.request_hash),
                         ik::status_code.eq(0),
@@ -675,9 +687,9 @@ pub fn create(
                     ap::requested_cents.eq(0),
                     ap::paid_cents.eq(0),
                     ap::status.eq(Status::Draft.as_str()),
-                    ap::version.eq(1),
+                    ap::version.eq(FIRST_VERSION),
                     ap::clock_seconds.eq(0),
-                    ap::created_by.eq(w.actor.subject),
+                    ap::created_by.eq(w.subject),
                     ap::created_at.eq(w.now),
                     ap::updated_at.eq(w.now),
                 ))
@@ -704,7 +716,7 @@ pub fn create(
             )?;
             let body = render(&case);
             if let Some(idem) = &idem {
-                diesel::update(ik::table.find((w.actor.subject, idem.key)))
+                diesel::update(ik::table.find((w.subject, idem.key)))
                     .set((
                         ik::status_code.eq(201),
                         ik::response.eq(&body),
@@ -724,7 +736,7 @@ pub fn create(
         {
             // Another request with the same key committed first: answer with its response.
             let idem = idem.ok_or(WriteError::NotFound)?;
-            stored_response(conn, w.actor.subject, &idem)?.ok_or_else(|| {
+            stored_response(conn, w.subject, &idem)?.ok_or_else(|| {
                 WriteError::Conflict("a request with this Idempotency-Key is in progress".into())
             })
         }
@@ -881,7 +893,7 @@ pub fn apply_transition(
                         at.date()
                     )));
                 }
-                early_start = (Some(w.now), Some(w.actor.subject.to_owned()));
+                early_start = (Some(w.now), Some(w.subject.to_owned()));
             }
             Action::StartReview
             | Action::SubmitProof

@@ -107,6 +107,32 @@ pub(crate) struct State {
     pub events: usize,
 }
 
+/// A write that must be refused: (what, token, If-Match, body, status, field named).
+pub(crate) type Refused<'a, T> = (&'a str, T, Option<&'a str>, Value, u16, Option<&'a str>);
+
+/// Sends each refused write with `send(token, if_match, body)`; asserts its problem status,
+/// the field it names, and that the case (version, status, history) did not change.
+pub(crate) fn assert_refused<T: AsRef<str>>(
+    app: &TestApp,
+    id: &str,
+    cases: &[Refused<'_, T>],
+    send: impl Fn(&str, Option<&str>, &Value) -> Resp,
+) {
+    let before = state(app, id);
+    for (what, token, if_match, body, status, field) in cases {
+        let r = send(token.as_ref(), *if_match, body);
+        let p = r.assert_problem(*status);
+        if let Some(field) = field {
+            assert!(
+                error_fields(&p).iter().any(|f| f == field),
+                "{what}: {field} not in {}",
+                r.body
+            );
+        }
+        assert_eq!(state(app, id), before, "{what} changed the case");
+    }
+}
+
 pub(crate) fn state(app: &TestApp, id: &str) -> State {
     let cw = app.caseworker();
     let r = app.get_application(id, &cw);

@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::applications::{
-    ALL_ACTIONS, BARCHFELD, LANGENSALZA, LEAD, SALZUNGEN, action_body, case_in, create, day,
-    draft_body, drive, error_fields, etag, id_of, list_ids, state, three_partners, with,
+    ALL_ACTIONS, BARCHFELD, LANGENSALZA, LEAD, Refused, SALZUNGEN, action_body, assert_refused,
+    case_in, create, day, draft_body, drive, etag, id_of, list_ids, state, three_partners, with,
 };
 use crate::helpers::spawn_app;
 
@@ -106,15 +106,7 @@ fn refused_edits_change_nothing() {
     let title = json!({"title": "Neu"});
     let v1 = Some("\"1\"");
     // (what, token, If-Match, body, status, field)
-    type Case<'a> = (
-        &'a str,
-        String,
-        Option<&'a str>,
-        Value,
-        u16,
-        Option<&'a str>,
-    );
-    let cases: Vec<Case<'_>> = vec![
+    let cases: Vec<Refused<'_, String>> = vec![
         ("no If-Match", lead.clone(), None, title.clone(), 428, None),
         (
             "stale If-Match",
@@ -232,19 +224,9 @@ fn refused_edits_change_nothing() {
             Some("partners[1].ags"),
         ),
     ];
-    let before = state(&app, &id);
-    for (what, token, if_match, body, status, field) in &cases {
-        let r = app.patch_application(&id, token, *if_match, body);
-        let p = r.assert_problem(*status);
-        if let Some(field) = field {
-            assert!(
-                error_fields(&p).iter().any(|f| f == field),
-                "{what}: {field} not in {}",
-                r.body
-            );
-        }
-        assert_eq!(state(&app, &id), before, "{what} changed the case");
-    }
+    assert_refused(&app, &id, &cases, |token, if_match, body| {
+        app.patch_application(&id, token, if_match, body)
+    });
     // Once submitted, a case changes only through its lifecycle.
     drive(&app, &id, &lead, &["submit"]);
     let submitted = state(&app, &id);

@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use crate::applications::{
-    ALL_ACTIONS, LEAD, act, action_body, case_in, create, day, draft_body, drive, error_fields,
-    etag, id_of, race, state,
+    ALL_ACTIONS, LEAD, Refused, act, action_body, assert_refused, case_in, create, day, draft_body,
+    drive, error_fields, etag, id_of, race, state,
 };
 use crate::helpers::{TestApp, spawn_app};
 
@@ -310,15 +310,7 @@ fn refused_transition_requests_change_nothing() {
     let v = Some(v.as_str());
     let info = |reason: Value, due: Value| json!({"action": "request_info", "reason": reason, "response_due": due});
     // (what, token, If-Match, body, status, field)
-    type Case<'a> = (
-        &'a str,
-        &'a str,
-        Option<&'a str>,
-        Value,
-        u16,
-        Option<&'a str>,
-    );
-    let cases: Vec<Case<'_>> = vec![
+    let cases: Vec<Refused<'_, &str>> = vec![
         (
             "no If-Match",
             &cw,
@@ -425,19 +417,9 @@ fn refused_transition_requests_change_nothing() {
             None,
         ),
     ];
-    let before = state(&app, &id);
-    for (what, token, if_match, body, status, field) in &cases {
-        let r = app.transition_application(&id, token, *if_match, body);
-        let p = r.assert_problem(*status);
-        if let Some(field) = field {
-            assert!(
-                error_fields(&p).iter().any(|f| f == field),
-                "{what}: {field} not in {}",
-                r.body
-            );
-        }
-        assert_eq!(state(&app, &id), before, "{what} changed the case");
-    }
+    assert_refused(&app, &id, &cases, |token, if_match, body| {
+        app.transition_application(&id, token, if_match, body)
+    });
     let r = app.transition_application(&id, &lead, None, &action_body("withdraw"));
     r.assert_problem(428);
     app.transition_application("no-such-case", &cw, v, &action_body("start_review"))

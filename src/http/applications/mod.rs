@@ -17,14 +17,13 @@ use super::audit::AuditEventDto;
 use super::etag;
 use super::pagination::{self, Page};
 use crate::auth::{Principal, policy};
-use crate::domain::{Action, Ags, KreisKey, Refusal, Role, Status};
+use crate::domain::{Action, Ags, KreisKey, Refusal, Status};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::persistence::Pool;
 use crate::persistence::applications::{
     self as repo, Case, Created, Idempotency, ListFilter, Scope, TransitionRequest, WriteError,
     Writer,
 };
-use crate::persistence::programmes::Actor;
 
 /// Microseconds: what both databases store exactly.
 fn now() -> NaiveDateTime {
@@ -39,10 +38,15 @@ fn municipalities(p: &Principal) -> Vec<String> {
 }
 
 fn scope<'a>(p: &Principal, keys: &'a [String]) -> Scope<'a> {
-    if p.role == Role::Applicant {
-        Scope::Municipalities(keys)
-    } else {
-        Scope::All
+    Scope::for_role(p.role, keys)
+}
+
+fn writer<'a>(p: &'a Principal, keys: &'a [String], now: NaiveDateTime) -> Writer<'a> {
+    Writer {
+        subject: &p.subject,
+        role: p.role,
+        municipalities: keys,
+        now,
     }
 }
 
@@ -135,15 +139,7 @@ pub async fn create(
     let now = now();
     let created = super::db(&pool, move |conn| {
         let keys = municipalities(&principal);
-        let w = Writer {
-            actor: Actor {
-                subject: &principal.subject,
-                role: principal.role.as_str(),
-            },
-            role: principal.role,
-            municipalities: &keys,
-            now,
-        };
+        let w = writer(&principal, &keys, now);
         let idem = key.as_deref().map(|k| Idempotency {
             key: k,
             request_hash: &request_hash,
@@ -154,21 +150,17 @@ pub async fn create(
             .map_err(|e| write_error(e, "(new)"))
     })
     .await?;
+    // A create answers the case at its first version; a replay is that same first answer.
     let (status, body, id, replayed) = match created {
         Created::New { case, body } => (201, body, case.row.id, false),
         Created::Replay { status, body, id } => (status, body, id, true),
     };
-    let version = serde_json::from_str::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| v["version"].as_i64())
-        .and_then(|v| i32::try_from(v).ok())
-        .unwrap_or(1);
     let mut resp = HttpResponse::build(
         actix_web::http::StatusCode::from_u16(status)
             .unwrap_or(actix_web::http::StatusCode::CREATED),
     );
     resp.insert_header((header::LOCATION, format!("/api/v1/applications/{id}")))
-        .insert_header((header::ETAG, etag::etag(version)))
+        .insert_header((header::ETAG, etag::etag(repo::FIRST_VERSION)))
         .content_type("application/json");
     if replayed {
         resp.insert_header(("Idempotent-Replayed", "true"));
@@ -367,15 +359,7 @@ pub async fn update(
         let id = id.clone();
         super::db(&pool, move |conn| {
             let keys = municipalities(&principal);
-            let w = Writer {
-                actor: Actor {
-                    subject: &principal.subject,
-                    role: principal.role.as_str(),
-                },
-                role: principal.role,
-                municipalities: &keys,
-                now,
-            };
+            let w = writer(&principal, &keys, now);
             let edit = |c: &mut _, p: &mut String| patch.apply(c, p);
             repo::update_draft(conn, &id, expected, &w, &edit, patch.reason.as_deref())
                 .map_err(|e| write_error(e, &id))
@@ -438,15 +422,7 @@ pub async fn transition(
         let id = id.clone();
         super::db(&pool, move |conn| {
             let keys = municipalities(&principal);
-            let w = Writer {
-                actor: Actor {
-                    subject: &principal.subject,
-                    role: principal.role.as_str(),
-                },
-                role: principal.role,
-                municipalities: &keys,
-                now,
-            };
+            let w = writer(&principal, &keys, now);
             let t = TransitionRequest {
                 action,
                 reason: body.reason.as_deref(),
