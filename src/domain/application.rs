@@ -462,6 +462,56 @@ pub fn transition_input_violations(
     out
 }
 
+/// What a case keeps besides its content and status; lifecycle actions change it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tracking {
+    /// The response deadline of an open information request.
+    pub info_due: Option<NaiveDate>,
+    /// Early-start permission: when and by whom.
+    pub early_start: Option<(chrono::NaiveDateTime, String)>,
+    pub submitted_at: Option<chrono::NaiveDateTime>,
+    pub clock: super::Clock,
+}
+
+impl Tracking {
+    /// The tracking after `action` moved the case to `to` at `now`, done by `actor`. A second
+    /// early-start permission is refused (the message says who gave the first).
+    pub fn after(
+        &self,
+        action: super::Action,
+        to: super::Status,
+        response_due: Option<NaiveDate>,
+        now: chrono::NaiveDateTime,
+        actor: &str,
+    ) -> Result<Tracking, String> {
+        use super::Action;
+        let mut t = self.clone();
+        match action {
+            Action::Submit => t.submitted_at = Some(now),
+            Action::RequestInfo => t.info_due = response_due,
+            Action::ProvideInfo | Action::Withdraw => t.info_due = None,
+            Action::PermitEarlyStart => {
+                if let Some((at, by)) = &self.early_start {
+                    return Err(format!(
+                        "early start was permitted on {} by {by}",
+                        at.date()
+                    ));
+                }
+                t.early_start = Some((now, actor.to_owned()));
+            }
+            Action::StartReview
+            | Action::SubmitProof
+            | Action::ReturnProof
+            | Action::Approve
+            | Action::Reject
+            | Action::Close
+            | Action::Revoke => {}
+        }
+        t.clock = self.clock.enter(to, now);
+        Ok(t)
+    }
+}
+
 fn rule_text(p: &ProgrammeTerms, eligible: Money) -> String {
     let base = match p.financing_type {
         FinancingType::Anteil => format!(
@@ -709,6 +759,73 @@ mod tests {
         assert_eq!(fields(&c, &p), Vec::<String>::new());
         c.members[2].ags = ags("16056000");
         assert_eq!(fields(&c, &p), ["partners[2].ags"]);
+    }
+
+    #[test]
+    fn actions_keep_the_deadline_the_early_start_and_the_clock() {
+        use crate::domain::{Action, Clock, Status};
+        let at = |d: &str| date(d).and_hms_opt(9, 0, 0).unwrap();
+        let t = Tracking {
+            info_due: None,
+            early_start: None,
+            submitted_at: None,
+            clock: Clock::default(),
+        };
+        let t = t
+            .after(
+                Action::Submit,
+                Status::Submitted,
+                None,
+                at("2027-01-04"),
+                "a",
+            )
+            .unwrap();
+        assert_eq!(t.submitted_at, Some(at("2027-01-04")));
+        let due = Some(date("2027-02-01"));
+        let t = t
+            .after(
+                Action::RequestInfo,
+                Status::InfoRequested,
+                due,
+                at("2027-01-14"),
+                "c",
+            )
+            .unwrap();
+        assert_eq!((t.info_due, t.clock.days_at(at("2027-01-30"))), (due, 10));
+        let t = t
+            .after(
+                Action::PermitEarlyStart,
+                Status::InfoRequested,
+                None,
+                at("2027-01-15"),
+                "c",
+            )
+            .unwrap();
+        assert_eq!(t.early_start, Some((at("2027-01-15"), "c".to_owned())));
+        let again = t.after(
+            Action::PermitEarlyStart,
+            Status::InfoRequested,
+            None,
+            at("2027-01-16"),
+            "d",
+        );
+        assert_eq!(
+            again,
+            Err("early start was permitted on 2027-01-15 by c".to_owned())
+        );
+        let t = t
+            .after(
+                Action::ProvideInfo,
+                Status::InReview,
+                None,
+                at("2027-01-20"),
+                "a",
+            )
+            .unwrap();
+        assert_eq!(
+            (t.info_due, t.clock.running_since),
+            (None, Some(at("2027-01-20")))
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::schema::{
 };
 use super::{AnyConnection, Db, write_tx};
 use crate::domain::application::{
-    Content, CostCategory, CostLine, Member, ProgrammeTerms, Violation, WHOLE_SHARE_BP,
+    Content, CostCategory, CostLine, Member, ProgrammeTerms, Tracking, Violation, WHOLE_SHARE_BP,
     case_number, case_number_prefix, draft_violations, submission_violations,
     transition_input_violations,
 };
@@ -71,6 +71,15 @@ impl ApplicationRow {
         Clock {
             accumulated_secs: self.clock_seconds,
             running_since: self.clock_since,
+        }
+    }
+
+    pub fn tracking(&self) -> Tracking {
+        Tracking {
+            info_due: self.info_due,
+            early_start: self.early_start_at.zip(self.early_start_by.clone()),
+            submitted_at: self.submitted_at,
+            clock: self.clock(),
         }
     }
 }
@@ -869,51 +878,31 @@ pub fn apply_transition(
             return Err(WriteError::Stale);
         }
         let to = decided.map_err(WriteError::Refused)?;
-        let mut info_due = before.row.info_due;
-        let mut early_start = (before.row.early_start_at, before.row.early_start_by.clone());
-        let mut submitted_at = before.row.submitted_at;
-        match t.action {
-            Action::Submit => {
-                let content = before.content()?;
-                let terms = programme_terms(conn, &before.row.programme_code)?
-                    .ok_or_else(|| corrupt("programme missing"))?;
-                let current = current_keys(conn, &content, today)?;
-                let violations = submission_violations(&content, &terms, &current, today);
-                if !violations.is_empty() {
-                    return Err(WriteError::Invalid(violations));
-                }
-                submitted_at = Some(w.now);
+        if t.action == Action::Submit {
+            let content = before.content()?;
+            let terms = programme_terms(conn, &before.row.programme_code)?
+                .ok_or_else(|| corrupt("programme missing"))?;
+            let current = current_keys(conn, &content, today)?;
+            let violations = submission_violations(&content, &terms, &current, today);
+            if !violations.is_empty() {
+                return Err(WriteError::Invalid(violations));
             }
-            Action::RequestInfo => info_due = t.response_due,
-            Action::ProvideInfo | Action::Withdraw => info_due = None,
-            Action::PermitEarlyStart => {
-                if let (Some(at), Some(by)) = &early_start {
-                    return Err(WriteError::Conflict(format!(
-                        "early start was permitted on {} by {by}",
-                        at.date()
-                    )));
-                }
-                early_start = (Some(w.now), Some(w.subject.to_owned()));
-            }
-            Action::StartReview
-            | Action::SubmitProof
-            | Action::ReturnProof
-            | Action::Approve
-            | Action::Reject
-            | Action::Close
-            | Action::Revoke => {}
         }
-        let clock = before.row.clock().enter(to, w.now);
+        let track = before
+            .row
+            .tracking()
+            .after(t.action, to, t.response_due, w.now, w.subject)
+            .map_err(WriteError::Conflict)?;
         bump_version(conn, id, from.as_str(), t.expected_version, w.now)?;
         diesel::update(ap::table.find(id))
             .set((
                 ap::status.eq(to.as_str()),
-                ap::info_due.eq(info_due),
-                ap::early_start_at.eq(early_start.0),
-                ap::early_start_by.eq(early_start.1),
-                ap::clock_seconds.eq(clock.accumulated_secs),
-                ap::clock_since.eq(clock.running_since),
-                ap::submitted_at.eq(submitted_at),
+                ap::info_due.eq(track.info_due),
+                ap::early_start_at.eq(track.early_start.as_ref().map(|e| e.0)),
+                ap::early_start_by.eq(track.early_start.map(|e| e.1)),
+                ap::clock_seconds.eq(track.clock.accumulated_secs),
+                ap::clock_since.eq(track.clock.running_since),
+                ap::submitted_at.eq(track.submitted_at),
             ))
             .execute(conn)?;
         let after = find(conn, id, Scope::All)?.ok_or(WriteError::NotFound)?;
