@@ -83,7 +83,7 @@ impl BenchDb {
                 diesel::sql_query(format!("CREATE DATABASE {name}"))
                     .execute(&mut conn)
                     .expect("create the bench database");
-                let url = replace_db_name(&admin_url, &name);
+                let url = persistence::url_with_database(&admin_url, &name);
                 (url, BenchDb::Postgres { admin_url, name })
             }
             Ok(path) if !path.trim().is_empty() => {
@@ -124,23 +124,6 @@ impl Drop for BenchDb {
                 }
             }
         }
-    }
-}
-
-/// `postgres://u@h:p/db?x` → the same URL with another database name.
-fn replace_db_name(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let after_scheme = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let base = match base[after_scheme..].find('/') {
-        Some(i) => &base[..after_scheme + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
     }
 }
 

@@ -53,6 +53,24 @@ impl Backend {
     }
 }
 
+/// `postgres://u@h:p/db?x` → the same URL naming database `name` (for tools and tests that
+/// create a throw-away database next to the one they were given).
+pub fn url_with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let after_scheme = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[after_scheme..].find('/') {
+        Some(i) => &base[..after_scheme + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
 /// Opens one connection of the backend the URL names. (`AnyConnection::establish` would try
 /// each backend and hide the real error.)
 pub fn establish(url: &str) -> Result<AnyConnection, ConnectionError> {
@@ -181,5 +199,22 @@ where
             <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_gets_another_database_name_and_keeps_its_parameters() {
+        assert_eq!(
+            url_with_database("postgres://u@h:5433/postgres?sslmode=disable", "fa_x"),
+            "postgres://u@h:5433/fa_x?sslmode=disable"
+        );
+        assert_eq!(
+            url_with_database("postgresql://h", "fa_x"),
+            "postgresql://h/fa_x"
+        );
     }
 }

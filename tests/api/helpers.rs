@@ -128,30 +128,13 @@ fn fresh_database() -> (String, TestDb) {
             diesel::sql_query(format!("CREATE DATABASE {name}"))
                 .execute(&mut conn)
                 .expect("create test database");
-            let url = replace_db_name(&admin_url, &name);
+            let url = persistence::url_with_database(&admin_url, &name);
             (url, TestDb::Postgres { admin_url, name })
         }
         _ => {
             let path = std::env::temp_dir().join(format!("foerderakte-test-{id}.sqlite3"));
             (path.display().to_string(), TestDb::Sqlite(path))
         }
-    }
-}
-
-/// `postgres://u@h:p/db?x` → same URL with another database name.
-fn replace_db_name(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let after_scheme = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let base = match base[after_scheme..].find('/') {
-        Some(i) => &base[..after_scheme + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
     }
 }
 
