@@ -617,7 +617,7 @@ const COLUMNS: &str = "id, case_number, case_year, programme_code, funding_objec
     joint, title, description, project_start, project_end, total_cost_cents, eligible_cents, \
     own_contribution_cents, third_party_cents, requested_cents, granted_cents, paid_cents, \
     status, version, info_due, early_start_at, early_start_by, clock_seconds, clock_since, \
-    submitted_at, created_by, created_at, updated_at";
+    submitted_at, created_by, created_at, updated_at, reclaimed_cents";
 
 #[derive(QueryableByName)]
 struct PlainRow {
@@ -679,6 +679,8 @@ struct PlainRow {
     created_at: NaiveDateTime,
     #[diesel(sql_type = Timestamp)]
     updated_at: NaiveDateTime,
+    #[diesel(sql_type = BigInt)]
+    reclaimed_cents: i64,
 }
 
 impl PlainRow {
@@ -714,6 +716,7 @@ impl PlainRow {
             created_by: self.created_by,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            reclaimed_cents: self.reclaimed_cents,
         }
     }
 }

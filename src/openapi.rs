@@ -25,6 +25,8 @@ use crate::error::{FieldError, Problem};
         (name = "programmes", description = "Funding programmes and their funding objects"),
         (name = "applications", description = "Funding applications (cases) and their lifecycle. \
             A computed grant is always rounded down to the cent."),
+        (name = "notices", description = "Decision notices (Bescheide): prepared by a caseworker, signed by another person; interest on reclaims"),
+        (name = "payments", description = "Payment requests (Mittelabruf) and payouts, four eyes"),
         (name = "audit", description = "The append-only, hash-chained audit log"),
         (name = "operations", description = "Health and metrics, unauthenticated"),
     )

@@ -24,3 +24,27 @@ pub const CREATE_APPLICATIONS: &[Role] = &[Role::Applicant];
 
 /// Drafts are edited by their lead applicant.
 pub const EDIT_DRAFTS: &[Role] = &[Role::Applicant];
+
+/// Notices are prepared by the competence centre's caseworkers.
+pub const PREPARE_NOTICES: &[Role] = &[Role::Caseworker];
+
+/// Notices are signed by approvers (never by the person who prepared them; checked per
+/// notice).
+pub const SIGN_NOTICES: &[Role] = &[Role::Approver];
+
+/// Budgets are read by staff, the ministry and operators; cases are not shown with them.
+pub const READ_BUDGETS: &[Role] = &[
+    Role::Admin,
+    Role::Ministry,
+    Role::Caseworker,
+    Role::Approver,
+];
+
+/// Applicants request payments for their cases.
+pub const REQUEST_PAYMENTS: &[Role] = &[Role::Applicant];
+
+/// A caseworker prepares a payout, an approver releases it (four eyes; checked per request).
+pub const PAY_OUT: &[Role] = &[Role::Caseworker, Role::Approver];
+
+/// A caseworker turns a payment request down.
+pub const REJECT_PAYMENTS: &[Role] = &[Role::Caseworker];

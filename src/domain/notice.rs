@@ -4,6 +4,9 @@
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::{Datelike, NaiveDate};
+
+use super::application::Violation;
 use super::grant::{FinancingType, GrantBasis, max_grant};
 use super::{Action, Money, Status};
 
@@ -178,6 +181,787 @@ pub fn reclaim(paid: Money, grant: Money) -> Money {
     paid.checked_sub(grant)
         .filter(|d| !d.is_negative())
         .unwrap_or(Money::ZERO)
+}
+
+/// A line decision of the caseworker: the amount recognised and why it is less than applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineDecision {
+    pub line: i32,
+    pub approved: Money,
+    pub reason: Option<String>,
+}
+
+/// What the caseworker asks for; the field names are those of the request body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NoticeRequest {
+    pub posted_on: Option<NaiveDate>,
+    pub reason: Option<String>,
+    pub purpose: Option<String>,
+    pub binding_years: Option<i32>,
+    pub financing_type: Option<FinancingType>,
+    pub rate_bp: Option<i32>,
+    pub max_amount: Option<Money>,
+    pub fixed_amount: Option<Money>,
+    pub approved_lines: Vec<LineDecision>,
+    pub grant_period_start: Option<NaiveDate>,
+    pub grant_period_end: Option<NaiveDate>,
+    pub proof_due: Option<NaiveDate>,
+    pub allocations: Option<Vec<(i32, Money)>>,
+    pub revoked_amount: Option<Money>,
+    pub interest_from: Option<NaiveDate>,
+    pub reclaim_due: Option<NaiveDate>,
+}
+
+/// A cost line of the case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaseLine {
+    pub applied: Money,
+    pub eligible: bool,
+    /// From the proof of use.
+    pub actual: Option<Money>,
+}
+
+/// The programme's limits on the financing terms of a notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProgrammeLimits {
+    pub financing_type: FinancingType,
+    pub max_rate_bp: Option<i32>,
+    pub max_grant: Option<Money>,
+}
+
+/// The notice whose grant is in force (the last signed grant, amendment, final notice or
+/// revocation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InForce {
+    pub terms: GrantTerms,
+    /// Per cost line, in order.
+    pub lines: Vec<DecidedLine>,
+    pub granted: Money,
+    pub grant_period: Option<(NaiveDate, NaiveDate)>,
+    pub proof_due: Option<NaiveDate>,
+    pub purpose: Option<String>,
+    pub binding_years: Option<i32>,
+    pub allocations: Vec<(i32, Money)>,
+}
+
+/// What a notice decides about the case it is prepared for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseFacts<'a> {
+    pub status: Status,
+    pub title: &'a str,
+    pub lines: &'a [CaseLine],
+    pub own_contribution: Money,
+    pub third_party: Money,
+    pub requested: Money,
+    pub paid: Money,
+    /// What signed notices have already asked to be repaid.
+    pub reclaimed: Money,
+    pub programme: ProgrammeLimits,
+    pub in_force: Option<&'a InForce>,
+    pub today: NaiveDate,
+    /// § 41 (2) VwVfG days in force on the posting day.
+    pub delivery_days: u32,
+}
+
+/// A cost line as the notice records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeLine {
+    pub line: i32,
+    pub applied: Money,
+    pub approved: Money,
+    pub actual: Option<Money>,
+    pub eligible: bool,
+    pub reason: Option<String>,
+}
+
+/// A prepared notice's content, computed from the case and the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decided {
+    pub terms: Option<GrantTerms>,
+    pub lines: Vec<NoticeLine>,
+    pub eligible: Option<Money>,
+    pub computed: Option<Money>,
+    /// The grant in force once the notice is signed; `None`: it sets no grant.
+    pub granted: Option<Money>,
+    pub revoked: Option<Money>,
+    pub reclaim: Option<Money>,
+    pub reclaim_due: Option<NaiveDate>,
+    pub interest_from: Option<NaiveDate>,
+    pub grant_period: Option<(NaiveDate, NaiveDate)>,
+    pub proof_due: Option<NaiveDate>,
+    pub purpose: Option<String>,
+    pub binding_years: Option<i32>,
+    pub reason: Option<String>,
+    pub allocations: Vec<(i32, Money)>,
+    pub posted_on: NaiveDate,
+}
+
+/// What a notice setting `granted` asks to be repaid beyond what earlier notices asked: the
+/// overpayment less what was reclaimed already (so that no euro is demanded twice).
+fn further_reclaim(facts: &CaseFacts<'_>, granted: Money) -> Money {
+    reclaim(facts.paid, granted)
+        .checked_sub(facts.reclaimed)
+        .filter(|m| !m.is_negative())
+        .unwrap_or(Money::ZERO)
+}
+
+/// The German reason of a line the proof of use shows above its approval.
+pub const ABOVE_APPROVAL_DE: &str =
+    "Ist-Ausgaben über dem bewilligten Betrag; anerkannt bis zur Höhe der Bewilligung";
+
+/// Default period of the proof of use after the end of the grant period, in months.
+pub const PROOF_MONTHS: u32 = 6;
+/// Default Zweckbindungsfrist, in years.
+pub const DEFAULT_BINDING_YEARS: i32 = 5;
+/// Longest text of a reason or purpose, in characters.
+pub const MAX_NOTICE_TEXT: usize = 20_000;
+
+fn violation(field: impl Into<String>, message: impl Into<String>) -> Violation {
+    Violation {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+fn blank(s: &Option<String>) -> bool {
+    s.as_deref().is_none_or(|t| t.trim().is_empty())
+}
+
+/// The reductions of an allocation to a lower total, taken from the latest fiscal year first.
+pub fn reduce_allocations(old: &[(i32, Money)], total: Money) -> Vec<(i32, Money)> {
+    let mut sorted = old.to_vec();
+    sorted.sort_by_key(|(y, _)| *y);
+    let mut excess = sorted.iter().map(|(_, m)| m.cents()).sum::<i64>() - total.cents();
+    for (_, m) in sorted.iter_mut().rev() {
+        if excess <= 0 {
+            break;
+        }
+        let cut = excess.min(m.cents());
+        *m = Money::from_cents(m.cents() - cut).unwrap_or(Money::ZERO);
+        excess -= cut;
+    }
+    sorted.retain(|(_, m)| m.cents() > 0);
+    sorted
+}
+
+/// Per fiscal year, how much more (positive) or less (negative) the new allocation commits
+/// than the old one; years without a change are left out. Sorted by year, which is also the
+/// order in which budget rows are locked (no deadlock between two signings).
+pub fn allocation_deltas(old: &[(i32, Money)], new: &[(i32, Money)]) -> Vec<(i32, i64)> {
+    let mut years: Vec<i32> = old.iter().chain(new).map(|(y, _)| *y).collect();
+    years.sort_unstable();
+    years.dedup();
+    let sum = |v: &[(i32, Money)], y: i32| -> i64 {
+        v.iter()
+            .filter(|(x, _)| *x == y)
+            .map(|(_, m)| m.cents())
+            .sum()
+    };
+    years
+        .into_iter()
+        .map(|y| (y, sum(new, y) - sum(old, y)))
+        .filter(|(_, d)| *d != 0)
+        .collect()
+}
+
+/// Checks the requested allocation: unique years from the grant period's start year on,
+/// adding up exactly to the grant.
+fn checked_allocations(
+    requested: &[(i32, Money)],
+    granted: Money,
+    first_year: Option<i32>,
+    out: &mut Vec<Violation>,
+) -> Vec<(i32, Money)> {
+    let mut years: Vec<i32> = requested.iter().map(|(y, _)| *y).collect();
+    years.sort_unstable();
+    years.dedup();
+    if years.len() != requested.len() {
+        out.push(violation("allocations", "each fiscal year at most once"));
+    }
+    if let Some(first) = first_year
+        && let Some((y, _)) = requested
+            .iter()
+            .find(|(y, _)| *y < first || *y > first + 10)
+    {
+        out.push(violation(
+            "allocations",
+            format!(
+                "fiscal year {y} lies outside {first}..{} (the grant period's start year and \
+                 the ten years after it)",
+                first + 10
+            ),
+        ));
+    }
+    let total: i64 = requested.iter().map(|(_, m)| m.cents()).sum();
+    if total != granted.cents() {
+        out.push(violation(
+            "allocations",
+            format!(
+                "the allocations add up to {}, not to the grant {granted}",
+                Money::from_cents(total).map_or_else(|_| total.to_string(), |m| m.to_string())
+            ),
+        ));
+    }
+    let mut sorted = requested.to_vec();
+    sorted.sort_by_key(|(y, _)| *y);
+    sorted.retain(|(_, m)| m.cents() > 0);
+    sorted
+}
+
+/// The financing terms of a grant or amendment: the request's, else the ones in force, else
+/// the programme's; never above the programme's rate or cap.
+fn terms_for(
+    r: &NoticeRequest,
+    facts: &CaseFacts<'_>,
+    out: &mut Vec<Violation>,
+) -> Option<GrantTerms> {
+    let base = facts.in_force.map(|f| f.terms);
+    let p = facts.programme;
+    let financing_type = r
+        .financing_type
+        .or(base.map(|b| b.financing_type))
+        .unwrap_or(p.financing_type);
+    let anteil = financing_type == FinancingType::Anteil;
+    if r.rate_bp.is_some() && !anteil {
+        out.push(violation(
+            "rate",
+            "a rate belongs to an anteil financing only",
+        ));
+    }
+    let rate_bp = if anteil {
+        r.rate_bp.or(base.and_then(|b| b.rate_bp)).or(p.max_rate_bp)
+    } else {
+        None
+    };
+    if let (Some(rate), Some(max)) = (rate_bp, p.max_rate_bp)
+        && rate > max
+    {
+        out.push(violation(
+            "rate",
+            format!(
+                "{} is above the programme's maximum rate {}",
+                super::rate::rate_string(rate),
+                super::rate::rate_string(max)
+            ),
+        ));
+    }
+    let cap = r.max_amount.or(base.and_then(|b| b.cap)).or(p.max_grant);
+    if let (Some(cap), Some(max)) = (cap, p.max_grant)
+        && cap > max
+    {
+        out.push(violation(
+            "max_amount",
+            format!("{cap} is above the programme's maximum grant {max}"),
+        ));
+    }
+    if r.fixed_amount.is_some() && financing_type != FinancingType::Festbetrag {
+        out.push(violation(
+            "fixed_amount",
+            "a fixed amount belongs to a festbetrag financing only",
+        ));
+    }
+    let fixed = if financing_type == FinancingType::Festbetrag {
+        let fixed = r.fixed_amount.or(base.and_then(|b| b.fixed));
+        if fixed.is_none() {
+            out.push(violation(
+                "fixed_amount",
+                "a festbetrag financing needs the fixed amount",
+            ));
+        }
+        fixed
+    } else {
+        None
+    };
+    Some(GrantTerms {
+        financing_type,
+        rate_bp,
+        cap,
+        fixed,
+    })
+}
+
+/// Applies the caseworker's line decisions to `base` (the approved amount per line before
+/// them); each named line must exist, may not exceed `base`, and a reduction needs a reason.
+fn decide_lines(
+    facts: &CaseFacts<'_>,
+    base: &[Money],
+    decisions: &[LineDecision],
+    out: &mut Vec<Violation>,
+) -> Vec<NoticeLine> {
+    let mut lines: Vec<NoticeLine> = facts
+        .lines
+        .iter()
+        .zip(base)
+        .enumerate()
+        .map(|(i, (l, b))| NoticeLine {
+            line: i32::try_from(i + 1).unwrap_or(i32::MAX),
+            applied: l.applied,
+            approved: *b,
+            actual: l.actual,
+            eligible: l.eligible,
+            reason: None,
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for (i, d) in decisions.iter().enumerate() {
+        let field = |f: &str| format!("approved_lines[{i}].{f}");
+        if seen.contains(&d.line) {
+            out.push(violation(
+                field("line"),
+                format!("line {} named twice", d.line),
+            ));
+            continue;
+        }
+        seen.push(d.line);
+        let Some(line) = usize::try_from(d.line - 1)
+            .ok()
+            .and_then(|k| lines.get_mut(k))
+        else {
+            out.push(violation(
+                field("line"),
+                format!("the case has no cost line {}", d.line),
+            ));
+            continue;
+        };
+        if d.approved > line.approved {
+            out.push(violation(
+                field("approved_amount"),
+                format!(
+                    "{} is more than the {} this line can be recognised with",
+                    d.approved, line.approved
+                ),
+            ));
+            continue;
+        }
+        if d.approved < line.applied && blank(&d.reason) {
+            out.push(violation(
+                field("reason"),
+                "a reduced line needs the reason for the reduction",
+            ));
+        }
+        if d.reason
+            .as_ref()
+            .is_some_and(|r| r.chars().count() > MAX_NOTICE_TEXT)
+        {
+            out.push(violation(field("reason"), "too long"));
+        }
+        line.approved = d.approved;
+        line.reason = d.reason.clone().filter(|r| !r.trim().is_empty());
+    }
+    lines
+}
+
+fn decided_lines(lines: &[NoticeLine]) -> Vec<DecidedLine> {
+    lines
+        .iter()
+        .map(|l| DecidedLine {
+            applied: l.applied,
+            approved: l.approved,
+            eligible: l.eligible,
+        })
+        .collect()
+}
+
+/// Computes a notice of `kind` for the case, or says everything that is wrong with the
+/// request. The status rule (which kind in which status) is checked by the caller (409).
+pub fn decide(
+    kind: NoticeKind,
+    r: &NoticeRequest,
+    facts: &CaseFacts<'_>,
+) -> Result<Decided, Vec<Violation>> {
+    let mut out = Vec::new();
+    let posted_on = match r.posted_on {
+        None => {
+            out.push(violation(
+                "posted_on",
+                "the day the notice is posted is required",
+            ));
+            facts.today
+        }
+        Some(d) if d < facts.today => {
+            out.push(violation(
+                "posted_on",
+                format!("must not lie before today ({})", facts.today),
+            ));
+            d
+        }
+        Some(d) => d,
+    };
+    for (field, text) in [("reason", &r.reason), ("purpose", &r.purpose)] {
+        if text
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > MAX_NOTICE_TEXT)
+        {
+            out.push(violation(
+                field,
+                format!("at most {MAX_NOTICE_TEXT} characters"),
+            ));
+        }
+    }
+    if matches!(kind, NoticeKind::Rejection | NoticeKind::Revocation) && blank(&r.reason) {
+        out.push(violation(
+            "reason",
+            format!("a {kind} notice states its reasons (Begründung)"),
+        ));
+    }
+    if r.binding_years.is_some_and(|y| !(0..=30).contains(&y)) {
+        out.push(violation("binding_years", "between 0 and 30 years"));
+    }
+    let grant_setting = matches!(kind, NoticeKind::Grant | NoticeKind::Amendment);
+    let only = |present: bool, field: &str, kinds: &str, out: &mut Vec<Violation>| {
+        if present {
+            out.push(violation(
+                field,
+                format!("only a {kinds} notice has {field}"),
+            ));
+        }
+    };
+    if !grant_setting {
+        only(
+            r.financing_type.is_some(),
+            "financing_type",
+            "grant or amendment",
+            &mut out,
+        );
+        only(r.rate_bp.is_some(), "rate", "grant or amendment", &mut out);
+        only(
+            r.max_amount.is_some(),
+            "max_amount",
+            "grant or amendment",
+            &mut out,
+        );
+        only(
+            r.fixed_amount.is_some(),
+            "fixed_amount",
+            "grant or amendment",
+            &mut out,
+        );
+        only(
+            r.grant_period_start.is_some(),
+            "grant_period_start",
+            "grant or amendment",
+            &mut out,
+        );
+        only(
+            r.grant_period_end.is_some(),
+            "grant_period_end",
+            "grant or amendment",
+            &mut out,
+        );
+        only(
+            r.proof_due.is_some(),
+            "proof_due",
+            "grant or amendment",
+            &mut out,
+        );
+        only(
+            r.binding_years.is_some(),
+            "binding_years",
+            "grant or amendment",
+            &mut out,
+        );
+    }
+    if !matches!(
+        kind,
+        NoticeKind::Grant | NoticeKind::Amendment | NoticeKind::Final
+    ) {
+        only(
+            !r.approved_lines.is_empty(),
+            "approved_lines",
+            "grant, amendment or final",
+            &mut out,
+        );
+        only(
+            r.allocations.is_some(),
+            "allocations",
+            "grant, amendment, final",
+            &mut out,
+        );
+    }
+    if kind != NoticeKind::Revocation {
+        only(
+            r.revoked_amount.is_some(),
+            "revoked_amount",
+            "revocation",
+            &mut out,
+        );
+        only(
+            r.interest_from.is_some(),
+            "interest_from",
+            "revocation",
+            &mut out,
+        );
+    }
+    if !matches!(kind, NoticeKind::Final | NoticeKind::Revocation) {
+        only(
+            r.reclaim_due.is_some(),
+            "reclaim_due",
+            "final or revocation",
+            &mut out,
+        );
+    }
+    let mut d = Decided {
+        terms: None,
+        lines: Vec::new(),
+        eligible: None,
+        computed: None,
+        granted: None,
+        revoked: None,
+        reclaim: None,
+        reclaim_due: None,
+        interest_from: None,
+        grant_period: None,
+        proof_due: None,
+        purpose: r.purpose.clone().filter(|p| !p.trim().is_empty()),
+        binding_years: None,
+        reason: r.reason.clone().filter(|p| !p.trim().is_empty()),
+        allocations: Vec::new(),
+        posted_on,
+    };
+    let in_force = facts.in_force;
+    match kind {
+        // A second early start is a conflict the caller reports (409), not a request error.
+        NoticeKind::Rejection | NoticeKind::EarlyStart => {}
+        NoticeKind::Grant | NoticeKind::Amendment => {
+            let terms = terms_for(r, facts, &mut out);
+            let base: Vec<Money> = match (kind, in_force) {
+                (NoticeKind::Amendment, Some(f)) => f.lines.iter().map(|l| l.approved).collect(),
+                _ => facts.lines.iter().map(|l| l.applied).collect(),
+            };
+            // An amendment may raise a line again up to the amount applied for.
+            let ceiling: Vec<Money> = facts.lines.iter().map(|l| l.applied).collect();
+            let mut lines = decide_lines(facts, &ceiling, &r.approved_lines, &mut out);
+            for (l, b) in lines.iter_mut().zip(&base) {
+                if !r.approved_lines.iter().any(|d| d.line == l.line) {
+                    l.approved = *b;
+                }
+            }
+            let period = match (
+                r.grant_period_start
+                    .or(in_force.and_then(|f| f.grant_period.map(|p| p.0))),
+                r.grant_period_end
+                    .or(in_force.and_then(|f| f.grant_period.map(|p| p.1))),
+            ) {
+                (Some(s), Some(e)) if e >= s => Some((s, e)),
+                (Some(_), Some(_)) => {
+                    out.push(violation(
+                        "grant_period_end",
+                        "must not lie before the start",
+                    ));
+                    None
+                }
+                (s, e) => {
+                    if s.is_none() {
+                        out.push(violation(
+                            "grant_period_start",
+                            "a grant needs its grant period",
+                        ));
+                    }
+                    if e.is_none() {
+                        out.push(violation(
+                            "grant_period_end",
+                            "a grant needs its grant period",
+                        ));
+                    }
+                    None
+                }
+            };
+            d.grant_period = period;
+            d.proof_due = r
+                .proof_due
+                .or(in_force
+                    .and_then(|f| f.proof_due)
+                    .filter(|_| r.grant_period_end.is_none()))
+                .or(period
+                    .and_then(|(_, e)| e.checked_add_months(chrono::Months::new(PROOF_MONTHS))));
+            if let (Some(due), Some((_, end))) = (d.proof_due, period)
+                && due <= end
+            {
+                out.push(violation(
+                    "proof_due",
+                    "must lie after the end of the grant period",
+                ));
+            }
+            d.binding_years = r
+                .binding_years
+                .or(in_force.and_then(|f| f.binding_years))
+                .or(Some(DEFAULT_BINDING_YEARS));
+            if d.purpose.is_none() {
+                d.purpose = in_force
+                    .and_then(|f| f.purpose.clone())
+                    .or_else(|| Some(facts.title.to_owned()));
+            }
+            if let Some(terms) = terms {
+                let (eligible, computed) = decided_grant(
+                    &decided_lines(&lines),
+                    &terms,
+                    facts.own_contribution,
+                    facts.third_party,
+                );
+                let granted = computed.min(facts.requested);
+                if granted == Money::ZERO {
+                    out.push(violation(
+                        "approved_lines",
+                        "the grant comes to 0.00; issue a rejection notice instead",
+                    ));
+                }
+                if kind == NoticeKind::Amendment && granted < facts.paid {
+                    out.push(violation(
+                        "approved_lines",
+                        format!(
+                            "the new grant {granted} is below the {} already paid; a reduction \
+                             below what was paid is a revocation",
+                            facts.paid
+                        ),
+                    ));
+                }
+                let first_year = period.map(|(s, _)| s.year());
+                d.allocations = match (&r.allocations, kind, in_force) {
+                    (Some(a), _, _) => checked_allocations(a, granted, first_year, &mut out),
+                    (None, NoticeKind::Amendment, Some(f)) if granted <= f.granted => {
+                        reduce_allocations(&f.allocations, granted)
+                    }
+                    (None, NoticeKind::Amendment, _) => {
+                        out.push(violation(
+                            "allocations",
+                            "an amendment that raises the grant says in which fiscal years",
+                        ));
+                        Vec::new()
+                    }
+                    (None, _, _) => first_year.map(|y| vec![(y, granted)]).unwrap_or_default(),
+                };
+                d.terms = Some(terms);
+                d.eligible = Some(eligible);
+                d.computed = Some(computed);
+                d.granted = Some(granted);
+            }
+            d.lines = lines;
+        }
+        NoticeKind::Final => {
+            let Some(f) = in_force else {
+                out.push(violation("kind", "the case has no grant in force"));
+                return Err(out);
+            };
+            let missing: Vec<String> = facts
+                .lines
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.actual.is_none())
+                .map(|(i, _)| (i + 1).to_string())
+                .collect();
+            if !missing.is_empty() {
+                out.push(violation(
+                    "kind",
+                    format!(
+                        "the proof of use lacks the actual costs of line(s) {}",
+                        missing.join(", ")
+                    ),
+                ));
+            }
+            // Recognised: the actual costs, at most the approved amount of the notice in force.
+            let base: Vec<Money> = facts
+                .lines
+                .iter()
+                .zip(&f.lines)
+                .map(|(l, a)| l.actual.unwrap_or(Money::ZERO).min(a.approved))
+                .collect();
+            let mut lines = decide_lines(facts, &base, &r.approved_lines, &mut out);
+            for (l, a) in lines.iter_mut().zip(&f.lines) {
+                if l.reason.is_none() && l.actual.is_some_and(|x| x > a.approved) {
+                    l.reason = Some(ABOVE_APPROVAL_DE.to_owned());
+                }
+            }
+            let (eligible, computed) = decided_grant(
+                &decided_lines(&lines),
+                &f.terms,
+                facts.own_contribution,
+                facts.third_party,
+            );
+            let granted = computed.min(f.granted);
+            d.terms = Some(f.terms);
+            d.eligible = Some(eligible);
+            d.computed = Some(computed);
+            d.granted = Some(granted);
+            d.grant_period = f.grant_period;
+            d.proof_due = f.proof_due;
+            d.binding_years = f.binding_years;
+            d.purpose = d.purpose.or_else(|| f.purpose.clone());
+            d.allocations = match &r.allocations {
+                Some(a) => checked_allocations(a, granted, None, &mut out),
+                None => reduce_allocations(&f.allocations, granted),
+            };
+            d.lines = lines;
+            d.reclaim = Some(further_reclaim(facts, granted));
+        }
+        NoticeKind::Revocation => {
+            let Some(f) = in_force else {
+                out.push(violation("kind", "the case has no grant in force"));
+                return Err(out);
+            };
+            match r.revoked_amount {
+                None => out.push(violation(
+                    "revoked_amount",
+                    "how much of the grant is revoked",
+                )),
+                Some(x) if x == Money::ZERO || x > f.granted => out.push(violation(
+                    "revoked_amount",
+                    format!(
+                        "must lie above 0.00 and not above the grant in force {}",
+                        f.granted
+                    ),
+                )),
+                Some(x) => {
+                    let granted = f.granted.checked_sub(x).unwrap_or(Money::ZERO);
+                    d.revoked = Some(x);
+                    d.granted = Some(granted);
+                    d.reclaim = Some(further_reclaim(facts, granted));
+                    d.allocations = reduce_allocations(&f.allocations, granted);
+                }
+            }
+            match r.interest_from {
+                None => out.push(violation(
+                    "interest_from",
+                    "the day the grant lost effect, from which interest runs",
+                )),
+                Some(day) if day > posted_on + chrono::Days::new(366) => out.push(violation(
+                    "interest_from",
+                    "lies more than a year after posting",
+                )),
+                Some(day) => d.interest_from = Some(day),
+            }
+            d.terms = Some(f.terms);
+            d.grant_period = f.grant_period;
+            d.purpose = d.purpose.or_else(|| f.purpose.clone());
+            d.lines = facts
+                .lines
+                .iter()
+                .zip(&f.lines)
+                .enumerate()
+                .map(|(i, (l, a))| NoticeLine {
+                    line: i32::try_from(i + 1).unwrap_or(i32::MAX),
+                    applied: l.applied,
+                    approved: a.approved,
+                    actual: l.actual,
+                    eligible: l.eligible,
+                    reason: None,
+                })
+                .collect();
+        }
+    }
+    if d.reclaim.is_some_and(|m| m > Money::ZERO) {
+        let default_due = super::calendar::deemed_delivery(posted_on, facts.delivery_days)
+            .and_then(|day| super::calendar::period_end(day, 1));
+        d.reclaim_due = r.reclaim_due.or(default_due);
+        if d.reclaim_due.is_some_and(|due| due < posted_on) {
+            out.push(violation(
+                "reclaim_due",
+                "must not lie before the posting day",
+            ));
+        }
+    } else if r.reclaim_due.is_some() {
+        out.push(violation("reclaim_due", "nothing is to be repaid"));
+    }
+    if out.is_empty() { Ok(d) } else { Err(out) }
 }
 
 #[cfg(test)]

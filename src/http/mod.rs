@@ -3,13 +3,16 @@
 pub mod applications;
 pub mod audit;
 pub mod base_rates;
+pub mod budgets;
 pub mod errors;
 pub mod etag;
 pub mod health;
 pub mod metrics;
 pub mod middleware;
 pub mod municipalities;
+pub mod notices;
 pub mod pagination;
+pub mod payments;
 pub mod programmes;
 pub mod register;
 
@@ -41,6 +44,17 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
                 .service(applications::update)
                 .service(applications::transition)
                 .service(applications::history)
+                .service(budgets::list)
+                .service(budgets::put)
+                .service(notices::prepare)
+                .service(notices::list)
+                .service(notices::get)
+                .service(notices::sign)
+                .service(notices::interest)
+                .service(payments::request)
+                .service(payments::list)
+                .service(payments::payout)
+                .service(payments::reject)
                 .service(audit::list)
                 .service(audit::verify),
         );

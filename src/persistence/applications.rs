@@ -60,6 +60,7 @@ pub struct ApplicationRow {
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub reclaimed_cents: i64,
 }
 
 impl ApplicationRow {
@@ -93,6 +94,8 @@ pub struct CostLineRow {
     pub description: String,
     pub amount_cents: i64,
     pub eligible: bool,
+    /// The actual expenditure from the proof of use.
+    pub actual_cents: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
@@ -115,7 +118,7 @@ pub struct Case {
 }
 
 /// Stored data that does not parse: a bug or a change behind the service's back.
-fn corrupt(what: impl std::fmt::Display) -> DieselError {
+pub(crate) fn corrupt(what: impl std::fmt::Display) -> DieselError {
     DieselError::DeserializationError(format!("stored application data: {what}").into())
 }
 
@@ -164,7 +167,7 @@ impl Case {
     }
 
     /// What the audit log records of a case: everything a person can change, money as strings.
-    fn snapshot(&self) -> Value {
+    pub(crate) fn snapshot(&self) -> Value {
         let r = &self.row;
         let euros = |c: i64| Money::from_cents(c).map_or(Value::Null, |m| json!(m.to_string()));
         json!({
@@ -178,6 +181,7 @@ impl Case {
             "cost_lines": self.lines.iter().map(|l| json!({
                 "line": l.line_no, "category": l.category, "description": l.description,
                 "amount": euros(l.amount_cents), "eligible": l.eligible,
+                "actual": l.actual_cents.map(euros),
             })).collect::<Vec<_>>(),
             "own_contribution": euros(r.own_contribution_cents),
             "third_party_funds": euros(r.third_party_cents),
@@ -189,6 +193,9 @@ impl Case {
             "info_due": r.info_due,
             "early_start_at": r.early_start_at,
             "early_start_by": r.early_start_by,
+            "granted_amount": r.granted_cents.map(euros),
+            "paid_amount": euros(r.paid_cents),
+            "reclaim_amount": euros(r.reclaimed_cents),
         })
     }
 }
@@ -364,12 +371,12 @@ pub struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    fn scope(&self) -> Scope<'_> {
+    pub(crate) fn scope(&self) -> Scope<'_> {
         Scope::for_role(self.role, self.municipalities)
     }
 
     /// Only the lead applicant changes a case; partners read it.
-    fn check_lead(&self, case: &Case) -> Result<(), WriteError> {
+    pub(crate) fn check_lead(&self, case: &Case) -> Result<(), WriteError> {
         if self.role == Role::Applicant && !self.municipalities.contains(&case.row.lead_ags) {
             return Err(WriteError::Forbidden(format!(
                 "only the lead applicant {} changes this case",
@@ -388,8 +395,23 @@ impl Writer<'_> {
         reason: Option<&'e str>,
         changes: Value,
     ) -> NewEvent<'e> {
+        self.event_on(RECORD_TYPE, id, action, from, to, reason, changes)
+    }
+
+    /// An audit entry by this writer on any record.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn event_on<'e>(
+        &'e self,
+        record_type: &'e str,
+        id: &'e str,
+        action: &'e str,
+        from: Option<&'e str>,
+        to: Option<&'e str>,
+        reason: Option<&'e str>,
+        changes: Value,
+    ) -> NewEvent<'e> {
         NewEvent {
-            record_type: RECORD_TYPE,
+            record_type,
             record_key: id,
             actor: self.subject,
             role: self.role.as_str(),
@@ -403,7 +425,10 @@ impl Writer<'_> {
 }
 
 /// The programme's terms for the submit rules.
-fn programme_terms(conn: &mut AnyConnection, code: &str) -> QueryResult<Option<ProgrammeTerms>> {
+pub(crate) fn programme_terms(
+    conn: &mut AnyConnection,
+    code: &str,
+) -> QueryResult<Option<ProgrammeTerms>> {
     let Some((p, objects)) = programmes::find(conn, code)? else {
         return Ok(None);
     };
@@ -771,7 +796,7 @@ fn load_for_write(
 
 /// Bumps the version if it is still `expected` and the status still `status`: the guard
 /// against a concurrent writer that committed between our read and this write.
-fn bump_version(
+pub(crate) fn bump_version(
     conn: &mut AnyConnection,
     id: &str,
     status: &str,
@@ -851,6 +876,41 @@ pub struct TransitionRequest<'a> {
     pub reason: Option<&'a str>,
     pub response_due: Option<NaiveDate>,
     pub expected_version: i32,
+    /// `submit_proof`: the actual eligible expenditure per cost line (line, amount).
+    pub actual_costs: Option<&'a [(i32, Money)]>,
+}
+
+/// The proof of use names the actual expenditure of every cost line, each line once.
+fn actual_cost_violations(
+    action: Action,
+    lines: usize,
+    actual: Option<&[(i32, Money)]>,
+) -> Vec<Violation> {
+    let v = |m: String| Violation {
+        field: "actual_costs".into(),
+        message: m,
+    };
+    match (action, actual) {
+        (Action::SubmitProof, None) => vec![v(
+            "the proof of use states the actual expenditure of every cost line".into(),
+        )],
+        (Action::SubmitProof, Some(a)) => {
+            let mut named: Vec<i32> = a.iter().map(|(l, _)| *l).collect();
+            named.sort_unstable();
+            let expected: Vec<i32> = (1..=i32::try_from(lines).unwrap_or(i32::MAX)).collect();
+            if named == expected {
+                Vec::new()
+            } else {
+                vec![v(format!(
+                    "name each of the cost lines 1..{lines} exactly once"
+                ))]
+            }
+        }
+        (_, Some(_)) => vec![v(format!(
+            "only submit_proof carries actual costs, not {action}"
+        ))],
+        (_, None) => Vec::new(),
+    }
 }
 
 /// Applies a lifecycle action: the transition function decides, the submit rules check the
@@ -878,6 +938,10 @@ pub fn apply_transition(
             return Err(WriteError::Stale);
         }
         let to = decided.map_err(WriteError::Refused)?;
+        let actual = actual_cost_violations(t.action, before.lines.len(), t.actual_costs);
+        if !actual.is_empty() {
+            return Err(WriteError::Invalid(actual));
+        }
         if t.action == Action::Submit {
             let content = before.content()?;
             let terms = programme_terms(conn, &before.row.programme_code)?
@@ -905,6 +969,11 @@ pub fn apply_transition(
                 ap::submitted_at.eq(track.submitted_at),
             ))
             .execute(conn)?;
+        for (line, amount) in t.actual_costs.unwrap_or_default() {
+            diesel::update(cl::table.find((id, *line)))
+                .set(cl::actual_cents.eq(amount.cents()))
+                .execute(conn)?;
+        }
         let after = find(conn, id, Scope::All)?.ok_or(WriteError::NotFound)?;
         audit::append(
             conn,

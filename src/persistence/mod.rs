@@ -6,7 +6,10 @@
 pub mod applications;
 pub mod audit;
 pub mod base_rates;
+pub mod budgets;
 pub mod municipalities;
+pub mod notices;
+pub mod payments;
 pub mod programmes;
 pub mod register;
 pub mod schema;

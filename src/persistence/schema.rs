@@ -104,6 +104,7 @@ diesel::table! {
         created_by -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        reclaimed_cents -> BigInt,
     }
 }
 
@@ -115,6 +116,7 @@ diesel::table! {
         description -> Text,
         amount_cents -> BigInt,
         eligible -> Bool,
+        actual_cents -> Nullable<BigInt>,
     }
 }
 
@@ -158,6 +160,103 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notices (id) {
+        id -> Text,
+        application_id -> Text,
+        kind -> Text,
+        status -> Text,
+        number -> Nullable<Text>,
+        seq -> Nullable<Integer>,
+        case_version -> Integer,
+        refers_to -> Nullable<Text>,
+        financing_type -> Nullable<Text>,
+        rate_bp -> Nullable<Integer>,
+        max_cents -> Nullable<BigInt>,
+        fixed_cents -> Nullable<BigInt>,
+        eligible_cents -> Nullable<BigInt>,
+        computed_cents -> Nullable<BigInt>,
+        granted_cents -> Nullable<BigInt>,
+        paid_cents -> BigInt,
+        revoked_cents -> Nullable<BigInt>,
+        reclaim_cents -> Nullable<BigInt>,
+        reclaim_due -> Nullable<Date>,
+        interest_from -> Nullable<Date>,
+        grant_period_start -> Nullable<Date>,
+        grant_period_end -> Nullable<Date>,
+        proof_due -> Nullable<Date>,
+        purpose -> Nullable<Text>,
+        binding_years -> Nullable<Integer>,
+        reason -> Nullable<Text>,
+        posted_on -> Date,
+        delivery_days -> Integer,
+        prepared_by -> Text,
+        prepared_at -> Timestamp,
+        signed_by -> Nullable<Text>,
+        signed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    notice_lines (notice_id, line_no) {
+        notice_id -> Text,
+        line_no -> Integer,
+        applied_cents -> BigInt,
+        approved_cents -> BigInt,
+        actual_cents -> Nullable<BigInt>,
+        eligible -> Bool,
+        reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    notice_allocations (notice_id, fiscal_year) {
+        notice_id -> Text,
+        fiscal_year -> Integer,
+        amount_cents -> BigInt,
+    }
+}
+
+diesel::table! {
+    budgets (programme_code, fiscal_year) {
+        programme_code -> Text,
+        fiscal_year -> Integer,
+        amount_cents -> BigInt,
+        committed_cents -> BigInt,
+        updated_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    payment_requests (id) {
+        id -> Text,
+        application_id -> Text,
+        amount_cents -> BigInt,
+        reason -> Nullable<Text>,
+        status -> Text,
+        requested_by -> Text,
+        requested_at -> Timestamp,
+        prepared_by -> Nullable<Text>,
+        prepared_at -> Nullable<Timestamp>,
+        paid_by -> Nullable<Text>,
+        paid_at -> Nullable<Timestamp>,
+        paid_year -> Nullable<Integer>,
+        rejected_by -> Nullable<Text>,
+        rejected_at -> Nullable<Timestamp>,
+        rejection_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    delivery_rules (valid_from) {
+        valid_from -> Date,
+        days -> Integer,
+        added_by -> Text,
+        added_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(funding_objects -> programmes (programme_code));
 diesel::joinable!(cost_lines -> applications (application_id));
 diesel::joinable!(application_members -> applications (application_id));
@@ -168,4 +267,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     cost_lines,
     application_members,
     municipalities,
+    notices,
+    notice_lines,
+    notice_allocations,
+    budgets,
+    payment_requests,
 );
+diesel::joinable!(notices -> applications (application_id));
+diesel::joinable!(payment_requests -> applications (application_id));
+diesel::joinable!(budgets -> programmes (programme_code));

@@ -328,6 +328,19 @@ pub struct TransitionBody {
     pub reason: Option<String>,
     /// The applicant's response deadline; `request_info` only, after today.
     pub response_due: Option<NaiveDate>,
+    /// `submit_proof` only, and required there: the actual eligible expenditure of every cost
+    /// line (Verwendungsnachweis, zahlenmäßiger Nachweis).
+    pub actual_costs: Option<Vec<ActualCost>>,
+}
+
+/// The actual expenditure of one cost line.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActualCost {
+    /// The cost line, numbered from 1.
+    pub line: i32,
+    #[schema(value_type = String, example = "35000.00")]
+    pub amount: Money,
 }
 
 fn money(cents: i64) -> Money {
@@ -343,6 +356,9 @@ pub struct CostLineDto {
     #[schema(value_type = String, example = "40000.00")]
     pub amount: Money,
     pub eligible: bool,
+    /// The actual expenditure from the proof of use (null before).
+    #[schema(value_type = Option<String>)]
+    pub actual_amount: Option<Money>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -396,6 +412,9 @@ pub struct ApplicationDto {
     pub granted_amount: Option<Money>,
     #[schema(value_type = String)]
     pub paid_amount: Money,
+    /// What signed final and revocation notices ask to be repaid.
+    #[schema(value_type = String)]
+    pub reclaim_amount: Money,
     /// The response deadline of an open information request.
     pub info_due: Option<NaiveDate>,
     /// Permission to start before the decision (not a funding promise).
@@ -446,6 +465,7 @@ impl ApplicationDto {
                     description: l.description.clone(),
                     amount: money(l.amount_cents),
                     eligible: l.eligible,
+                    actual_amount: l.actual_cents.map(money),
                 })
                 .collect(),
             total_cost: money(r.total_cost_cents),
@@ -455,6 +475,7 @@ impl ApplicationDto {
             requested_grant: money(r.requested_cents),
             granted_amount: r.granted_cents.map(money),
             paid_amount: money(r.paid_cents),
+            reclaim_amount: money(r.reclaimed_cents),
             info_due: r.info_due,
             early_start: match (r.early_start_at, &r.early_start_by) {
                 (Some(at), Some(by)) => Some(EarlyStartDto {

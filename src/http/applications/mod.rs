@@ -26,22 +26,22 @@ use crate::persistence::applications::{
 };
 
 /// Microseconds: what both databases store exactly.
-fn now() -> NaiveDateTime {
+pub(crate) fn now() -> NaiveDateTime {
     Utc::now().naive_utc().trunc_subsecs(6)
 }
 
-fn municipalities(p: &Principal) -> Vec<String> {
+pub(crate) fn municipalities(p: &Principal) -> Vec<String> {
     p.municipalities
         .iter()
         .map(|a| a.as_str().to_owned())
         .collect()
 }
 
-fn scope<'a>(p: &Principal, keys: &'a [String]) -> Scope<'a> {
+pub(crate) fn scope<'a>(p: &Principal, keys: &'a [String]) -> Scope<'a> {
     Scope::for_role(p.role, keys)
 }
 
-fn writer<'a>(p: &'a Principal, keys: &'a [String], now: NaiveDateTime) -> Writer<'a> {
+pub(crate) fn writer<'a>(p: &'a Principal, keys: &'a [String], now: NaiveDateTime) -> Writer<'a> {
     Writer {
         subject: &p.subject,
         role: p.role,
@@ -62,8 +62,13 @@ fn with_etag(status: actix_web::http::StatusCode, case: &Case, now: NaiveDateTim
 
 /// Maps a refused write to its answer.
 fn write_error(e: WriteError, id: &str) -> ApiError {
+    refused(e, || not_found(id))
+}
+
+/// Maps a refused write to its answer; `missing` says what was not found.
+pub(crate) fn refused(e: WriteError, missing: impl FnOnce() -> ApiError) -> ApiError {
     match e {
-        WriteError::NotFound => not_found(id),
+        WriteError::NotFound => missing(),
         WriteError::Forbidden(m) => ApiError::Forbidden(m),
         WriteError::Stale => ApiError::PreconditionFailed(
             "the case has changed since you read it; GET it again and retry with its ETag".into(),
@@ -423,11 +428,16 @@ pub async fn transition(
         super::db(&pool, move |conn| {
             let keys = municipalities(&principal);
             let w = writer(&principal, &keys, now);
+            let actual: Option<Vec<(i32, crate::domain::Money)>> = body
+                .actual_costs
+                .as_ref()
+                .map(|a| a.iter().map(|c| (c.line, c.amount)).collect());
             let t = TransitionRequest {
                 action,
                 reason: body.reason.as_deref(),
                 response_due: body.response_due,
                 expected_version: expected,
+                actual_costs: actual.as_deref(),
             };
             repo::apply_transition(conn, &id, &w, &t).map_err(|e| write_error(e, &id))
         })

@@ -1,0 +1,144 @@
+//! Budgets per programme and fiscal year: set by administrators, committed by signed notices.
+
+use actix_web::{HttpResponse, get, put, web};
+use chrono::DateTime;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::applications::{now, refused, writer};
+use crate::auth::{Principal, policy};
+use crate::domain::Money;
+use crate::error::{ApiError, Problem};
+use crate::persistence::Pool;
+use crate::persistence::budgets::{self as repo, Budget};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BudgetDto {
+    pub programme: String,
+    pub fiscal_year: i32,
+    #[schema(value_type = String, example = "10000000.00")]
+    pub amount: Money,
+    /// Allocated to this year by signed notices.
+    #[schema(value_type = String)]
+    pub committed: Money,
+    /// Released payouts of the programme in this calendar year.
+    #[schema(value_type = String)]
+    pub paid: Money,
+    /// `amount − committed`.
+    #[schema(value_type = String)]
+    pub available: Money,
+    pub updated_by: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn money(c: i64) -> Money {
+    Money::from_cents(c).unwrap_or(Money::ZERO)
+}
+
+impl From<&Budget> for BudgetDto {
+    fn from(b: &Budget) -> Self {
+        let r = &b.row;
+        BudgetDto {
+            programme: r.programme_code.clone(),
+            fiscal_year: r.fiscal_year,
+            amount: money(r.amount_cents),
+            committed: money(r.committed_cents),
+            paid: money(b.paid_cents),
+            available: money(r.amount_cents - r.committed_cents),
+            updated_by: r.updated_by.clone(),
+            updated_at: r.updated_at.and_utc(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetInput {
+    #[schema(value_type = String, example = "10000000.00")]
+    pub amount: Money,
+    /// Why (recorded in the audit log), e.g. the budget law it follows.
+    pub reason: Option<String>,
+}
+
+fn no_programme(code: &str) -> ApiError {
+    ApiError::NotFound(format!("no programme {code}"))
+}
+
+/// The budgets of a programme by fiscal year (admin, ministry, caseworker, approver).
+#[utoipa::path(
+    tag = "programmes",
+    params(("code" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<BudgetDto>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/programmes/{code}/budgets")]
+pub async fn list(
+    principal: Principal,
+    path: web::Path<String>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::READ_BUDGETS)?;
+    let code = path.into_inner();
+    let budgets = {
+        let code = code.clone();
+        super::db(&pool, move |conn| Ok(repo::list(conn, &code)?)).await?
+    };
+    let budgets = budgets.ok_or_else(|| no_programme(&code))?;
+    Ok(HttpResponse::Ok().json(budgets.iter().map(BudgetDto::from).collect::<Vec<_>>()))
+}
+
+/// Set the budget of a programme-year (admin). It cannot be set below what signed notices
+/// have committed of it (409).
+#[utoipa::path(
+    tag = "programmes",
+    params(("code" = String, Path), ("year" = i32, Path)),
+    security(("bearer" = [])),
+    request_body = BudgetInput,
+    responses(
+        (status = 200, body = BudgetDto),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/programmes/{code}/budgets/{year}")]
+pub async fn put(
+    principal: Principal,
+    path: web::Path<(String, i32)>,
+    body: web::Json<BudgetInput>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::MANAGE_PROGRAMMES)?;
+    let (code, year) = path.into_inner();
+    if !(2000..=2200).contains(&year) {
+        return Err(ApiError::validation(
+            "year",
+            "must be between 2000 and 2200",
+        ));
+    }
+    let body = body.into_inner();
+    if body.amount.is_negative() {
+        return Err(ApiError::validation("amount", "must not be negative"));
+    }
+    let now = now();
+    let budget = {
+        let code = code.clone();
+        super::db(&pool, move |conn| {
+            let w = writer(&principal, &[], now);
+            repo::put(conn, &code, year, body.amount, body.reason.as_deref(), &w)
+                .map_err(|e| refused(e, || no_programme(&code)))
+        })
+        .await?
+    };
+    let budget = budget.ok_or_else(|| no_programme(&code))?;
+    Ok(HttpResponse::Ok().json(BudgetDto::from(&budget)))
+}

@@ -1,0 +1,649 @@
+//! Decision notices: prepare (caseworker), sign (approver, four eyes), read, and the interest
+//! owed on reclaims.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::applications::{municipalities, now, refused, scope, writer};
+use crate::auth::{Principal, policy};
+use crate::domain::application::MAX_COST_LINES;
+use crate::domain::calendar::finality;
+use crate::domain::interest::{percent_string, reclaim_interest};
+use crate::domain::notice::{LineDecision, NoticeKind, NoticeRequest};
+use crate::domain::rate::{parse_rate, rate_string};
+use crate::domain::{FinancingType, Money};
+use crate::error::{ApiError, FieldError, Problem};
+use crate::persistence::Pool;
+use crate::persistence::notices::{self as repo, Notice};
+use crate::persistence::{applications as cases, base_rates};
+
+/// At most this many fiscal years in one allocation.
+const MAX_ALLOCATIONS: usize = 20;
+
+/// A cost line as the notice decides it.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovedLine {
+    /// The cost line, numbered from 1 in the order of the case's `cost_lines`.
+    pub line: i32,
+    #[schema(value_type = String, example = "10000.00")]
+    pub approved_amount: Money,
+    /// Why the line is recognised with less than applied for (required then).
+    #[schema(example = "Schulung nur anteilig förderfähig")]
+    pub reason: Option<String>,
+}
+
+/// A part of the grant in one fiscal year.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Allocation {
+    pub fiscal_year: i32,
+    #[schema(value_type = String, example = "30000.00")]
+    pub amount: Money,
+}
+
+/// A notice to prepare. Which fields a kind takes: see the API guide; a field a kind does not
+/// take is refused (422), so that nothing sent is silently ignored.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewNotice {
+    /// `grant`, `rejection`, `early_start`, `amendment`, `final` or `revocation`.
+    #[schema(example = "grant")]
+    pub kind: String,
+    /// The day the notice is posted (not before today); delivery and finality follow from it.
+    pub posted_on: Option<NaiveDate>,
+    /// Begründung; required for a rejection and a revocation.
+    pub reason: Option<String>,
+    /// Zuwendungszweck; default the case title.
+    pub purpose: Option<String>,
+    /// Zweckbindungsfrist in years (default 5).
+    pub binding_years: Option<i32>,
+    /// `anteil`, `fehlbedarf`, `festbetrag` or `voll`; default the programme's.
+    #[schema(example = "anteil")]
+    pub financing_type: Option<String>,
+    /// Funding rate for `anteil`, a decimal string; default and maximum the programme's.
+    #[schema(example = "0.80")]
+    pub rate: Option<String>,
+    /// Höchstbetrag; default and maximum the programme's maximum grant.
+    #[schema(value_type = Option<String>, example = "50000.00")]
+    pub max_amount: Option<Money>,
+    /// The fixed sum of a `festbetrag` financing.
+    #[schema(value_type = Option<String>)]
+    pub fixed_amount: Option<Money>,
+    /// Lines recognised with less than applied for (or, in a final notice, less than spent).
+    #[serde(default)]
+    pub approved_lines: Vec<ApprovedLine>,
+    pub grant_period_start: Option<NaiveDate>,
+    pub grant_period_end: Option<NaiveDate>,
+    /// When the proof of use is due; default six months after the grant period.
+    pub proof_due: Option<NaiveDate>,
+    /// The grant per fiscal year, adding up to it exactly; default all in the year the grant
+    /// period starts.
+    pub allocations: Option<Vec<Allocation>>,
+    /// Revocation: how much of the grant in force is revoked.
+    #[schema(value_type = Option<String>)]
+    pub revoked_amount: Option<Money>,
+    /// Revocation: the day the grant lost effect; interest on the reclaim runs from it.
+    pub interest_from: Option<NaiveDate>,
+    /// Final notice, revocation: when the reclaim is due; default one month after delivery.
+    pub reclaim_due: Option<NaiveDate>,
+}
+
+impl NewNotice {
+    fn into_request(self) -> Result<(NoticeKind, NoticeRequest), ApiError> {
+        let mut errors = Vec::new();
+        let kind = self
+            .kind
+            .parse::<NoticeKind>()
+            .map_err(|_| {
+                errors.push(FieldError::new(
+                    "kind",
+                    format!(
+                        "one of {}",
+                        NoticeKind::ALL.map(NoticeKind::as_str).join(", ")
+                    ),
+                ))
+            })
+            .ok();
+        let financing_type = self.financing_type.as_deref().and_then(|t| {
+            t.parse::<FinancingType>()
+                .map_err(|e| errors.push(FieldError::new("financing_type", e)))
+                .ok()
+        });
+        let rate_bp = self.rate.as_deref().and_then(|r| {
+            parse_rate(r)
+                .map_err(|e| errors.push(FieldError::new("rate", e)))
+                .ok()
+        });
+        let mut amounts: Vec<(String, Money)> = [
+            ("max_amount", self.max_amount),
+            ("fixed_amount", self.fixed_amount),
+            ("revoked_amount", self.revoked_amount),
+        ]
+        .into_iter()
+        .filter_map(|(f, m)| Some((f.to_owned(), m?)))
+        .collect();
+        amounts.extend(self.approved_lines.iter().enumerate().map(|(i, l)| {
+            (
+                format!("approved_lines[{i}].approved_amount"),
+                l.approved_amount,
+            )
+        }));
+        amounts.extend(
+            self.allocations
+                .iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, a)| (format!("allocations[{i}].amount"), a.amount)),
+        );
+        for (field, m) in amounts {
+            if m.is_negative() {
+                errors.push(FieldError::new(field, "must not be negative"));
+            }
+        }
+        if self.approved_lines.len() > MAX_COST_LINES {
+            errors.push(FieldError::new(
+                "approved_lines",
+                format!("at most {MAX_COST_LINES} lines"),
+            ));
+        }
+        if self
+            .allocations
+            .as_ref()
+            .is_some_and(|a| a.len() > MAX_ALLOCATIONS)
+        {
+            errors.push(FieldError::new(
+                "allocations",
+                format!("at most {MAX_ALLOCATIONS} fiscal years"),
+            ));
+        }
+        let Some(kind) = kind.filter(|_| errors.is_empty()) else {
+            return Err(ApiError::Validation(errors));
+        };
+        Ok((
+            kind,
+            NoticeRequest {
+                posted_on: self.posted_on,
+                reason: self.reason,
+                purpose: self.purpose,
+                binding_years: self.binding_years,
+                financing_type,
+                rate_bp,
+                max_amount: self.max_amount,
+                fixed_amount: self.fixed_amount,
+                approved_lines: self
+                    .approved_lines
+                    .into_iter()
+                    .map(|l| LineDecision {
+                        line: l.line,
+                        approved: l.approved_amount,
+                        reason: l.reason,
+                    })
+                    .collect(),
+                grant_period_start: self.grant_period_start,
+                grant_period_end: self.grant_period_end,
+                proof_due: self.proof_due,
+                allocations: self
+                    .allocations
+                    .map(|a| a.into_iter().map(|x| (x.fiscal_year, x.amount)).collect()),
+                revoked_amount: self.revoked_amount,
+                interest_from: self.interest_from,
+                reclaim_due: self.reclaim_due,
+            },
+        ))
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoticeLineDto {
+    pub line: i32,
+    pub description: String,
+    /// Eligible in the application (only eligible lines count).
+    pub eligible: bool,
+    #[schema(value_type = String)]
+    pub applied_amount: Money,
+    /// What the notice recognises.
+    #[schema(value_type = String)]
+    pub approved_amount: Money,
+    /// From the proof of use (final notices).
+    #[schema(value_type = Option<String>)]
+    pub actual_amount: Option<Money>,
+    /// Why the line is recognised with less.
+    pub reason: Option<String>,
+}
+
+/// A notice. Amounts the kind does not set are null.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoticeDto {
+    pub id: String,
+    pub application_id: String,
+    pub case_number: String,
+    pub kind: String,
+    /// `prepared` or `signed`.
+    pub status: String,
+    /// Given at signing: the case number, `-B` and the count of signed notices of the case.
+    #[schema(example = "EGOV-2026-0042-B1")]
+    pub number: Option<String>,
+    /// The notice in force that this one changes.
+    pub refers_to: Option<String>,
+    pub refers_to_number: Option<String>,
+    /// The version of the case the notice was prepared against; signing a notice whose case
+    /// has changed since is refused.
+    pub case_version: i32,
+    pub financing_type: Option<String>,
+    pub rate: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub max_amount: Option<Money>,
+    #[schema(value_type = Option<String>)]
+    pub fixed_amount: Option<Money>,
+    /// Sum of the recognised amounts of the eligible lines.
+    #[schema(value_type = Option<String>)]
+    pub eligible_amount: Option<Money>,
+    /// The grant by the financing rule, rounded down to the cent.
+    #[schema(value_type = Option<String>)]
+    pub computed_amount: Option<Money>,
+    /// The grant in force once signed: the computed amount, at most the requested grant (a
+    /// final notice: at most the grant in force).
+    #[schema(value_type = Option<String>)]
+    pub granted_amount: Option<Money>,
+    /// The grant in force before this notice.
+    #[schema(value_type = Option<String>)]
+    pub previous_grant: Option<Money>,
+    /// Paid on the case when the notice was prepared.
+    #[schema(value_type = String)]
+    pub paid_amount: Money,
+    #[schema(value_type = Option<String>)]
+    pub revoked_amount: Option<Money>,
+    /// To be repaid: paid above the grant this notice sets.
+    #[schema(value_type = Option<String>)]
+    pub reclaim_amount: Option<Money>,
+    pub reclaim_due: Option<NaiveDate>,
+    /// Interest on the reclaim runs from this day (§ 49a (3) VwVfG).
+    pub interest_from: Option<NaiveDate>,
+    pub grant_period_start: Option<NaiveDate>,
+    pub grant_period_end: Option<NaiveDate>,
+    pub proof_due: Option<NaiveDate>,
+    pub purpose: Option<String>,
+    pub binding_years: Option<i32>,
+    pub reason: Option<String>,
+    pub lines: Vec<NoticeLineDto>,
+    pub allocations: Vec<Allocation>,
+    pub posted_on: NaiveDate,
+    /// § 41 (2) VwVfG: deemed delivered on this day after posting.
+    pub delivery_days: i32,
+    pub deemed_delivery: Option<NaiveDate>,
+    /// The last day of the one-month appeal period (moved past weekends and Thuringian
+    /// public holidays).
+    pub appeal_deadline: Option<NaiveDate>,
+    /// The day the notice becomes final (bestandskräftig) unless contested.
+    pub final_on: Option<NaiveDate>,
+    pub prepared_by: String,
+    pub prepared_at: DateTime<Utc>,
+    pub signed_by: Option<String>,
+    pub signed_at: Option<DateTime<Utc>>,
+}
+
+fn money(c: i64) -> Money {
+    Money::from_cents(c).unwrap_or(Money::ZERO)
+}
+
+impl NoticeDto {
+    pub fn new(n: &Notice, descriptions: &[String]) -> Self {
+        let r = &n.row;
+        let f = finality(
+            r.posted_on,
+            u32::try_from(r.delivery_days).unwrap_or(0),
+            true,
+        );
+        NoticeDto {
+            id: r.id.clone(),
+            application_id: r.application_id.clone(),
+            case_number: n.case_number.clone(),
+            kind: r.kind.clone(),
+            status: r.status.clone(),
+            number: r.number.clone(),
+            refers_to: r.refers_to.clone(),
+            refers_to_number: n.refers_to_number.clone(),
+            case_version: r.case_version,
+            financing_type: r.financing_type.clone(),
+            rate: r.rate_bp.map(rate_string),
+            max_amount: r.max_cents.map(money),
+            fixed_amount: r.fixed_cents.map(money),
+            eligible_amount: r.eligible_cents.map(money),
+            computed_amount: r.computed_cents.map(money),
+            granted_amount: r.granted_cents.map(money),
+            previous_grant: n.previous_grant_cents.map(money),
+            paid_amount: money(r.paid_cents),
+            revoked_amount: r.revoked_cents.map(money),
+            reclaim_amount: r.reclaim_cents.map(money),
+            reclaim_due: r.reclaim_due,
+            interest_from: r.interest_from,
+            grant_period_start: r.grant_period_start,
+            grant_period_end: r.grant_period_end,
+            proof_due: r.proof_due,
+            purpose: r.purpose.clone(),
+            binding_years: r.binding_years,
+            reason: r.reason.clone(),
+            lines: n
+                .lines
+                .iter()
+                .map(|l| NoticeLineDto {
+                    line: l.line_no,
+                    description: usize::try_from(l.line_no - 1)
+                        .ok()
+                        .and_then(|i| descriptions.get(i))
+                        .cloned()
+                        .unwrap_or_default(),
+                    eligible: l.eligible,
+                    applied_amount: money(l.applied_cents),
+                    approved_amount: money(l.approved_cents),
+                    actual_amount: l.actual_cents.map(money),
+                    reason: l.reason.clone(),
+                })
+                .collect(),
+            allocations: n
+                .allocations
+                .iter()
+                .map(|a| Allocation {
+                    fiscal_year: a.fiscal_year,
+                    amount: money(a.amount_cents),
+                })
+                .collect(),
+            posted_on: r.posted_on,
+            delivery_days: r.delivery_days,
+            deemed_delivery: f.map(|f| f.delivered_on),
+            appeal_deadline: f.map(|f| f.appeal_deadline),
+            final_on: f.map(|f| f.final_on),
+            prepared_by: r.prepared_by.clone(),
+            prepared_at: r.prepared_at.and_utc(),
+            signed_by: r.signed_by.clone(),
+            signed_at: r.signed_at.map(|t| t.and_utc()),
+        }
+    }
+}
+
+/// The descriptions of a case's cost lines, in order (a notice shows them by line number).
+fn descriptions(
+    conn: &mut crate::persistence::AnyConnection,
+    case_id: &str,
+) -> Result<Vec<String>, ApiError> {
+    Ok(cases::find(conn, case_id, cases::Scope::All)?
+        .map(|c| c.lines.into_iter().map(|l| l.description).collect())
+        .unwrap_or_default())
+}
+
+fn no_case(id: &str) -> ApiError {
+    ApiError::NotFound(format!("no application {id}"))
+}
+
+fn no_notice(id: &str) -> ApiError {
+    ApiError::NotFound(format!("no notice {id}"))
+}
+
+/// Prepare a notice for a case (caseworker). The answer shows what signing will decide,
+/// computed now: the grant is rounded down to the cent and never above the requested grant.
+#[utoipa::path(
+    tag = "notices",
+    params(("id" = String, Path, description = "the application")),
+    security(("bearer" = [])),
+    request_body = NewNotice,
+    responses(
+        (status = 201, body = NoticeDto, headers(("Location" = String))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/applications/{id}/notices")]
+pub async fn prepare(
+    principal: Principal,
+    path: web::Path<String>,
+    body: web::Json<NewNotice>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::PREPARE_NOTICES)?;
+    let id = path.into_inner();
+    let (kind, request) = body.into_inner().into_request()?;
+    let now = now();
+    let dto = super::db(&pool, move |conn| {
+        let keys = municipalities(&principal);
+        let w = writer(&principal, &keys, now);
+        let notice = repo::prepare(conn, &id, kind, &request, &w)
+            .map_err(|e| refused(e, || no_case(&id)))?;
+        Ok(NoticeDto::new(&notice, &descriptions(conn, &id)?))
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/notices/{}", dto.id)))
+        .json(dto))
+}
+
+/// Sign a prepared notice (approver; not the person who prepared it). In one transaction the
+/// notice gets its number and becomes immutable, the budgets are committed, the case moves on
+/// and its history records it.
+#[utoipa::path(
+    tag = "notices",
+    params(("id" = String, Path, description = "the notice")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = NoticeDto),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/notices/{id}/sign")]
+pub async fn sign(
+    principal: Principal,
+    path: web::Path<String>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::SIGN_NOTICES)?;
+    let id = path.into_inner();
+    let now = now();
+    let dto = super::db(&pool, move |conn| {
+        let keys = municipalities(&principal);
+        let w = writer(&principal, &keys, now);
+        let notice = repo::sign(conn, &id, &w).map_err(|e| refused(e, || no_notice(&id)))?;
+        Ok(NoticeDto::new(
+            &notice,
+            &descriptions(conn, &notice.row.application_id)?,
+        ))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(dto))
+}
+
+/// One notice (staff; applicants: signed notices of their cases).
+#[utoipa::path(
+    tag = "notices",
+    params(("id" = String, Path, description = "the notice")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = NoticeDto),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/notices/{id}")]
+pub async fn get(
+    principal: Principal,
+    path: web::Path<String>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::READ_APPLICATIONS)?;
+    let id = path.into_inner();
+    let dto = super::db(&pool, move |conn| {
+        let keys = municipalities(&principal);
+        let notice =
+            repo::find(conn, &id, scope(&principal, &keys))?.ok_or_else(|| no_notice(&id))?;
+        Ok(NoticeDto::new(
+            &notice,
+            &descriptions(conn, &notice.row.application_id)?,
+        ))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(dto))
+}
+
+/// The notices of a case, oldest first (staff; applicants: the signed ones).
+#[utoipa::path(
+    tag = "notices",
+    params(("id" = String, Path, description = "the application")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<NoticeDto>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/applications/{id}/notices")]
+pub async fn list(
+    principal: Principal,
+    path: web::Path<String>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::READ_APPLICATIONS)?;
+    let id = path.into_inner();
+    let dtos = super::db(&pool, move |conn| {
+        let keys = municipalities(&principal);
+        let notices = repo::list_for_case(conn, &id, scope(&principal, &keys))?
+            .ok_or_else(|| no_case(&id))?;
+        let d = descriptions(conn, &id)?;
+        Ok(notices
+            .iter()
+            .map(|n| NoticeDto::new(n, &d))
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(dtos))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InterestQuery {
+    /// The day up to which interest is computed (not counted itself).
+    pub as_of: NaiveDate,
+}
+
+/// One stretch of days at one rate.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InterestPeriodDto {
+    pub from: NaiveDate,
+    /// Inclusive.
+    pub to: NaiveDate,
+    pub days: i64,
+    /// Percent per year: the base rate plus five percentage points.
+    #[schema(example = "6.27")]
+    pub rate_percent: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InterestItemDto {
+    pub notice: String,
+    pub number: Option<String>,
+    #[schema(value_type = String)]
+    pub principal: Money,
+    pub interest_from: NaiveDate,
+    #[schema(value_type = String)]
+    pub interest: Money,
+    pub periods: Vec<InterestPeriodDto>,
+}
+
+/// Interest owed on the reclaims of a case on a day.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InterestDto {
+    pub as_of: NaiveDate,
+    #[schema(value_type = String)]
+    pub principal: Money,
+    #[schema(value_type = String)]
+    pub interest: Money,
+    pub items: Vec<InterestItemDto>,
+}
+
+/// Interest owed on the case's reclaims as of a day (§ 49a (3) VwVfG: five percentage points
+/// above the base rate per year, from the day the grant lost effect; day-exact per base-rate
+/// period, actual/365, rounded down to the cent once per reclaim). Repayments are not
+/// recorded by the service yet, so the whole reclaim bears interest.
+#[utoipa::path(
+    tag = "notices",
+    params(("id" = String, Path, description = "the application"), InterestQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = InterestDto),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/applications/{id}/interest")]
+pub async fn interest(
+    principal: Principal,
+    path: web::Path<String>,
+    query: web::Query<InterestQuery>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::READ_APPLICATIONS)?;
+    let id = path.into_inner();
+    let as_of = query.into_inner().as_of;
+    let dto = super::db(&pool, move |conn| {
+        let keys = municipalities(&principal);
+        if cases::find(conn, &id, scope(&principal, &keys))?.is_none() {
+            return Err(no_case(&id));
+        }
+        let rates: Vec<_> = base_rates::list(conn)?.iter().map(|r| r.rate()).collect();
+        let mut items = Vec::new();
+        let (mut principal_sum, mut interest_sum) = (Money::ZERO, Money::ZERO);
+        for n in repo::reclaims_with_interest(conn, &id)? {
+            let (Some(cents), Some(from)) = (n.reclaim_cents, n.interest_from) else {
+                continue;
+            };
+            let principal = money(cents);
+            let i = reclaim_interest(principal, from, as_of, &rates)
+                .map_err(|e| ApiError::validation("as_of", e.to_string()))?;
+            principal_sum = principal_sum
+                .checked_add(principal)
+                .ok_or_else(|| ApiError::internal("principal out of range"))?;
+            interest_sum = interest_sum
+                .checked_add(i.amount)
+                .ok_or_else(|| ApiError::internal("interest out of range"))?;
+            items.push(InterestItemDto {
+                notice: n.id,
+                number: n.number,
+                principal,
+                interest_from: from,
+                interest: i.amount,
+                periods: i
+                    .periods
+                    .iter()
+                    .map(|p| InterestPeriodDto {
+                        from: p.from,
+                        to: p.to,
+                        days: p.days,
+                        rate_percent: percent_string(p.rate_hundredths),
+                    })
+                    .collect(),
+            });
+        }
+        Ok(InterestDto {
+            as_of,
+            principal: principal_sum,
+            interest: interest_sum,
+            items,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(dto))
+}

@@ -1,0 +1,238 @@
+//! Payment requests and payouts: the applicant requests a tranche, a caseworker prepares the
+//! payout, an approver who did not prepare it releases it.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::applications::{municipalities, now, refused, scope, writer};
+use crate::auth::{Principal, policy};
+use crate::domain::Money;
+use crate::error::{ApiError, Problem};
+use crate::persistence::Pool;
+use crate::persistence::payments::{self as repo, PaymentRow};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentRequestDto {
+    pub id: String,
+    pub application_id: String,
+    #[schema(value_type = String, example = "20000.00")]
+    pub amount: Money,
+    pub reason: Option<String>,
+    /// `requested`, `prepared`, `paid` or `rejected`.
+    pub status: String,
+    pub requested_by: String,
+    pub requested_at: DateTime<Utc>,
+    pub prepared_by: Option<String>,
+    pub prepared_at: Option<DateTime<Utc>>,
+    pub paid_by: Option<String>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub rejected_by: Option<String>,
+    pub rejected_at: Option<DateTime<Utc>>,
+    pub rejection_reason: Option<String>,
+}
+
+impl From<PaymentRow> for PaymentRequestDto {
+    fn from(r: PaymentRow) -> Self {
+        PaymentRequestDto {
+            amount: Money::from_cents(r.amount_cents).unwrap_or(Money::ZERO),
+            requested_at: r.requested_at.and_utc(),
+            prepared_at: r.prepared_at.map(|t| t.and_utc()),
+            paid_at: r.paid_at.map(|t| t.and_utc()),
+            rejected_at: r.rejected_at.map(|t| t.and_utc()),
+            id: r.id,
+            application_id: r.application_id,
+            reason: r.reason,
+            status: r.status,
+            requested_by: r.requested_by,
+            prepared_by: r.prepared_by,
+            paid_by: r.paid_by,
+            rejected_by: r.rejected_by,
+            rejection_reason: r.rejection_reason,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPaymentRequest {
+    #[schema(value_type = String, example = "20000.00")]
+    pub amount: Money,
+    #[schema(example = "1. Abschlag: Lizenzen geliefert")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rejection {
+    pub reason: String,
+}
+
+const MAX_REASON: usize = 20_000;
+
+fn no_case(id: &str) -> ApiError {
+    ApiError::NotFound(format!("no application {id}"))
+}
+
+fn no_request(id: &str) -> ApiError {
+    ApiError::NotFound(format!("no payment request {id}"))
+}
+
+/// Request a tranche (the lead applicant): at most the grant less what is paid and what is
+/// requested already.
+#[utoipa::path(
+    tag = "payments",
+    params(("id" = String, Path, description = "the application")),
+    security(("bearer" = [])),
+    request_body = NewPaymentRequest,
+    responses(
+        (status = 201, body = PaymentRequestDto, headers(("Location" = String))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/applications/{id}/payment-requests")]
+pub async fn request(
+    principal: Principal,
+    path: web::Path<String>,
+    body: web::Json<NewPaymentRequest>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::REQUEST_PAYMENTS)?;
+    let id = path.into_inner();
+    let body = body.into_inner();
+    if body
+        .reason
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > MAX_REASON)
+    {
+        return Err(ApiError::validation("reason", "too long"));
+    }
+    let now = now();
+    let row = super::db(&pool, move |conn| {
+        let keys = municipalities(&principal);
+        let w = writer(&principal, &keys, now);
+        repo::request(conn, &id, body.amount, body.reason.as_deref(), &w)
+            .map_err(|e| refused(e, || no_case(&id)))
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/payment-requests/{}", row.id),
+        ))
+        .json(PaymentRequestDto::from(row)))
+}
+
+/// The payment requests of a case, oldest first (owner or staff).
+#[utoipa::path(
+    tag = "payments",
+    params(("id" = String, Path, description = "the application")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<PaymentRequestDto>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/applications/{id}/payment-requests")]
+pub async fn list(
+    principal: Principal,
+    path: web::Path<String>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::READ_APPLICATIONS)?;
+    let id = path.into_inner();
+    let rows = super::db(&pool, move |conn| {
+        let keys = municipalities(&principal);
+        repo::list_for_case(conn, &id, scope(&principal, &keys))?.ok_or_else(|| no_case(&id))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(
+        rows.into_iter()
+            .map(PaymentRequestDto::from)
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Move a payout on: a caseworker prepares a requested one; an approver who did not prepare it
+/// releases a prepared one, which counts as paid today. The sum paid never exceeds the grant
+/// (409, also when releases race).
+#[utoipa::path(
+    tag = "payments",
+    params(("id" = String, Path, description = "the payment request")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = PaymentRequestDto),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/payment-requests/{id}/payout")]
+pub async fn payout(
+    principal: Principal,
+    path: web::Path<String>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::PAY_OUT)?;
+    let id = path.into_inner();
+    let now = now();
+    let row = super::db(&pool, move |conn| {
+        let keys = municipalities(&principal);
+        let w = writer(&principal, &keys, now);
+        repo::payout(conn, &id, &w).map_err(|e| refused(e, || no_request(&id)))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(PaymentRequestDto::from(row)))
+}
+
+/// Turn down a payment request that is not paid yet (caseworker), saying why.
+#[utoipa::path(
+    tag = "payments",
+    params(("id" = String, Path, description = "the payment request")),
+    security(("bearer" = [])),
+    request_body = Rejection,
+    responses(
+        (status = 200, body = PaymentRequestDto),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/payment-requests/{id}/reject")]
+pub async fn reject(
+    principal: Principal,
+    path: web::Path<String>,
+    body: web::Json<Rejection>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::REJECT_PAYMENTS)?;
+    let id = path.into_inner();
+    let reason = body.into_inner().reason;
+    if reason.trim().is_empty() || reason.chars().count() > MAX_REASON {
+        return Err(ApiError::validation(
+            "reason",
+            "say why the request is turned down (at most 20,000 characters)",
+        ));
+    }
+    let now = now();
+    let row = super::db(&pool, move |conn| {
+        let keys = municipalities(&principal);
+        let w = writer(&principal, &keys, now);
+        repo::reject(conn, &id, &reason, &w).map_err(|e| refused(e, || no_request(&id)))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(PaymentRequestDto::from(row)))
+}

@@ -1,0 +1,253 @@
+//! Budgets per programme and fiscal year: the amount set by an administrator, what signed
+//! notices commit of it (a counter changed only by conditional updates), and what was paid
+//! out in the year (summed from the released payouts).
+
+use chrono::NaiveDateTime;
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable};
+use serde_json::json;
+
+use super::applications::{WriteError, Writer};
+use super::schema::{applications as ap, budgets as b, payment_requests as pr, programmes as p};
+use super::{AnyConnection, audit, write_tx};
+use crate::domain::Money;
+
+pub const RECORD_TYPE: &str = "budget";
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = b)]
+pub struct BudgetRow {
+    pub programme_code: String,
+    pub fiscal_year: i32,
+    pub amount_cents: i64,
+    pub committed_cents: i64,
+    pub updated_by: String,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A budget with what was paid out in its year.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Budget {
+    pub row: BudgetRow,
+    pub paid_cents: i64,
+}
+
+/// The audit key of a programme-year.
+fn key(programme: &str, year: i32) -> String {
+    format!("{programme}/{year}")
+}
+
+fn euros(cents: i64) -> String {
+    Money::from_cents(cents).map_or_else(|_| cents.to_string(), |m| m.to_string())
+}
+
+/// Paid out per fiscal year of the payout, for one programme.
+fn paid_by_year(
+    conn: &mut AnyConnection,
+    programme: &str,
+    year: Option<i32>,
+) -> QueryResult<Vec<(i32, i64)>> {
+    let mut q = pr::table
+        .inner_join(ap::table)
+        .filter(ap::programme_code.eq(programme))
+        .filter(pr::status.eq("paid"))
+        .group_by(pr::paid_year)
+        .select((
+            pr::paid_year,
+            // Integer cents summed as BIGINT: exact on both backends (typed `sum` is NUMERIC,
+            // which SQLite hands back as a float).
+            sql::<Nullable<BigInt>>("CAST(SUM(payment_requests.amount_cents) AS BIGINT)"),
+        ))
+        .into_boxed();
+    if let Some(y) = year {
+        q = q.filter(pr::paid_year.eq(y));
+    }
+    let rows: Vec<(Option<i32>, Option<i64>)> = q.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(y, s)| Some((y?, s.unwrap_or(0))))
+        .collect())
+}
+
+/// The budgets of a programme by year; `None` if the programme does not exist.
+pub fn list(conn: &mut AnyConnection, programme: &str) -> QueryResult<Option<Vec<Budget>>> {
+    let exists = p::table
+        .find(programme)
+        .select(p::code)
+        .first::<String>(conn)
+        .optional()?;
+    if exists.is_none() {
+        return Ok(None);
+    }
+    let rows: Vec<BudgetRow> = b::table
+        .filter(b::programme_code.eq(programme))
+        .order(b::fiscal_year.asc())
+        .select(BudgetRow::as_select())
+        .load(conn)?;
+    let paid = paid_by_year(conn, programme, None)?;
+    Ok(Some(
+        rows.into_iter()
+            .map(|row| Budget {
+                paid_cents: paid
+                    .iter()
+                    .find(|(y, _)| *y == row.fiscal_year)
+                    .map_or(0, |(_, s)| *s),
+                row,
+            })
+            .collect(),
+    ))
+}
+
+/// Sets the budget of a programme-year (creating it). Lowering it below what is committed is a
+/// conflict; the check and the write are one conditional statement, so a signing that commits
+/// at the same moment cannot slip between them.
+pub fn put(
+    conn: &mut AnyConnection,
+    programme: &str,
+    year: i32,
+    amount: Money,
+    reason: Option<&str>,
+    w: &Writer<'_>,
+) -> Result<Option<Budget>, WriteError> {
+    write_tx(conn, |conn| {
+        let exists = p::table
+            .find(programme)
+            .select(p::code)
+            .first::<String>(conn)
+            .optional()?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        let before: Option<BudgetRow> = b::table
+            .find((programme, year))
+            .select(BudgetRow::as_select())
+            .first(conn)
+            .optional()?;
+        match &before {
+            None => {
+                diesel::insert_into(b::table)
+                    .values((
+                        b::programme_code.eq(programme),
+                        b::fiscal_year.eq(year),
+                        b::amount_cents.eq(amount.cents()),
+                        b::committed_cents.eq(0_i64),
+                        b::updated_by.eq(w.subject),
+                        b::updated_at.eq(w.now),
+                    ))
+                    .execute(conn)?;
+            }
+            Some(old) => {
+                let n = diesel::update(
+                    b::table
+                        .find((programme, year))
+                        .filter(b::committed_cents.le(amount.cents())),
+                )
+                .set((
+                    b::amount_cents.eq(amount.cents()),
+                    b::updated_by.eq(w.subject),
+                    b::updated_at.eq(w.now),
+                ))
+                .execute(conn)?;
+                if n == 0 {
+                    let committed: i64 = b::table
+                        .find((programme, year))
+                        .select(b::committed_cents)
+                        .first(conn)?;
+                    return Err(WriteError::Conflict(format!(
+                        "signed notices have committed {} of the {programme} budget {year}; \
+                         it cannot be set below that (was {})",
+                        euros(committed),
+                        euros(old.amount_cents)
+                    )));
+                }
+            }
+        }
+        let k = key(programme, year);
+        audit::append(
+            conn,
+            &w.event_on(
+                RECORD_TYPE,
+                &k,
+                if before.is_some() { "change" } else { "create" },
+                None,
+                None,
+                reason,
+                json!({"amount": {
+                    "before": before.as_ref().map(|o| euros(o.amount_cents)),
+                    "after": amount.to_string(),
+                }}),
+            ),
+        )?;
+        let row: BudgetRow = b::table
+            .find((programme, year))
+            .select(BudgetRow::as_select())
+            .first(conn)?;
+        let paid = paid_by_year(conn, programme, Some(year))?;
+        Ok(Some(Budget {
+            paid_cents: paid.first().map_or(0, |(_, s)| *s),
+            row,
+        }))
+    })
+}
+
+/// Changes what a programme's budgets commit, per fiscal year (inside the signing
+/// transaction). An increase is one conditional `UPDATE … WHERE committed + x <= amount`: on
+/// PostgreSQL the row lock makes concurrent signings wait and re-check, on SQLite the write
+/// transaction is exclusive. Zero rows updated means the budget is missing or exhausted: a
+/// conflict that rolls the whole signing back.
+pub fn commit(
+    conn: &mut AnyConnection,
+    programme: &str,
+    deltas: &[(i32, i64)],
+    now: NaiveDateTime,
+    by: &str,
+) -> Result<(), WriteError> {
+    for &(year, delta) in deltas {
+        let target = b::table
+            .filter(b::programme_code.eq(programme))
+            .filter(b::fiscal_year.eq(year));
+        let n = if delta > 0 {
+            diesel::update(target.filter((b::committed_cents + delta).le(b::amount_cents)))
+                .set((
+                    b::committed_cents.eq(b::committed_cents + delta),
+                    b::updated_by.eq(by),
+                    b::updated_at.eq(now),
+                ))
+                .execute(conn)?
+        } else {
+            diesel::update(target.filter(b::committed_cents.ge(-delta)))
+                .set((
+                    b::committed_cents.eq(b::committed_cents + delta),
+                    b::updated_by.eq(by),
+                    b::updated_at.eq(now),
+                ))
+                .execute(conn)?
+        };
+        if n == 1 {
+            continue;
+        }
+        let row: Option<BudgetRow> = b::table
+            .find((programme, year))
+            .select(BudgetRow::as_select())
+            .first(conn)
+            .optional()?;
+        return Err(WriteError::Conflict(match row {
+            None => format!(
+                "there is no budget for {programme} in fiscal year {year}; an administrator \
+                 sets it with PUT /api/v1/programmes/{programme}/budgets/{year}"
+            ),
+            Some(r) if delta > 0 => format!(
+                "the {programme} budget {year} has {} available; this notice needs {}",
+                euros(r.amount_cents - r.committed_cents),
+                euros(delta)
+            ),
+            Some(r) => format!(
+                "the {programme} budget {year} commits {}, less than the {} to release",
+                euros(r.committed_cents),
+                euros(-delta)
+            ),
+        }));
+    }
+    Ok(())
+}
