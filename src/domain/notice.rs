@@ -967,6 +967,7 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn m(s: &str) -> Money {
         s.parse().unwrap()
@@ -1053,5 +1054,267 @@ mod tests {
             assert_eq!(k.as_str().parse::<NoticeKind>(), Ok(k));
         }
         assert_eq!(NoticeKind::number("EGOV-2026-0042", 1), "EGOV-2026-0042-B1");
+    }
+
+    fn facts<'a>(lines: &'a [CaseLine], in_force: Option<&'a InForce>) -> CaseFacts<'a> {
+        CaseFacts {
+            status: Status::InReview,
+            title: "Schnittstelle DMS",
+            lines,
+            own_contribution: m("10500.50"),
+            third_party: Money::ZERO,
+            requested: m("42000.00"),
+            paid: Money::ZERO,
+            reclaimed: Money::ZERO,
+            programme: ProgrammeLimits {
+                financing_type: FinancingType::Anteil,
+                max_rate_bp: Some(8000),
+                max_grant: None,
+            },
+            in_force,
+            today: d("2026-11-22"),
+            delivery_days: 3,
+        }
+    }
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn case_lines() -> Vec<CaseLine> {
+        vec![
+            CaseLine {
+                applied: m("40000.00"),
+                eligible: true,
+                actual: None,
+            },
+            CaseLine {
+                applied: m("12500.50"),
+                eligible: true,
+                actual: None,
+            },
+        ]
+    }
+
+    fn grant_request() -> NoticeRequest {
+        NoticeRequest {
+            posted_on: Some(d("2026-11-23")),
+            grant_period_start: Some(d("2027-03-01")),
+            grant_period_end: Some(d("2027-12-31")),
+            ..NoticeRequest::default()
+        }
+    }
+
+    fn fields(r: Result<Decided, Vec<Violation>>) -> Vec<String> {
+        r.err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.field)
+            .collect()
+    }
+
+    #[test]
+    fn a_grant_is_the_rule_amount_but_never_more_than_requested() {
+        let lines = case_lines();
+        // 80 % of 52500.50 = 42000.40, more than the 42000.00 requested
+        let g = decide(NoticeKind::Grant, &grant_request(), &facts(&lines, None)).unwrap();
+        assert_eq!(g.computed, Some(m("42000.40")));
+        assert_eq!(g.granted, Some(m("42000.00")));
+        assert_eq!(g.allocations, vec![(2027, m("42000.00"))]);
+        assert_eq!(g.proof_due, Some(d("2028-06-30")));
+        assert_eq!(g.binding_years, Some(DEFAULT_BINDING_YEARS));
+        assert_eq!(g.purpose.as_deref(), Some("Schnittstelle DMS"));
+    }
+
+    #[test]
+    fn a_request_error_names_its_field() {
+        let lines = case_lines();
+        let f = facts(&lines, None);
+        let bad = |change: &dyn Fn(&mut NoticeRequest)| {
+            let mut r = grant_request();
+            change(&mut r);
+            fields(decide(NoticeKind::Grant, &r, &f))
+        };
+        assert_eq!(bad(&|r| r.rate_bp = Some(9000)), ["rate"]);
+        assert_eq!(bad(&|r| r.posted_on = Some(d("2026-11-21"))), ["posted_on"]);
+        assert_eq!(bad(&|r| r.grant_period_end = None), ["grant_period_end"]);
+        assert_eq!(
+            bad(&|r| r.revoked_amount = Some(m("1.00"))),
+            ["revoked_amount"]
+        );
+        assert_eq!(
+            bad(&|r| r.approved_lines = vec![LineDecision {
+                line: 2,
+                approved: m("10000.00"),
+                reason: None
+            }]),
+            ["approved_lines[0].reason"]
+        );
+        assert_eq!(
+            bad(&|r| r.approved_lines = vec![LineDecision {
+                line: 1,
+                approved: m("40000.01"),
+                reason: Some("x".into())
+            }]),
+            ["approved_lines[0].approved_amount"]
+        );
+        assert_eq!(
+            bad(&|r| r.approved_lines = vec![LineDecision {
+                line: 3,
+                approved: m("1.00"),
+                reason: Some("x".into())
+            }]),
+            ["approved_lines[0].line"]
+        );
+        assert_eq!(
+            bad(&|r| r.allocations = Some(vec![(2027, m("30000.00")), (2028, m("11999.99"))])),
+            ["allocations"]
+        );
+        assert_eq!(
+            bad(&|r| r.allocations = Some(vec![(2026, m("42000.00"))])),
+            ["allocations"]
+        );
+        assert_eq!(
+            fields(decide(
+                NoticeKind::Rejection,
+                &NoticeRequest {
+                    posted_on: Some(d("2026-11-23")),
+                    ..Default::default()
+                },
+                &f
+            )),
+            ["reason"]
+        );
+    }
+
+    fn in_force_40000() -> InForce {
+        InForce {
+            terms: ANTEIL_80,
+            lines: vec![
+                line("40000.00", "40000.00", true),
+                line("12500.50", "10000.00", true),
+            ],
+            granted: m("40000.00"),
+            grant_period: Some((d("2027-03-01"), d("2027-12-31"))),
+            proof_due: Some(d("2028-06-30")),
+            purpose: None,
+            binding_years: Some(5),
+            allocations: vec![(2027, m("30000.00")), (2028, m("10000.00"))],
+        }
+    }
+
+    #[test]
+    fn a_final_notice_recognises_actual_costs_up_to_the_approval_and_reclaims_the_rest_once() {
+        let f = in_force_40000();
+        let mut lines = case_lines();
+        lines[0].actual = Some(m("35000.00"));
+        lines[1].actual = Some(m("11000.00"));
+        let mut facts = facts(&lines, Some(&f));
+        facts.status = Status::ProofSubmitted;
+        facts.paid = m("40000.00");
+        let r = NoticeRequest {
+            posted_on: Some(d("2026-11-23")),
+            ..Default::default()
+        };
+        let fin = decide(NoticeKind::Final, &r, &facts).unwrap();
+        assert_eq!(
+            (fin.eligible, fin.granted),
+            (Some(m("45000.00")), Some(m("36000.00")))
+        );
+        assert_eq!(fin.reclaim, Some(m("4000.00")));
+        assert_eq!(fin.lines[1].reason.as_deref(), Some(ABOVE_APPROVAL_DE));
+        // the 4000.00 come out of the latest fiscal year
+        assert_eq!(
+            fin.allocations,
+            vec![(2027, m("30000.00")), (2028, m("6000.00"))]
+        );
+        // posted Mon 23 Nov, delivered Thu 26 Nov, due 26 Dec (holiday) → Mon 28 Dec
+        assert_eq!(fin.reclaim_due, Some(d("2026-12-28")));
+        // a later revocation asks only for what was not reclaimed already
+        facts.reclaimed = m("4000.00");
+        let after_final = InForce {
+            granted: m("36000.00"),
+            ..f.clone()
+        };
+        facts.in_force = Some(&after_final);
+        let r = NoticeRequest {
+            posted_on: Some(d("2026-11-23")),
+            reason: Some("Zweckverfehlung".into()),
+            revoked_amount: Some(m("6000.00")),
+            interest_from: Some(d("2024-03-15")),
+            ..Default::default()
+        };
+        let rev = decide(NoticeKind::Revocation, &r, &facts).unwrap();
+        assert_eq!(
+            (rev.granted, rev.reclaim),
+            (Some(m("30000.00")), Some(m("6000.00")))
+        );
+    }
+
+    #[test]
+    fn an_amendment_below_what_was_paid_is_refused_and_a_raise_needs_allocations() {
+        let f = in_force_40000();
+        let lines = case_lines();
+        let mut facts = facts(&lines, Some(&f));
+        facts.status = Status::Approved;
+        facts.paid = m("35000.00");
+        let cut = NoticeRequest {
+            posted_on: Some(d("2026-11-23")),
+            approved_lines: vec![LineDecision {
+                line: 1,
+                approved: m("30000.00"),
+                reason: Some("Angebot günstiger".into()),
+            }],
+            ..Default::default()
+        };
+        // 80 % of 40000.00 = 32000.00 < 35000.00 paid
+        assert_eq!(
+            fields(decide(NoticeKind::Amendment, &cut, &facts)),
+            ["approved_lines"]
+        );
+        let raise = NoticeRequest {
+            posted_on: Some(d("2026-11-23")),
+            approved_lines: vec![LineDecision {
+                line: 2,
+                approved: m("12500.50"),
+                reason: None,
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            fields(decide(NoticeKind::Amendment, &raise, &facts)),
+            ["allocations"]
+        );
+        let raise = NoticeRequest {
+            allocations: Some(vec![(2027, m("30000.00")), (2028, m("12000.00"))]),
+            ..raise
+        };
+        let a = decide(NoticeKind::Amendment, &raise, &facts).unwrap();
+        assert_eq!(a.granted, Some(m("42000.00")));
+        assert_eq!(
+            allocation_deltas(&f.allocations, &a.allocations),
+            vec![(2028, 200_000)]
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn a_reduced_allocation_adds_up_to_the_new_total_and_never_grows_a_year(
+            amounts in proptest::collection::vec(0i64..10_000_000, 1..6),
+            keep in 0u32..=100,
+        ) {
+            let old: Vec<(i32, Money)> = amounts
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (2027 + i as i32, Money::from_cents(*c).unwrap()))
+                .collect();
+            let total: i64 = amounts.iter().sum();
+            let new_total = Money::from_cents(total * i64::from(keep) / 100).unwrap();
+            let new = reduce_allocations(&old, new_total);
+            prop_assert_eq!(new.iter().map(|(_, m)| m.cents()).sum::<i64>(), new_total.cents());
+            let deltas = allocation_deltas(&old, &new);
+            prop_assert!(deltas.iter().all(|(_, d)| *d < 0));
+            prop_assert_eq!(deltas.iter().map(|(_, d)| d).sum::<i64>(), new_total.cents() - total);
+        }
     }
 }
