@@ -1269,6 +1269,7 @@ fn main() {
         bind_addr: "127.0.0.1:0".into(),
         pool_size: 4,
         jwt: jwt.clone(),
+        authority: foerderakte::config::default_authority(),
     };
     let app = Application::build(&settings).expect("the application builds");
     let http = Http {

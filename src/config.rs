@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::auth::JwtAlgorithm;
+use crate::document::Authority;
 
 /// Everything the service reads from its environment. `.env.example` documents each variable.
 #[derive(Debug, Clone)]
@@ -11,6 +12,20 @@ pub struct Settings {
     pub bind_addr: String,
     pub pool_size: u32,
     pub jwt: JwtSettings,
+    /// The issuing authority printed on notices.
+    pub authority: Authority,
+}
+
+/// The letterhead of the notices. Defaults: the competence centre; override with
+/// `AUTHORITY_NAME`, `AUTHORITY_UNIT`, `AUTHORITY_ADDRESS` (lines separated by `;`) and
+/// `AUTHORITY_PLACE`.
+pub fn default_authority() -> Authority {
+    Authority {
+        name: "Thüringer Finanzministerium".into(),
+        unit: "Kompetenzzentrum Verwaltung 4.0".into(),
+        address: vec!["Ludwig-Erhard-Ring 7".into(), "99099 Erfurt".into()],
+        place: "Erfurt".into(),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -83,11 +98,21 @@ impl Settings {
                 .filter(|n| (1..=200).contains(n))
                 .ok_or_else(|| ConfigError("DATABASE_POOL_SIZE must be 1..=200".into()))?,
         };
+        let d = default_authority();
+        let authority = Authority {
+            name: non_empty("AUTHORITY_NAME").unwrap_or(d.name),
+            unit: non_empty("AUTHORITY_UNIT").unwrap_or(d.unit),
+            address: non_empty("AUTHORITY_ADDRESS").map_or(d.address, |a| {
+                a.split(';').map(|l| l.trim().to_owned()).collect()
+            }),
+            place: non_empty("AUTHORITY_PLACE").unwrap_or(d.place),
+        };
         Ok(Settings {
             database_url: non_empty("DATABASE_URL").unwrap_or_else(|| "foerderakte.sqlite3".into()),
             bind_addr: non_empty("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
             pool_size,
             jwt,
+            authority,
         })
     }
 }

@@ -10,6 +10,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::JwtVerifier;
 use crate::config::Settings;
+use crate::document::Authority;
 use crate::http::{self, errors, metrics::Metrics, middleware};
 use crate::openapi;
 use crate::persistence::{self, BoxError, Pool};
@@ -33,7 +34,7 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind_addr)
             .map_err(|e| format!("cannot listen on {}: {e}", settings.bind_addr))?;
         let port = listener.local_addr()?.port();
-        let server = run(listener, pool.clone(), verifier)?;
+        let server = run(listener, pool.clone(), verifier, settings.authority.clone())?;
         Ok(Application { port, server, pool })
     }
 
@@ -50,12 +51,18 @@ impl Application {
     }
 }
 
-fn run(listener: TcpListener, pool: Pool, verifier: JwtVerifier) -> Result<Server, BoxError> {
+fn run(
+    listener: TcpListener,
+    pool: Pool,
+    verifier: JwtVerifier,
+    authority: Authority,
+) -> Result<Server, BoxError> {
     let api = openapi::document();
     let routes = web::Data::new(errors::RouteTable::from_openapi(&api));
     let pool = web::Data::new(pool);
     let verifier = web::Data::new(verifier);
     let metrics = web::Data::new(Metrics::default());
+    let authority = web::Data::new(authority);
     let server = HttpServer::new(move || {
         // The docs and the document come first: the `/api/v1` scope would otherwise claim
         // `/api/v1/openapi.json`.
@@ -68,6 +75,7 @@ fn run(listener: TcpListener, pool: Pool, verifier: JwtVerifier) -> Result<Serve
         app.app_data(pool.clone())
             .app_data(verifier.clone())
             .app_data(metrics.clone())
+            .app_data(authority.clone())
             .app_data(routes.clone())
             .app_data(errors::json_config())
             .app_data(errors::query_config())

@@ -50,6 +50,7 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
                 .service(notices::list)
                 .service(notices::get)
                 .service(notices::sign)
+                .service(notices::document)
                 .service(notices::interest)
                 .service(payments::request)
                 .service(payments::list)

@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::applications::{municipalities, now, refused, scope, writer};
 use crate::auth::{Principal, policy};
+use crate::document::{Authority, DocLine, NoticeFacts, Recipient, render_pdf};
 use crate::domain::application::MAX_COST_LINES;
 use crate::domain::calendar::finality;
 use crate::domain::interest::{percent_string, reclaim_interest};
@@ -646,4 +647,157 @@ pub async fn interest(
     })
     .await?;
     Ok(HttpResponse::Ok().json(dto))
+}
+
+/// Everything the document of a signed notice prints, from the notice, its case, the
+/// programme and the register.
+fn facts(
+    conn: &mut crate::persistence::AnyConnection,
+    n: &Notice,
+    authority: &Authority,
+) -> Result<NoticeFacts, ApiError> {
+    use crate::persistence::schema::municipalities as mu;
+    use diesel::prelude::*;
+    let r = &n.row;
+    let (Some(number), Some(signed_by), Some(signed_at)) = (&r.number, &r.signed_by, r.signed_at)
+    else {
+        return Err(ApiError::Conflict(
+            "the notice is not signed yet; only a signed notice has a document".into(),
+        ));
+    };
+    let case = cases::find(conn, &r.application_id, cases::Scope::All)?
+        .ok_or_else(|| no_case(&r.application_id))?;
+    let (programme, _) = crate::persistence::programmes::find(conn, &case.row.programme_code)?
+        .ok_or_else(|| ApiError::internal("the case's programme is missing"))?;
+    let keys: Vec<&str> = case.members.iter().map(|m| m.ags.as_str()).collect();
+    let names: Vec<(String, String)> = mu::table
+        .filter(mu::ags.eq_any(&keys))
+        .select((mu::ags, mu::name))
+        .load(conn)?;
+    let name_of = |ags: &str| {
+        names
+            .iter()
+            .find(|(a, _)| a == ags)
+            .map_or_else(|| ags.to_owned(), |(_, n)| n.clone())
+    };
+    let mut members = case.members.clone();
+    members.sort_by_key(|m| (!m.is_lead, m.position));
+    let kind = n.kind()?;
+    let finality = finality(
+        r.posted_on,
+        u32::try_from(r.delivery_days).unwrap_or(0),
+        true,
+    )
+    .ok_or_else(|| ApiError::internal("the notice's dates are out of range"))?;
+    Ok(NoticeFacts {
+        kind,
+        authority: authority.clone(),
+        recipients: members
+            .iter()
+            .map(|m| Recipient {
+                name: name_of(&m.ags),
+                ags: m.ags.clone(),
+                share_bp: case.row.joint.then_some(m.share_bp),
+            })
+            .collect(),
+        number: number.clone(),
+        case_number: n.case_number.clone(),
+        case_title: case.row.title.clone(),
+        programme_name: programme.name.clone(),
+        legal_basis: programme.legal_basis.clone(),
+        dated: signed_at.date(),
+        refers_to: n.refers_to_number.clone(),
+        purpose: r.purpose.clone(),
+        binding_years: r.binding_years,
+        financing_type: r
+            .financing_type
+            .as_deref()
+            .map(str::parse::<FinancingType>)
+            .transpose()
+            .map_err(ApiError::internal)?,
+        rate_bp: r.rate_bp,
+        max_amount: r.max_cents.map(money),
+        fixed_amount: r.fixed_cents.map(money),
+        eligible: r.eligible_cents.map(money),
+        granted: r.granted_cents.map(money),
+        previous_grant: n.previous_grant_cents.map(money),
+        paid: money(r.paid_cents),
+        revoked: r.revoked_cents.map(money),
+        reclaim: r.reclaim_cents.map(money),
+        reclaim_due: r.reclaim_due,
+        interest_from: r.interest_from,
+        grant_period: r.grant_period_start.zip(r.grant_period_end),
+        proof_due: r.proof_due,
+        allocations: n
+            .allocations
+            .iter()
+            .map(|a| (a.fiscal_year, money(a.amount_cents)))
+            .collect(),
+        lines: n
+            .lines
+            .iter()
+            .map(|l| DocLine {
+                line: l.line_no,
+                description: usize::try_from(l.line_no - 1)
+                    .ok()
+                    .and_then(|i| case.lines.get(i))
+                    .map(|c| c.description.clone())
+                    .unwrap_or_default(),
+                eligible: l.eligible,
+                applied: money(l.applied_cents),
+                approved: money(l.approved_cents),
+                actual: l.actual_cents.map(money),
+                reason: l.reason.clone(),
+            })
+            .collect(),
+        reason: r.reason.clone(),
+        posted_on: r.posted_on,
+        delivery_days: u32::try_from(r.delivery_days).unwrap_or(0),
+        finality,
+        prepared_by: r.prepared_by.clone(),
+        signed_by: signed_by.clone(),
+    })
+}
+
+/// The signed notice as a German PDF (recipient, decision, amounts, grant period,
+/// allocation, ancillary provisions, reasons, legal-remedy instructions, delivery and
+/// finality dates). 409 while the notice is only prepared.
+#[utoipa::path(
+    tag = "notices",
+    params(("id" = String, Path, description = "the notice")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = String, content_type = "application/pdf",
+         description = "the document (binary)"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/notices/{id}/document")]
+pub async fn document(
+    principal: Principal,
+    path: web::Path<String>,
+    authority: web::Data<Authority>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::READ_APPLICATIONS)?;
+    let id = path.into_inner();
+    let (number, pdf) = super::db(&pool, move |conn| {
+        let keys = municipalities(&principal);
+        let notice =
+            repo::find(conn, &id, scope(&principal, &keys))?.ok_or_else(|| no_notice(&id))?;
+        let f = facts(conn, &notice, &authority)?;
+        let pdf = render_pdf(&f).map_err(ApiError::internal)?;
+        Ok((f.number, pdf))
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("inline; filename=\"{number}.pdf\""),
+        ))
+        .body(pdf))
 }
