@@ -158,6 +158,15 @@ pub(crate) fn action_body(action: &str) -> Value {
             "response_due": day(14),
         }),
         "return_proof" => json!({"action": action, "reason": "Belege fehlen"}),
+        // The actual costs of the three lines of `draft_body`, as applied for.
+        "submit_proof" => json!({
+            "action": action,
+            "actual_costs": [
+                {"line": 1, "amount": "40000.00"},
+                {"line": 2, "amount": "12500.50"},
+                {"line": 3, "amount": "300.00"},
+            ],
+        }),
         _ => json!({"action": action}),
     }
 }

@@ -96,6 +96,7 @@ pub fn spawn_app_with(jwt: JwtSettings) -> TestApp {
         bind_addr: "127.0.0.1:0".into(),
         pool_size: 8,
         jwt,
+        authority: foerderakte::config::default_authority(),
     };
     let app = Application::build(&settings).expect("the application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -388,5 +389,108 @@ impl TestApp {
             if_match,
             body,
         )
+    }
+}
+
+// Notices, budgets, payments and interest.
+
+impl TestApp {
+    /// `POST /applications/{id}/notices` (caseworker).
+    pub fn prepare_notice(&self, app_id: &str, token: &str, body: &Value) -> Resp {
+        self.post_json(
+            &format!("/api/v1/applications/{app_id}/notices"),
+            Some(token),
+            body,
+        )
+    }
+
+    /// `POST /notices/{nid}/sign` (approver, no body).
+    pub fn sign_notice(&self, nid: &str, token: &str) -> Resp {
+        self.request(
+            "POST",
+            &format!("/api/v1/notices/{nid}/sign"),
+            Some(token),
+            &[],
+            None,
+        )
+    }
+
+    pub fn get_notice(&self, nid: &str, token: &str) -> Resp {
+        self.get(&format!("/api/v1/notices/{nid}"), Some(token))
+    }
+
+    pub fn list_notices(&self, app_id: &str, token: &str) -> Resp {
+        self.get(
+            &format!("/api/v1/applications/{app_id}/notices"),
+            Some(token),
+        )
+    }
+
+    pub fn notice_document(&self, nid: &str, token: &str) -> Resp {
+        self.get(&format!("/api/v1/notices/{nid}/document"), Some(token))
+    }
+
+    /// `PUT /programmes/{code}/budgets/{year}` (admin).
+    pub fn put_budget(&self, code: &str, year: i32, token: &str, body: &Value) -> Resp {
+        self.send_json(
+            "PUT",
+            &format!("/api/v1/programmes/{code}/budgets/{year}"),
+            Some(token),
+            None,
+            body,
+        )
+    }
+
+    pub fn get_budgets(&self, code: &str, token: &str) -> Resp {
+        self.get(&format!("/api/v1/programmes/{code}/budgets"), Some(token))
+    }
+
+    /// `POST /applications/{id}/payment-requests` (lead applicant).
+    pub fn request_payment(&self, app_id: &str, token: &str, body: &Value) -> Resp {
+        self.post_json(
+            &format!("/api/v1/applications/{app_id}/payment-requests"),
+            Some(token),
+            body,
+        )
+    }
+
+    pub fn list_payment_requests(&self, app_id: &str, token: &str) -> Resp {
+        self.get(
+            &format!("/api/v1/applications/{app_id}/payment-requests"),
+            Some(token),
+        )
+    }
+
+    /// `POST /payment-requests/{pid}/payout` (caseworker prepares, approver releases; no body).
+    pub fn payout(&self, pid: &str, token: &str) -> Resp {
+        self.request(
+            "POST",
+            &format!("/api/v1/payment-requests/{pid}/payout"),
+            Some(token),
+            &[],
+            None,
+        )
+    }
+
+    /// `POST /payment-requests/{pid}/reject` (caseworker).
+    pub fn reject_payment(&self, pid: &str, token: &str, body: &Value) -> Resp {
+        self.post_json(
+            &format!("/api/v1/payment-requests/{pid}/reject"),
+            Some(token),
+            body,
+        )
+    }
+
+    /// `GET /applications/{id}/interest?as_of=YYYY-MM-DD`.
+    pub fn interest(&self, app_id: &str, as_of: &str, token: &str) -> Resp {
+        self.get(
+            &format!("/api/v1/applications/{app_id}/interest?as_of={as_of}"),
+            Some(token),
+        )
+    }
+
+    /// The first 500 entries of the audit log (admin).
+    pub fn audit_log(&self, token: &str) -> Resp {
+        self.get("/api/v1/audit?limit=500", Some(token))
     }
 }
