@@ -326,7 +326,7 @@ fn a_draft_is_created_with_etag_location_and_every_field_of_the_contract() {
     }
     assert_eq!(
         case["cost_lines"][1],
-        json!({"line": 2, "category": "services", "description": "Einführung und Schulung", "amount": "12500.50", "eligible": true})
+        json!({"line": 2, "category": "services", "description": "Einführung und Schulung", "amount": "12500.50", "eligible": true, "actual_amount": null})
     );
     assert_eq!(case["cost_lines"][2]["line"], 3);
     assert!(case["created_at"].is_string() && case["updated_at"] == case["created_at"]);
