@@ -430,6 +430,29 @@ impl TestApp {
         self.get(&format!("/api/v1/notices/{nid}/document"), Some(token))
     }
 
+    /// The bytes of a `GET` answer (for binary documents).
+    pub fn get_bytes(&self, path: &str, token: &str) -> (u16, Vec<u8>) {
+        let url = format!("{}{}", self.address, path);
+        let req = ureq::http::Request::builder()
+            .method("GET")
+            .uri(&url)
+            .header("Authorization", format!("Bearer {token}"))
+            .body(())
+            .expect("request builds");
+        let mut resp = self
+            .agent
+            .run(req)
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_vec()
+            .expect("a body");
+        (status, bytes)
+    }
+
     /// `PUT /programmes/{code}/budgets/{year}` (admin).
     pub fn put_budget(&self, code: &str, year: i32, token: &str, body: &Value) -> Resp {
         self.send_json(

@@ -1127,6 +1127,33 @@ fn the_document_of_a_notice_is_a_pdf_once_signed_for_its_readers() {
         assert_eq!(doc.status, 200, "{}", doc.body);
         assert_eq!(doc.header("content-type"), Some("application/pdf"));
     }
+    let (status, pdf) = app.get_bytes(&format!("/api/v1/notices/{nid}/document"), &lead);
+    assert_eq!(status, 200);
+    assert!(pdf.starts_with(b"%PDF-"), "not a PDF");
+    // What the municipality reads: the amounts, the cut with its reason, the legal remedy.
+    match pdf_text(&pdf) {
+        Some(text) => {
+            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            for expected in [
+                "Zuwendungsbescheid",
+                "EGOV-",
+                "-B1",
+                "50.000,00 €",
+                "40.000,00 €",
+                "12.500,50 €",
+                "10.000,00 €",
+                "Schulung nur anteilig förderfähig",
+                "Rechtsbehelfsbelehrung",
+                "innerhalb eines Monats nach Bekanntgabe Widerspruch",
+                "Bewilligungszeitraum",
+                "Aufteilung auf Haushaltsjahre",
+                "ANBest-K",
+            ] {
+                assert!(text.contains(expected), "{expected:?} not in: {text}");
+            }
+        }
+        None => eprintln!("pdftotext is not installed: the PDF text was not read back here"),
+    }
     refused(
         "another municipality's document",
         &app.notice_document(&nid, &app.applicant(&[LANGENSALZA])),
@@ -1196,4 +1223,38 @@ fn ten_approvers_signing_one_notice_at_once_sign_it_once_and_a_grant_and_a_rejec
         assert_eq!(after.status, "rejected");
         assert_eq!(committed, "40000.00");
     }
+}
+
+/// The text `pdftotext` reads from a PDF; `None` if it is not installed (CI sets
+/// `FA_REQUIRE_PDFTOTEXT=1` and installs it, so there it is never skipped).
+fn pdf_text(pdf: &[u8]) -> Option<String> {
+    let required = std::env::var("FA_REQUIRE_PDFTOTEXT").is_ok_and(|v| v == "1");
+    let path = std::env::temp_dir().join(format!("fa-notice-{}.pdf", uuid_like()));
+    std::fs::write(&path, pdf).expect("writes the PDF");
+    let out = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output();
+    let _ = std::fs::remove_file(&path);
+    match out {
+        Ok(o) => {
+            assert!(o.status.success(), "pdftotext failed: {o:?}");
+            Some(String::from_utf8(o.stdout).expect("UTF-8 text"))
+        }
+        Err(e) => {
+            assert!(
+                !required,
+                "FA_REQUIRE_PDFTOTEXT=1 but pdftotext cannot run: {e}"
+            );
+            None
+        }
+    }
+}
+
+fn uuid_like() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}-{nanos}", std::process::id())
 }
