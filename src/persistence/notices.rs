@@ -524,6 +524,16 @@ pub fn sign(conn: &mut AnyConnection, id: &str, w: &Writer<'_>) -> Result<Notice
             Some(a) => transition(from, a, Role::Approver).map_err(WriteError::Refused)?,
             None => from,
         };
+        // The case row first: a concurrent signing of another notice of this case waits here
+        // for our commit and then finds the version changed (409), before it numbers anything.
+        cases::bump_version(conn, &case_id, from.as_str(), before.row.version, w.now).map_err(
+            |e| match e {
+                WriteError::Stale => WriteError::Conflict(
+                    "the case changed while the notice was being signed; prepare it again".into(),
+                ),
+                other => other,
+            },
+        )?;
         // Budgets: the change of the allocation in force, year by year.
         let deltas = if notice.row.granted_cents.is_some() {
             let old = match &notice.row.refers_to {
@@ -559,14 +569,6 @@ pub fn sign(conn: &mut AnyConnection, id: &str, w: &Writer<'_>) -> Result<Notice
                 "notice {id} was signed by someone else a moment ago"
             )));
         }
-        cases::bump_version(conn, &case_id, from.as_str(), before.row.version, w.now).map_err(
-            |e| match e {
-                WriteError::Stale => WriteError::Conflict(
-                    "the case changed while the notice was being signed; prepare it again".into(),
-                ),
-                other => other,
-            },
-        )?;
         let track: Tracking = match kind {
             NoticeKind::Amendment => before.row.tracking(),
             _ => before
@@ -589,7 +591,7 @@ pub fn sign(conn: &mut AnyConnection, id: &str, w: &Writer<'_>) -> Result<Notice
             ))
             .execute(conn)?;
         let after = cases::find(conn, &case_id, Scope::All)?.ok_or(WriteError::NotFound)?;
-        let reason = format!("{} {number}", kind.title_de());
+        let reason = number.clone();
         audit::append(
             conn,
             &w.event_on(
