@@ -152,9 +152,7 @@ fn v(field: impl Into<String>, message: impl Into<String>) -> Violation {
     }
 }
 
-fn euros(cents: i64) -> String {
-    Money::from_cents(cents).map_or_else(|_| cents.to_string(), |m| m.to_string())
-}
+use super::money::euros_text as euros;
 
 /// Structural rules a draft must meet even before submission: a joint application lists the
 /// lead among its partners, no municipality twice.

@@ -136,6 +136,12 @@ impl<'de> Deserialize<'de> for Money {
     }
 }
 
+/// Cents as a euro string for messages and audit entries ("1234.50"); a value outside the
+/// money range (only possible for corrupt data) is shown as its raw cents.
+pub fn euros_text(cents: i64) -> String {
+    Money::from_cents(cents).map_or_else(|_| cents.to_string(), |m| m.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

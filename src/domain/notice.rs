@@ -398,7 +398,7 @@ fn checked_allocations(
             "allocations",
             format!(
                 "the allocations add up to {}, not to the grant {granted}",
-                Money::from_cents(total).map_or_else(|_| total.to_string(), |m| m.to_string())
+                super::money::euros_text(total)
             ),
         ));
     }

@@ -12,6 +12,7 @@ use super::applications::{WriteError, Writer};
 use super::schema::{applications as ap, budgets as b, payment_requests as pr, programmes as p};
 use super::{AnyConnection, audit, write_tx};
 use crate::domain::Money;
+use crate::domain::money::euros_text as euros;
 
 pub const RECORD_TYPE: &str = "budget";
 
@@ -36,10 +37,6 @@ pub struct Budget {
 /// The audit key of a programme-year.
 fn key(programme: &str, year: i32) -> String {
     format!("{programme}/{year}")
-}
-
-fn euros(cents: i64) -> String {
-    Money::from_cents(cents).map_or_else(|_| cents.to_string(), |m| m.to_string())
 }
 
 /// Paid out per fiscal year of the payout, for one programme.

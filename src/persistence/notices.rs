@@ -611,7 +611,7 @@ pub fn sign(conn: &mut AnyConnection, id: &str, w: &Writer<'_>) -> Result<Notice
                 "budget_commitments".into(),
                 json!({"before": null, "after": deltas.iter().map(|(y, c)| json!({
                     "programme": before.row.programme_code, "fiscal_year": y,
-                    "change": Money::from_cents(*c).map_or_else(|_| c.to_string(), |m| m.to_string()),
+                    "change": crate::domain::money::euros_text(*c),
                 })).collect::<Vec<_>>()}),
             );
         }

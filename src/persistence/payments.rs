@@ -13,6 +13,7 @@ use super::applications::{self as cases, Scope, WriteError, Writer};
 use super::schema::{applications as ap, payment_requests as pr};
 use super::{AnyConnection, audit, write_tx};
 use crate::domain::application::Violation;
+use crate::domain::money::euros_text as euros;
 use crate::domain::{Money, Role, Status};
 
 pub const RECORD_TYPE: &str = "payment_request";
@@ -38,10 +39,6 @@ pub struct PaymentRow {
     pub rejected_by: Option<String>,
     pub rejected_at: Option<NaiveDateTime>,
     pub rejection_reason: Option<String>,
-}
-
-fn euros(cents: i64) -> String {
-    Money::from_cents(cents).map_or_else(|_| cents.to_string(), |m| m.to_string())
 }
 
 fn payable_strs() -> [&'static str; 3] {
