@@ -1,6 +1,7 @@
 //! foerderakte: system of record for Thuringian municipal e-government grants.
 //!
-//! Layers (arrows point down only): `http` → `auth`, `domain`, `persistence`;
+//! Layers (arrows point down only): `http` → `auth`, `domain`, `persistence`, `reporting`;
+//! `reporting` → `persistence`, `domain`;
 //! `persistence` → `domain`; `domain` depends on nothing of ours. See `docs/architecture.md`.
 
 pub mod auth;
@@ -12,4 +13,5 @@ pub mod error;
 pub mod http;
 pub mod openapi;
 pub mod persistence;
+pub mod reporting;
 pub mod startup;

@@ -27,6 +27,7 @@ use crate::error::{FieldError, Problem};
             A computed grant is always rounded down to the cent."),
         (name = "notices", description = "Decision notices (Bescheide): prepared by a caseworker, signed by another person; interest on reclaims"),
         (name = "payments", description = "Payment requests (Mittelabruf) and payouts, four eyes"),
+        (name = "reports", description = "Reports for the finance ministry: volumes, pipeline, budget, processing times; JSON, CSV or German CSV"),
         (name = "audit", description = "The append-only, hash-chained audit log"),
         (name = "operations", description = "Health and metrics, unauthenticated"),
     )

@@ -48,3 +48,12 @@ pub const PAY_OUT: &[Role] = &[Role::Caseworker, Role::Approver];
 
 /// A caseworker turns a payment request down.
 pub const REJECT_PAYMENTS: &[Role] = &[Role::Caseworker];
+
+/// Reports (aggregates, no personal data) are read by the ministry, the competence centre and
+/// operators; applicants see their own cases instead.
+pub const READ_REPORTS: &[Role] = &[
+    Role::Ministry,
+    Role::Caseworker,
+    Role::Approver,
+    Role::Admin,
+];

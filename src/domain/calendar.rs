@@ -5,7 +5,7 @@
 //! Saturday, Sunday or Thuringian public holiday ends on the next working day (§ 31 (3)
 //! VwVfG, § 222 (2) ZPO). Public holidays are computed for any year, not listed.
 
-use chrono::{Datelike, Days, Months, NaiveDate, Weekday};
+use chrono::{Datelike, Days, Months, NaiveDate, NaiveDateTime, TimeDelta, Weekday};
 
 /// Easter Sunday of `year` (Gregorian calendar; anonymous algorithm of Meeus/Jones/Butcher).
 pub fn easter_sunday(year: i32) -> Option<NaiveDate> {
@@ -63,6 +63,53 @@ pub fn thuringian_holidays(year: i32) -> Vec<(NaiveDate, &'static str)> {
     }
     out.sort();
     out
+}
+
+/// The German (Europe/Berlin) calendar year of a UTC instant: the year of the instant plus one
+/// hour. Exact: Germany is UTC+1 in winter and UTC+2 in summer, and a year ends in winter, so
+/// the hour that decides the year is always the +1 hour. A notice signed at 23:30 UTC on
+/// 31 December is dated 1 January in Erfurt and counts for the new year.
+pub fn german_year(utc: NaiveDateTime) -> i32 {
+    (utc + TimeDelta::hours(1)).year()
+}
+
+/// The last Sunday of `month` in `year`.
+fn last_sunday(year: i32, month: u32) -> Option<NaiveDate> {
+    let next_first = if month == 12 {
+        NaiveDate::from_ymd_opt(year + 1, 1, 1)?
+    } else {
+        NaiveDate::from_ymd_opt(year, month + 1, 1)?
+    };
+    let last = next_first.pred_opt()?;
+    let back = last.weekday().num_days_from_sunday();
+    last.checked_sub_days(Days::new(u64::from(back)))
+}
+
+/// The UTC instant at which day `d` begins in Germany (00:00 Europe/Berlin): summer time
+/// (UTC+2) runs from the last Sunday of March, 01:00 UTC, to the last Sunday of October,
+/// 01:00 UTC (EU rule since 1996); midnight of those two Sundays still has the old offset.
+pub fn german_day_start_utc(d: NaiveDate) -> NaiveDateTime {
+    let summer = match (last_sunday(d.year(), 3), last_sunday(d.year(), 10)) {
+        (Some(start), Some(end)) => d > start && d <= end,
+        _ => false,
+    };
+    let offset = if summer { 2 } else { 1 };
+    d.and_time(chrono::NaiveTime::MIN) - TimeDelta::hours(offset)
+}
+
+/// The German calendar day of a UTC instant.
+pub fn german_date(utc: NaiveDateTime) -> NaiveDate {
+    let candidate = (utc + TimeDelta::hours(2)).date();
+    if utc >= german_day_start_utc(candidate) {
+        candidate
+    } else {
+        candidate.pred_opt().unwrap_or(candidate)
+    }
+}
+
+/// The UTC instant at which the German calendar year `year` begins.
+pub fn german_year_start_utc(year: i32) -> Option<NaiveDateTime> {
+    NaiveDate::from_ymd_opt(year, 1, 1).map(german_day_start_utc)
 }
 
 pub fn is_public_holiday(d: NaiveDate) -> bool {
@@ -235,5 +282,44 @@ mod tests {
             prop_assert!(is_working_day(end));
             prop_assert!(end >= plain && (end - plain).num_days() <= 4);
         }
+    }
+
+    #[test]
+    fn the_german_year_of_an_instant_follows_berlin_time() {
+        let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
+        assert_eq!(german_year(at("2019-12-31 22:59:59")), 2019);
+        assert_eq!(german_year(at("2019-12-31 23:00:00")), 2020);
+        assert_eq!(german_year(at("2020-07-01 12:00:00")), 2020);
+        assert_eq!(german_year_start_utc(2020), Some(at("2019-12-31 23:00:00")));
+    }
+
+    #[test]
+    fn a_german_day_starts_at_22_or_23_utc_depending_on_summer_time() {
+        let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
+        // 2026: summer time from Sunday 29 March to Sunday 25 October
+        assert_eq!(
+            german_day_start_utc(d("2026-03-29")),
+            at("2026-03-28 23:00:00")
+        );
+        assert_eq!(
+            german_day_start_utc(d("2026-03-30")),
+            at("2026-03-29 22:00:00")
+        );
+        assert_eq!(
+            german_day_start_utc(d("2026-10-25")),
+            at("2026-10-24 22:00:00")
+        );
+        assert_eq!(
+            german_day_start_utc(d("2026-10-26")),
+            at("2026-10-25 23:00:00")
+        );
+        assert_eq!(
+            german_day_start_utc(d("2020-01-01")),
+            at("2019-12-31 23:00:00")
+        );
+        assert_eq!(german_date(at("2026-07-01 21:59:59")), d("2026-07-01"));
+        assert_eq!(german_date(at("2026-07-01 22:00:00")), d("2026-07-02"));
+        assert_eq!(german_date(at("2026-12-01 22:59:59")), d("2026-12-01"));
+        assert_eq!(german_date(at("2026-12-01 23:00:00")), d("2026-12-02"));
     }
 }

@@ -15,6 +15,7 @@ pub mod pagination;
 pub mod payments;
 pub mod programmes;
 pub mod register;
+pub mod reports;
 
 use actix_web::web;
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
@@ -56,6 +57,10 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
                 .service(payments::list)
                 .service(payments::payout)
                 .service(payments::reject)
+                .service(reports::volumes)
+                .service(reports::pipeline)
+                .service(reports::budget)
+                .service(reports::processing_times)
                 .service(audit::list)
                 .service(audit::verify),
         );

@@ -3,7 +3,7 @@
 //! paid never exceeds the grant: the release is one conditional update of the case
 //! (`paid + x <= granted`), which concurrent releases cannot both pass.
 
-use chrono::{Datelike, NaiveDateTime};
+use chrono::NaiveDateTime;
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable};
@@ -275,7 +275,7 @@ fn release(
             pr::status.eq("paid"),
             pr::paid_by.eq(w.subject),
             pr::paid_at.eq(w.now),
-            pr::paid_year.eq(w.now.year()),
+            pr::paid_year.eq(crate::domain::calendar::german_year(w.now)),
         ))
         .execute(conn)?;
     if m == 0 {

@@ -21,3 +21,4 @@ mod notices;
 mod operations;
 mod payments;
 mod programmes;
+mod reports_property;

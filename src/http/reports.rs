@@ -1,0 +1,887 @@
+//! Reports for the finance ministry (ministry, caseworker, approver, admin): volumes, the
+//! pipeline on a day, budget utilisation, processing times. JSON by default; `format=csv`
+//! (RFC 4180) and `format=csv-de` (German Excel).
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, web};
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::applications::now;
+use crate::auth::{Principal, policy};
+use crate::domain::KreisKey;
+use crate::domain::calendar::german_year;
+use crate::error::{ApiError, FieldError, Problem};
+use crate::persistence::{Pool, programmes};
+use crate::reporting::table::{Cell, Column, Dialect, Table, euros};
+use crate::reporting::{self, Basis, GroupKey, VolumeQuery};
+
+/// `json`, `csv` or `csv-de`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Csv(Dialect),
+}
+
+fn format_of(f: Option<&str>, errors: &mut Vec<FieldError>) -> Format {
+    match f.unwrap_or("json") {
+        "json" => Format::Json,
+        "csv" => Format::Csv(Dialect::Rfc4180),
+        "csv-de" => Format::Csv(Dialect::German),
+        other => {
+            errors.push(FieldError::new(
+                "format",
+                format!("unknown format {other:?}; expected json, csv or csv-de"),
+            ));
+            Format::Json
+        }
+    }
+}
+
+fn check_year(field: &str, y: Option<i32>, errors: &mut Vec<FieldError>) {
+    if let Some(y) = y
+        && !(2000..=2200).contains(&y)
+    {
+        errors.push(FieldError::new(
+            field,
+            "must be a year between 2000 and 2200",
+        ));
+    }
+}
+
+fn money(cents: i64) -> String {
+    euros(cents, '.')
+}
+
+/// The answer in the format asked for.
+fn respond<T: Serialize>(
+    format: Format,
+    json: &T,
+    table: impl FnOnce() -> Table,
+    name: &str,
+) -> Result<HttpResponse, ApiError> {
+    match format {
+        Format::Json => Ok(HttpResponse::Ok().json(json)),
+        Format::Csv(dialect) => {
+            let bytes = table()
+                .to_csv(dialect)
+                .map_err(|e| ApiError::Internal(format!("writing CSV: {e}")))?;
+            let suffix = if dialect == Dialect::German {
+                "-de"
+            } else {
+                ""
+            };
+            Ok(HttpResponse::Ok()
+                .content_type("text/csv; charset=utf-8")
+                .insert_header((
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}{suffix}.csv\""),
+                ))
+                .body(bytes))
+        }
+    }
+}
+
+/// A programme that does not exist is a mistake in the request, not an empty report.
+fn check_programme(
+    conn: &mut crate::persistence::AnyConnection,
+    code: Option<&str>,
+) -> Result<(), ApiError> {
+    if let Some(code) = code
+        && programmes::find(conn, code)?.is_none()
+    {
+        return Err(ApiError::validation(
+            "programme",
+            format!("no programme {code}"),
+        ));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Volumes
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct VolumesParams {
+    /// Which date puts a case into a year: `notice` (the day its grant notice was signed; the
+    /// default), `submission` (the day it was submitted) or `payment` (money by the year it
+    /// moved: payouts by their fiscal year, reclaims by the day of the revocation notice).
+    #[param(example = "notice")]
+    pub basis: Option<String>,
+    /// Comma-separated, in the order wanted: `year`, `municipality`, `kreis`, `programme`,
+    /// `funding_object`, `joint`. Default `year`; empty (`group_by=`) for one total row.
+    #[param(example = "year,municipality")]
+    pub group_by: Option<String>,
+    /// First year (German calendar year), inclusive.
+    pub from: Option<i32>,
+    /// Last year, inclusive.
+    pub to: Option<i32>,
+    #[param(example = "THUEREGOVRL-2018")]
+    pub programme: Option<String>,
+    /// Only the municipalities of this Kreis (5-digit key); a joint case counts with the share
+    /// of its partners there.
+    #[param(example = "16063")]
+    pub kreis: Option<String>,
+    /// `json` (default), `csv` or `csv-de`.
+    pub format: Option<String>,
+}
+
+/// One row: the keys it is grouped by (the others absent) and its measures.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VolumeRowDto {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub year: Option<i32>,
+    /// Official municipality key, with `municipality_name`, when grouped by municipality.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ags: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub municipality_name: Option<String>,
+    /// Kreis key, with `kreis_name`, when grouped by Kreis.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kreis: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kreis_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub programme: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub funding_object: Option<String>,
+    /// Interkommunal (a joint case of several municipalities).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub joint: Option<bool>,
+    #[serde(flatten)]
+    pub measures: MeasuresDto,
+}
+
+/// Counts and sums. A joint case's money is split over its partners by share, exactly; the
+/// case is counted once, with its lead municipality, so counts and sums add up over rows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeasuresDto {
+    /// Grant notices (basis notice), submitted applications (submission) or released payouts
+    /// (payment).
+    pub count: i64,
+    /// Requested by the cases (null on basis payment).
+    #[schema(value_type = Option<String>, example = "9200000.00")]
+    pub requested: Option<String>,
+    /// Granted to the cases now, after amendments, final notices and revocations (null on
+    /// basis payment).
+    #[schema(value_type = Option<String>, example = "310620.00")]
+    pub granted: Option<String>,
+    /// Paid out (basis notice/submission: to date; payment: in the year).
+    #[schema(value_type = String, example = "150000.00")]
+    pub paid: String,
+    /// Reclaimed by signed revocation notices.
+    #[schema(value_type = String, example = "0.00")]
+    pub reclaimed: String,
+}
+
+impl MeasuresDto {
+    fn new(basis: Basis, m: reporting::Measures) -> MeasuresDto {
+        let cash = basis == Basis::Payment;
+        MeasuresDto {
+            count: m.count,
+            requested: (!cash).then(|| money(m.requested)),
+            granted: (!cash).then(|| money(m.granted)),
+            paid: money(m.paid),
+            reclaimed: money(m.reclaimed),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VolumesReport {
+    pub basis: String,
+    pub group_by: Vec<String>,
+    pub from: Option<i32>,
+    pub to: Option<i32>,
+    pub programme: Option<String>,
+    pub kreis: Option<String>,
+    pub rows: Vec<VolumeRowDto>,
+    /// The sum of the rows: the same whichever way the report is grouped.
+    pub totals: MeasuresDto,
+}
+
+impl VolumesParams {
+    fn validate(self) -> Result<(VolumeQuery, Format), ApiError> {
+        let mut errors = Vec::new();
+        let basis = Basis::parse(self.basis.as_deref().unwrap_or("notice")).unwrap_or_else(|e| {
+            errors.push(FieldError::new("basis", e));
+            Basis::Notice
+        });
+        let mut group_by = Vec::new();
+        let keys = self.group_by.as_deref().unwrap_or("year");
+        for part in keys.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match GroupKey::parse(part) {
+                Ok(k) if group_by.contains(&k) => errors.push(FieldError::new(
+                    "group_by",
+                    format!("{part} is given twice"),
+                )),
+                Ok(k) => group_by.push(k),
+                Err(e) => errors.push(FieldError::new("group_by", e)),
+            }
+        }
+        check_year("from", self.from, &mut errors);
+        check_year("to", self.to, &mut errors);
+        if let (Some(f), Some(t)) = (self.from, self.to)
+            && f > t
+        {
+            errors.push(FieldError::new("to", "must not be before from"));
+        }
+        let kreis = self.kreis.and_then(|k| match KreisKey::parse(&k) {
+            Ok(k) => Some(k.as_str().to_owned()),
+            Err(e) => {
+                errors.push(FieldError::new("kreis", e.to_string()));
+                None
+            }
+        });
+        let format = format_of(self.format.as_deref(), &mut errors);
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        Ok((
+            VolumeQuery {
+                basis,
+                group_by,
+                from: self.from,
+                to: self.to,
+                programme: self.programme,
+                kreis,
+            },
+            format,
+        ))
+    }
+}
+
+fn count_header(basis: Basis) -> &'static str {
+    match basis {
+        Basis::Notice => "Zuwendungsbescheide",
+        Basis::Submission => "Anträge",
+        Basis::Payment => "Auszahlungen",
+    }
+}
+
+fn volumes_table(q: &VolumeQuery, rows: &[VolumeRowDto]) -> Table {
+    let mut columns = Vec::new();
+    for k in &q.group_by {
+        match k {
+            GroupKey::Year => columns.push(Column {
+                en: "year",
+                de: "Jahr",
+            }),
+            GroupKey::Municipality => {
+                columns.push(Column {
+                    en: "ags",
+                    de: "Gemeindeschlüssel",
+                });
+                columns.push(Column {
+                    en: "municipality_name",
+                    de: "Gemeinde",
+                });
+            }
+            GroupKey::Kreis => {
+                columns.push(Column {
+                    en: "kreis",
+                    de: "Kreisschlüssel",
+                });
+                columns.push(Column {
+                    en: "kreis_name",
+                    de: "Kreis",
+                });
+            }
+            GroupKey::Programme => columns.push(Column {
+                en: "programme",
+                de: "Förderprogramm",
+            }),
+            GroupKey::FundingObject => columns.push(Column {
+                en: "funding_object",
+                de: "Fördergegenstand",
+            }),
+            GroupKey::Joint => columns.push(Column {
+                en: "joint",
+                de: "Interkommunal",
+            }),
+        }
+    }
+    let cash = q.basis == Basis::Payment;
+    columns.push(Column {
+        en: "count",
+        de: count_header(q.basis),
+    });
+    if !cash {
+        columns.push(Column {
+            en: "requested",
+            de: "Beantragt (EUR)",
+        });
+        columns.push(Column {
+            en: "granted",
+            de: "Bewilligt (EUR)",
+        });
+    }
+    columns.push(Column {
+        en: "paid",
+        de: "Ausgezahlt (EUR)",
+    });
+    columns.push(Column {
+        en: "reclaimed",
+        de: "Zurückgefordert (EUR)",
+    });
+    let rows = rows
+        .iter()
+        .map(|r| {
+            let mut cells = Vec::new();
+            for k in &q.group_by {
+                match k {
+                    GroupKey::Year => {
+                        cells.push(r.year.map_or(Cell::Empty, |y| Cell::Int(y.into())))
+                    }
+                    GroupKey::Municipality => {
+                        cells.push(r.ags.clone().into());
+                        cells.push(r.municipality_name.clone().into());
+                    }
+                    GroupKey::Kreis => {
+                        cells.push(r.kreis.clone().into());
+                        cells.push(r.kreis_name.clone().into());
+                    }
+                    GroupKey::Programme => cells.push(r.programme.clone().into()),
+                    GroupKey::FundingObject => cells.push(r.funding_object.clone().into()),
+                    GroupKey::Joint => cells.push(r.joint.map_or(Cell::Empty, Cell::Bool)),
+                }
+            }
+            cells
+        })
+        .collect::<Vec<_>>();
+    Table { columns, rows }
+}
+
+/// Money and counts per year, municipality, Kreis, programme, funding object or single/joint
+/// (ministry, caseworker, approver, admin). Exact to the cent: a joint case is split over its
+/// partners by share (largest remainder), so the grand total is the same however grouped.
+#[utoipa::path(
+    tag = "reports",
+    params(VolumesParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The report; `text/csv` with `format=csv` or `csv-de`",
+            content((VolumesReport = "application/json"), (String = "text/csv"))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/volumes")]
+pub async fn volumes(
+    principal: Principal,
+    params: web::Query<VolumesParams>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::READ_REPORTS)?;
+    let (q, format) = params.into_inner().validate()?;
+    let rows = {
+        let q = q.clone();
+        super::db(&pool, move |conn| {
+            check_programme(conn, q.programme.as_deref())?;
+            Ok(reporting::volumes(conn, &q)?)
+        })
+        .await?
+    };
+    let mut totals = reporting::Measures::default();
+    let mut dtos = Vec::with_capacity(rows.len());
+    let mut measures = Vec::with_capacity(rows.len());
+    for r in rows {
+        let m = r.measures();
+        totals = totals
+            .checked_add(m)
+            .ok_or_else(|| ApiError::Internal("report totals out of range".into()))?;
+        measures.push(m);
+        dtos.push(VolumeRowDto {
+            year: r.year,
+            ags: r.ags,
+            municipality_name: r.municipality_name,
+            kreis: r.kreis,
+            kreis_name: r.kreis_name,
+            programme: r.programme,
+            funding_object: r.funding_object,
+            joint: r.joint,
+            measures: MeasuresDto::new(q.basis, m),
+        });
+    }
+    let report = VolumesReport {
+        basis: q.basis.as_str().into(),
+        group_by: q.group_by.iter().map(|k| k.as_str().to_owned()).collect(),
+        from: q.from,
+        to: q.to,
+        programme: q.programme.clone(),
+        kreis: q.kreis.clone(),
+        totals: MeasuresDto::new(q.basis, totals),
+        rows: dtos,
+    };
+    respond(
+        format,
+        &report,
+        || {
+            let mut t = volumes_table(&q, &report.rows);
+            let cash = q.basis == Basis::Payment;
+            for (cells, m) in t.rows.iter_mut().zip(&measures) {
+                cells.push(Cell::Int(m.count));
+                if !cash {
+                    cells.push(Cell::Money(m.requested));
+                    cells.push(Cell::Money(m.granted));
+                }
+                cells.push(Cell::Money(m.paid));
+                cells.push(Cell::Money(m.reclaimed));
+            }
+            t
+        },
+        "volumes",
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pipeline
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PipelineParams {
+    /// The day (German time, end of day); default today.
+    #[param(example = "2019-12-31")]
+    pub as_of: Option<NaiveDate>,
+    pub programme: Option<String>,
+    /// `json` (default), `csv` or `csv-de`.
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PipelineRowDto {
+    /// The status the case had at the end of the day: submitted, in_review or info_requested.
+    pub status: String,
+    pub count: i64,
+    #[schema(value_type = String, example = "9200000.00")]
+    pub requested: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PipelineReport {
+    pub as_of: NaiveDate,
+    pub programme: Option<String>,
+    /// Open applications (submitted, not yet decided or withdrawn) by their status that day.
+    pub rows: Vec<PipelineRowDto>,
+    pub open: i64,
+    #[schema(value_type = String)]
+    pub requested: String,
+}
+
+fn status_de(s: &str) -> &str {
+    match s {
+        "submitted" => "eingereicht",
+        "in_review" => "in Prüfung",
+        "info_requested" => "Unterlagen nachgefordert",
+        other => other,
+    }
+}
+
+/// Open applications at the end of a day and their requested sum, by the status they had then
+/// (from the case histories, not today's state).
+#[utoipa::path(
+    tag = "reports",
+    params(PipelineParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The report; `text/csv` with `format=csv` or `csv-de`",
+            content((PipelineReport = "application/json"), (String = "text/csv"))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/pipeline")]
+pub async fn pipeline(
+    principal: Principal,
+    params: web::Query<PipelineParams>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::READ_REPORTS)?;
+    let p = params.into_inner();
+    let mut errors = Vec::new();
+    let format = format_of(p.format.as_deref(), &mut errors);
+    let as_of = p.as_of.unwrap_or_else(|| {
+        let n = now();
+        crate::domain::calendar::german_date(n)
+    });
+    check_year("as_of", Some(as_of.year()), &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let programme = p.programme.clone();
+    let rows = super::db(&pool, move |conn| {
+        check_programme(conn, programme.as_deref())?;
+        Ok(reporting::pipeline(conn, as_of, programme.as_deref())?)
+    })
+    .await?;
+    let mut open = 0i64;
+    let mut requested = 0i64;
+    for r in &rows {
+        open += r.count;
+        requested = requested
+            .checked_add(r.requested.unwrap_or(0))
+            .ok_or_else(|| ApiError::Internal("report totals out of range".into()))?;
+    }
+    let report = PipelineReport {
+        as_of,
+        programme: p.programme,
+        rows: rows
+            .iter()
+            .map(|r| PipelineRowDto {
+                status: r.status.clone(),
+                count: r.count,
+                requested: money(r.requested.unwrap_or(0)),
+            })
+            .collect(),
+        open,
+        requested: money(requested),
+    };
+    let german = format == Format::Csv(Dialect::German);
+    respond(
+        format,
+        &report,
+        || Table {
+            columns: vec![
+                Column {
+                    en: "status",
+                    de: "Status",
+                },
+                Column {
+                    en: "count",
+                    de: "Offene Anträge",
+                },
+                Column {
+                    en: "requested",
+                    de: "Beantragt (EUR)",
+                },
+            ],
+            rows: rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        Cell::Text(if german {
+                            status_de(&r.status).to_owned()
+                        } else {
+                            r.status.clone()
+                        }),
+                        Cell::Int(r.count),
+                        Cell::Money(r.requested.unwrap_or(0)),
+                    ]
+                })
+                .collect(),
+        },
+        "pipeline",
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Budget
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BudgetParams {
+    /// One fiscal year; default all.
+    pub year: Option<i32>,
+    /// `json` (default), `csv` or `csv-de`.
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BudgetUseDto {
+    pub programme: String,
+    pub fiscal_year: i32,
+    /// The budget set for the programme-year (null: none set, but money was paid in it).
+    #[schema(value_type = Option<String>, example = "10000000.00")]
+    pub amount: Option<String>,
+    /// Allocated to the year by signed notices.
+    #[schema(value_type = Option<String>)]
+    pub committed: Option<String>,
+    /// Released payouts of the programme in the fiscal year.
+    #[schema(value_type = String)]
+    pub paid: String,
+    /// `amount − committed`.
+    #[schema(value_type = Option<String>)]
+    pub available: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BudgetReport {
+    pub year: Option<i32>,
+    pub rows: Vec<BudgetUseDto>,
+}
+
+/// Budget, committed, paid and available per programme and fiscal year.
+#[utoipa::path(
+    tag = "reports",
+    params(BudgetParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The report; `text/csv` with `format=csv` or `csv-de`",
+            content((BudgetReport = "application/json"), (String = "text/csv"))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/budget")]
+pub async fn budget(
+    principal: Principal,
+    params: web::Query<BudgetParams>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::READ_REPORTS)?;
+    let p = params.into_inner();
+    let mut errors = Vec::new();
+    let format = format_of(p.format.as_deref(), &mut errors);
+    check_year("year", p.year, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let year = p.year;
+    let rows = super::db(&pool, move |conn| Ok(reporting::budget(conn, year)?)).await?;
+    let report = BudgetReport {
+        year,
+        rows: rows
+            .iter()
+            .map(|r| BudgetUseDto {
+                programme: r.programme.clone(),
+                fiscal_year: r.fiscal_year,
+                amount: r.amount.map(money),
+                committed: r.committed.map(money),
+                paid: money(r.paid.unwrap_or(0)),
+                available: r.amount.zip(r.committed).map(|(a, c)| money(a - c)),
+            })
+            .collect(),
+    };
+    let opt = |c: Option<i64>| c.map_or(Cell::Empty, Cell::Money);
+    respond(
+        format,
+        &report,
+        || Table {
+            columns: vec![
+                Column {
+                    en: "programme",
+                    de: "Förderprogramm",
+                },
+                Column {
+                    en: "fiscal_year",
+                    de: "Haushaltsjahr",
+                },
+                Column {
+                    en: "amount",
+                    de: "Haushaltsansatz (EUR)",
+                },
+                Column {
+                    en: "committed",
+                    de: "Gebunden (EUR)",
+                },
+                Column {
+                    en: "paid",
+                    de: "Ausgezahlt (EUR)",
+                },
+                Column {
+                    en: "available",
+                    de: "Verfügbar (EUR)",
+                },
+            ],
+            rows: rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        Cell::Text(r.programme.clone()),
+                        Cell::Int(r.fiscal_year.into()),
+                        opt(r.amount),
+                        opt(r.committed),
+                        Cell::Money(r.paid.unwrap_or(0)),
+                        opt(r.amount.zip(r.committed).map(|(a, c)| a - c)),
+                    ]
+                })
+                .collect(),
+        },
+        "budget",
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processing times
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ProcessingParams {
+    /// The year the decisions were signed (German calendar year); default this year.
+    pub year: Option<i32>,
+    /// `json` (default), `csv` or `csv-de`.
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProcessingRowDto {
+    /// The programme; absent in the row over all programmes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub programme: Option<String>,
+    /// Cases decided (grant or rejection notice signed) in the year.
+    pub decided: i64,
+    pub granted: i64,
+    pub rejected: i64,
+    /// Median processing time in days, two decimals (rounded half up from the seconds).
+    #[schema(value_type = String, example = "23.50")]
+    pub median_days: String,
+    /// 90th percentile in days.
+    #[schema(value_type = String, example = "61.25")]
+    pub p90_days: String,
+    /// The longest, in days.
+    #[schema(value_type = String)]
+    pub max_days: String,
+    /// The same, exact, in seconds.
+    pub median_seconds: i64,
+    pub p90_seconds: i64,
+    pub max_seconds: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProcessingReport {
+    pub year: i32,
+    /// Per programme, then one row over all programmes (no `programme`).
+    pub rows: Vec<ProcessingRowDto>,
+}
+
+fn days(seconds: i64) -> String {
+    let d = (Decimal::from(seconds) / Decimal::from(86_400))
+        .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    format!("{d:.2}")
+}
+
+/// Processing times from submission to the decision notice, without the time waiting for the
+/// applicant's information: median and 90th percentile (nearest rank) per programme.
+#[utoipa::path(
+    tag = "reports",
+    params(ProcessingParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The report; `text/csv` with `format=csv` or `csv-de`",
+            content((ProcessingReport = "application/json"), (String = "text/csv"))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/processing-times")]
+pub async fn processing_times(
+    principal: Principal,
+    params: web::Query<ProcessingParams>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(policy::READ_REPORTS)?;
+    let p = params.into_inner();
+    let mut errors = Vec::new();
+    let format = format_of(p.format.as_deref(), &mut errors);
+    check_year("year", p.year, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let year = p.year.unwrap_or_else(|| german_year(now()));
+    let rows = super::db(&pool, move |conn| {
+        Ok(reporting::processing_times(conn, year)?)
+    })
+    .await?;
+    let dtos: Vec<ProcessingRowDto> = rows
+        .iter()
+        .map(|r| {
+            let (m, p90, max) = (
+                r.median_seconds.unwrap_or(0),
+                r.p90_seconds.unwrap_or(0),
+                r.max_seconds.unwrap_or(0),
+            );
+            ProcessingRowDto {
+                programme: r.programme.clone(),
+                decided: r.decided,
+                granted: r.granted,
+                rejected: r.rejected,
+                median_days: days(m),
+                p90_days: days(p90),
+                max_days: days(max),
+                median_seconds: m,
+                p90_seconds: p90,
+                max_seconds: max,
+            }
+        })
+        .collect();
+    let report = ProcessingReport { year, rows: dtos };
+    let german = format == Format::Csv(Dialect::German);
+    respond(
+        format,
+        &report,
+        || Table {
+            columns: vec![
+                Column {
+                    en: "programme",
+                    de: "Förderprogramm",
+                },
+                Column {
+                    en: "decided",
+                    de: "Entschieden",
+                },
+                Column {
+                    en: "granted",
+                    de: "Bewilligt",
+                },
+                Column {
+                    en: "rejected",
+                    de: "Abgelehnt",
+                },
+                Column {
+                    en: "median_days",
+                    de: "Median (Tage)",
+                },
+                Column {
+                    en: "p90_days",
+                    de: "90-%-Perzentil (Tage)",
+                },
+                Column {
+                    en: "max_days",
+                    de: "Maximum (Tage)",
+                },
+            ],
+            rows: report
+                .rows
+                .iter()
+                .map(|r| {
+                    let d = |s: &str| {
+                        Cell::Text(if german {
+                            s.replace('.', ",")
+                        } else {
+                            s.to_owned()
+                        })
+                    };
+                    vec![
+                        Cell::Text(
+                            r.programme
+                                .clone()
+                                .unwrap_or_else(|| if german { "alle" } else { "all" }.to_owned()),
+                        ),
+                        Cell::Int(r.decided),
+                        Cell::Int(r.granted),
+                        Cell::Int(r.rejected),
+                        d(&r.median_days),
+                        d(&r.p90_days),
+                        d(&r.max_days),
+                    ]
+                })
+                .collect(),
+        },
+        "processing-times",
+    )
+}

@@ -1,0 +1,320 @@
+//! Reports for the finance ministry: volumes per year, municipality, Kreis, programme, funding
+//! object and single/joint; the pipeline on a date; budget utilisation; processing times.
+//!
+//! Aggregation happens in SQL on integer cents (`CAST(SUM(..) AS BIGINT)`, exact on both
+//! backends); Rust validates the request, binds the parameters and assembles rows and totals.
+//! Joint cases are split over their partners by share with the largest-remainder method of
+//! `domain::split`, done in SQL with window functions, so that the parts of every case add up
+//! to the case exactly and a grand total is the same whichever way the report is grouped.
+//!
+//! Years are German calendar years: an instant counts for the year it has in Berlin
+//! (`domain::calendar::german_year`).
+
+mod sql;
+pub mod table;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamp};
+
+use crate::domain::calendar::{german_day_start_utc, german_year_start_utc};
+use crate::persistence::{AnyConnection, Backend, Db};
+
+/// Which date puts money into a year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// Cases by the day their grant notice was signed (the Bewilligungsjahr); one count per
+    /// grant notice; the case's current requested, granted, paid and reclaimed money.
+    Notice,
+    /// Cases by the day they were submitted; one count per application.
+    Submission,
+    /// Money by the year it moved: payouts by the fiscal year of their release (one count per
+    /// payout) and reclaims by the day their revocation notice was signed. Requested and
+    /// granted money has no payment date and is not reported on this basis.
+    Payment,
+}
+
+impl Basis {
+    pub fn parse(s: &str) -> Result<Basis, String> {
+        match s {
+            "notice" => Ok(Basis::Notice),
+            "submission" => Ok(Basis::Submission),
+            "payment" => Ok(Basis::Payment),
+            other => Err(format!(
+                "unknown basis {other:?}; expected notice, submission or payment"
+            )),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::Notice => "notice",
+            Basis::Submission => "submission",
+            Basis::Payment => "payment",
+        }
+    }
+}
+
+/// A dimension the volumes report can be grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum GroupKey {
+    Year,
+    Municipality,
+    Kreis,
+    Programme,
+    FundingObject,
+    Joint,
+}
+
+impl GroupKey {
+    pub const ALL: [GroupKey; 6] = [
+        GroupKey::Year,
+        GroupKey::Municipality,
+        GroupKey::Kreis,
+        GroupKey::Programme,
+        GroupKey::FundingObject,
+        GroupKey::Joint,
+    ];
+    pub fn parse(s: &str) -> Result<GroupKey, String> {
+        GroupKey::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown grouping {s:?}; expected year, municipality, kreis, programme, \
+                     funding_object or joint"
+                )
+            })
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupKey::Year => "year",
+            GroupKey::Municipality => "municipality",
+            GroupKey::Kreis => "kreis",
+            GroupKey::Programme => "programme",
+            GroupKey::FundingObject => "funding_object",
+            GroupKey::Joint => "joint",
+        }
+    }
+}
+
+/// A validated volumes request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeQuery {
+    pub basis: Basis,
+    /// Distinct keys in the order asked for; empty for one grand-total row.
+    pub group_by: Vec<GroupKey>,
+    /// First and last year, inclusive.
+    pub from: Option<i32>,
+    pub to: Option<i32>,
+    pub programme: Option<String>,
+    /// Only the shares of municipalities of this Kreis (a joint case counts with the part of
+    /// its partners in the Kreis).
+    pub kreis: Option<String>,
+}
+
+/// One row of the volumes report: the keys it is grouped by (the others `None`) and its
+/// measures in cents.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct VolumeRow {
+    #[diesel(sql_type = Nullable<Integer>)]
+    pub year: Option<i32>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub ags: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub municipality_name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub kreis: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub kreis_name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub programme: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub funding_object: Option<String>,
+    #[diesel(sql_type = Nullable<Bool>)]
+    pub joint: Option<bool>,
+    /// Notices, applications or payouts (see `Basis`); a joint case is counted once, with
+    /// its lead municipality.
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub count: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub requested: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub granted: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub paid: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub reclaimed: Option<i64>,
+}
+
+/// The measures of a volumes row or of the grand total.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Measures {
+    pub count: i64,
+    pub requested: i64,
+    pub granted: i64,
+    pub paid: i64,
+    pub reclaimed: i64,
+}
+
+impl VolumeRow {
+    pub fn measures(&self) -> Measures {
+        Measures {
+            count: self.count.unwrap_or(0),
+            requested: self.requested.unwrap_or(0),
+            granted: self.granted.unwrap_or(0),
+            paid: self.paid.unwrap_or(0),
+            reclaimed: self.reclaimed.unwrap_or(0),
+        }
+    }
+}
+
+impl Measures {
+    /// Adds another row; `None` if a sum leaves the range of i64 cents.
+    pub fn checked_add(self, o: Measures) -> Option<Measures> {
+        Some(Measures {
+            count: self.count.checked_add(o.count)?,
+            requested: self.requested.checked_add(o.requested)?,
+            granted: self.granted.checked_add(o.granted)?,
+            paid: self.paid.checked_add(o.paid)?,
+            reclaimed: self.reclaimed.checked_add(o.reclaimed)?,
+        })
+    }
+}
+
+/// A value bound to a report query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Param {
+    Int(i32),
+    Text(String),
+    Ts(NaiveDateTime),
+}
+
+/// Runs `sql` with `params` bound in order.
+fn load<T>(conn: &mut AnyConnection, sql: &str, params: Vec<Param>) -> QueryResult<Vec<T>>
+where
+    T: QueryableByName<Db> + 'static,
+{
+    let mut q = diesel::sql_query(sql).into_boxed::<Db>();
+    for p in params {
+        q = match p {
+            Param::Int(v) => q.bind::<Integer, _>(v),
+            Param::Text(v) => q.bind::<Text, _>(v),
+            Param::Ts(v) => q.bind::<Timestamp, _>(v),
+        };
+    }
+    q.load(conn)
+}
+
+pub fn backend(conn: &AnyConnection) -> Backend {
+    match conn {
+        AnyConnection::Pg(_) => Backend::Postgres,
+        AnyConnection::Sqlite(_) => Backend::Sqlite,
+    }
+}
+
+/// The volumes report: one row per combination of the grouping keys, ordered by them.
+pub fn volumes(conn: &mut AnyConnection, q: &VolumeQuery) -> QueryResult<Vec<VolumeRow>> {
+    let (text, params) = sql::volumes(backend(conn), q);
+    let rows: Vec<VolumeRow> = load(conn, &text, params)?;
+    // Without grouping keys an aggregate over nothing still gives one row of NULLs.
+    Ok(rows
+        .into_iter()
+        .filter(|r| !(r.count.is_none() && r.requested.is_none() && r.paid.is_none()))
+        .collect())
+}
+
+/// The SQL text of a volumes query and its parameters, for the benchmark and for plans.
+pub fn volumes_sql(backend: Backend, q: &VolumeQuery) -> (String, usize) {
+    let (text, params) = sql::volumes(backend, q);
+    (text, params.len())
+}
+
+/// Open applications on a day by their status then.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct PipelineRow {
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = BigInt)]
+    pub count: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub requested: Option<i64>,
+}
+
+/// The statuses in which an application is open: submitted and not yet decided or withdrawn.
+pub const OPEN_STATUSES: [&str; 3] = ["submitted", "in_review", "info_requested"];
+
+/// What was on the table at the end of `as_of` (German time): every case's status is the one
+/// its history had reached by then, not today's.
+pub fn pipeline(
+    conn: &mut AnyConnection,
+    as_of: NaiveDate,
+    programme: Option<&str>,
+) -> QueryResult<Vec<PipelineRow>> {
+    let end = as_of
+        .succ_opt()
+        .map(german_day_start_utc)
+        .unwrap_or(NaiveDateTime::MAX);
+    let (text, params) = sql::pipeline(end, programme);
+    load(conn, &text, params)
+}
+
+/// Budget utilisation of one programme-year.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct BudgetUse {
+    #[diesel(sql_type = Text)]
+    pub programme: String,
+    #[diesel(sql_type = Integer)]
+    pub fiscal_year: i32,
+    /// `None`: no budget set for the year, but money was paid in it.
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub amount: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub committed: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub paid: Option<i64>,
+}
+
+pub fn budget(conn: &mut AnyConnection, year: Option<i32>) -> QueryResult<Vec<BudgetUse>> {
+    let (text, params) = sql::budget(year);
+    load(conn, &text, params)
+}
+
+/// Processing times (submission to decision, without the time waiting for the applicant) of
+/// the cases decided in a year, per programme; `programme` `None` is the row over all.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct ProcessingRow {
+    #[diesel(sql_type = Nullable<Text>)]
+    pub programme: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    pub decided: i64,
+    #[diesel(sql_type = BigInt)]
+    pub granted: i64,
+    #[diesel(sql_type = BigInt)]
+    pub rejected: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub median_seconds: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub p90_seconds: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub max_seconds: Option<i64>,
+}
+
+/// Cases whose grant or rejection notice was signed in `year`; median and 90th percentile by
+/// the nearest-rank method (the value at rank ⌈p·n⌉ of the sorted times: a real case's time,
+/// never an interpolation).
+pub fn processing_times(conn: &mut AnyConnection, year: i32) -> QueryResult<Vec<ProcessingRow>> {
+    let (Some(lo), Some(hi)) = (german_year_start_utc(year), german_year_start_utc(year + 1))
+    else {
+        return Ok(Vec::new());
+    };
+    let mut rows = Vec::new();
+    for per_programme in [true, false] {
+        let (text, params) = sql::processing(lo, hi, per_programme);
+        let part: Vec<ProcessingRow> = load(conn, &text, params)?;
+        rows.extend(part.into_iter().filter(|r| r.decided > 0));
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,307 @@
+//! The report queries' SQL text. Identifiers come from fixed lists; every value is a bound
+//! parameter (`$n`: PostgreSQL's numbered parameters, and for SQLite named parameters that get
+//! their index at their first appearance, so numbers are handed out in the order of the text
+//! and a repeated `$n` is the same value on both).
+
+use chrono::NaiveDateTime;
+
+use super::{Basis, GroupKey, Param, VolumeQuery};
+use crate::domain::calendar::german_year_start_utc;
+use crate::persistence::Backend;
+
+/// Hands out `$1`, `$2`, … in the order the text is written.
+#[derive(Default)]
+struct Binder {
+    params: Vec<Param>,
+}
+
+impl Binder {
+    fn bind(&mut self, p: Param) -> String {
+        self.params.push(p);
+        format!("${}", self.params.len())
+    }
+}
+
+/// The German calendar year of a UTC timestamp column (see `calendar::german_year`).
+pub(crate) fn year_of(backend: Backend, column: &str) -> String {
+    match backend {
+        Backend::Postgres => {
+            format!("CAST(EXTRACT(YEAR FROM {column} + INTERVAL '1 hour') AS INTEGER)")
+        }
+        Backend::Sqlite => format!("CAST(strftime('%Y', {column}, '+1 hour') AS INTEGER)"),
+    }
+}
+
+/// `AND col >= $a AND col < $b` for the German years `from..=to` of a timestamp column.
+fn ts_range(b: &mut Binder, column: &str, from: Option<i32>, to: Option<i32>) -> String {
+    let mut s = String::new();
+    if let Some(lo) = from.and_then(german_year_start_utc) {
+        s += &format!(" AND {column} >= {}", b.bind(Param::Ts(lo)));
+    }
+    if let Some(hi) = to.and_then(|t| german_year_start_utc(t.saturating_add(1))) {
+        s += &format!(" AND {column} < {}", b.bind(Param::Ts(hi)));
+    }
+    s
+}
+
+/// The facts of a basis, one row per counted thing: `fid` (what is counted), `case_id`, `yr`,
+/// the case's keys and the measures in cents. `{JOINT}` stands for the single/joint predicate.
+fn facts(backend: Backend, q: &VolumeQuery, b: &mut Binder) -> String {
+    const KEYS: &str = "a.programme_code AS prog, a.funding_object AS fobj, a.joint AS joint";
+    const CASE_MONEY: &str = "a.requested_cents AS req, COALESCE(a.granted_cents, 0) AS gra, \
+                              a.paid_cents AS pai, a.reclaimed_cents AS rec";
+    let mut prog_param: Option<String> = None;
+    let mut prog = |b: &mut Binder| match &q.programme {
+        Some(p) => {
+            let ph = prog_param
+                .get_or_insert_with(|| b.bind(Param::Text(p.clone())))
+                .clone();
+            format!(" AND a.programme_code = {ph}")
+        }
+        None => String::new(),
+    };
+    match q.basis {
+        Basis::Notice => {
+            let range = ts_range(b, "n.signed_at", q.from, q.to);
+            let prog = prog(b);
+            format!(
+                "SELECT n.id AS fid, a.id AS case_id, {yr} AS yr, {KEYS}, 1 AS cnt, {CASE_MONEY} \
+                 FROM notices n JOIN applications a ON a.id = n.application_id \
+                 WHERE n.kind = 'grant' AND n.status = 'signed'{range}{prog} AND {{JOINT}}",
+                yr = year_of(backend, "n.signed_at"),
+            )
+        }
+        Basis::Submission => {
+            let range = ts_range(b, "a.submitted_at", q.from, q.to);
+            let prog = prog(b);
+            format!(
+                "SELECT a.id AS fid, a.id AS case_id, {yr} AS yr, {KEYS}, 1 AS cnt, {CASE_MONEY} \
+                 FROM applications a \
+                 WHERE a.submitted_at IS NOT NULL{range}{prog} AND {{JOINT}}",
+                yr = year_of(backend, "a.submitted_at"),
+            )
+        }
+        Basis::Payment => {
+            let mut years = String::new();
+            if let Some(f) = q.from {
+                years += &format!(" AND p.paid_year >= {}", b.bind(Param::Int(f)));
+            }
+            if let Some(t) = q.to {
+                years += &format!(" AND p.paid_year <= {}", b.bind(Param::Int(t)));
+            }
+            let prog1 = prog(b);
+            let range = ts_range(b, "n.signed_at", q.from, q.to);
+            let prog2 = prog(b);
+            format!(
+                "SELECT p.id AS fid, a.id AS case_id, p.paid_year AS yr, {KEYS}, 1 AS cnt, \
+                 CAST(0 AS BIGINT) AS req, CAST(0 AS BIGINT) AS gra, p.amount_cents AS pai, \
+                 CAST(0 AS BIGINT) AS rec \
+                 FROM payment_requests p JOIN applications a ON a.id = p.application_id \
+                 WHERE p.status = 'paid'{years}{prog1} AND {{JOINT}} \
+                 UNION ALL \
+                 SELECT n.id AS fid, a.id AS case_id, {yr} AS yr, {KEYS}, 0 AS cnt, \
+                 CAST(0 AS BIGINT) AS req, CAST(0 AS BIGINT) AS gra, CAST(0 AS BIGINT) AS pai, \
+                 n.reclaim_cents AS rec \
+                 FROM notices n JOIN applications a ON a.id = n.application_id \
+                 WHERE n.kind = 'revocation' AND n.status = 'signed' \
+                 AND n.reclaim_cents > 0{range}{prog2} AND {{JOINT}}",
+                yr = year_of(backend, "n.signed_at"),
+            )
+        }
+    }
+}
+
+/// The measures, each split by the largest-remainder method of `domain::split`: the part
+/// rounded down, then one cent more for as many partners as cents are left, largest
+/// remainder first, on a tie the earlier partner.
+const MEASURES: [&str; 4] = ["req", "gra", "pai", "rec"];
+
+pub(super) fn volumes(backend: Backend, q: &VolumeQuery) -> (String, Vec<Param>) {
+    let mut b = Binder::default();
+    let facts = facts(backend, q, &mut b);
+    let single = facts.replace("{JOINT}", "NOT a.joint");
+    let joint = facts.replace("{JOINT}", "a.joint");
+    let bases: Vec<String> = MEASURES
+        .iter()
+        .map(|m| {
+            format!("s.{m} * s.share_bp / s.tot AS {m}_b, s.{m} * s.share_bp % s.tot AS {m}_r")
+        })
+        .collect();
+    let parts: Vec<String> = MEASURES
+        .iter()
+        .map(|m| {
+            format!(
+                "{m}_b + CASE WHEN ROW_NUMBER() OVER (PARTITION BY fid ORDER BY {m}_r DESC, \
+                 position) <= {m} - SUM({m}_b) OVER (PARTITION BY fid) THEN 1 ELSE 0 END AS {m}"
+            )
+        })
+        .collect();
+    let kreis = match &q.kreis {
+        Some(k) => format!(" WHERE p.kreis = {}", b.bind(Param::Text(k.clone()))),
+        None => String::new(),
+    };
+    let has = |k: GroupKey| q.group_by.contains(&k);
+    let key = |k: GroupKey, col: &str, null_type: &str| {
+        if has(k) {
+            col.to_owned()
+        } else {
+            format!("CAST(NULL AS {null_type})")
+        }
+    };
+    let group_cols: Vec<&str> = q
+        .group_by
+        .iter()
+        .map(|k| match k {
+            GroupKey::Year => "p.yr",
+            GroupKey::Municipality => "p.ags",
+            GroupKey::Kreis => "p.kreis",
+            GroupKey::Programme => "p.prog",
+            GroupKey::FundingObject => "p.fobj",
+            GroupKey::Joint => "p.joint",
+        })
+        .collect();
+    let group_by = if group_cols.is_empty() {
+        String::new()
+    } else {
+        format!(" GROUP BY {}", group_cols.join(", "))
+    };
+    let order_cols: Vec<&str> = q
+        .group_by
+        .iter()
+        .map(|k| match k {
+            GroupKey::Year => "r.year",
+            GroupKey::Municipality => "r.ags",
+            GroupKey::Kreis => "r.kreis",
+            GroupKey::Programme => "r.programme",
+            GroupKey::FundingObject => "r.funding_object",
+            GroupKey::Joint => "r.joint",
+        })
+        .collect();
+    let order_by = if order_cols.is_empty() {
+        String::new()
+    } else {
+        format!(" ORDER BY {}", order_cols.join(", "))
+    };
+    let text = format!(
+        "SELECT r.year, r.ags, mu.name AS municipality_name, r.kreis, kr.name AS kreis_name, \
+         r.programme, r.funding_object, r.joint, r.count, r.requested, r.granted, r.paid, \
+         r.reclaimed FROM (\
+         SELECT {year} AS year, {ags} AS ags, {kr} AS kreis, {prog} AS programme, \
+         {fobj} AS funding_object, {jt} AS joint, \
+         CAST(SUM(p.cnt) AS BIGINT) AS count, CAST(SUM(p.req) AS BIGINT) AS requested, \
+         CAST(SUM(p.gra) AS BIGINT) AS granted, CAST(SUM(p.pai) AS BIGINT) AS paid, \
+         CAST(SUM(p.rec) AS BIGINT) AS reclaimed \
+         FROM (\
+         SELECT f.yr, f.prog, f.fobj, f.joint, m.ags, m.kreis, f.cnt, f.req, f.gra, f.pai, f.rec \
+         FROM ({single}) f JOIN application_members m ON m.application_id = f.case_id \
+         UNION ALL \
+         SELECT yr, prog, fobj, joint, ags, kreis, CASE WHEN is_lead THEN cnt ELSE 0 END AS cnt, \
+         {parts} \
+         FROM (SELECT s.fid, s.yr, s.prog, s.fobj, s.joint, s.ags, s.kreis, s.position, \
+         s.is_lead, s.cnt, s.req, s.gra, s.pai, s.rec, {bases} \
+         FROM (SELECT f.*, m.ags, m.kreis, m.position, m.is_lead, m.share_bp, \
+         SUM(m.share_bp) OVER (PARTITION BY f.fid) AS tot \
+         FROM ({joint}) f JOIN application_members m ON m.application_id = f.case_id) s) j\
+         ) p{kreis}{group_by}\
+         ) r \
+         LEFT JOIN municipalities mu ON mu.ags = r.ags \
+         LEFT JOIN municipalities kr ON kr.ags = r.kreis || '000'{order_by}",
+        year = key(GroupKey::Year, "p.yr", "INTEGER"),
+        ags = key(GroupKey::Municipality, "p.ags", "TEXT"),
+        kr = key(GroupKey::Kreis, "p.kreis", "TEXT"),
+        prog = key(GroupKey::Programme, "p.prog", "TEXT"),
+        fobj = key(GroupKey::FundingObject, "p.fobj", "TEXT"),
+        jt = key(GroupKey::Joint, "p.joint", "BOOLEAN"),
+        parts = parts.join(", "),
+        bases = bases.join(", "),
+    );
+    (text, b.params)
+}
+
+pub(super) fn pipeline(end: NaiveDateTime, programme: Option<&str>) -> (String, Vec<Param>) {
+    let mut b = Binder::default();
+    let end = b.bind(Param::Ts(end));
+    let prog = match programme {
+        Some(p) => format!(
+            " AND a.programme_code = {}",
+            b.bind(Param::Text(p.to_owned()))
+        ),
+        None => String::new(),
+    };
+    let text = format!(
+        "SELECT e.to_status AS status, CAST(COUNT(*) AS BIGINT) AS count, \
+         CAST(SUM(a.requested_cents) AS BIGINT) AS requested \
+         FROM (SELECT record_key, to_status, \
+         ROW_NUMBER() OVER (PARTITION BY record_key ORDER BY seq DESC) AS rn \
+         FROM audit_events WHERE record_type = 'application' AND to_status IS NOT NULL \
+         AND occurred_at < {end}) e \
+         JOIN applications a ON a.id = e.record_key \
+         WHERE e.rn = 1 AND e.to_status IN ('submitted', 'in_review', 'info_requested'){prog} \
+         GROUP BY e.to_status \
+         ORDER BY CASE e.to_status WHEN 'submitted' THEN 1 WHEN 'in_review' THEN 2 ELSE 3 END"
+    );
+    (text, b.params)
+}
+
+pub(super) fn budget(year: Option<i32>) -> (String, Vec<Param>) {
+    let mut b = Binder::default();
+    let (paid_year, keys_year, budget_year) = match year {
+        Some(y) => {
+            let ph = b.bind(Param::Int(y));
+            (
+                format!(" AND pr.paid_year = {ph}"),
+                format!(" WHERE fiscal_year = {ph}"),
+                format!(" AND pr2.paid_year = {ph}"),
+            )
+        }
+        None => Default::default(),
+    };
+    let text = format!(
+        "SELECT k.programme, k.fiscal_year, bu.amount_cents AS amount, \
+         bu.committed_cents AS committed, pd.paid \
+         FROM (SELECT programme_code AS programme, fiscal_year FROM budgets{keys_year} \
+         UNION SELECT a2.programme_code, pr2.paid_year FROM payment_requests pr2 \
+         JOIN applications a2 ON a2.id = pr2.application_id \
+         WHERE pr2.status = 'paid' AND pr2.paid_year IS NOT NULL{budget_year}) k \
+         LEFT JOIN budgets bu ON bu.programme_code = k.programme AND bu.fiscal_year = k.fiscal_year \
+         LEFT JOIN (SELECT a.programme_code AS programme, pr.paid_year AS fiscal_year, \
+         CAST(SUM(pr.amount_cents) AS BIGINT) AS paid \
+         FROM payment_requests pr JOIN applications a ON a.id = pr.application_id \
+         WHERE pr.status = 'paid'{paid_year} GROUP BY a.programme_code, pr.paid_year) pd \
+         ON pd.programme = k.programme AND pd.fiscal_year = k.fiscal_year \
+         ORDER BY k.fiscal_year, k.programme"
+    );
+    (text, b.params)
+}
+
+pub(super) fn processing(
+    lo: NaiveDateTime,
+    hi: NaiveDateTime,
+    per_programme: bool,
+) -> (String, Vec<Param>) {
+    let mut b = Binder::default();
+    let lo = b.bind(Param::Ts(lo));
+    let hi = b.bind(Param::Ts(hi));
+    let (g, programme) = if per_programme {
+        ("a.programme_code", "g")
+    } else {
+        ("''", "CAST(NULL AS TEXT)")
+    };
+    let text = format!(
+        "SELECT {programme} AS programme, CAST(COUNT(*) AS BIGINT) AS decided, \
+         CAST(SUM(CASE WHEN kind = 'grant' THEN 1 ELSE 0 END) AS BIGINT) AS granted, \
+         CAST(SUM(CASE WHEN kind = 'rejection' THEN 1 ELSE 0 END) AS BIGINT) AS rejected, \
+         CAST(MAX(CASE WHEN rn = (cnt + 1) / 2 THEN secs END) AS BIGINT) AS median_seconds, \
+         CAST(MAX(CASE WHEN rn = (9 * cnt + 9) / 10 THEN secs END) AS BIGINT) AS p90_seconds, \
+         CAST(MAX(secs) AS BIGINT) AS max_seconds \
+         FROM (SELECT d.g, d.kind, d.secs, \
+         ROW_NUMBER() OVER (PARTITION BY d.g ORDER BY d.secs) AS rn, \
+         COUNT(*) OVER (PARTITION BY d.g) AS cnt \
+         FROM (SELECT {g} AS g, n.kind AS kind, a.clock_seconds AS secs \
+         FROM notices n JOIN applications a ON a.id = n.application_id \
+         WHERE n.kind IN ('grant', 'rejection') AND n.status = 'signed' \
+         AND n.signed_at >= {lo} AND n.signed_at < {hi}) d) x \
+         GROUP BY g ORDER BY g"
+    );
+    (text, b.params)
+}

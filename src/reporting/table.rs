@@ -1,0 +1,149 @@
+//! A report as a table, written as CSV: RFC 4180 (comma, decimal point, English headers) or
+//! for German Excel (semicolon, decimal comma, `ja`/`nein`, German headers, UTF-8 byte-order
+//! mark so that Excel reads the umlauts). Both end records with CRLF and quote only where
+//! needed. Amounts are whole cents written with two decimals and no thousands separator, so
+//! that a spreadsheet reads them as numbers and nothing is rounded.
+
+/// One cell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    Text(String),
+    Int(i64),
+    /// Cents, written as euros with two decimals.
+    Money(i64),
+    Bool(bool),
+    Empty,
+}
+
+impl From<Option<String>> for Cell {
+    fn from(v: Option<String>) -> Cell {
+        v.map_or(Cell::Empty, Cell::Text)
+    }
+}
+
+/// A column: its English key (the JSON field name) and its German header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    pub en: &'static str,
+    pub de: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Table {
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// RFC 4180: comma, decimal point, English headers.
+    Rfc4180,
+    /// German Excel: semicolon, decimal comma, German headers, BOM.
+    German,
+}
+
+/// Cents as euros with two decimals: `-1234` → `-12.34` (`-12,34` with a decimal comma). Any
+/// i64, so that a sum beyond the API's money range is still written exactly.
+pub fn euros(cents: i64, decimal: char) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{}{decimal}{:02}", abs / 100, abs % 100)
+}
+
+impl Table {
+    pub fn to_csv(&self, dialect: Dialect) -> Result<Vec<u8>, csv::Error> {
+        let (delimiter, decimal) = match dialect {
+            Dialect::Rfc4180 => (b',', '.'),
+            Dialect::German => (b';', ','),
+        };
+        let mut out = Vec::new();
+        if dialect == Dialect::German {
+            out.extend_from_slice("\u{feff}".as_bytes());
+        }
+        {
+            let mut w = csv::WriterBuilder::new()
+                .delimiter(delimiter)
+                .terminator(csv::Terminator::CRLF)
+                .from_writer(&mut out);
+            w.write_record(self.columns.iter().map(|c| match dialect {
+                Dialect::Rfc4180 => c.en,
+                Dialect::German => c.de,
+            }))?;
+            for row in &self.rows {
+                w.write_record(row.iter().map(|cell| match cell {
+                    Cell::Text(s) => s.clone(),
+                    Cell::Int(i) => i.to_string(),
+                    Cell::Money(c) => euros(*c, decimal),
+                    Cell::Bool(b) => match (dialect, b) {
+                        (Dialect::Rfc4180, true) => "true".into(),
+                        (Dialect::Rfc4180, false) => "false".into(),
+                        (Dialect::German, true) => "ja".into(),
+                        (Dialect::German, false) => "nein".into(),
+                    },
+                    Cell::Empty => String::new(),
+                }))?;
+            }
+            w.flush()?;
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> Table {
+        Table {
+            columns: vec![
+                Column {
+                    en: "municipality_name",
+                    de: "Gemeinde",
+                },
+                Column {
+                    en: "joint",
+                    de: "Interkommunal",
+                },
+                Column {
+                    en: "granted",
+                    de: "Bewilligt (EUR)",
+                },
+            ],
+            rows: vec![
+                vec![
+                    Cell::Text("Gera, Stadt".into()),
+                    Cell::Bool(false),
+                    Cell::Money(31_062_000),
+                ],
+                vec![
+                    Cell::Text("Saalfeld/Saale; \"Kreisstadt\"".into()),
+                    Cell::Bool(true),
+                    Cell::Money(-5),
+                ],
+                vec![Cell::Empty, Cell::Empty, Cell::Money(i64::MIN)],
+            ],
+        }
+    }
+
+    #[test]
+    fn rfc4180_quotes_only_where_needed_and_ends_lines_with_crlf() {
+        let text = String::from_utf8(table().to_csv(Dialect::Rfc4180).unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "municipality_name,joint,granted\r\n\"Gera, Stadt\",false,310620.00\r\n\
+             \"Saalfeld/Saale; \"\"Kreisstadt\"\"\",true,-0.05\r\n,,-92233720368547758.08\r\n"
+        );
+    }
+
+    #[test]
+    fn german_excel_gets_a_bom_semicolons_and_decimal_commas() {
+        let bytes = table().to_csv(Dialect::German).unwrap();
+        assert_eq!(&bytes[..3], b"\xef\xbb\xbf");
+        let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+        assert_eq!(
+            text,
+            "Gemeinde;Interkommunal;Bewilligt (EUR)\r\nGera, Stadt;nein;310620,00\r\n\
+             \"Saalfeld/Saale; \"\"Kreisstadt\"\"\";ja;-0,05\r\n;;-92233720368547758,08\r\n"
+        );
+    }
+}
