@@ -21,4 +21,5 @@ mod notices;
 mod operations;
 mod payments;
 mod programmes;
+mod reports;
 mod reports_property;
