@@ -1,0 +1,2 @@
+DROP INDEX audit_events_transitions;
+DROP INDEX applications_submitted;
