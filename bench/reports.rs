@@ -442,10 +442,14 @@ fn main() {
     persistence::prepare_database(&mut conn).expect("migrations and register");
     eprintln!("loading {n_cases} cases with the seed-demo generator ...");
     let t = Instant::now();
-    foerderakte::seed::load(&mut conn, n_cases, foerderakte::seed::DEFAULT_SEED)
+    let options = foerderakte::seed::Options {
+        cases: Some(n_cases as u64),
+        seed: foerderakte::seed::DEFAULT_SEED,
+    };
+    let written = foerderakte::seed::run(&mut conn, &options, &mut |line| eprintln!("{line}"))
         .expect("the load generator");
+    eprint!("{}", written.text());
     let load_secs = t.elapsed().as_secs_f64();
-    diesel::sql_query("ANALYZE").execute(&mut conn).expect("ANALYZE");
     eprintln!("loaded in {load_secs:.0} s");
 
     let settings = Settings {
