@@ -249,12 +249,7 @@ struct Report {
     plain: Box<dyn Fn(&mut AnyConnection) -> Rows>,
 }
 
-fn volumes_report(
-    backend: Backend,
-    name: &'static str,
-    basis: Basis,
-    key: GroupKey,
-) -> Report {
+fn volumes_report(backend: Backend, name: &'static str, basis: Basis, key: GroupKey) -> Report {
     let q = VolumeQuery {
         basis,
         group_by: vec![GroupKey::Year, key],
@@ -263,7 +258,11 @@ fn volumes_report(
         programme: None,
         kreis: None,
     };
-    let column = if key == GroupKey::Kreis { "kreis" } else { "ags" };
+    let column = if key == GroupKey::Kreis {
+        "kreis"
+    } else {
+        "ags"
+    };
     let sql = plain_volumes(backend, basis, column);
     Report {
         name,
@@ -378,19 +377,22 @@ fn reports(backend: Backend) -> Vec<Report> {
                     .collect()
             }),
             plain: Box::new(|c| {
-                diesel::sql_query(plain_processing("2019-12-31 23:00:00", "2020-12-31 23:00:00"))
-                    .load::<PlainProcessing>(c)
-                    .unwrap()
-                    .into_iter()
-                    .map(|r| {
-                        vec![
-                            r.prog,
-                            r.n.to_string(),
-                            format!("{:?}", r.median),
-                            format!("{:?}", r.p90),
-                        ]
-                    })
-                    .collect()
+                diesel::sql_query(plain_processing(
+                    "2019-12-31 23:00:00",
+                    "2020-12-31 23:00:00",
+                ))
+                .load::<PlainProcessing>(c)
+                .unwrap()
+                .into_iter()
+                .map(|r| {
+                    vec![
+                        r.prog,
+                        r.n.to_string(),
+                        format!("{:?}", r.median),
+                        format!("{:?}", r.p90),
+                    ]
+                })
+                .collect()
             }),
         },
     ]
@@ -414,7 +416,12 @@ fn explain(conn: &mut AnyConnection, sql: &str, backend: Backend) -> String {
             .unwrap_or_else(|e| format!("EXPLAIN failed: {e}")),
         Backend::Sqlite => diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
             .load::<SqliteLine>(conn)
-            .map(|v| v.into_iter().map(|l| l.detail).collect::<Vec<_>>().join("\n"))
+            .map(|v| {
+                v.into_iter()
+                    .map(|l| l.detail)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
             .unwrap_or_else(|e| format!("EXPLAIN failed: {e}")),
     }
 }
@@ -497,7 +504,11 @@ fn main() {
     for r in &reports {
         let repo = (r.repo)(&mut conn);
         let plain = (r.plain)(&mut conn);
-        assert_eq!(repo, plain, "{}: the code and the hand-written SQL disagree", r.name);
+        assert_eq!(
+            repo, plain,
+            "{}: the code and the hand-written SQL disagree",
+            r.name
+        );
         assert!(!repo.is_empty(), "{}: no rows", r.name);
         eprintln!("{}: {} rows, code = hand-written", r.name, repo.len());
     }
@@ -511,10 +522,17 @@ fn main() {
             kreis: None,
         };
         let (sql, _) = reporting::volumes_sql(backend, &q);
-        println!("plan of the code's volumes query:\n{}\n", explain(&mut conn, &sql, backend));
+        println!(
+            "plan of the code's volumes query:\n{}\n",
+            explain(&mut conn, &sql, backend)
+        );
         println!(
             "plan of the hand-written volumes query:\n{}\n",
-            explain(&mut conn, &plain_volumes(backend, Basis::Notice, "ags"), backend)
+            explain(
+                &mut conn,
+                &plain_volumes(backend, Basis::Notice, "ags"),
+                backend
+            )
         );
     }
 
@@ -539,7 +557,7 @@ fn main() {
             }
         }
     }
-    handle.stop(true);
+    drop(handle.stop(true));
     let _ = thread.join();
 
     let engine = match backend {

@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `token`, `openapi`, `import-register`.
+//! The command line: `serve` (default), `migrate`, `token`, `openapi`, `import-register`,
+//! `seed-demo`.
 
 use std::process::ExitCode;
 
@@ -47,6 +48,20 @@ pub enum Command {
     Openapi,
     /// Load a newer register edition (TSV from tools/gv100ad_to_tsv.py).
     ImportRegister { file: std::path::PathBuf },
+    /// Fill an empty database with a reproducible demo grant history (2019 to 2026-11-20),
+    /// or with --cases N generated cases (load mode). Refuses a database that holds cases.
+    SeedDemo {
+        /// Load mode: this many generated cases spread over 2019–2026 instead of the demo
+        /// history.
+        #[arg(long)]
+        cases: Option<u64>,
+        /// The generator's seed; the same seed gives the same data.
+        #[arg(long, default_value_t = crate::seed::DEFAULT_SEED)]
+        seed: u64,
+        /// The database: a SQLite file or a postgres:// URL.
+        #[arg(long, env = "DATABASE_URL", default_value = "foerderakte.sqlite3")]
+        database_url: String,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -106,6 +121,22 @@ fn run(command: Command) -> Result<(), BoxError> {
             persistence::prepare_database(&mut conn)?;
             let report = persistence::register::import(&mut conn, edition, &parsed.rows, "cli")?;
             println!("{report:?}");
+            Ok(())
+        }
+        Command::SeedDemo {
+            cases,
+            seed,
+            database_url,
+        } => {
+            if cases == Some(0) {
+                return Err("--cases: at least 1".into());
+            }
+            let mut conn = persistence::establish(&database_url)?;
+            let options = crate::seed::Options { cases, seed };
+            let report = crate::seed::run(&mut conn, &options, &mut |line| {
+                eprintln!("seed-demo: {line}");
+            })?;
+            print!("{}", report.text());
             Ok(())
         }
         Command::Serve => {

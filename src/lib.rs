@@ -14,4 +14,5 @@ pub mod http;
 pub mod openapi;
 pub mod persistence;
 pub mod reporting;
+pub mod seed;
 pub mod startup;

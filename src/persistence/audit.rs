@@ -49,7 +49,9 @@ fn timestamp_text(t: NaiveDateTime) -> String {
 }
 
 impl AuditEvent {
-    fn expected_hash(&self) -> String {
+    /// The hash of this entry's fields chained to its `prev_hash`, with the timestamp text
+    /// `append` uses. Also for writers that insert entries themselves (`seed`).
+    pub(crate) fn expected_hash(&self) -> String {
         let at = timestamp_text(self.occurred_at);
         entry_hash(
             &self.prev_hash,

@@ -22,4 +22,6 @@ mod operations;
 mod payments;
 mod programmes;
 mod reports;
+mod reports_demo;
 mod reports_property;
+mod seed;

@@ -1,0 +1,439 @@
+//! The demo history: 2019 and 2020 as the programme's reports have them, then ordinary years
+//! up to the end of the history.
+//!
+//! - 2019: 16 grant notices adding up to exactly 310,620.00 €; 37 applications still open
+//!   at the end of the year, requesting between 9.15 and 9.25 million €.
+//! - 2020: 163 grant notices adding up to between 7.805 and 7.815 million €.
+//! - The grants of 2019 and 2020 stay as granted: no amendment, no revocation, and proofs
+//!   of use that show at least the approved costs, so the final grant is the grant.
+//! - One revocation with a reclaim, on a case granted in 2021.
+
+use chrono::NaiveDate;
+
+use super::plan::{
+    Fate, Kind, Spec, World, date, draw_muni, draw_partners, draw_request, generic_spec,
+};
+use super::rng::Rng;
+use super::worktime::W;
+
+/// The grants of 2019, in cents.
+pub(crate) const GRANTS_2019_CENTS: i64 = 31_062_000;
+pub(crate) const GRANTS_2019: usize = 16;
+pub(crate) const OPEN_END_2019: usize = 37;
+/// Requested by the applications open at the end of 2019: between these, in cents.
+pub(crate) const OPEN_END_2019_CENTS: (i64, i64) = (915_000_000, 925_000_000);
+pub(crate) const GRANTS_2020: usize = 163;
+/// The grants of 2020: between these, in cents.
+pub(crate) const GRANTS_2020_CENTS: (i64, i64) = (780_500_000, 781_500_000);
+
+/// Cases opened per year after 2020.
+const GENERIC_YEARS: [(i32, usize); 6] = [
+    (2021, 185),
+    (2022, 240),
+    (2023, 225),
+    (2024, 215),
+    (2025, 250),
+    (2026, 205),
+];
+
+const EGOV_OBJECTS: [&str; 6] = ["a", "b", "c", "d", "e", "f"];
+
+/// Amounts (whole euros, in cents) adding up to exactly `total`, shaped like `tiers` of
+/// `(weight, low €, high €)`.
+fn split_exact(rng: &mut Rng, total: i64, n: usize, tiers: &[(u32, i64, i64)]) -> Vec<i64> {
+    let weights: Vec<u32> = tiers.iter().map(|t| t.0).collect();
+    let raw: Vec<i64> = (0..n)
+        .map(|_| {
+            let (_, lo, hi) = tiers[rng.weighted(&weights)];
+            rng.range(lo, hi)
+        })
+        .collect();
+    let sum: i128 = raw.iter().map(|r| i128::from(*r)).sum::<i128>().max(1);
+    let mut parts: Vec<i64> = raw
+        .iter()
+        .map(|r| i64::try_from(i128::from(total) * i128::from(*r) / sum / 100 * 100).unwrap_or(0))
+        .collect();
+    let mut rest = total - parts.iter().sum::<i64>();
+    while rest >= 100 {
+        let i = rng.below(n as u64) as usize;
+        parts[i] += 100;
+        rest -= 100;
+    }
+    parts
+}
+
+/// Whole euros of `cents * 100 / percent`, rounded up: a request that a cut to `percent` %
+/// turns into the grant `cents`.
+fn before_cut(cents: i64, percent: i64) -> i64 {
+    (cents * 100 / percent + 99) / 100 * 100
+}
+
+struct Cohort<'a> {
+    world: &'a World,
+    rng: Rng,
+    out: Vec<Spec>,
+}
+
+impl Cohort<'_> {
+    fn between(&mut self, from: NaiveDate, to: NaiveDate) -> W {
+        let wt = &self.world.wt;
+        self.rng.range(wt.start_of(from), wt.end_of(to))
+    }
+
+    fn window(&self, from: NaiveDate, to: NaiveDate) -> Option<(W, W)> {
+        let wt = &self.world.wt;
+        Some((wt.start_of(from), wt.end_of(to)))
+    }
+
+    fn egov(&mut self, cents: i64) -> Kind {
+        let object = if cents > 10_000_000 {
+            self.rng.pick(&["a", "b"])
+        } else {
+            self.rng.pick(&EGOV_OBJECTS)
+        };
+        Kind::Egov(object)
+    }
+
+    /// Leads for amounts: the bigger the amount, the bigger the municipality.
+    fn leads_for(&mut self, amounts: &[i64]) -> Vec<usize> {
+        let mut leads: Vec<usize> = (0..amounts.len())
+            .map(|_| draw_muni(self.world, &mut self.rng))
+            .collect();
+        leads.sort_by_key(|l| std::cmp::Reverse(self.world.munis[*l].population));
+        let mut order: Vec<usize> = (0..amounts.len()).collect();
+        order.sort_by_key(|i| std::cmp::Reverse(amounts[*i]));
+        let mut out = vec![0; amounts.len()];
+        for (rank, i) in order.into_iter().enumerate() {
+            out[i] = leads[rank];
+        }
+        out
+    }
+
+    fn partners(&mut self, kind: Kind, lead: usize) -> Vec<usize> {
+        let n = match kind {
+            Kind::Koop => 2 + self.rng.weighted(&[50, 35, 15]),
+            _ => return Vec::new(),
+        };
+        draw_partners(self.world, &mut self.rng, lead, n)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        created: W,
+        kind: Kind,
+        lead: usize,
+        requested: i64,
+        grant: i64,
+        fate: Fate,
+        window: Option<(W, W)>,
+        hard: bool,
+    ) {
+        let partners = self.partners(kind, lead);
+        self.out.push(Spec {
+            created,
+            kind,
+            lead,
+            partners,
+            requested,
+            grant,
+            fate,
+            window,
+            submit_after: None,
+            submit_by: None,
+            full_final: hard,
+            changes: !hard,
+            revoke: false,
+        });
+    }
+
+    /// A case of ordinary size that is not granted (or not under a fixed figure).
+    fn ordinary(&mut self, created: W, fate: Fate, window: Option<(W, W)>) {
+        let kind = match self.rng.weighted(&[86, 6, 8]) {
+            0 => Kind::Egov(self.rng.pick(&EGOV_OBJECTS)),
+            1 => Kind::Koop,
+            _ => Kind::Studie,
+        };
+        let lead = draw_muni(self.world, &mut self.rng);
+        let cents = draw_request(&mut self.rng, kind, self.world.munis[lead].population) * 100;
+        self.push(created, kind, lead, cents, cents, fate, window, false);
+    }
+}
+
+/// The specifications of the demo history, in no particular order.
+pub(crate) fn specs(world: &World, seed: u64) -> Result<Vec<Spec>, String> {
+    let mut c = Cohort {
+        world,
+        rng: Rng::stream(seed, 0xDE30_2019),
+        out: Vec::new(),
+    };
+
+    // 2019: the grants.
+    let grants = split_exact(
+        &mut c.rng,
+        GRANTS_2019_CENTS,
+        GRANTS_2019,
+        &[(60, 5_000, 20_000), (40, 20_000, 45_000)],
+    );
+    let leads = c.leads_for(&grants);
+    let window = c.window(date(2019, 3, 1), date(2019, 12, 13));
+    for (g, lead) in grants.into_iter().zip(leads) {
+        let kind = if g <= 2_500_000 && c.rng.chance(12) {
+            Kind::Studie
+        } else {
+            c.egov(g)
+        };
+        let requested = if c.rng.chance(15) {
+            let r = before_cut(g, c.rng.range(80, 95));
+            if kind == Kind::Studie {
+                r.min(3_000_000)
+            } else {
+                r
+            }
+        } else {
+            g
+        };
+        let created = c.between(date(2019, 1, 14), date(2019, 7, 31));
+        c.push(
+            created,
+            kind,
+            lead,
+            requested,
+            g,
+            Fate::Granted,
+            window,
+            true,
+        );
+    }
+    // 2019: rejected and withdrawn within the year.
+    let window = c.window(date(2019, 4, 1), date(2019, 12, 13));
+    for fate in [
+        Fate::Rejected,
+        Fate::Rejected,
+        Fate::Rejected,
+        Fate::Withdrawn,
+        Fate::Withdrawn,
+    ] {
+        let created = c.between(date(2019, 2, 1), date(2019, 8, 30));
+        c.ordinary(created, fate, window);
+    }
+
+    // 2019: open at the end of the year, decided in 2020 or 2021.
+    let open_total = OPEN_END_2019_CENTS.0 + c.rng.range(20_000, 80_000) * 100;
+    let mut kinds: Vec<Kind> = vec![Kind::Koop; 3];
+    kinds.extend([Kind::Studie; 2]);
+    let mut fixed: Vec<i64> = kinds
+        .iter()
+        .map(|k| match k {
+            Kind::Koop => c.rng.range(250_000, 500_000) * 100,
+            _ => c.rng.range(12_000, 30_000) * 100,
+        })
+        .collect();
+    let egov = split_exact(
+        &mut c.rng,
+        open_total - fixed.iter().sum::<i64>(),
+        OPEN_END_2019 - kinds.len(),
+        &[
+            (40, 20_000, 120_000),
+            (35, 120_000, 350_000),
+            (25, 350_000, 900_000),
+        ],
+    );
+    for r in &egov {
+        let k = c.egov(*r);
+        kinds.push(k);
+    }
+    fixed.extend(egov);
+    let requested = fixed;
+    let leads = c.leads_for(&requested);
+    // Fates: 4 rejected and 4 withdrawn in 2020, 5 granted in 2021, the rest granted in 2020.
+    let mut order: Vec<usize> = (0..OPEN_END_2019).collect();
+    c.rng.shuffle(&mut order);
+    let mut fates = vec![(Fate::Granted, 2020); OPEN_END_2019];
+    for (k, i) in order.iter().enumerate() {
+        fates[*i] = match k {
+            0..=3 => (Fate::Rejected, 2020),
+            4..=7 => (Fate::Withdrawn, 2020),
+            8..=12 => (Fate::Granted, 2021),
+            _ => (Fate::Granted, 2020),
+        };
+    }
+    let grants: Vec<i64> = requested
+        .iter()
+        .map(|r| {
+            if c.rng.chance(20) {
+                r * c.rng.range(75, 92) / 100 / 100 * 100
+            } else {
+                *r
+            }
+        })
+        .collect();
+    let grants_2020_total = GRANTS_2020_CENTS.0 + c.rng.range(1_000, 9_000) * 100;
+    // Leave the cases opened in 2020 enough of the 2020 total: an average grant of at
+    // least 14,000 €; the largest grants of the cohort move to 2021 until they do.
+    loop {
+        let granted_2020: Vec<usize> = (0..OPEN_END_2019)
+            .filter(|i| fates[*i] == (Fate::Granted, 2020))
+            .collect();
+        let sum: i64 = granted_2020.iter().map(|i| grants[*i]).sum();
+        let left = grants_2020_total - sum;
+        let n_new = GRANTS_2020 - granted_2020.len();
+        if left >= i64::try_from(n_new).unwrap_or(0) * 1_400_000 {
+            break;
+        }
+        let largest = granted_2020
+            .iter()
+            .copied()
+            .max_by_key(|i| grants[*i])
+            .ok_or("no grant of 2020 left to move")?;
+        fates[largest] = (Fate::Granted, 2021);
+    }
+    let submit_by = world.wt.end_of(date(2019, 12, 20));
+    for i in 0..OPEN_END_2019 {
+        let (fate, year) = fates[i];
+        let window = match (fate, year) {
+            (Fate::Granted, 2021) => c.window(date(2021, 1, 11), date(2021, 6, 30)),
+            (Fate::Granted, _) => c.window(date(2020, 1, 13), date(2020, 7, 31)),
+            _ => c.window(date(2020, 1, 13), date(2020, 9, 30)),
+        };
+        let created = c.between(date(2019, 9, 2), date(2019, 12, 6));
+        let hard = fate == Fate::Granted && year == 2020;
+        let grant = if fate == Fate::Granted {
+            grants[i]
+        } else {
+            requested[i]
+        };
+        c.push(
+            created,
+            kinds[i],
+            leads[i],
+            requested[i],
+            grant,
+            fate,
+            window,
+            hard,
+        );
+        if let Some(s) = c.out.last_mut() {
+            s.submit_by = Some(submit_by);
+        }
+    }
+
+    // 2020: the grants of cases opened in 2020 (two of them opened as drafts in December
+    // 2019), adding up with the 2019 cohort's 2020 grants to the year's total.
+    let cohort_2020: i64 = (0..OPEN_END_2019)
+        .filter(|i| fates[*i] == (Fate::Granted, 2020))
+        .map(|i| grants[i])
+        .sum();
+    let n_new = GRANTS_2020
+        - (0..OPEN_END_2019)
+            .filter(|i| fates[*i] == (Fate::Granted, 2020))
+            .count();
+    let grants = split_exact(
+        &mut c.rng,
+        grants_2020_total - cohort_2020,
+        n_new,
+        &[
+            (50, 3_000, 15_000),
+            (35, 15_000, 60_000),
+            (15, 60_000, 250_000),
+        ],
+    );
+    let leads = c.leads_for(&grants);
+    let window = c.window(date(2020, 2, 3), date(2020, 12, 18));
+    let first_working_day_2020 = world.wt.start_of(date(2020, 1, 6));
+    for (k, (g, lead)) in grants.into_iter().zip(leads).enumerate() {
+        let kind = if g <= 2_500_000 && c.rng.chance(12) {
+            Kind::Studie
+        } else if (8_000_000..=50_000_000).contains(&g) && c.rng.chance(25) {
+            Kind::Koop
+        } else {
+            c.egov(g)
+        };
+        let requested = if c.rng.chance(12) {
+            let r = before_cut(g, c.rng.range(80, 95));
+            match kind {
+                Kind::Studie => r.min(3_000_000),
+                Kind::Koop => r.min(50_000_000),
+                Kind::Egov(_) => r,
+            }
+        } else {
+            g
+        };
+        let created = if k < 2 {
+            c.between(date(2019, 12, 2), date(2019, 12, 13))
+        } else {
+            c.between(date(2020, 1, 6), date(2020, 9, 30))
+        };
+        c.push(
+            created,
+            kind,
+            lead,
+            requested,
+            g,
+            Fate::Granted,
+            window,
+            true,
+        );
+        if k < 2
+            && let Some(s) = c.out.last_mut()
+        {
+            s.submit_after = Some(first_working_day_2020);
+        }
+    }
+    // 2020: rejected and withdrawn within the year; withdrawn drafts.
+    for fate in [Fate::Rejected; 7].into_iter().chain([Fate::Withdrawn; 5]) {
+        let created = c.between(date(2020, 1, 6), date(2020, 10, 30));
+        c.ordinary(created, fate, window);
+    }
+    for _ in 0..2 {
+        let created = c.between(date(2020, 3, 2), date(2020, 11, 30));
+        c.ordinary(created, Fate::DraftWithdrawn, None);
+    }
+    // Opened late in 2020, decided in 2021.
+    let window = c.window(date(2021, 1, 11), date(2021, 6, 30));
+    for k in 0..25 {
+        let fate = match k {
+            0..=2 => Fate::Rejected,
+            3..=4 => Fate::Withdrawn,
+            _ => Fate::Granted,
+        };
+        let created = c.between(date(2020, 9, 14), date(2020, 12, 11));
+        c.ordinary(created, fate, window);
+    }
+
+    // The one revocation: granted in 2021, two tranches paid, then the grant is partly
+    // revoked and what was paid above the rest is reclaimed.
+    let lead = draw_muni(world, &mut c.rng);
+    let cents = c.rng.range(60_000, 160_000) * 100;
+    let created = c.between(date(2021, 2, 1), date(2021, 3, 31));
+    let window = c.window(date(2021, 4, 12), date(2021, 9, 30));
+    let kind = Kind::Egov(c.rng.pick(&["a", "b"]));
+    c.push(
+        created,
+        kind,
+        lead,
+        cents,
+        cents,
+        Fate::Granted,
+        window,
+        false,
+    );
+    if let Some(s) = c.out.last_mut() {
+        s.revoke = true;
+        s.changes = false;
+    }
+
+    // Ordinary years.
+    let end_date = world.wt.date(world.end);
+    for (year, n) in GENERIC_YEARS {
+        let from = world.wt.start_of(date(year, 1, 4));
+        let to = world.wt.end_of(date(year, 12, 18).min(end_date)) - 3 * super::worktime::DAY;
+        let mut created: Vec<W> = (0..n).map(|_| c.rng.range(from, to)).collect();
+        created.sort_unstable();
+        for w in created {
+            let spec = generic_spec(world, &mut c.rng, w, false);
+            c.out.push(spec);
+        }
+    }
+    Ok(c.out)
+}
