@@ -557,7 +557,7 @@ fn main() {
             }
         }
     }
-    drop(handle.stop(true));
+    actix_web::rt::System::new().block_on(handle.stop(true));
     let _ = thread.join();
 
     let engine = match backend {
