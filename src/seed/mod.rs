@@ -903,11 +903,7 @@ fn load_mode(
         let mut done = 0u64;
         for chunk in rx {
             let chunk = chunk?;
-            let t0 = Instant::now();
-            if std::env::var("SEED_DRY").is_err() {
-                execute(conn, &chunk.statements)?;
-            }
-            eprintln!("TMP execute {:.2}", t0.elapsed().as_secs_f64());
+            execute(conn, &chunk.statements)?;
             done += chunk.cases;
             let c = chunk.counts;
             report.applications += c.applications;
