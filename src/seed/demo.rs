@@ -144,6 +144,7 @@ impl Cohort<'_> {
             full_final: hard,
             changes: !hard,
             revoke: false,
+            until_proof: false,
         });
     }
 

@@ -291,15 +291,18 @@ impl Stats {
 /// Numbers the cases, plays them, and keeps what spans cases: case counters, budgets.
 struct Generator<'w> {
     world: &'w World,
+    /// Load mode: time-ordered ids and compact audit changes (`sim::Ids`, `sim::Detail`).
+    load: bool,
     counters: BTreeMap<(&'static str, i32), i32>,
     budgets: BTreeMap<(String, i32), BudgetUse>,
     stats: Stats,
 }
 
 impl<'w> Generator<'w> {
-    fn new(world: &'w World) -> Generator<'w> {
+    fn new(world: &'w World, load: bool) -> Generator<'w> {
         Generator {
             world,
+            load,
             counters: BTreeMap::new(),
             budgets: BTreeMap::new(),
             stats: Stats::default(),
@@ -313,7 +316,7 @@ impl<'w> Generator<'w> {
         let n = self.counters.entry((prefix, year)).or_insert(0);
         *n += 1;
         let number = case_number(prefix, year, *n);
-        let sim = plan::run_case(self.world, spec, rng, number)?;
+        let sim = plan::run_case(self.world, spec, rng, number, self.load)?;
         for c in &sim.commits {
             let u = self
                 .budgets
@@ -716,7 +719,8 @@ impl Batch {
     /// The statements, parents before children; the audit entries in time order (a stable
     /// sort: entries of one instant keep the order in which the write path appends them).
     fn statements(mut self, counts: &mut Report) -> Vec<String> {
-        self.audit.sort_by_key(|e| e.occurred_at);
+        let mut order: Vec<usize> = (0..self.audit.len()).collect();
+        order.sort_by_key(|i| self.audit[*i].occurred_at);
         let mut audit = Table::new(
             "audit_events",
             &[
@@ -735,7 +739,7 @@ impl Batch {
                 "hash",
             ],
         );
-        for e in &self.audit {
+        for e in order.iter().map(|i| &self.audit[*i]) {
             audit
                 .row()
                 .text(&e.record_type)
@@ -801,7 +805,7 @@ fn demo_mode(conn: &mut AnyConnection, world: &World, seed: u64) -> Result<Repor
 fn demo_statements(world: &World, seed: u64) -> Result<(Vec<String>, Report), BoxError> {
     let mut specs = demo::specs(world, seed)?;
     specs.sort_by_key(|s| s.created);
-    let mut generator = Generator::new(world);
+    let mut generator = Generator::new(world, false);
     let mut batch = Batch::new();
     for (i, spec) in specs.iter().enumerate() {
         let mut rng = Rng::stream(seed ^ 0xDE30_0000, i as u64);
@@ -861,7 +865,7 @@ fn load_mode(
     let stats = std::thread::scope(|s| -> Result<Stats, BoxError> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Chunk, String>>(2);
         let generator = s.spawn(move || {
-            let mut g = Generator::new(world);
+            let mut g = Generator::new(world, true);
             let mut from = 0u64;
             while from < n {
                 let upto = (from + CHUNK).min(n);

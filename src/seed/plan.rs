@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, Days, Months, NaiveDate};
 
 use super::rng::Rng;
-use super::sim::{Actor, Env, Sim};
+use super::sim::{Actor, Env, Sim, Style};
 use super::text;
 use super::worktime::{DAY, W, WorkTime};
 use crate::domain::application::{Content, CostCategory, CostLine, Member};
@@ -117,6 +117,8 @@ pub(crate) enum Fate {
     Withdrawn,
     Rejected,
     Granted,
+    /// Submitted, never decided (load mode: a share of the cases stays open).
+    Pending,
 }
 
 #[derive(Debug, Clone)]
@@ -140,6 +142,9 @@ pub(crate) struct Spec {
     pub changes: bool,
     /// A revocation with a reclaim after the first payouts.
     pub revoke: bool,
+    /// The history of a granted case ends with its proof of use (load mode: a share of the
+    /// cases waits for the final notice).
+    pub until_proof: bool,
 }
 
 const EGOV_OBJECTS: [&str; 6] = ["a", "b", "c", "d", "e", "f"];
@@ -209,7 +214,9 @@ pub(crate) fn draw_partners(world: &World, rng: &mut Rng, lead: usize, n: usize)
 }
 
 /// A generic case opened at `created`: the mix of programmes and fates of an ordinary year.
-pub(crate) fn generic_spec(world: &World, rng: &mut Rng, created: W, revocations: bool) -> Spec {
+/// For a load, the mix of the whole: about 60 % granted, 10 % rejected or withdrawn, the
+/// rest open or in the proof stage, now and then a revocation.
+pub(crate) fn generic_spec(world: &World, rng: &mut Rng, created: W, load: bool) -> Spec {
     let kind = match rng.weighted(&[84, 8, 8]) {
         0 => Kind::Egov(EGOV_OBJECTS[rng.weighted(&EGOV_OBJECT_WEIGHTS)]),
         1 => Kind::Koop,
@@ -234,13 +241,21 @@ pub(crate) fn generic_spec(world: &World, rng: &mut Rng, created: W, revocations
     let euros = draw_request(rng, kind, world.munis[lead].population);
     let requested = (euros * 100 + rng.range(0, 99)).max(100);
     let recent = created > world.end - 35 * DAY;
-    let fate = match rng.weighted(&[84, 5, 4, 2, if recent { 25 } else { 1 }]) {
-        0 => Fate::Granted,
+    let draft = if recent { 25 } else { 1 };
+    let weights = if load {
+        [60, 5, 4, 1, draft + 2, 13, 15]
+    } else {
+        [84, 5, 4, 2, draft, 0, 0]
+    };
+    let fate = match rng.weighted(&weights) {
+        0 | 6 => Fate::Granted,
         1 => Fate::Rejected,
         2 => Fate::Withdrawn,
         3 => Fate::DraftWithdrawn,
-        _ => Fate::Draft,
+        4 => Fate::Draft,
+        _ => Fate::Pending,
     };
+    let until_proof = load && fate == Fate::Granted && rng.chance(20);
     let grant = if rng.chance(12) {
         (requested * rng.range(70, 95) / 100 / 100 * 100).max(100)
     } else {
@@ -259,7 +274,8 @@ pub(crate) fn generic_spec(world: &World, rng: &mut Rng, created: W, revocations
         submit_by: None,
         full_final: false,
         changes: true,
-        revoke: revocations && fate == Fate::Granted && rng.chance_pm(4),
+        revoke: load && fate == Fate::Granted && !until_proof && rng.chance_pm(4),
+        until_proof,
     }
 }
 
@@ -489,6 +505,7 @@ pub(crate) fn run_case<'w>(
     spec: &Spec,
     rng: &mut Rng,
     case_number: String,
+    load: bool,
 ) -> Result<Sim<'w>, String> {
     let wt = &world.wt;
     let end = world.end;
@@ -668,15 +685,21 @@ pub(crate) fn run_case<'w>(
     let caseworker = Actor::new(rng.pick(&text::CASEWORKERS), Role::Caseworker);
     let approver = |rng: &mut Rng| Actor::new(rng.pick(&text::APPROVERS), Role::Approver);
 
-    let ids = Rng::stream(rng.next(), 0x1D5);
     if c > end {
         return Err(format!(
             "{case_number}: opened after the end of the history"
         ));
     }
+    let ids = Rng::stream(rng.next(), 0x1D5);
+    let style = if load {
+        let millis = wt.at(c).and_utc().timestamp_millis();
+        Style::load(ids, u64::try_from(millis).unwrap_or(0))
+    } else {
+        Style::service(ids)
+    };
     let mut sim = Sim::create(
         &world.env,
-        ids,
+        style,
         case_number,
         programme,
         &content,
@@ -734,7 +757,8 @@ pub(crate) fn run_case<'w>(
         let a = approver(rng);
         sim.sign_notice(at!(s), &a, i)?;
     }
-    for pair in info.chunks(2) {
+    let unanswered = spec.fate == Fate::Pending && rng.chance(35);
+    for (k, pair) in info.chunks(2).enumerate() {
         let asked = at!(pair[0]);
         let due = days(asked.date(), rng.range(14, 28));
         let reason = rng.pick(&text::INFO_REQUESTS);
@@ -746,6 +770,9 @@ pub(crate) fn run_case<'w>(
             Some(due),
             None,
         )?;
+        if unanswered && k + 1 == rounds {
+            break;
+        }
         sim.transition(
             at!(pair[1]),
             &applicant,
@@ -754,6 +781,9 @@ pub(crate) fn run_case<'w>(
             None,
             None,
         )?;
+    }
+    if spec.fate == Fate::Pending {
+        return Ok(sim);
     }
     let decided_on = wt.date(decision);
     match spec.fate {
@@ -943,6 +973,9 @@ pub(crate) fn run_case<'w>(
             None,
             Some(&actual),
         )?;
+    }
+    if spec.until_proof {
+        return Ok(sim);
     }
     let p = proof + rng.range(15 * DAY, 60 * DAY);
     let s = p + rng.range(DAY, 5 * DAY);

@@ -78,6 +78,16 @@ impl Rng {
             .to_string()
     }
 
+    /// A time-ordered (version 7) UUID: the Unix milliseconds `millis`, then randomness.
+    pub(crate) fn uuid_v7(&mut self, millis: u64) -> String {
+        let mut bytes = [0u8; 10];
+        bytes[..8].copy_from_slice(&self.next().to_le_bytes());
+        bytes[8..].copy_from_slice(&self.next().to_le_bytes()[..2]);
+        uuid::Builder::from_unix_timestamp_millis(millis, &bytes)
+            .into_uuid()
+            .to_string()
+    }
+
     /// Fisher–Yates.
     pub(crate) fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
@@ -116,5 +126,9 @@ mod tests {
         let id = r.uuid();
         assert_eq!(id.len(), 36);
         assert_eq!(&id[14..15], "4");
+        let a = r.uuid_v7(1_600_000_000_000);
+        let b = r.uuid_v7(1_600_000_000_001);
+        assert_eq!(&a[14..15], "7");
+        assert!(a < b, "time-ordered");
     }
 }

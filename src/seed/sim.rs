@@ -33,6 +33,81 @@ use crate::persistence::audit::{AuditEvent, diff};
 use crate::persistence::notices::{self, AllocationRow, NoticeLineRow, NoticeRow};
 use crate::persistence::payments::{self, PAYABLE, PaymentRow};
 
+/// How the simulation writes: record ids and the detail of the audit changes.
+#[derive(Debug, Clone)]
+pub(crate) struct Style {
+    rng: Rng,
+    /// `None`: random (version 4) UUIDs, as the service makes them. `Some(ms)`: time-ordered
+    /// (version 7) UUIDs stamped with these Unix milliseconds, so that a bulk load appends
+    /// to the id indexes instead of writing all over them.
+    millis: Option<u64>,
+    detail: Detail,
+}
+
+impl Style {
+    /// As the service writes: random ids, the full changes.
+    pub(crate) fn service(rng: Rng) -> Style {
+        Style {
+            rng,
+            millis: None,
+            detail: Detail::Full,
+        }
+    }
+
+    /// For a load: ids ordered by `millis` (the case's opening), compact changes.
+    pub(crate) fn load(rng: Rng, millis: u64) -> Style {
+        Style {
+            rng,
+            millis: Some(millis),
+            detail: Detail::Compact,
+        }
+    }
+
+    fn next_id(&mut self) -> String {
+        match self.millis {
+            None => self.rng.uuid(),
+            Some(ms) => self.rng.uuid_v7(ms),
+        }
+    }
+}
+
+/// What the audit entries record as `changes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Detail {
+    /// Exactly what the write path records: the diff of the full snapshots of the case or
+    /// notice before and after (titles, descriptions, cost lines, partners, notice lines).
+    Full,
+    /// The diff of the scalar fields only (status, money, dates, numbers), with the sum of
+    /// the actual costs for the cost lines: a compact record of what changed, for loads of
+    /// millions of cases.
+    Compact,
+}
+
+/// The scalar part of `Case::snapshot`, plus the sum of the actual costs.
+fn compact_case_snapshot(c: &Case) -> Value {
+    let r = &c.row;
+    let euros = |c: i64| Money::from_cents(c).map_or(Value::Null, |m| json!(m.to_string()));
+    let actual: Option<i64> = c.lines.iter().map(|l| l.actual_cents).sum::<Option<i64>>();
+    json!({
+        "status": r.status,
+        "programme": r.programme_code,
+        "funding_object": r.funding_object,
+        "project_start": r.project_start,
+        "project_end": r.project_end,
+        "own_contribution": euros(r.own_contribution_cents),
+        "third_party_funds": euros(r.third_party_cents),
+        "requested_grant": euros(r.requested_cents),
+        "joint": r.joint,
+        "info_due": r.info_due,
+        "early_start_at": r.early_start_at,
+        "early_start_by": r.early_start_by,
+        "granted_amount": r.granted_cents.map(euros),
+        "paid_amount": euros(r.paid_cents),
+        "reclaim_amount": euros(r.reclaimed_cents),
+        "actual_costs": actual.map(euros),
+    })
+}
+
 /// Who acts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Actor {
@@ -189,6 +264,32 @@ impl SimNotice {
         }))
     }
 
+    fn snapshot_as(&self, detail: Detail) -> Value {
+        match detail {
+            Detail::Full => self.snapshot(),
+            Detail::Compact => self.compact_snapshot(),
+        }
+    }
+
+    /// The scalar part of `snapshot`.
+    fn compact_snapshot(&self) -> Value {
+        let e = |c: Option<i64>| {
+            c.and_then(|c| Money::from_cents(c).ok())
+                .map(|m| m.to_string())
+        };
+        let r = &self.row;
+        json!({
+            "kind": r.kind, "status": r.status, "number": r.number,
+            "case_version": r.case_version, "refers_to": r.refers_to,
+            "financing_type": r.financing_type, "rate_bp": r.rate_bp,
+            "fixed_amount": e(r.fixed_cents), "eligible_amount": e(r.eligible_cents),
+            "granted_amount": e(r.granted_cents), "paid_amount": e(Some(r.paid_cents)),
+            "revoked_amount": e(r.revoked_cents), "reclaim_amount": e(r.reclaim_cents),
+            "grant_period_start": r.grant_period_start, "grant_period_end": r.grant_period_end,
+            "posted_on": r.posted_on,
+        })
+    }
+
     /// What the audit log records of a notice: the same JSON as
     /// `persistence::notices::Notice::snapshot`.
     fn snapshot(&self) -> Value {
@@ -320,14 +421,14 @@ pub(crate) struct Sim<'e> {
     pub payments: Vec<SimPayment>,
     pub audit: Vec<AuditEvent>,
     pub commits: Vec<Commit>,
-    ids: Rng,
+    style: Style,
 }
 
 impl<'e> Sim<'e> {
     /// `persistence::applications::create`: a draft with its content and number.
     pub(crate) fn create(
         env: &'e Env,
-        mut ids: Rng,
+        mut style: Style,
         case_number: String,
         programme: &str,
         content: &Content,
@@ -350,7 +451,7 @@ impl<'e> Sim<'e> {
             ));
         }
         let mut row = ApplicationRow {
-            id: ids.uuid(),
+            id: style.next_id(),
             case_number,
             case_year: at.year(),
             programme_code: programme.to_owned(),
@@ -387,7 +488,10 @@ impl<'e> Sim<'e> {
             lines,
             members,
         };
-        let snapshot = case.snapshot();
+        let snapshot = match style.detail {
+            Detail::Full => case.snapshot(),
+            Detail::Compact => compact_case_snapshot(&case),
+        };
         let mut changes = diff(&json!({}), &snapshot);
         if let Value::Object(m) = &mut changes {
             m.insert(
@@ -405,7 +509,7 @@ impl<'e> Sim<'e> {
             payments: Vec::new(),
             audit: Vec::with_capacity(24),
             commits: Vec::new(),
-            ids,
+            style,
         };
         let id = sim.case.row.id.clone();
         append(
@@ -461,9 +565,16 @@ impl<'e> Sim<'e> {
         );
     }
 
+    fn case_snapshot(&self) -> Value {
+        match self.style.detail {
+            Detail::Full => self.case.snapshot(),
+            Detail::Compact => compact_case_snapshot(&self.case),
+        }
+    }
+
     /// The snapshot after a change, and the diff from the one before.
     fn changed(&mut self) -> Value {
-        let after = self.case.snapshot();
+        let after = self.case_snapshot();
         let changes = diff(&self.snapshot, &after);
         self.snapshot = after;
         changes
@@ -666,7 +777,7 @@ impl<'e> Sim<'e> {
             }
             _ => None,
         };
-        let id = self.ids.uuid();
+        let id = self.style.next_id();
         let cents = |m: Option<Money>| m.map(Money::cents);
         let row = NoticeRow {
             id: id.clone(),
@@ -730,7 +841,7 @@ impl<'e> Sim<'e> {
             allocations,
             chain: Chain::new(),
         };
-        let changes = diff(&json!({}), &notice.snapshot());
+        let changes = diff(&json!({}), &notice.snapshot_as(self.style.detail));
         append(
             &mut self.audit,
             &mut notice.chain,
@@ -815,7 +926,7 @@ impl<'e> Sim<'e> {
             .unwrap_or(0)
             + 1;
         let number = NoticeKind::number(&self.case.row.case_number, i64::from(seq));
-        let prepared = notice.snapshot();
+        let prepared = notice.snapshot_as(self.style.detail);
         let notice_granted = notice.row.granted_cents;
         let reclaim = notice.row.reclaim_cents.unwrap_or(0);
         self.bump(at);
@@ -860,8 +971,9 @@ impl<'e> Sim<'e> {
             &changes,
         );
         let programme = self.case.row.programme_code.clone();
+        let detail = self.style.detail;
         let n = &mut self.notices[idx];
-        let mut changes = diff(&prepared, &n.snapshot());
+        let mut changes = diff(&prepared, &n.snapshot_as(detail));
         if let Value::Object(m) = &mut changes {
             m.insert(
                 "budget_commitments".into(),
@@ -934,7 +1046,7 @@ impl<'e> Sim<'e> {
                 euros_text(self.payment_room())
             ));
         }
-        let id = self.ids.uuid();
+        let id = self.style.next_id();
         let row = PaymentRow {
             id: id.clone(),
             application_id: self.case.row.id.clone(),
@@ -1063,12 +1175,12 @@ impl<'e> Sim<'e> {
             }}),
         );
         // The payout changes what the case's snapshot shows as paid.
-        self.snapshot = self.case.snapshot();
+        self.snapshot = self.case_snapshot();
         let p = &mut self.payments[idx];
         p.row.status = "paid".into();
         p.row.paid_by = Some(actor.subject.clone());
         p.row.paid_at = Some(at);
-        p.row.paid_year = Some(at.year());
+        p.row.paid_year = Some(crate::domain::calendar::german_year(at));
         let id = p.row.id.clone();
         append(
             &mut self.audit,

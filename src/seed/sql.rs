@@ -17,6 +17,7 @@ pub(crate) struct Table {
     head: String,
     current: String,
     rows: usize,
+    last_len: usize,
     done: Vec<String>,
     pub(crate) total: u64,
 }
@@ -27,6 +28,7 @@ impl Table {
             head: format!("INSERT INTO {table} ({}) VALUES ", columns.join(", ")),
             current: String::new(),
             rows: 0,
+            last_len: 0,
             done: Vec::new(),
             total: 0,
         }
@@ -38,6 +40,8 @@ impl Table {
             self.flush();
         }
         if self.rows == 0 {
+            // About as long as the statement before: no copying while it grows.
+            self.current.reserve(self.last_len + self.last_len / 8);
             self.current.push_str(&self.head);
         } else {
             self.current.push(',');
@@ -53,6 +57,7 @@ impl Table {
 
     fn flush(&mut self) {
         if self.rows > 0 {
+            self.last_len = self.current.len();
             self.done.push(std::mem::take(&mut self.current));
             self.rows = 0;
         }
@@ -88,11 +93,10 @@ impl Row<'_> {
     pub(crate) fn text(mut self, s: &str) -> Self {
         let b = self.sep();
         b.push('\'');
-        for c in s.chars() {
-            if c == '\'' {
-                b.push('\'');
-            }
-            b.push(c);
+        if s.contains('\'') {
+            b.push_str(&s.replace('\'', "''"));
+        } else {
+            b.push_str(s);
         }
         b.push('\'');
         self

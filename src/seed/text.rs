@@ -185,7 +185,8 @@ pub(crate) const WITHDRAWALS: [&str; 4] = [
     "Der Antrag wird im nächsten Jahr mit geändertem Umfang neu gestellt.",
 ];
 
-pub(crate) const EARLY_START: &str = "Dem vorzeitigen Vorhabenbeginn wird zugestimmt; ein Anspruch auf Förderung entsteht daraus nicht.";
+pub(crate) const EARLY_START: &str = "Dem vorzeitigen Vorhabenbeginn wird zugestimmt; ein Anspruch \
+     auf Förderung entsteht daraus nicht.";
 
 pub(crate) const AMENDMENTS: [&str; 2] = [
     "Der Leistungsumfang wurde auf Antrag verringert; die Zuwendung wird angepasst.",
