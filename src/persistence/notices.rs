@@ -112,83 +112,105 @@ impl Notice {
         self.row.status == SIGNED
     }
 
-    /// The financing terms the notice applied (grant-setting kinds).
-    fn terms(&self) -> QueryResult<Option<GrantTerms>> {
-        let Some(t) = &self.row.financing_type else {
-            return Ok(None);
-        };
-        Ok(Some(GrantTerms {
-            financing_type: t.parse::<FinancingType>().map_err(cases::corrupt)?,
-            rate_bp: self.row.rate_bp,
-            cap: opt_money(self.row.max_cents)?,
-            fixed: opt_money(self.row.fixed_cents)?,
-        }))
-    }
-
     fn allocation_pairs(&self) -> QueryResult<Vec<(i32, Money)>> {
-        self.allocations
-            .iter()
-            .map(|a| Ok((a.fiscal_year, money(a.amount_cents)?)))
-            .collect()
+        allocation_pairs(&self.allocations)
     }
 
     /// This notice as the one in force for a later notice.
     fn as_in_force(&self) -> QueryResult<Option<InForce>> {
-        let (Some(terms), Some(granted)) = (self.terms()?, self.row.granted_cents) else {
-            return Ok(None);
-        };
-        let lines = self
-            .lines
-            .iter()
-            .map(|l| {
-                Ok(DecidedLine {
-                    applied: money(l.applied_cents)?,
-                    approved: money(l.approved_cents)?,
-                    eligible: l.eligible,
-                })
-            })
-            .collect::<QueryResult<Vec<_>>>()?;
-        Ok(Some(InForce {
-            terms,
-            lines,
-            granted: money(granted)?,
-            grant_period: self.row.grant_period_start.zip(self.row.grant_period_end),
-            proof_due: self.row.proof_due,
-            purpose: self.row.purpose.clone(),
-            binding_years: self.row.binding_years,
-            allocations: self.allocation_pairs()?,
-        }))
+        in_force_of(&self.row, &self.lines, &self.allocations)
     }
 
     /// What the audit log records of a notice.
     fn snapshot(&self) -> Value {
-        let e = |c: Option<i64>| {
-            c.and_then(|c| Money::from_cents(c).ok())
-                .map(|m| m.to_string())
-        };
-        let r = &self.row;
-        json!({
-            "kind": r.kind, "status": r.status, "number": r.number,
-            "case_version": r.case_version, "refers_to": r.refers_to,
-            "financing_type": r.financing_type, "rate_bp": r.rate_bp,
-            "max_amount": e(r.max_cents), "fixed_amount": e(r.fixed_cents),
-            "eligible_amount": e(r.eligible_cents), "computed_amount": e(r.computed_cents),
-            "granted_amount": e(r.granted_cents), "paid_amount": e(Some(r.paid_cents)),
-            "revoked_amount": e(r.revoked_cents), "reclaim_amount": e(r.reclaim_cents),
-            "reclaim_due": r.reclaim_due, "interest_from": r.interest_from,
-            "grant_period_start": r.grant_period_start, "grant_period_end": r.grant_period_end,
-            "proof_due": r.proof_due, "purpose": r.purpose, "binding_years": r.binding_years,
-            "reason": r.reason, "posted_on": r.posted_on, "delivery_days": r.delivery_days,
-            "lines": self.lines.iter().map(|l| json!({
-                "line": l.line_no, "applied": e(Some(l.applied_cents)),
-                "approved": e(Some(l.approved_cents)), "actual": e(l.actual_cents),
-                "eligible": l.eligible, "reason": l.reason,
-            })).collect::<Vec<_>>(),
-            "allocations": self.allocations.iter().map(|a| json!({
-                "fiscal_year": a.fiscal_year, "amount": e(Some(a.amount_cents)),
-            })).collect::<Vec<_>>(),
-        })
+        snapshot_of(&self.row, &self.lines, &self.allocations)
     }
+}
+
+/// The financing terms a notice applied (grant-setting kinds).
+fn terms(row: &NoticeRow) -> QueryResult<Option<GrantTerms>> {
+    let Some(t) = &row.financing_type else {
+        return Ok(None);
+    };
+    Ok(Some(GrantTerms {
+        financing_type: t.parse::<FinancingType>().map_err(cases::corrupt)?,
+        rate_bp: row.rate_bp,
+        cap: opt_money(row.max_cents)?,
+        fixed: opt_money(row.fixed_cents)?,
+    }))
+}
+
+pub(crate) fn allocation_pairs(allocations: &[AllocationRow]) -> QueryResult<Vec<(i32, Money)>> {
+    allocations
+        .iter()
+        .map(|a| Ok((a.fiscal_year, money(a.amount_cents)?)))
+        .collect()
+}
+
+/// A notice, from its rows, as the one in force for a later notice (also for the seed,
+/// which plays notices through in memory).
+pub(crate) fn in_force_of(
+    row: &NoticeRow,
+    lines: &[NoticeLineRow],
+    allocations: &[AllocationRow],
+) -> QueryResult<Option<InForce>> {
+    let (Some(terms), Some(granted)) = (terms(row)?, row.granted_cents) else {
+        return Ok(None);
+    };
+    let lines = lines
+        .iter()
+        .map(|l| {
+            Ok(DecidedLine {
+                applied: money(l.applied_cents)?,
+                approved: money(l.approved_cents)?,
+                eligible: l.eligible,
+            })
+        })
+        .collect::<QueryResult<Vec<_>>>()?;
+    Ok(Some(InForce {
+        terms,
+        lines,
+        granted: money(granted)?,
+        grant_period: row.grant_period_start.zip(row.grant_period_end),
+        proof_due: row.proof_due,
+        purpose: row.purpose.clone(),
+        binding_years: row.binding_years,
+        allocations: allocation_pairs(allocations)?,
+    }))
+}
+
+/// What the audit log records of a notice, from its rows.
+pub(crate) fn snapshot_of(
+    row: &NoticeRow,
+    lines: &[NoticeLineRow],
+    allocations: &[AllocationRow],
+) -> Value {
+    let e = |c: Option<i64>| {
+        c.and_then(|c| Money::from_cents(c).ok())
+            .map(|m| m.to_string())
+    };
+    let r = row;
+    json!({
+        "kind": r.kind, "status": r.status, "number": r.number,
+        "case_version": r.case_version, "refers_to": r.refers_to,
+        "financing_type": r.financing_type, "rate_bp": r.rate_bp,
+        "max_amount": e(r.max_cents), "fixed_amount": e(r.fixed_cents),
+        "eligible_amount": e(r.eligible_cents), "computed_amount": e(r.computed_cents),
+        "granted_amount": e(r.granted_cents), "paid_amount": e(Some(r.paid_cents)),
+        "revoked_amount": e(r.revoked_cents), "reclaim_amount": e(r.reclaim_cents),
+        "reclaim_due": r.reclaim_due, "interest_from": r.interest_from,
+        "grant_period_start": r.grant_period_start, "grant_period_end": r.grant_period_end,
+        "proof_due": r.proof_due, "purpose": r.purpose, "binding_years": r.binding_years,
+        "reason": r.reason, "posted_on": r.posted_on, "delivery_days": r.delivery_days,
+        "lines": lines.iter().map(|l| json!({
+            "line": l.line_no, "applied": e(Some(l.applied_cents)),
+            "approved": e(Some(l.approved_cents)), "actual": e(l.actual_cents),
+            "eligible": l.eligible, "reason": l.reason,
+        })).collect::<Vec<_>>(),
+        "allocations": allocations.iter().map(|a| json!({
+            "fiscal_year": a.fiscal_year, "amount": e(Some(a.amount_cents)),
+        })).collect::<Vec<_>>(),
+    })
 }
 
 fn load_children(conn: &mut AnyConnection, row: NoticeRow) -> QueryResult<Notice> {

@@ -22,10 +22,10 @@ use crate::domain::audit::GENESIS;
 use crate::domain::calendar::{DeliveryRule, delivery_days};
 use crate::domain::money::euros_text;
 use crate::domain::notice::{
-    CaseFacts, CaseLine, Decided, DecidedLine, GrantTerms, InForce, NoticeKind, NoticeRequest,
-    ProgrammeLimits, allocation_deltas, decide,
+    CaseFacts, CaseLine, Decided, InForce, NoticeKind, NoticeRequest, ProgrammeLimits,
+    allocation_deltas, decide,
 };
-use crate::domain::{Action, FinancingType, Money, Role, Status, transition};
+use crate::domain::{Action, Money, Role, Status, transition};
 use crate::persistence::applications::{
     self as cases, ApplicationRow, Case, CostLineRow, FIRST_VERSION, MemberRow,
 };
@@ -224,44 +224,11 @@ impl SimNotice {
     }
 
     fn allocation_pairs(&self) -> Result<Vec<(i32, Money)>, String> {
-        self.allocations
-            .iter()
-            .map(|a| Ok((a.fiscal_year, money(a.amount_cents)?)))
-            .collect()
+        notices::allocation_pairs(&self.allocations).map_err(|e| e.to_string())
     }
 
-    /// As `persistence::notices::Notice::as_in_force`.
     fn as_in_force(&self) -> Result<Option<InForce>, String> {
-        let (Some(t), Some(granted)) = (&self.row.financing_type, self.row.granted_cents) else {
-            return Ok(None);
-        };
-        let terms = GrantTerms {
-            financing_type: t.parse::<FinancingType>()?,
-            rate_bp: self.row.rate_bp,
-            cap: opt_money(self.row.max_cents)?,
-            fixed: opt_money(self.row.fixed_cents)?,
-        };
-        let lines = self
-            .lines
-            .iter()
-            .map(|l| {
-                Ok(DecidedLine {
-                    applied: money(l.applied_cents)?,
-                    approved: money(l.approved_cents)?,
-                    eligible: l.eligible,
-                })
-            })
-            .collect::<Result<Vec<_>, String>>()?;
-        Ok(Some(InForce {
-            terms,
-            lines,
-            granted: money(granted)?,
-            grant_period: self.row.grant_period_start.zip(self.row.grant_period_end),
-            proof_due: self.row.proof_due,
-            purpose: self.row.purpose.clone(),
-            binding_years: self.row.binding_years,
-            allocations: self.allocation_pairs()?,
-        }))
+        notices::in_force_of(&self.row, &self.lines, &self.allocations).map_err(|e| e.to_string())
     }
 
     fn snapshot_as(&self, detail: Detail) -> Value {
@@ -290,35 +257,9 @@ impl SimNotice {
         })
     }
 
-    /// What the audit log records of a notice: the same JSON as
-    /// `persistence::notices::Notice::snapshot`.
+    /// What the audit log records of a notice, as `persistence::notices` writes it.
     fn snapshot(&self) -> Value {
-        let e = |c: Option<i64>| {
-            c.and_then(|c| Money::from_cents(c).ok())
-                .map(|m| m.to_string())
-        };
-        let r = &self.row;
-        json!({
-            "kind": r.kind, "status": r.status, "number": r.number,
-            "case_version": r.case_version, "refers_to": r.refers_to,
-            "financing_type": r.financing_type, "rate_bp": r.rate_bp,
-            "max_amount": e(r.max_cents), "fixed_amount": e(r.fixed_cents),
-            "eligible_amount": e(r.eligible_cents), "computed_amount": e(r.computed_cents),
-            "granted_amount": e(r.granted_cents), "paid_amount": e(Some(r.paid_cents)),
-            "revoked_amount": e(r.revoked_cents), "reclaim_amount": e(r.reclaim_cents),
-            "reclaim_due": r.reclaim_due, "interest_from": r.interest_from,
-            "grant_period_start": r.grant_period_start, "grant_period_end": r.grant_period_end,
-            "proof_due": r.proof_due, "purpose": r.purpose, "binding_years": r.binding_years,
-            "reason": r.reason, "posted_on": r.posted_on, "delivery_days": r.delivery_days,
-            "lines": self.lines.iter().map(|l| json!({
-                "line": l.line_no, "applied": e(Some(l.applied_cents)),
-                "approved": e(Some(l.approved_cents)), "actual": e(l.actual_cents),
-                "eligible": l.eligible, "reason": l.reason,
-            })).collect::<Vec<_>>(),
-            "allocations": self.allocations.iter().map(|a| json!({
-                "fiscal_year": a.fiscal_year, "amount": e(Some(a.amount_cents)),
-            })).collect::<Vec<_>>(),
-        })
+        notices::snapshot_of(&self.row, &self.lines, &self.allocations)
     }
 }
 
