@@ -107,9 +107,7 @@ impl FromStr for Money {
 
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sign = if self.0 < 0 { "-" } else { "" };
-        let abs = self.0.unsigned_abs();
-        write!(f, "{sign}{}.{:02}", abs / 100, abs % 100)
+        f.write_str(&cents_text(self.0, '.'))
     }
 }
 
@@ -136,10 +134,18 @@ impl<'de> Deserialize<'de> for Money {
     }
 }
 
-/// Cents as a euro string for messages and audit entries ("1234.50"); a value outside the
-/// money range (only possible for corrupt data) is shown as its raw cents.
+/// Any number of cents as euros with two decimals and this decimal separator: `-1234` →
+/// `-12.34` (`-12,34`). Covers all of i64, so a sum beyond the money range (a report total) is
+/// still written exactly.
+pub fn cents_text(cents: i64, decimal: char) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{}{decimal}{:02}", abs / 100, abs % 100)
+}
+
+/// Cents as a euro string for messages and audit entries ("1234.50").
 pub fn euros_text(cents: i64) -> String {
-    Money::from_cents(cents).map_or_else(|_| cents.to_string(), |m| m.to_string())
+    cents_text(cents, '.')
 }
 
 #[cfg(test)]

@@ -13,10 +13,11 @@ use super::applications::now;
 use crate::auth::{Principal, policy};
 use crate::domain::KreisKey;
 use crate::domain::calendar::german_year;
+use crate::domain::money::cents_text;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::persistence::{Pool, programmes};
-use crate::reporting::table::{Cell, Column, Dialect, Table, euros};
-use crate::reporting::{self, Basis, GroupKey, VolumeQuery};
+use crate::reporting::table::{Cell, Column, Dialect, Table};
+use crate::reporting::{self, Basis, GroupKey, VolumeQuery, VolumeRow};
 
 /// `json`, `csv` or `csv-de`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +53,7 @@ fn check_year(field: &str, y: Option<i32>, errors: &mut Vec<FieldError>) {
 }
 
 fn money(cents: i64) -> String {
-    euros(cents, '.')
+    cents_text(cents, '.')
 }
 
 /// The answer in the format asked for.
@@ -263,75 +264,48 @@ fn count_header(basis: Basis) -> &'static str {
     }
 }
 
-fn volumes_table(q: &VolumeQuery, rows: &[VolumeRowDto]) -> Table {
+/// The columns of a grouping key (municipality and Kreis: the key and the name).
+fn key_columns(k: GroupKey) -> &'static [Column] {
+    const YEAR: &[Column] = &[Column::new("year", "Jahr")];
+    const MUNICIPALITY: &[Column] = &[
+        Column::new("ags", "Gemeindeschlüssel"),
+        Column::new("municipality_name", "Gemeinde"),
+    ];
+    const KREIS: &[Column] = &[
+        Column::new("kreis", "Kreisschlüssel"),
+        Column::new("kreis_name", "Kreis"),
+    ];
+    const PROGRAMME: &[Column] = &[Column::new("programme", "Förderprogramm")];
+    const FUNDING_OBJECT: &[Column] = &[Column::new("funding_object", "Fördergegenstand")];
+    const JOINT: &[Column] = &[Column::new("joint", "Interkommunal")];
+    match k {
+        GroupKey::Year => YEAR,
+        GroupKey::Municipality => MUNICIPALITY,
+        GroupKey::Kreis => KREIS,
+        GroupKey::Programme => PROGRAMME,
+        GroupKey::FundingObject => FUNDING_OBJECT,
+        GroupKey::Joint => JOINT,
+    }
+}
+
+/// The report as a table: the key columns asked for, then the measures of the basis.
+fn volumes_table(q: &VolumeQuery, rows: &[VolumeRow]) -> Table {
     let mut columns = Vec::new();
     for k in &q.group_by {
-        match k {
-            GroupKey::Year => columns.push(Column {
-                en: "year",
-                de: "Jahr",
-            }),
-            GroupKey::Municipality => {
-                columns.push(Column {
-                    en: "ags",
-                    de: "Gemeindeschlüssel",
-                });
-                columns.push(Column {
-                    en: "municipality_name",
-                    de: "Gemeinde",
-                });
-            }
-            GroupKey::Kreis => {
-                columns.push(Column {
-                    en: "kreis",
-                    de: "Kreisschlüssel",
-                });
-                columns.push(Column {
-                    en: "kreis_name",
-                    de: "Kreis",
-                });
-            }
-            GroupKey::Programme => columns.push(Column {
-                en: "programme",
-                de: "Förderprogramm",
-            }),
-            GroupKey::FundingObject => columns.push(Column {
-                en: "funding_object",
-                de: "Fördergegenstand",
-            }),
-            GroupKey::Joint => columns.push(Column {
-                en: "joint",
-                de: "Interkommunal",
-            }),
-        }
+        columns.extend_from_slice(key_columns(*k));
     }
     let cash = q.basis == Basis::Payment;
-    columns.push(Column {
-        en: "count",
-        de: count_header(q.basis),
-    });
+    columns.push(Column::new("count", count_header(q.basis)));
     if !cash {
-        columns.push(Column {
-            en: "requested",
-            de: "Beantragt (EUR)",
-        });
-        columns.push(Column {
-            en: "granted",
-            de: "Bewilligt (EUR)",
-        });
+        columns.push(Column::new("requested", "Beantragt (EUR)"));
+        columns.push(Column::new("granted", "Bewilligt (EUR)"));
     }
-    columns.push(Column {
-        en: "paid",
-        de: "Ausgezahlt (EUR)",
-    });
-    columns.push(Column {
-        en: "reclaimed",
-        de: "Zurückgefordert (EUR)",
-    });
+    columns.push(Column::new("paid", "Ausgezahlt (EUR)"));
+    columns.push(Column::new("reclaimed", "Zurückgefordert (EUR)"));
     let rows = rows
         .iter()
         .map(|r| {
-            let mut cells = Vec::new();
+            let mut cells: Vec<Cell> = Vec::new();
             for k in &q.group_by {
                 match k {
                     GroupKey::Year => {
@@ -350,9 +324,17 @@ fn volumes_table(q: &VolumeQuery, rows: &[VolumeRowDto]) -> Table {
                     GroupKey::Joint => cells.push(r.joint.map_or(Cell::Empty, Cell::Bool)),
                 }
             }
+            let m = r.measures();
+            cells.push(Cell::Int(m.count));
+            if !cash {
+                cells.push(Cell::Money(m.requested));
+                cells.push(Cell::Money(m.granted));
+            }
+            cells.push(Cell::Money(m.paid));
+            cells.push(Cell::Money(m.reclaimed));
             cells
         })
-        .collect::<Vec<_>>();
+        .collect();
     Table { columns, rows }
 }
 
@@ -388,27 +370,8 @@ pub async fn volumes(
         })
         .await?
     };
-    let mut totals = reporting::Measures::default();
-    let mut dtos = Vec::with_capacity(rows.len());
-    let mut measures = Vec::with_capacity(rows.len());
-    for r in rows {
-        let m = r.measures();
-        totals = totals
-            .checked_add(m)
-            .ok_or_else(|| ApiError::Internal("report totals out of range".into()))?;
-        measures.push(m);
-        dtos.push(VolumeRowDto {
-            year: r.year,
-            ags: r.ags,
-            municipality_name: r.municipality_name,
-            kreis: r.kreis,
-            kreis_name: r.kreis_name,
-            programme: r.programme,
-            funding_object: r.funding_object,
-            joint: r.joint,
-            measures: MeasuresDto::new(q.basis, m),
-        });
-    }
+    let totals = reporting::total(&rows)
+        .ok_or_else(|| ApiError::Internal("report totals out of range".into()))?;
     let report = VolumesReport {
         basis: q.basis.as_str().into(),
         group_by: q.group_by.iter().map(|k| k.as_str().to_owned()).collect(),
@@ -417,27 +380,22 @@ pub async fn volumes(
         programme: q.programme.clone(),
         kreis: q.kreis.clone(),
         totals: MeasuresDto::new(q.basis, totals),
-        rows: dtos,
+        rows: rows
+            .iter()
+            .map(|r| VolumeRowDto {
+                year: r.year,
+                ags: r.ags.clone(),
+                municipality_name: r.municipality_name.clone(),
+                kreis: r.kreis.clone(),
+                kreis_name: r.kreis_name.clone(),
+                programme: r.programme.clone(),
+                funding_object: r.funding_object.clone(),
+                joint: r.joint,
+                measures: MeasuresDto::new(q.basis, r.measures()),
+            })
+            .collect(),
     };
-    respond(
-        format,
-        &report,
-        || {
-            let mut t = volumes_table(&q, &report.rows);
-            let cash = q.basis == Basis::Payment;
-            for (cells, m) in t.rows.iter_mut().zip(&measures) {
-                cells.push(Cell::Int(m.count));
-                if !cash {
-                    cells.push(Cell::Money(m.requested));
-                    cells.push(Cell::Money(m.granted));
-                }
-                cells.push(Cell::Money(m.paid));
-                cells.push(Cell::Money(m.reclaimed));
-            }
-            t
-        },
-        "volumes",
-    )
+    respond(format, &report, || volumes_table(&q, &rows), "volumes")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -551,18 +509,9 @@ pub async fn pipeline(
         &report,
         || Table {
             columns: vec![
-                Column {
-                    en: "status",
-                    de: "Status",
-                },
-                Column {
-                    en: "count",
-                    de: "Offene Anträge",
-                },
-                Column {
-                    en: "requested",
-                    de: "Beantragt (EUR)",
-                },
+                Column::new("status", "Status"),
+                Column::new("count", "Offene Anträge"),
+                Column::new("requested", "Beantragt (EUR)"),
             ],
             rows: rows
                 .iter()
@@ -670,30 +619,12 @@ pub async fn budget(
         &report,
         || Table {
             columns: vec![
-                Column {
-                    en: "programme",
-                    de: "Förderprogramm",
-                },
-                Column {
-                    en: "fiscal_year",
-                    de: "Haushaltsjahr",
-                },
-                Column {
-                    en: "amount",
-                    de: "Haushaltsansatz (EUR)",
-                },
-                Column {
-                    en: "committed",
-                    de: "Gebunden (EUR)",
-                },
-                Column {
-                    en: "paid",
-                    de: "Ausgezahlt (EUR)",
-                },
-                Column {
-                    en: "available",
-                    de: "Verfügbar (EUR)",
-                },
+                Column::new("programme", "Förderprogramm"),
+                Column::new("fiscal_year", "Haushaltsjahr"),
+                Column::new("amount", "Haushaltsansatz (EUR)"),
+                Column::new("committed", "Gebunden (EUR)"),
+                Column::new("paid", "Ausgezahlt (EUR)"),
+                Column::new("available", "Verfügbar (EUR)"),
             ],
             rows: rows
                 .iter()
@@ -757,10 +688,12 @@ pub struct ProcessingReport {
     pub rows: Vec<ProcessingRowDto>,
 }
 
-fn days(seconds: i64) -> String {
-    let d = (Decimal::from(seconds) / Decimal::from(86_400))
+/// Seconds as days with two decimals, rounded half up.
+fn days(seconds: i64) -> Decimal {
+    let mut d = (Decimal::from(seconds) / Decimal::from(86_400))
         .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
-    format!("{d:.2}")
+    d.rescale(2);
+    d
 }
 
 /// Processing times from submission to the decision notice, without the time waiting for the
@@ -810,9 +743,9 @@ pub async fn processing_times(
                 decided: r.decided,
                 granted: r.granted,
                 rejected: r.rejected,
-                median_days: days(m),
-                p90_days: days(p90),
-                max_days: days(max),
+                median_days: days(m).to_string(),
+                p90_days: days(p90).to_string(),
+                max_days: days(max).to_string(),
                 median_seconds: m,
                 p90_seconds: p90,
                 max_seconds: max,
@@ -826,46 +759,19 @@ pub async fn processing_times(
         &report,
         || Table {
             columns: vec![
-                Column {
-                    en: "programme",
-                    de: "Förderprogramm",
-                },
-                Column {
-                    en: "decided",
-                    de: "Entschieden",
-                },
-                Column {
-                    en: "granted",
-                    de: "Bewilligt",
-                },
-                Column {
-                    en: "rejected",
-                    de: "Abgelehnt",
-                },
-                Column {
-                    en: "median_days",
-                    de: "Median (Tage)",
-                },
-                Column {
-                    en: "p90_days",
-                    de: "90-%-Perzentil (Tage)",
-                },
-                Column {
-                    en: "max_days",
-                    de: "Maximum (Tage)",
-                },
+                Column::new("programme", "Förderprogramm"),
+                Column::new("decided", "Entschieden"),
+                Column::new("granted", "Bewilligt"),
+                Column::new("rejected", "Abgelehnt"),
+                Column::new("median_days", "Median (Tage)"),
+                Column::new("p90_days", "90-%-Perzentil (Tage)"),
+                Column::new("max_days", "Maximum (Tage)"),
             ],
             rows: report
                 .rows
                 .iter()
                 .map(|r| {
-                    let d = |s: &str| {
-                        Cell::Text(if german {
-                            s.replace('.', ",")
-                        } else {
-                            s.to_owned()
-                        })
-                    };
+                    let d = |s: i64| Cell::Decimal(days(s));
                     vec![
                         Cell::Text(
                             r.programme
@@ -875,9 +781,9 @@ pub async fn processing_times(
                         Cell::Int(r.decided),
                         Cell::Int(r.granted),
                         Cell::Int(r.rejected),
-                        d(&r.median_days),
-                        d(&r.p90_days),
-                        d(&r.max_days),
+                        d(r.median_seconds),
+                        d(r.p90_seconds),
+                        d(r.max_seconds),
                     ]
                 })
                 .collect(),

@@ -1,4 +1,5 @@
-//! The only place with SQL: schema, row structs, queries, transactions.
+//! SQL of the records: schema, row structs, queries, transactions. (The aggregate report
+//! queries are in `reporting`.)
 //!
 //! One code base for two databases: diesel's `MultiConnection` over SQLite (the default, a file)
 //! and PostgreSQL (chosen by a `postgres://` URL). Money is stored as integer cents.
@@ -52,6 +53,16 @@ impl Backend {
             Backend::Postgres
         } else {
             Backend::Sqlite
+        }
+    }
+}
+
+impl AnyConnection {
+    /// Which database this connection is to.
+    pub fn backend(&self) -> Backend {
+        match self {
+            AnyConnection::Pg(_) => Backend::Postgres,
+            AnyConnection::Sqlite(_) => Backend::Sqlite,
         }
     }
 }

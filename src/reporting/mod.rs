@@ -181,6 +181,12 @@ impl Measures {
     }
 }
 
+/// The sum of the rows (the grand total); `None` if a sum leaves the range of i64.
+pub fn total(rows: &[VolumeRow]) -> Option<Measures> {
+    rows.iter()
+        .try_fold(Measures::default(), |t, r| t.checked_add(r.measures()))
+}
+
 /// A value bound to a report query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Param {
@@ -205,16 +211,9 @@ where
     q.load(conn)
 }
 
-pub fn backend(conn: &AnyConnection) -> Backend {
-    match conn {
-        AnyConnection::Pg(_) => Backend::Postgres,
-        AnyConnection::Sqlite(_) => Backend::Sqlite,
-    }
-}
-
 /// The volumes report: one row per combination of the grouping keys, ordered by them.
 pub fn volumes(conn: &mut AnyConnection, q: &VolumeQuery) -> QueryResult<Vec<VolumeRow>> {
-    let (text, params) = sql::volumes(backend(conn), q);
+    let (text, params) = sql::volumes(conn.backend(), q);
     let rows: Vec<VolumeRow> = load(conn, &text, params)?;
     // Without grouping keys an aggregate over nothing still gives one row of NULLs.
     Ok(rows

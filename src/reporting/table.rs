@@ -4,6 +4,10 @@
 //! needed. Amounts are whole cents written with two decimals and no thousands separator, so
 //! that a spreadsheet reads them as numbers and nothing is rounded.
 
+use rust_decimal::Decimal;
+
+use crate::domain::money::cents_text;
+
 /// One cell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cell {
@@ -11,6 +15,8 @@ pub enum Cell {
     Int(i64),
     /// Cents, written as euros with two decimals.
     Money(i64),
+    /// A decimal number, written with the dialect's decimal separator.
+    Decimal(Decimal),
     Bool(bool),
     Empty,
 }
@@ -28,6 +34,12 @@ pub struct Column {
     pub de: &'static str,
 }
 
+impl Column {
+    pub const fn new(en: &'static str, de: &'static str) -> Column {
+        Column { en, de }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Table {
     pub columns: Vec<Column>,
@@ -40,14 +52,6 @@ pub enum Dialect {
     Rfc4180,
     /// German Excel: semicolon, decimal comma, German headers, BOM.
     German,
-}
-
-/// Cents as euros with two decimals: `-1234` → `-12.34` (`-12,34` with a decimal comma). Any
-/// i64, so that a sum beyond the API's money range is still written exactly.
-pub fn euros(cents: i64, decimal: char) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let abs = cents.unsigned_abs();
-    format!("{sign}{}{decimal}{:02}", abs / 100, abs % 100)
 }
 
 impl Table {
@@ -73,7 +77,8 @@ impl Table {
                 w.write_record(row.iter().map(|cell| match cell {
                     Cell::Text(s) => s.clone(),
                     Cell::Int(i) => i.to_string(),
-                    Cell::Money(c) => euros(*c, decimal),
+                    Cell::Money(c) => cents_text(*c, decimal),
+                    Cell::Decimal(d) => d.to_string().replace('.', &decimal.to_string()),
                     Cell::Bool(b) => match (dialect, b) {
                         (Dialect::Rfc4180, true) => "true".into(),
                         (Dialect::Rfc4180, false) => "false".into(),
@@ -96,18 +101,9 @@ mod tests {
     fn table() -> Table {
         Table {
             columns: vec![
-                Column {
-                    en: "municipality_name",
-                    de: "Gemeinde",
-                },
-                Column {
-                    en: "joint",
-                    de: "Interkommunal",
-                },
-                Column {
-                    en: "granted",
-                    de: "Bewilligt (EUR)",
-                },
+                Column::new("municipality_name", "Gemeinde"),
+                Column::new("joint", "Interkommunal"),
+                Column::new("granted", "Bewilligt (EUR)"),
             ],
             rows: vec![
                 vec![
