@@ -147,6 +147,20 @@ pub(crate) fn allocation_pairs(allocations: &[AllocationRow]) -> QueryResult<Vec
         .collect()
 }
 
+/// The cost lines of a case as a notice decides on them (also for the seed).
+pub(crate) fn case_lines(lines: &[cases::CostLineRow]) -> QueryResult<Vec<CaseLine>> {
+    lines
+        .iter()
+        .map(|l| {
+            Ok(CaseLine {
+                applied: money(l.amount_cents)?,
+                eligible: l.eligible,
+                actual: opt_money(l.actual_cents)?,
+            })
+        })
+        .collect()
+}
+
 /// A notice, from its rows, as the one in force for a later notice (also for the seed,
 /// which plays notices through in memory).
 pub(crate) fn in_force_of(
@@ -394,17 +408,7 @@ pub fn prepare(
             .map(Notice::as_in_force)
             .transpose()?
             .flatten();
-        let lines: Vec<CaseLine> = case
-            .lines
-            .iter()
-            .map(|l| {
-                Ok(CaseLine {
-                    applied: money(l.amount_cents)?,
-                    eligible: l.eligible,
-                    actual: opt_money(l.actual_cents)?,
-                })
-            })
-            .collect::<QueryResult<Vec<_>>>()?;
+        let lines = case_lines(&case.lines)?;
         let rules = delivery_rules(conn)?;
         let posted = req.posted_on.unwrap_or(w.now.date());
         let days = delivery_days(&rules, posted)

@@ -22,8 +22,8 @@ use crate::domain::audit::GENESIS;
 use crate::domain::calendar::{DeliveryRule, delivery_days};
 use crate::domain::money::euros_text;
 use crate::domain::notice::{
-    CaseFacts, CaseLine, Decided, InForce, NoticeKind, NoticeRequest, ProgrammeLimits,
-    allocation_deltas, decide,
+    CaseFacts, Decided, InForce, NoticeKind, NoticeRequest, ProgrammeLimits, allocation_deltas,
+    decide,
 };
 use crate::domain::{Action, Money, Role, Status, transition};
 use crate::persistence::applications::{
@@ -281,10 +281,6 @@ pub(crate) struct Commit {
 
 fn money(c: i64) -> Result<Money, String> {
     Money::from_cents(c).map_err(|e| e.to_string())
-}
-
-fn opt_money(c: Option<i64>) -> Result<Option<Money>, String> {
-    c.map(money).transpose()
 }
 
 fn err(e: impl std::fmt::Display) -> String {
@@ -662,18 +658,7 @@ impl<'e> Sim<'e> {
             _ => None,
         };
         let force_terms = force.map(SimNotice::as_in_force).transpose()?.flatten();
-        let lines = self
-            .case
-            .lines
-            .iter()
-            .map(|l| {
-                Ok(CaseLine {
-                    applied: money(l.amount_cents)?,
-                    eligible: l.eligible,
-                    actual: opt_money(l.actual_cents)?,
-                })
-            })
-            .collect::<Result<Vec<_>, String>>()?;
+        let lines = notices::case_lines(&self.case.lines).map_err(|e| e.to_string())?;
         let posted = req.posted_on.unwrap_or(today);
         let days = delivery_days(&self.env.delivery, posted)
             .ok_or_else(|| format!("no delivery rule for {posted}"))?;
