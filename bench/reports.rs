@@ -21,7 +21,9 @@
 //!
 //! Environment: `DATABASE_URL` (unset: a temp SQLite file; `postgres://`: a fresh database is
 //! created on that server and dropped afterwards), `BENCH_CASES`, `BENCH_ITER` (timed rounds,
-//! default 5), `BENCH_EXPLAIN=1` (print the plans of the code's queries), `BENCH_KEEP_DB=1`.
+//! default 5), `BENCH_EXPLAIN=1` (print the plans of the code's queries), `BENCH_KEEP_DB=1`
+//! (keep the database), `BENCH_REUSE=<url>` (time on a database loaded by an earlier run with
+//! `BENCH_KEEP_DB=1` instead of loading one).
 //! Results: `docs/benchmarks.md`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -227,16 +229,23 @@ fn plain_pipeline(backend: Backend, end: &str) -> String {
 }
 
 fn plain_processing(lo: &str, hi: &str) -> String {
+    let ranked = |partition: &str, key: &str| {
+        format!(
+            "SELECT {key} AS prog, CAST(COUNT(*) AS BIGINT) AS n, \
+             CAST(MAX(CASE WHEN rn = (c + 1) / 2 THEN s END) AS BIGINT) AS median, \
+             CAST(MAX(CASE WHEN rn = (9 * c + 9) / 10 THEN s END) AS BIGINT) AS p90 FROM (\
+             SELECT a.programme_code, a.clock_seconds AS s, \
+             ROW_NUMBER() OVER ({partition} ORDER BY a.clock_seconds) AS rn, \
+             COUNT(*) OVER ({partition}) AS c \
+             FROM notices n JOIN applications a ON a.id = n.application_id \
+             WHERE n.kind IN ('grant', 'rejection') AND n.status = 'signed' \
+             AND n.signed_at >= '{lo}' AND n.signed_at < '{hi}') x"
+        )
+    };
     format!(
-        "SELECT prog, CAST(COUNT(*) AS BIGINT) AS n, \
-         CAST(MAX(CASE WHEN rn = (c + 1) / 2 THEN s END) AS BIGINT) AS median, \
-         CAST(MAX(CASE WHEN rn = (9 * c + 9) / 10 THEN s END) AS BIGINT) AS p90 FROM (\
-         SELECT a.programme_code AS prog, a.clock_seconds AS s, \
-         ROW_NUMBER() OVER (PARTITION BY a.programme_code ORDER BY a.clock_seconds) AS rn, \
-         COUNT(*) OVER (PARTITION BY a.programme_code) AS c \
-         FROM notices n JOIN applications a ON a.id = n.application_id \
-         WHERE n.kind IN ('grant', 'rejection') AND n.status = 'signed' \
-         AND n.signed_at >= '{lo}' AND n.signed_at < '{hi}') x GROUP BY prog ORDER BY prog"
+        "SELECT * FROM ({} GROUP BY programme_code ORDER BY programme_code) p UNION ALL {}",
+        ranked("PARTITION BY a.programme_code", "programme_code"),
+        ranked("", "'all'"),
     )
 }
 
@@ -365,10 +374,9 @@ fn reports(backend: Backend) -> Vec<Report> {
                 reporting::processing_times(c, 2020)
                     .unwrap()
                     .into_iter()
-                    .filter(|r| r.programme.is_some())
                     .map(|r| {
                         vec![
-                            r.programme.unwrap_or_default(),
+                            r.programme.unwrap_or_else(|| "all".into()),
                             r.decided.to_string(),
                             format!("{:?}", r.median_seconds),
                             format!("{:?}", r.p90_seconds),
@@ -443,20 +451,33 @@ fn median(v: &mut [Duration]) -> f64 {
 fn main() {
     let n_cases = env_usize("BENCH_CASES", 1_000_000);
     let iters = env_usize("BENCH_ITER", 5).max(1);
-    let (url, _db) = BenchDb::create();
+    let reuse = std::env::var("BENCH_REUSE").ok().filter(|u| !u.is_empty());
+    let (url, _db) = match &reuse {
+        Some(u) => (u.clone(), None),
+        None => {
+            let (u, db) = BenchDb::create();
+            (u, Some(db))
+        }
+    };
     let backend = Backend::of_url(&url);
     let mut conn = persistence::establish(&url).expect("the bench database connects");
     persistence::prepare_database(&mut conn).expect("migrations and register");
-    eprintln!("loading {n_cases} cases with the seed-demo generator ...");
     let t = Instant::now();
-    let options = foerderakte::seed::Options {
-        cases: Some(n_cases as u64),
-        seed: foerderakte::seed::DEFAULT_SEED,
-    };
-    let written = foerderakte::seed::run(&mut conn, &options, &mut |line| eprintln!("{line}"))
-        .expect("the load generator");
-    eprint!("{}", written.text());
+    if reuse.is_none() {
+        eprintln!("loading {n_cases} cases with the seed-demo generator ...");
+        let options = foerderakte::seed::Options {
+            cases: Some(n_cases as u64),
+            seed: foerderakte::seed::DEFAULT_SEED,
+        };
+        let written = foerderakte::seed::run(&mut conn, &options, &mut |line| eprintln!("{line}"))
+            .expect("the load generator");
+        eprint!("{}", written.text());
+    }
     let load_secs = t.elapsed().as_secs_f64();
+    let n_cases: i64 = foerderakte::persistence::schema::applications::table
+        .count()
+        .get_result(&mut conn)
+        .expect("count the cases");
     eprintln!("loaded in {load_secs:.0} s");
 
     let settings = Settings {

@@ -306,13 +306,8 @@ pub fn processing_times(conn: &mut AnyConnection, year: i32) -> QueryResult<Vec<
     else {
         return Ok(Vec::new());
     };
-    let mut rows = Vec::new();
-    for per_programme in [true, false] {
-        let (text, params) = sql::processing(lo, hi, per_programme);
-        let part: Vec<ProcessingRow> = load(conn, &text, params)?;
-        rows.extend(part.into_iter().filter(|r| r.decided > 0));
-    }
-    Ok(rows)
+    let (text, params) = sql::processing(lo, hi);
+    load(conn, &text, params)
 }
 
 #[cfg(test)]

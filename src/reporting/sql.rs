@@ -274,34 +274,31 @@ pub(super) fn budget(year: Option<i32>) -> (String, Vec<Param>) {
     (text, b.params)
 }
 
-pub(super) fn processing(
-    lo: NaiveDateTime,
-    hi: NaiveDateTime,
-    per_programme: bool,
-) -> (String, Vec<Param>) {
+pub(super) fn processing(lo: NaiveDateTime, hi: NaiveDateTime) -> (String, Vec<Param>) {
     let mut b = Binder::default();
     let lo = b.bind(Param::Ts(lo));
     let hi = b.bind(Param::Ts(hi));
-    let (g, programme) = if per_programme {
-        ("a.programme_code", "g")
-    } else {
-        ("''", "CAST(NULL AS TEXT)")
-    };
-    let text = format!(
-        "SELECT {programme} AS programme, CAST(COUNT(*) AS BIGINT) AS decided, \
+    // One scan of the decisions (a CTE used twice), ranked per programme and over all.
+    let aggregates = "CAST(COUNT(*) AS BIGINT) AS decided, \
          CAST(SUM(CASE WHEN kind = 'grant' THEN 1 ELSE 0 END) AS BIGINT) AS granted, \
          CAST(SUM(CASE WHEN kind = 'rejection' THEN 1 ELSE 0 END) AS BIGINT) AS rejected, \
          CAST(MAX(CASE WHEN rn = (cnt + 1) / 2 THEN secs END) AS BIGINT) AS median_seconds, \
          CAST(MAX(CASE WHEN rn = (9 * cnt + 9) / 10 THEN secs END) AS BIGINT) AS p90_seconds, \
-         CAST(MAX(secs) AS BIGINT) AS max_seconds \
-         FROM (SELECT d.g, d.kind, d.secs, \
-         ROW_NUMBER() OVER (PARTITION BY d.g ORDER BY d.secs) AS rn, \
-         COUNT(*) OVER (PARTITION BY d.g) AS cnt \
-         FROM (SELECT {g} AS g, n.kind AS kind, a.clock_seconds AS secs \
+         CAST(MAX(secs) AS BIGINT) AS max_seconds";
+    let text = format!(
+        "WITH d AS (SELECT a.programme_code AS prog, n.kind AS kind, a.clock_seconds AS secs \
          FROM notices n JOIN applications a ON a.id = n.application_id \
          WHERE n.kind IN ('grant', 'rejection') AND n.status = 'signed' \
-         AND n.signed_at >= {lo} AND n.signed_at < {hi}) d) x \
-         GROUP BY g ORDER BY g"
+         AND n.signed_at >= {lo} AND n.signed_at < {hi}) \
+         SELECT programme, decided, granted, rejected, median_seconds, p90_seconds, max_seconds \
+         FROM (SELECT prog AS programme, 0 AS overall, {aggregates} \
+         FROM (SELECT d.*, ROW_NUMBER() OVER (PARTITION BY prog ORDER BY secs) AS rn, \
+         COUNT(*) OVER (PARTITION BY prog) AS cnt FROM d) x GROUP BY prog \
+         UNION ALL \
+         SELECT CAST(NULL AS TEXT) AS programme, 1 AS overall, {aggregates} \
+         FROM (SELECT d.*, ROW_NUMBER() OVER (ORDER BY secs) AS rn, COUNT(*) OVER () AS cnt \
+         FROM d) y HAVING COUNT(*) > 0) r \
+         ORDER BY overall, programme"
     );
     (text, b.params)
 }

@@ -82,8 +82,7 @@ fn the_other_reports_number_their_parameters_in_order_too() {
         sql::pipeline(t, Some("X")),
         sql::budget(None),
         sql::budget(Some(2020)),
-        sql::processing(t, t, true),
-        sql::processing(t, t, false),
+        sql::processing(t, t),
     ] {
         assert_numbered_in_order(&text, params.len());
     }
