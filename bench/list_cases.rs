@@ -33,7 +33,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -50,82 +49,13 @@ use foerderakte::persistence::applications::{self as repo, ApplicationRow, ListF
 use foerderakte::persistence::{self, AnyConnection, Backend, Db};
 use foerderakte::startup::Application;
 
+mod common;
+use common::{BenchDb, env_usize, ms};
+
 const SECRET: &str = "bench-secret-that-is-long-enough-0123456789";
 /// Page size of every request; the handler loads one row more to know whether there is a
 /// next page, so repo and plain SQL load `PAGE + 1` rows too.
 const PAGE: i64 = 50;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a number, not {v:?}")),
-        _ => default,
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The database: fresh for each run, removed afterwards (also after a panic).
-
-enum BenchDb {
-    Sqlite(PathBuf),
-    Postgres { admin_url: String, name: String },
-}
-
-impl BenchDb {
-    fn create() -> (String, BenchDb) {
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        match std::env::var("DATABASE_URL") {
-            Ok(admin_url) if Backend::of_url(&admin_url) == Backend::Postgres => {
-                let name = format!("fa_bench_{id}");
-                let mut conn = persistence::establish(&admin_url).expect("DATABASE_URL connects");
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .expect("create the bench database");
-                let url = persistence::url_with_database(&admin_url, &name);
-                (url, BenchDb::Postgres { admin_url, name })
-            }
-            Ok(path) if !path.trim().is_empty() => {
-                assert!(
-                    !std::path::Path::new(&path).exists(),
-                    "DATABASE_URL {path} exists; the bench needs a fresh SQLite file (and deletes it)"
-                );
-                (path.clone(), BenchDb::Sqlite(PathBuf::from(path)))
-            }
-            _ => {
-                let path = std::env::temp_dir().join(format!("fa-bench-{id}.sqlite3"));
-                (path.display().to_string(), BenchDb::Sqlite(path))
-            }
-        }
-    }
-}
-
-impl Drop for BenchDb {
-    fn drop(&mut self) {
-        if std::env::var("BENCH_KEEP_DB").is_ok_and(|v| v == "1") {
-            match self {
-                BenchDb::Sqlite(path) => eprintln!("kept database {}", path.display()),
-                BenchDb::Postgres { name, .. } => eprintln!("kept database {name}"),
-            }
-            return;
-        }
-        match self {
-            BenchDb::Sqlite(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                }
-            }
-            BenchDb::Postgres { admin_url, name } => {
-                if let Ok(mut conn) = persistence::establish(admin_url) {
-                    let _ =
-                        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(&mut conn);
-                }
-            }
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Deterministic data.
@@ -1195,10 +1125,6 @@ fn explain(conn: &mut AnyConnection, sql: &str, binds: &[Bind]) -> String {
 // ---------------------------------------------------------------------------------------------
 // Statistics and the report.
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
 struct Stats {
     median: f64,
     p95: f64,
@@ -1221,7 +1147,7 @@ fn main() {
     let iters = env_usize("BENCH_ITER", 200).max(1);
     let warmup = env_usize("BENCH_WARMUP", (iters / 10).max(3));
     assert!(n_cases >= 200, "BENCH_CASES must be at least 200");
-    let (url, db) = BenchDb::create();
+    let (url, db) = BenchDb::create("fa_bench");
     let backend = Backend::of_url(&url);
 
     let mut conn = persistence::establish(&url).expect("the bench database connects");

@@ -28,7 +28,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
@@ -41,67 +40,10 @@ use foerderakte::persistence::{self, AnyConnection, Backend};
 use foerderakte::reporting::{self, Basis, GroupKey, VolumeQuery};
 use foerderakte::startup::Application;
 
+mod common;
+use common::{BenchDb, env_usize, ms};
+
 const SECRET: &str = "bench-secret-that-is-long-enough-0123456789";
-
-fn env_usize(name: &str, default: usize) -> usize {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a number, not {v:?}")),
-        _ => default,
-    }
-}
-
-enum BenchDb {
-    Sqlite(PathBuf),
-    Postgres { admin_url: String, name: String },
-}
-
-impl BenchDb {
-    fn create() -> (String, BenchDb) {
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        match std::env::var("DATABASE_URL") {
-            Ok(admin_url) if Backend::of_url(&admin_url) == Backend::Postgres => {
-                let name = format!("fa_reports_{id}");
-                let mut admin = persistence::establish(&admin_url).expect("PostgreSQL connects");
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .expect("create the bench database");
-                (
-                    persistence::url_with_database(&admin_url, &name),
-                    BenchDb::Postgres { admin_url, name },
-                )
-            }
-            _ => {
-                let path = std::env::temp_dir().join(format!("fa_reports_{id}.sqlite3"));
-                (path.display().to_string(), BenchDb::Sqlite(path))
-            }
-        }
-    }
-}
-
-impl Drop for BenchDb {
-    fn drop(&mut self) {
-        if std::env::var("BENCH_KEEP_DB").is_ok_and(|v| v == "1") {
-            return;
-        }
-        match self {
-            BenchDb::Sqlite(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                }
-            }
-            BenchDb::Postgres { admin_url, name } => {
-                if let Ok(mut conn) = persistence::establish(admin_url) {
-                    let _ =
-                        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(&mut conn);
-                }
-            }
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Plain rows: every column as text, so that the code's rows and the hand-written ones compare.
@@ -434,10 +376,6 @@ fn explain(conn: &mut AnyConnection, sql: &str, backend: Backend) -> String {
     }
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
 fn median(v: &mut [Duration]) -> f64 {
     v.sort();
     let n = v.len();
@@ -455,7 +393,7 @@ fn main() {
     let (url, _db) = match &reuse {
         Some(u) => (u.clone(), None),
         None => {
-            let (u, db) = BenchDb::create();
+            let (u, db) = BenchDb::create("fa_reports");
             (u, Some(db))
         }
     };

@@ -1,0 +1,87 @@
+//! What the benchmark programs share: numeric settings from the environment and a fresh
+//! database per run, removed afterwards (also after a panic).
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::RunQueryDsl;
+use foerderakte::persistence::{self, Backend};
+
+pub fn env_usize(name: &str, default: usize) -> usize {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} must be a number, not {v:?}")),
+        _ => default,
+    }
+}
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The database of one run: `DATABASE_URL` names a PostgreSQL server (a database
+/// `<prefix>_<uuid>` is created there) or a new SQLite file; unset, a temp SQLite file.
+/// `BENCH_KEEP_DB=1` keeps it.
+pub enum BenchDb {
+    Sqlite(PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+impl BenchDb {
+    /// The URL of a fresh database and the guard that removes it.
+    pub fn create(prefix: &str) -> (String, BenchDb) {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        match std::env::var("DATABASE_URL") {
+            Ok(admin_url) if Backend::of_url(&admin_url) == Backend::Postgres => {
+                let name = format!("{prefix}_{id}");
+                let mut conn = persistence::establish(&admin_url).expect("DATABASE_URL connects");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .expect("create the bench database");
+                let url = persistence::url_with_database(&admin_url, &name);
+                (url, BenchDb::Postgres { admin_url, name })
+            }
+            Ok(path) if !path.trim().is_empty() => {
+                assert!(
+                    !std::path::Path::new(&path).exists(),
+                    "DATABASE_URL {path} exists; the bench needs a fresh SQLite file (and deletes it)"
+                );
+                (path.clone(), BenchDb::Sqlite(PathBuf::from(path)))
+            }
+            _ => {
+                let path = std::env::temp_dir().join(format!("{prefix}-{id}.sqlite3"));
+                (path.display().to_string(), BenchDb::Sqlite(path))
+            }
+        }
+    }
+}
+
+impl Drop for BenchDb {
+    fn drop(&mut self) {
+        if std::env::var("BENCH_KEEP_DB").is_ok_and(|v| v == "1") {
+            match self {
+                BenchDb::Sqlite(path) => eprintln!("kept database {}", path.display()),
+                BenchDb::Postgres { name, .. } => eprintln!("kept database {name}"),
+            }
+            return;
+        }
+        match self {
+            BenchDb::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            BenchDb::Postgres { admin_url, name } => {
+                if let Ok(mut conn) = persistence::establish(admin_url) {
+                    let _ =
+                        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut conn);
+                }
+            }
+        }
+    }
+}

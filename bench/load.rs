@@ -1,0 +1,731 @@
+//! Load benchmark: the release server under concurrent clients, next to the database's own
+//! speed in the same run.
+//!
+//! Loads `BENCH_CASES` (default 100,000) cases with the `seed-demo --cases` generator into a
+//! fresh database, starts the release binary (`foerderakte serve`) as a child process, and at
+//! each connection count (`BENCH_CONNS`, default 1,8,32,64; one keep-alive connection per client
+//! thread) measures for `BENCH_SECS` seconds (default 5):
+//!
+//! - **read**: `GET /api/v1/applications/{id}` of random cases (caseworker);
+//! - **list**: `GET /api/v1/applications?…&limit=50` with three filters in turn (caseworker);
+//! - **transition**: `POST /api/v1/applications/{id}/transitions` with `If-Match`, each client
+//!   alternating `request_info` (caseworker) and `provide_info` (the lead applicant) on cases of
+//!   its own;
+//! - **sign**: `POST /api/v1/notices/{id}/sign` (approver) of grant notices prepared through the
+//!   API before the timing, `BENCH_SIGN` (default 400) per connection count, each client its own
+//!   share;
+//!
+//! and on PostgreSQL, in the same database, `pgbench` select-only (`-S`) and simple-update (`-N`)
+//! at the same client counts (scale `BENCH_PGBENCH_SCALE`, default 10). Prints req/s, p50, p99,
+//! errors, the ratio API ÷ pgbench, and the server's peak RSS (`VmHWM`).
+//!
+//! ```text
+//! scripts/with-pg.sh cargo bench --bench load                 # PostgreSQL (the acceptance run)
+//! cargo bench --bench load                                    # SQLite (no pgbench baseline)
+//! BENCH_CASES=3000 BENCH_SECS=1 BENCH_SIGN=40 cargo bench --bench load   # a quick check
+//! ```
+//!
+//! Environment besides the above: `DATABASE_URL` (see `bench/common.rs`),
+//! `BENCH_POOL` (the server's `DATABASE_POOL_SIZE`, default 10 as in `.env.example`),
+//! `BENCH_KEEP_DB=1`. Results: `docs/benchmarks.md`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{Days, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text};
+use foerderakte::auth::mint_hs256;
+use foerderakte::config::JwtSettings;
+use foerderakte::domain::{Ags, Role};
+use foerderakte::persistence::{self, Backend};
+use serde_json::{Value, json};
+
+mod common;
+use common::{BenchDb, env_usize, ms};
+
+const SECRET: &str = "bench-secret-that-is-long-enough-0123456789";
+const PROGRAMME: &str = "THUEREGOVRL-2024";
+
+fn jwt() -> JwtSettings {
+    JwtSettings {
+        algorithm: foerderakte::auth::JwtAlgorithm::Hs256,
+        secret: Some(SECRET.into()),
+        public_key: None,
+        issuer: "foerderakte".into(),
+        audience: "foerderakte-api".into(),
+    }
+}
+
+fn token(role: Role, sub: &str, ags: &[&str]) -> String {
+    let ags: Vec<Ags> = ags.iter().map(|a| Ags::parse(a).expect("AGS")).collect();
+    mint_hs256(&jwt(), sub, role, &ags, 24 * 3600).expect("token")
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server as a child process.
+
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Server {
+    fn start(database_url: &str, pool: usize) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_foerderakte"))
+            .arg("serve")
+            .env("DATABASE_URL", database_url)
+            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+            .env("DATABASE_POOL_SIZE", pool.to_string())
+            .env("JWT_ALGORITHM", "HS256")
+            .env("JWT_SECRET", SECRET)
+            .env("JWT_ISSUER", "foerderakte")
+            .env("JWT_AUDIENCE", "foerderakte-api")
+            // One access-log line per request would be measured too; warnings still show.
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the server starts");
+        let server = Server {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+        };
+        let agent = agent();
+        let started = Instant::now();
+        loop {
+            if let Ok(r) = agent.get(format!("{}/health/ready", server.address)).call()
+                && r.status() == 200
+            {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "the server did not become ready"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// `VmHWM` (peak resident set) and `VmRSS` of the server process, in KiB.
+    fn memory_kib(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("/proc/<pid>/status");
+        let field = |name: &str| -> u64 {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmHWM:"), field("VmRSS:"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_idle_connections_per_host(1)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+/// One request; the status and the `ETag` header, the body read (so the connection is reused).
+fn send(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    token: &str,
+    if_match: Option<&str>,
+    body: Option<&Value>,
+) -> (u16, Option<String>, String) {
+    let mut req = ureq::http::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("Authorization", format!("Bearer {token}"));
+    if let Some(v) = if_match {
+        req = req.header("If-Match", v);
+    }
+    let result = match body {
+        Some(b) => agent.run(
+            req.header("Content-Type", "application/json")
+                .body(serde_json::to_vec(b).expect("JSON"))
+                .expect("request"),
+        ),
+        None => agent.run(req.body(()).expect("request")),
+    };
+    match result {
+        Ok(mut r) => {
+            let etag = r
+                .headers()
+                .get("etag")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let text = r.body_mut().read_to_string().unwrap_or_default();
+            (r.status().as_u16(), etag, text)
+        }
+        Err(e) => (0, None, e.to_string()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring.
+
+#[derive(Default)]
+struct Outcome {
+    ok: usize,
+    errors: usize,
+    first_error: Option<String>,
+    latencies: Vec<Duration>,
+    elapsed: Duration,
+}
+
+impl Outcome {
+    fn rate(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64()
+    }
+    fn percentile(&mut self, p: usize) -> f64 {
+        self.latencies.sort();
+        let n = self.latencies.len();
+        if n == 0 {
+            return f64::NAN;
+        }
+        ms(self.latencies[((n * p).div_ceil(100)).clamp(1, n) - 1])
+    }
+}
+
+/// A client's next request: `None` when it has nothing left to do, else whether it succeeded
+/// (and the error text if not).
+type Step = Box<dyn FnMut(&ureq::Agent) -> Option<Result<(), String>> + Send>;
+
+/// Runs one client thread per step function until `limit` has passed or every client is done.
+fn run(clients: Vec<Step>, limit: Duration) -> Outcome {
+    let start = Instant::now();
+    let deadline = start + limit;
+    let threads: Vec<_> = clients
+        .into_iter()
+        .map(|mut step| {
+            std::thread::spawn(move || {
+                let agent = agent();
+                let mut out = Outcome::default();
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    match step(&agent) {
+                        None => break,
+                        Some(Ok(())) => {
+                            out.ok += 1;
+                            out.latencies.push(t.elapsed());
+                        }
+                        Some(Err(e)) => {
+                            out.errors += 1;
+                            out.first_error.get_or_insert(e);
+                        }
+                    }
+                }
+                out
+            })
+        })
+        .collect();
+    let mut total = Outcome::default();
+    for t in threads {
+        let o = t.join().expect("a client thread");
+        total.ok += o.ok;
+        total.errors += o.errors;
+        total.latencies.extend(o.latencies);
+        if total.first_error.is_none() {
+            total.first_error = o.first_error;
+        }
+    }
+    total.elapsed = start.elapsed();
+    total
+}
+
+fn expect_status(got: (u16, Option<String>, String), want: u16) -> Result<Option<String>, String> {
+    if got.0 == want {
+        Ok(got.1)
+    } else {
+        Err(format!(
+            "{} {}",
+            got.0,
+            got.2.chars().take(300).collect::<String>()
+        ))
+    }
+}
+
+/// SplitMix64, for the random ids of the read clients.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cases the write scenarios use.
+
+#[derive(QueryableByName, Clone)]
+struct Case {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Text)]
+    lead_ags: String,
+    #[diesel(sql_type = Integer)]
+    version: i32,
+}
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// pgbench, in the same database.
+
+struct PgbenchResult {
+    tps: f64,
+    p50: f64,
+    p99: f64,
+}
+
+fn pgbench(url: &str, mode: &str, clients: usize, secs: usize) -> PgbenchResult {
+    let dir = std::env::temp_dir().join(format!("fa-pgbench-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("pgbench log dir");
+    let prefix = dir.join("log");
+    let out = Command::new("pgbench")
+        .args([
+            mode,
+            "-n",
+            "-c",
+            &clients.to_string(),
+            "-j",
+            &clients.min(2).to_string(),
+            "-T",
+            &secs.to_string(),
+            "--log",
+            &format!("--log-prefix={}", prefix.display()),
+            url,
+        ])
+        .output()
+        .expect("pgbench runs (PostgreSQL client tools)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "pgbench {mode} failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tps = stdout
+        .lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l["tps = ".len()..].split_whitespace().next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no tps in pgbench's output: {stdout}"));
+    // Per-transaction log lines: client_id transaction_no latency_us script_no epoch us.
+    let mut lat: Vec<u64> = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("pgbench logs").flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        lat.extend(
+            text.lines()
+                .filter_map(|l| l.split_whitespace().nth(2)?.parse::<u64>().ok()),
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    lat.sort_unstable();
+    let pct = |p: usize| -> f64 {
+        if lat.is_empty() {
+            return f64::NAN;
+        }
+        lat[((lat.len() * p).div_ceil(100)).clamp(1, lat.len()) - 1] as f64 / 1000.0
+    };
+    PgbenchResult {
+        tps,
+        p50: pct(50),
+        p99: pct(99),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn main() {
+    let n_cases = env_usize("BENCH_CASES", 100_000);
+    let secs = env_usize("BENCH_SECS", 5).max(1);
+    let per_level_sign = env_usize("BENCH_SIGN", 400).max(1);
+    let pool = env_usize("BENCH_POOL", 10);
+    let scale = env_usize("BENCH_PGBENCH_SCALE", 10);
+    let levels: Vec<usize> = std::env::var("BENCH_CONNS")
+        .unwrap_or_else(|_| "1,8,32,64".into())
+        .split(',')
+        .map(|v| {
+            v.trim()
+                .parse()
+                .expect("BENCH_CONNS: numbers separated by commas")
+        })
+        .collect();
+    let limit = Duration::from_secs(secs as u64);
+
+    let (url, _db) = BenchDb::create("fa_load");
+    let backend = Backend::of_url(&url);
+    let mut conn = persistence::establish(&url).expect("the bench database connects");
+    persistence::prepare_database(&mut conn).expect("migrations and register");
+    let t = Instant::now();
+    let options = foerderakte::seed::Options {
+        cases: Some(n_cases as u64),
+        seed: foerderakte::seed::DEFAULT_SEED,
+    };
+    foerderakte::seed::run(&mut conn, &options, &mut |_| {}).expect("the load generator");
+    eprintln!(
+        "loaded {n_cases} cases in {:.0} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    if backend == Backend::Postgres {
+        let t = Instant::now();
+        let out = Command::new("pgbench")
+            .args(["-i", "-q", "-s", &scale.to_string(), &url])
+            .output()
+            .expect("pgbench -i runs");
+        assert!(
+            out.status.success(),
+            "pgbench -i: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        eprintln!(
+            "pgbench tables at scale {scale} in {:.0} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
+
+    let ids: Arc<Vec<String>> = Arc::new(
+        diesel::sql_query("SELECT id FROM applications ORDER BY id")
+            .load::<Id>(&mut conn)
+            .expect("case ids")
+            .into_iter()
+            .map(|r| r.id)
+            .collect(),
+    );
+    let in_review: Vec<Case> = diesel::sql_query(format!(
+        "SELECT id, lead_ags, version FROM applications \
+         WHERE status = 'in_review' AND programme_code = '{PROGRAMME}' ORDER BY id"
+    ))
+    .load(&mut conn)
+    .expect("cases in review");
+    let max_conns = levels.iter().copied().max().unwrap_or(1);
+    let sign_needed = per_level_sign * levels.len();
+    let transition_cases = (max_conns * 2).min(in_review.len() / 4);
+    assert!(
+        in_review.len() >= transition_cases + sign_needed,
+        "{} cases in review under {PROGRAMME}, {transition_cases} + {sign_needed} needed: \
+         more BENCH_CASES or less BENCH_SIGN",
+        in_review.len()
+    );
+    let (transition_pool, sign_pool) = in_review.split_at(transition_cases);
+    eprintln!(
+        "{} cases, {} in review under {PROGRAMME}: {} for transitions, {} for signings",
+        ids.len(),
+        in_review.len(),
+        transition_pool.len(),
+        sign_needed
+    );
+
+    let server = Server::start(&url, pool);
+    let (hwm_start, rss_start) = server.memory_kib();
+    let address = Arc::new(server.address.clone());
+    let caseworker = Arc::new(token(Role::Caseworker, "bench.caseworker", &[]));
+    let approver = token(Role::Approver, "bench.approver", &[]);
+    let admin = token(Role::Admin, "bench.admin", &[]);
+    let today = Utc::now().date_naive();
+    let setup = agent();
+
+    // The budget of this year covers every grant the signings make.
+    let budget_year = today.format("%Y").to_string();
+    expect_status(
+        send(
+            &setup,
+            "PUT",
+            &format!("{address}/api/v1/programmes/{PROGRAMME}/budgets/{budget_year}"),
+            &admin,
+            None,
+            Some(&json!({"amount": "5000000000.00"})),
+        ),
+        200,
+    )
+    .expect("the budget is set");
+
+    // Grant notices for the signings, prepared through the API before any timing.
+    let grant = json!({
+        "kind": "grant",
+        "posted_on": today.to_string(),
+        "grant_period_start": today.to_string(),
+        "grant_period_end": (today + Days::new(365)).to_string(),
+    });
+    let t = Instant::now();
+    let notices: Vec<String> = sign_pool[..sign_needed]
+        .iter()
+        .map(|c| {
+            let (status, _, body) = send(
+                &setup,
+                "POST",
+                &format!("{address}/api/v1/applications/{}/notices", c.id),
+                &caseworker,
+                None,
+                Some(&grant),
+            );
+            assert_eq!(status, 201, "prepare a notice for {}: {body}", c.id);
+            let v: Value = serde_json::from_str(&body).expect("a notice");
+            v["id"].as_str().expect("notice id").to_owned()
+        })
+        .collect();
+    eprintln!(
+        "{} notices prepared in {:.0} s",
+        notices.len(),
+        t.elapsed().as_secs_f64()
+    );
+
+    // Applicant tokens for the transition cases' lead municipalities.
+    let mut applicant_tokens: HashMap<String, Arc<String>> = HashMap::new();
+    for c in transition_pool {
+        applicant_tokens
+            .entry(c.lead_ags.clone())
+            .or_insert_with(|| Arc::new(token(Role::Applicant, "bench.applicant", &[&c.lead_ags])));
+    }
+    // Each transition case: its id, its lead's token, its current ETag, whether it is in review.
+    type TransitionCase = (String, Arc<String>, String, bool);
+    let mut transition_state: Vec<TransitionCase> = transition_pool
+        .iter()
+        .map(|c| {
+            (
+                c.id.clone(),
+                applicant_tokens[&c.lead_ags].clone(),
+                format!("\"{}\"", c.version),
+                true,
+            )
+        })
+        .collect();
+    let due = (today + Days::new(30)).to_string();
+
+    let lists = Arc::new(vec![
+        format!("/api/v1/applications?status=in_review&programme={PROGRAMME}&year=2025&limit=50"),
+        "/api/v1/applications?kreis=16063&limit=50".to_owned(),
+        "/api/v1/applications?ags=16062054&limit=50".to_owned(),
+    ]);
+
+    struct Row {
+        op: &'static str,
+        conns: usize,
+        api: Outcome,
+        baseline: Option<(&'static str, PgbenchResult)>,
+    }
+    let mut rows: Vec<Row> = Vec::new();
+    let mut notices = notices.into_iter();
+    for &conns in &levels {
+        // read
+        let clients: Vec<Step> = (0..conns)
+            .map(|c| {
+                let (ids, address, tok) = (ids.clone(), address.clone(), caseworker.clone());
+                let mut rng = Rng(c as u64 + 1);
+                Box::new(move |a: &ureq::Agent| {
+                    let id = &ids[(rng.next() % ids.len() as u64) as usize];
+                    let url = format!("{address}/api/v1/applications/{id}");
+                    Some(expect_status(send(a, "GET", &url, &tok, None, None), 200).map(drop))
+                }) as Step
+            })
+            .collect();
+        let read = run(clients, limit);
+        let select_only = (backend == Backend::Postgres)
+            .then(|| ("pgbench -S", pgbench(&url, "-S", conns, secs)));
+        rows.push(Row {
+            op: "read GET /applications/{id}",
+            conns,
+            api: read,
+            baseline: select_only,
+        });
+
+        // list
+        let clients: Vec<Step> = (0..conns)
+            .map(|c| {
+                let (lists, address, tok) = (lists.clone(), address.clone(), caseworker.clone());
+                let mut i = c;
+                Box::new(move |a: &ureq::Agent| {
+                    i += 1;
+                    let url = format!("{address}{}", lists[i % lists.len()]);
+                    Some(expect_status(send(a, "GET", &url, &tok, None, None), 200).map(drop))
+                }) as Step
+            })
+            .collect();
+        rows.push(Row {
+            op: "list GET /applications?filter",
+            conns,
+            api: run(clients, limit),
+            baseline: None,
+        });
+
+        // transition: each client works on every conns-th case of the pool
+        let mut shares: Vec<Vec<TransitionCase>> = vec![Vec::new(); conns];
+        for (i, c) in transition_state.drain(..).enumerate() {
+            shares[i % conns].push(c);
+        }
+        let handles: Vec<Arc<std::sync::Mutex<Vec<TransitionCase>>>> = shares
+            .into_iter()
+            .map(|s| Arc::new(std::sync::Mutex::new(s)))
+            .collect();
+        let clients: Vec<Step> = handles
+            .iter()
+            .map(|share| {
+                let (share, address, cw, due) =
+                    (share.clone(), address.clone(), caseworker.clone(), due.clone());
+                let mut next = 0usize;
+                Box::new(move |a: &ureq::Agent| {
+                    let mut cases = share.lock().expect("share");
+                    if cases.is_empty() {
+                        return None;
+                    }
+                    let k = next % cases.len();
+                    next += 1;
+                    let (id, applicant, etag, in_review) = &mut cases[k];
+                    let url = format!("{address}/api/v1/applications/{id}/transitions");
+                    let (tok, body) = if *in_review {
+                        (
+                            cw.as_str(),
+                            json!({"action": "request_info", "reason": "Angebot fehlt", "response_due": due}),
+                        )
+                    } else {
+                        (
+                            applicant.as_str(),
+                            json!({"action": "provide_info", "reason": "Angebot nachgereicht"}),
+                        )
+                    };
+                    let r = send(a, "POST", &url, tok, Some(etag), Some(&body));
+                    Some(expect_status(r, 200).map(|new| {
+                        *etag = new.expect("an ETag");
+                        *in_review = !*in_review;
+                    }))
+                }) as Step
+            })
+            .collect();
+        let transition = run(clients, limit);
+        for h in handles {
+            transition_state.append(&mut h.lock().expect("share"));
+        }
+        let simple_update = (backend == Backend::Postgres)
+            .then(|| ("pgbench -N", pgbench(&url, "-N", conns, secs)));
+        rows.push(Row {
+            op: "transition POST …/transitions",
+            conns,
+            api: transition,
+            baseline: simple_update,
+        });
+
+        // sign: this level's share of the prepared notices
+        let batch: Vec<String> = notices.by_ref().take(per_level_sign).collect();
+        let mut queues: Vec<Vec<String>> = vec![Vec::new(); conns];
+        for (i, n) in batch.into_iter().enumerate() {
+            queues[i % conns].push(n);
+        }
+        let clients: Vec<Step> = queues
+            .into_iter()
+            .map(|mut queue| {
+                let (address, tok) = (address.clone(), approver.clone());
+                Box::new(move |a: &ureq::Agent| {
+                    let nid = queue.pop()?;
+                    let url = format!("{address}/api/v1/notices/{nid}/sign");
+                    Some(expect_status(send(a, "POST", &url, &tok, None, None), 200).map(drop))
+                }) as Step
+            })
+            .collect();
+        let sign = run(clients, Duration::from_secs(600));
+        let simple_update = (backend == Backend::Postgres)
+            .then(|| ("pgbench -N", pgbench(&url, "-N", conns, secs)));
+        rows.push(Row {
+            op: "sign POST /notices/{id}/sign",
+            conns,
+            api: sign,
+            baseline: simple_update,
+        });
+        eprintln!("{conns} connections done");
+    }
+    let (hwm, rss) = server.memory_kib();
+    drop(server);
+
+    let engine = match backend {
+        Backend::Sqlite => "SQLite",
+        Backend::Postgres => "PostgreSQL",
+    };
+    println!(
+        "\nload at {} cases on {engine}; {} server, pool {pool}, {secs} s per row \
+         (sign: {per_level_sign} notices per row)\n",
+        ids.len(),
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+    );
+    println!(
+        "| operation | conns | req/s | p50 ms | p99 ms | errors | baseline | TPS | p50 ms | p99 ms | API ÷ baseline |"
+    );
+    println!("|---|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|");
+    for r in &mut rows {
+        let (rate, p50, p99) = (r.api.rate(), r.api.percentile(50), r.api.percentile(99));
+        let base = match &r.baseline {
+            Some((name, b)) => format!(
+                "{name} | {:.0} | {:.2} | {:.2} | {:.2}",
+                b.tps,
+                b.p50,
+                b.p99,
+                rate / b.tps
+            ),
+            None => "– | | | | ".to_owned(),
+        };
+        println!(
+            "| {} | {} | {rate:.0} | {p50:.2} | {p99:.2} | {} | {base} |",
+            r.op, r.conns, r.api.errors
+        );
+    }
+    println!(
+        "\nserver memory: {:.1} MB resident after start, {:.1} MB at the end, peak {:.1} MB \
+         (VmHWM; {:.1} MB peak after start)",
+        rss_start as f64 / 1024.0,
+        rss as f64 / 1024.0,
+        hwm as f64 / 1024.0,
+        hwm_start as f64 / 1024.0
+    );
+    let errors: Vec<String> = rows
+        .iter()
+        .filter_map(|r| {
+            r.api
+                .first_error
+                .as_ref()
+                .map(|e| format!("{} × {}: {e}", r.op, r.conns))
+        })
+        .collect();
+    if !errors.is_empty() {
+        println!("\nfirst error per row:");
+        for e in &errors {
+            println!("- {e}");
+        }
+        std::process::exit(1);
+    }
+}
