@@ -12,6 +12,7 @@ mod applications_lifecycle;
 mod applications_lists;
 mod applications_submit;
 mod auth;
+mod authz_matrix;
 mod base_rates;
 mod budgets;
 mod closing;
