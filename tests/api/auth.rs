@@ -12,7 +12,7 @@ use crate::helpers::{
 fn bad_tokens_are_refused_with_401_problem_json() {
     let app = spawn_app();
     let valid = hs256(&claims("caseworker"), SECRET.as_bytes());
-    let cases = bad_tokens("caseworker");
+    let cases = bad_tokens(&claims("caseworker"));
     for (what, token) in cases {
         let resp = app.get("/api/v1/municipalities/16063105", token.as_deref());
         assert_eq!(resp.status, 401, "{what}: {}", resp.body);

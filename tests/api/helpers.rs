@@ -558,28 +558,29 @@ pub fn hmac_signed(header: &Value, claims: &Value, key: &[u8]) -> String {
 }
 
 /// Every token the HS256 test server must refuse with 401, each with what is wrong with it.
-/// `role` is the role the token claims (or would claim) where that matters; the tampered and
-/// forged tokens claim `admin`.
-pub fn bad_tokens(role: &str) -> Vec<(&'static str, Option<String>)> {
+/// `good` are claims the server accepts (see `claims`); the expired, premature, misdirected
+/// and wrongly signed tokens spoil one thing of them, the tampered and forged ones claim
+/// `admin`.
+pub fn bad_tokens(good: &Value) -> Vec<(&'static str, Option<String>)> {
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
     use serde_json::json;
-    let valid = hs256(&claims(role), SECRET.as_bytes());
+    let valid = hs256(good, SECRET.as_bytes());
     let mut parts: Vec<String> = valid.split('.').map(str::to_owned).collect();
     let mut tampered_payload = claims("admin");
     tampered_payload["sub"] = json!("mallory");
     parts[1] = B64.encode(tampered_payload.to_string());
     let tampered = parts.join(".");
 
-    let mut expired = claims(role);
+    let mut expired = good.clone();
     expired["exp"] = json!(now() - 3600);
-    let mut not_yet = claims(role);
+    let mut not_yet = good.clone();
     not_yet["nbf"] = json!(now() + 3600);
-    let mut wrong_aud = claims(role);
+    let mut wrong_aud = good.clone();
     wrong_aud["aud"] = json!("someone-else");
-    let mut wrong_iss = claims(role);
+    let mut wrong_iss = good.clone();
     wrong_iss["iss"] = json!("https://evil.example");
-    let mut no_exp = claims(role);
+    let mut no_exp = good.clone();
     no_exp.as_object_mut().expect("claims").remove("exp");
     let mut applicant_without_ags = claims("applicant");
     applicant_without_ags
@@ -589,6 +590,8 @@ pub fn bad_tokens(role: &str) -> Vec<(&'static str, Option<String>)> {
     let mut applicant_bad_ags = claims("applicant");
     applicant_bad_ags["ags"] = json!(["9162000"]);
     let unknown_role = claims("superuser");
+    let mut nul_subject = good.clone();
+    nul_subject["sub"] = json!("mallory\u{0}");
 
     let alg_none = format!(
         "{}.{}.",
@@ -607,7 +610,7 @@ pub fn bad_tokens(role: &str) -> Vec<(&'static str, Option<String>)> {
         ("tampered payload", Some(tampered)),
         (
             "signed with another secret",
-            Some(hs256(&claims(role), b"another-secret-another-secret-xx")),
+            Some(hs256(good, b"another-secret-another-secret-xx")),
         ),
         ("expired", Some(hs256(&expired, secret))),
         ("not valid yet", Some(hs256(&not_yet, secret))),
@@ -628,6 +631,10 @@ pub fn bad_tokens(role: &str) -> Vec<(&'static str, Option<String>)> {
             Some(hs256(&applicant_bad_ags, secret)),
         ),
         ("unknown role", Some(hs256(&unknown_role, secret))),
+        (
+            "a subject with a NUL character",
+            Some(hs256(&nul_subject, secret)),
+        ),
         ("oversized token", Some("a".repeat(9000))),
     ]
 }
