@@ -579,14 +579,50 @@ fn walk(select: impl Fn(&str) -> bool) -> usize {
                 } else {
                     let status = refusal(who, may, *reach);
                     assert_eq!(r.status, status, "{what} is refused: {}", r.body);
-                    r.assert_problem(status);
+                    let problem = r.assert_problem(status);
                     db.assert_unchanged(&before, &what);
+                    if status == 404 {
+                        assert_hidden(&app, &c, token.as_deref(), &problem, &fixtures, &what);
+                    }
                 }
             }
         }
     }
     eprintln!("authorization matrix: {made} calls");
     made
+}
+
+/// Asserts that the 404 for a case of another municipality is the 404 for a case that does
+/// not exist: the same problem but for the id, so that the answer tells nothing.
+fn assert_hidden(
+    app: &TestApp,
+    c: &Call,
+    token: Option<&str>,
+    problem: &Value,
+    fixtures: &OnceCell<Fixtures>,
+    what: &str,
+) {
+    const NONE: &str = "00000000-0000-4000-8000-000000000000";
+    let fx = fixtures.get().expect("a 404 is about a fixture");
+    let id = fx
+        .ids()
+        .into_iter()
+        .find(|id| c.path.contains(id))
+        .unwrap_or_else(|| panic!("{what}: no fixture in the path"));
+    let missing = Call {
+        method: c.method,
+        path: c.path.replace(id, NONE),
+        if_match: c.if_match.clone(),
+        body: c.body.clone(),
+        ok: c.ok,
+    };
+    let r = send(app, &missing, token);
+    let expected = r.assert_problem(404).to_string().replace(NONE, id);
+    assert_eq!(
+        problem.to_string(),
+        expected,
+        "{what}: the answer differs from a missing id's"
+    );
 }
 
 /// The operations on one case, its notices or its payment requests (the other test function
