@@ -439,3 +439,106 @@ fn with_max(mut body: Value) -> Value {
     body["max_amount"] = json!("50000.00");
     body
 }
+
+#[test]
+fn values_at_the_edge_of_their_types_get_4xx_problem_json_and_write_nothing() {
+    let app = spawn_app();
+    let lead = app.applicant(&[LEAD]);
+    let in_review = case_in(&app, "in_review");
+    let notices = format!("/api/v1/applications/{in_review}/notices");
+    let programme = format!("/api/v1/programmes/{PROGRAMME}");
+    // Above what a Decimal holds once multiplied into basis points.
+    let huge = "79228162514264337593543950335";
+    let mut joint = draft_body(LEAD);
+    joint["partners"] = json!([{"ags": LEAD, "share": huge}, {"ags": "16063003", "share": "0.5"}]);
+    // (what, token, method, path, If-Match, body, status)
+    type Edge<'a> = (
+        &'a str,
+        String,
+        &'a str,
+        String,
+        Option<&'a str>,
+        Option<Value>,
+        u16,
+    );
+    let cases: Vec<Edge<'_>> = vec![
+        (
+            "a partner's share beyond Decimal",
+            lead.clone(),
+            "POST",
+            "/api/v1/applications".into(),
+            None,
+            Some(joint),
+            422,
+        ),
+        (
+            "a funding rate beyond Decimal",
+            app.caseworker(),
+            "POST",
+            notices.clone(),
+            None,
+            Some(with_rate(partial_grant_body(), huge)),
+            422,
+        ),
+        (
+            "a programme's maximum rate beyond Decimal",
+            app.admin(),
+            "PATCH",
+            programme,
+            Some("\"1\""),
+            Some(json!({"max_rate": huge})),
+            422,
+        ),
+        (
+            "a notice posted before the first delivery rule",
+            app.caseworker(),
+            "POST",
+            notices,
+            None,
+            Some(set(
+                &partial_grant_body(),
+                "/posted_on",
+                json!("0001-01-01"),
+            )),
+            422,
+        ),
+        (
+            "a cursor that is not ASCII",
+            app.caseworker(),
+            "GET",
+            "/api/v1/applications?cursor=%FF%FE".into(),
+            None,
+            None,
+            422,
+        ),
+        (
+            "a cursor with a character across a hex pair",
+            lead.clone(),
+            "GET",
+            "/api/v1/municipalities?cursor=a%C3%A4b".into(),
+            None,
+            None,
+            422,
+        ),
+    ];
+    let mut db = app.watch_db();
+    for (what, token, method, path, if_match, body, status) in cases {
+        let headers: Vec<(&str, &str)> =
+            if_match.map(|v| vec![("If-Match", v)]).unwrap_or_default();
+        let before = db.state();
+        let r = app.request(
+            method,
+            &path,
+            Some(&token),
+            &headers,
+            body.as_ref().map(json_bytes),
+        );
+        assert_refused(&r, status, &mut db, &before, what);
+    }
+}
+
+fn with_rate(mut body: Value, rate: &str) -> Value {
+    body["financing_type"] = json!("anteil");
+    body["rate"] = json!(rate);
+    body
+}
