@@ -81,6 +81,7 @@ fn run(
             .app_data(errors::query_config())
             .app_data(errors::path_config())
             .default_service(web::to(errors::fallback))
+            .wrap(from_fn(middleware::refuse_nul))
             .wrap(from_fn(middleware::observe))
             .wrap(Logger::new(
                 "%a \"%r\" %s %b %Dms request_id=%{x-request-id}o",

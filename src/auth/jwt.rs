@@ -152,6 +152,10 @@ fn principal_from(c: Claims) -> Result<Principal, JwtError> {
     if c.sub.trim().is_empty() {
         return Err(JwtError::Claims("sub is empty".into()));
     }
+    // The subject is written as the actor of every change; PostgreSQL's text cannot hold NUL.
+    if c.sub.contains('\0') {
+        return Err(JwtError::Claims("sub contains the NUL character".into()));
+    }
     let role: Role = c.role.parse().map_err(JwtError::Claims)?;
     let mut municipalities = Vec::new();
     for a in c.ags.unwrap_or_default() {

@@ -17,7 +17,7 @@ pub fn parse_rate(s: &str) -> Result<i32, String> {
     let d: Decimal = s
         .parse()
         .map_err(|_| "must be a decimal string like \"0.80\"")?;
-    let bp = d * Decimal::from(10_000);
+    let bp = d.checked_mul(Decimal::from(10_000)).ok_or("out of range")?;
     if bp.fract() != Decimal::ZERO {
         return Err("at most four decimals".into());
     }
@@ -42,5 +42,7 @@ mod tests {
         assert!(parse_rate("1.20").is_err());
         assert!(parse_rate("0").is_err());
         assert!(parse_rate("abc").is_err());
+        // Beyond what a Decimal holds once multiplied: refused, no overflow panic.
+        assert!(parse_rate("79228162514264337593543950335").is_err());
     }
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::json::Json;
 use crate::auth::{Principal, policy};
 use crate::domain::interest::{is_change_day, known_until, parse_percent, percent_string};
 use crate::error::{ApiError, FieldError, Problem};
@@ -93,7 +94,7 @@ pub struct NewBaseRate {
 #[post("/base-rates")]
 pub async fn add(
     principal: Principal,
-    body: web::Json<NewBaseRate>,
+    body: Json<NewBaseRate>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(policy::MANAGE_PROGRAMMES)?;

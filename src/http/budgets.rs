@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::applications::{now, refused, writer};
+use super::json::Json;
 use crate::auth::{Principal, policy};
 use crate::domain::Money;
 use crate::error::{ApiError, Problem};
@@ -114,7 +115,7 @@ pub async fn list(
 pub async fn put(
     principal: Principal,
     path: web::Path<(String, i32)>,
-    body: web::Json<BudgetInput>,
+    body: Json<BudgetInput>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(policy::MANAGE_PROGRAMMES)?;

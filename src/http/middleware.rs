@@ -10,7 +10,7 @@ use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse, web};
 
 use super::metrics::Metrics;
-use crate::error::{PROBLEM_JSON, Problem};
+use crate::error::{ApiError, PROBLEM_JSON, Problem};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -58,6 +58,22 @@ pub async fn observe(
         );
     }
     Ok(res)
+}
+
+/// Refuses with 400 a request whose path or query encodes the NUL character (`%00`, the only
+/// way to put one into a URI): no key, id, code or filter of the API contains one, and
+/// PostgreSQL cannot compare `text` with it. (`json::Json` does the same for bodies.)
+pub async fn refuse_nul(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let encoded = req.uri().path_and_query().map_or("", |pq| pq.as_str());
+    if encoded.contains("%00") {
+        return Ok(req.error_response(ApiError::BadRequest(
+            "the path or query contains the NUL character (%00)".into(),
+        )));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 fn ensure_problem(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {

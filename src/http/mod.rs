@@ -7,6 +7,7 @@ pub mod budgets;
 pub mod errors;
 pub mod etag;
 pub mod health;
+pub mod json;
 pub mod metrics;
 pub mod middleware;
 pub mod municipalities;

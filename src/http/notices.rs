@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::applications::{municipalities, now, refused, scope, writer};
+use super::json::Json;
 use crate::auth::{Principal, policy};
 use crate::document::{Authority, DocLine, NoticeFacts, Recipient, render_pdf};
 use crate::domain::application::MAX_COST_LINES;
@@ -405,7 +406,7 @@ fn no_notice(id: &str) -> ApiError {
 pub async fn prepare(
     principal: Principal,
     path: web::Path<String>,
-    body: web::Json<NewNotice>,
+    body: Json<NewNotice>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(policy::PREPARE_NOTICES)?;

@@ -39,7 +39,9 @@ pub fn encode(position: &str) -> String {
 
 pub fn decode(cursor: &str) -> Result<String, ApiError> {
     let bad = || ApiError::validation("cursor", "is not a cursor this API issued");
-    if !cursor.len().is_multiple_of(2) || cursor.len() > 512 {
+    // ASCII first: a cursor of other characters is not hex, and slicing it by bytes below
+    // could split a character (a panic).
+    if !cursor.is_ascii() || !cursor.len().is_multiple_of(2) || cursor.len() > 512 {
         return Err(bad());
     }
     let bytes = (0..cursor.len())
@@ -82,6 +84,8 @@ mod tests {
         assert!(decode("zz").is_err());
         assert!(decode("abc").is_err());
         assert!(decode(&"41".repeat(4)).is_err());
+        assert!(decode("\u{FFFD}\u{FFFD}").is_err());
+        assert!(decode("aéb").is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::applications::{municipalities, now, refused, scope, writer};
+use super::json::Json;
 use crate::auth::{Principal, policy};
 use crate::domain::Money;
 use crate::error::{ApiError, Problem};
@@ -101,7 +102,7 @@ fn no_request(id: &str) -> ApiError {
 pub async fn request(
     principal: Principal,
     path: web::Path<String>,
-    body: web::Json<NewPaymentRequest>,
+    body: Json<NewPaymentRequest>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(policy::REQUEST_PAYMENTS)?;
@@ -215,7 +216,7 @@ pub async fn payout(
 pub async fn reject(
     principal: Principal,
     path: web::Path<String>,
-    body: web::Json<Rejection>,
+    body: Json<Rejection>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(policy::REJECT_PAYMENTS)?;

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::etag;
+use super::json::Json;
 use crate::auth::{Principal, policy};
 use crate::domain::Money;
 use crate::domain::rate::{parse_rate, rate_string};
@@ -198,7 +199,7 @@ pub async fn update(
     principal: Principal,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<ProgrammePatch>,
+    body: Json<ProgrammePatch>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(policy::MANAGE_PROGRAMMES)?;

@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::json::Json;
 use crate::auth::{Principal, policy};
 use crate::error::{ApiError, Problem};
 use crate::persistence::Pool;
@@ -77,7 +78,7 @@ pub struct ImportRequest {
 #[post("/register/editions")]
 pub async fn import_edition(
     principal: Principal,
-    body: web::Json<ImportRequest>,
+    body: Json<ImportRequest>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(policy::MANAGE_REGISTER)?;

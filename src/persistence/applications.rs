@@ -898,13 +898,22 @@ fn actual_cost_violations(
             let mut named: Vec<i32> = a.iter().map(|(l, _)| *l).collect();
             named.sort_unstable();
             let expected: Vec<i32> = (1..=i32::try_from(lines).unwrap_or(i32::MAX)).collect();
-            if named == expected {
-                Vec::new()
-            } else {
-                vec![v(format!(
+            let mut out = Vec::new();
+            if named != expected {
+                out.push(v(format!(
                     "name each of the cost lines 1..{lines} exactly once"
-                ))]
+                )));
             }
+            // Refused here, not by the table's CHECK (which would be a 500).
+            for (i, (_, amount)) in a.iter().enumerate() {
+                if amount.is_negative() {
+                    out.push(Violation {
+                        field: format!("actual_costs[{i}].amount"),
+                        message: "must not be negative".into(),
+                    });
+                }
+            }
+            out
         }
         (_, Some(_)) => vec![v(format!(
             "only submit_proof carries actual costs, not {action}"

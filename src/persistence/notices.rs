@@ -13,7 +13,7 @@ use super::schema::{
     notices as n,
 };
 use super::{AnyConnection, audit, budgets, write_tx};
-use crate::domain::application::Tracking;
+use crate::domain::application::{Tracking, Violation};
 use crate::domain::calendar::{DeliveryRule, delivery_days};
 use crate::domain::notice::{
     CaseFacts, CaseLine, DecidedLine, GrantTerms, InForce, NoticeKind, NoticeRequest,
@@ -411,8 +411,18 @@ pub fn prepare(
         let lines = case_lines(&case.lines)?;
         let rules = delivery_rules(conn)?;
         let posted = req.posted_on.unwrap_or(w.now.date());
-        let days = delivery_days(&rules, posted)
-            .ok_or_else(|| cases::corrupt(format!("no delivery rule for {posted}")))?;
+        let days = match delivery_days(&rules, posted) {
+            Some(days) => days,
+            // A day before the first rule (1900) lies before today, which `decide` refuses
+            // too; without a rule for today the rules themselves are broken.
+            None if posted < w.now.date() => {
+                return Err(WriteError::Invalid(vec![Violation {
+                    field: "posted_on".into(),
+                    message: format!("must not lie before today ({})", w.now.date()),
+                }]));
+            }
+            None => return Err(cases::corrupt(format!("no delivery rule for {posted}")).into()),
+        };
         let facts = CaseFacts {
             status,
             title: &case.row.title,

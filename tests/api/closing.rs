@@ -89,6 +89,15 @@ fn the_proof_of_use_carries_one_actual_amount_per_cost_line_and_a_returned_proof
             422,
             "actual_costs*",
         ),
+        (
+            "a negative actual amount",
+            json!({"action": "submit_proof", "actual_costs": [
+                {"line": 1, "amount": "-1.00"}, {"line": 2, "amount": "11000.00"},
+                {"line": 3, "amount": "300.00"}
+            ]}),
+            422,
+            "actual_costs[0].amount",
+        ),
     ];
     for (what, body, status, field) in &refusals {
         let r = app.transition_application(&id, &lead, Some(&v), body);

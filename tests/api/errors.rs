@@ -156,6 +156,30 @@ fn bad_requests_get_4xx_problem_json() {
             422,
         ),
         (
+            "a NUL character in a path parameter",
+            "GET",
+            "/api/v1/programmes/THUEREGOVRL%00",
+            None,
+            400,
+        ),
+        (
+            "a NUL character in a query parameter",
+            "GET",
+            "/api/v1/municipalities?q=Eisen%00ach",
+            None,
+            400,
+        ),
+        (
+            "a NUL character in the body",
+            "POST",
+            path,
+            Some((
+                "application/json",
+                serde_json::to_vec(&json!({"content": "# edition\t2025-01-01\u{0}"})).unwrap(),
+            )),
+            400,
+        ),
+        (
             "an edition without its edition line",
             "POST",
             path,

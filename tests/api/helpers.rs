@@ -517,3 +517,225 @@ impl TestApp {
         self.get("/api/v1/audit?limit=500", Some(token))
     }
 }
+
+// Tokens, good and bad (shared by `auth` and `attacks`).
+
+pub fn now() -> u64 {
+    jsonwebtoken::get_current_timestamp()
+}
+
+/// Claims that pass every check of the test server's verifier, for a role that needs no `ags`.
+pub fn claims(role: &str) -> Value {
+    serde_json::json!({"sub": "tester", "role": role, "iss": ISSUER, "aud": AUDIENCE, "exp": now() + 600})
+}
+
+pub fn hs256(claims: &Value, secret: &[u8]) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret),
+    )
+    .expect("a token")
+}
+
+/// A token with any header, signed with HMAC-SHA256 over `header.payload` with `key`
+/// (the algorithm-confusion attack: whatever the header claims, the key is a shared secret).
+pub fn hmac_signed(header: &Value, claims: &Value, key: &[u8]) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use hmac::{Hmac, Mac};
+    let signing_input = format!(
+        "{}.{}",
+        B64.encode(header.to_string()),
+        B64.encode(claims.to_string())
+    );
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("any key length");
+    mac.update(signing_input.as_bytes());
+    format!(
+        "{signing_input}.{}",
+        B64.encode(mac.finalize().into_bytes())
+    )
+}
+
+/// Every token the HS256 test server must refuse with 401, each with what is wrong with it.
+/// `good` are claims the server accepts (see `claims`); the expired, premature, misdirected
+/// and wrongly signed tokens spoil one thing of them, the tampered and forged ones claim
+/// `admin`.
+pub fn bad_tokens(good: &Value) -> Vec<(&'static str, Option<String>)> {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use serde_json::json;
+    let valid = hs256(good, SECRET.as_bytes());
+    let mut parts: Vec<String> = valid.split('.').map(str::to_owned).collect();
+    let mut tampered_payload = claims("admin");
+    tampered_payload["sub"] = json!("mallory");
+    parts[1] = B64.encode(tampered_payload.to_string());
+    let tampered = parts.join(".");
+
+    let mut expired = good.clone();
+    expired["exp"] = json!(now() - 3600);
+    let mut not_yet = good.clone();
+    not_yet["nbf"] = json!(now() + 3600);
+    let mut wrong_aud = good.clone();
+    wrong_aud["aud"] = json!("someone-else");
+    let mut wrong_iss = good.clone();
+    wrong_iss["iss"] = json!("https://evil.example");
+    let mut no_exp = good.clone();
+    no_exp.as_object_mut().expect("claims").remove("exp");
+    let mut applicant_without_ags = claims("applicant");
+    applicant_without_ags
+        .as_object_mut()
+        .expect("claims")
+        .remove("ags");
+    let mut applicant_bad_ags = claims("applicant");
+    applicant_bad_ags["ags"] = json!(["9162000"]);
+    let unknown_role = claims("superuser");
+    let mut nul_subject = good.clone();
+    nul_subject["sub"] = json!("mallory\u{0}");
+
+    let alg_none = format!(
+        "{}.{}.",
+        B64.encode(json!({"alg": "none", "typ": "JWT"}).to_string()),
+        B64.encode(claims("admin").to_string())
+    );
+    let rs256_with_hs_secret = hmac_signed(
+        &json!({"alg": "RS256", "typ": "JWT"}),
+        &claims("admin"),
+        SECRET.as_bytes(),
+    );
+    let secret = SECRET.as_bytes();
+    vec![
+        ("no token", None),
+        ("not a JWT", Some("hello".into())),
+        ("tampered payload", Some(tampered)),
+        (
+            "signed with another secret",
+            Some(hs256(good, b"another-secret-another-secret-xx")),
+        ),
+        ("expired", Some(hs256(&expired, secret))),
+        ("not valid yet", Some(hs256(&not_yet, secret))),
+        ("wrong audience", Some(hs256(&wrong_aud, secret))),
+        ("wrong issuer", Some(hs256(&wrong_iss, secret))),
+        ("no exp", Some(hs256(&no_exp, secret))),
+        ("alg none", Some(alg_none)),
+        (
+            "RS256 header, HMAC with the HS secret",
+            Some(rs256_with_hs_secret),
+        ),
+        (
+            "applicant without ags",
+            Some(hs256(&applicant_without_ags, secret)),
+        ),
+        (
+            "applicant with a malformed ags",
+            Some(hs256(&applicant_bad_ags, secret)),
+        ),
+        ("unknown role", Some(hs256(&unknown_role, secret))),
+        (
+            "a subject with a NUL character",
+            Some(hs256(&nul_subject, secret)),
+        ),
+        ("oversized token", Some("a".repeat(9000))),
+    ]
+}
+
+// What the database holds, to show that a refused request wrote nothing.
+
+/// Row counts and sums of the columns a write changes, per table: equal before and after a
+/// request means the request changed no row (an insert changes a count, an update a version,
+/// a status timestamp or an amount, an audited write the audit log).
+const DB_STATE_SQL: &[(&str, &str)] = &[
+    ("applications", "COUNT(*)"),
+    ("applications", "SUM(version)"),
+    ("applications", "SUM(paid_cents)"),
+    ("applications", "SUM(COALESCE(granted_cents, 0))"),
+    ("applications", "SUM(reclaimed_cents)"),
+    ("cost_lines", "COUNT(*)"),
+    ("cost_lines", "SUM(amount_cents)"),
+    ("cost_lines", "SUM(COALESCE(actual_cents, -1))"),
+    ("application_members", "COUNT(*)"),
+    ("application_members", "SUM(share_bp)"),
+    ("case_counters", "COUNT(*)"),
+    ("case_counters", "SUM(last_number)"),
+    ("idempotency_keys", "COUNT(*)"),
+    ("notices", "COUNT(*)"),
+    ("notices", "COUNT(signed_at)"),
+    ("notice_lines", "COUNT(*)"),
+    ("notice_allocations", "COUNT(*)"),
+    ("budgets", "COUNT(*)"),
+    ("budgets", "SUM(amount_cents)"),
+    ("budgets", "SUM(committed_cents)"),
+    ("payment_requests", "COUNT(*)"),
+    ("payment_requests", "COUNT(prepared_at)"),
+    ("payment_requests", "COUNT(paid_at)"),
+    ("payment_requests", "COUNT(rejected_at)"),
+    ("audit_events", "COUNT(*)"),
+    ("programmes", "SUM(version)"),
+    (
+        "funding_objects",
+        "SUM(CASE WHEN fundable_now THEN 1 ELSE 0 END)",
+    ),
+    ("base_rates", "COUNT(*)"),
+    ("delivery_rules", "COUNT(*)"),
+    ("register_editions", "COUNT(*)"),
+    ("municipalities", "COUNT(*)"),
+    ("municipalities", "COUNT(valid_to)"),
+];
+
+#[derive(diesel::QueryableByName)]
+struct StateRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    k: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// `(table: measure, value)` for every measure of `DB_STATE_SQL`, read in one statement.
+pub type DbState = Vec<(String, i64)>;
+
+/// A connection to the test's database that reads its state (see `DB_STATE_SQL`).
+pub struct DbWatch {
+    conn: persistence::AnyConnection,
+}
+
+impl DbWatch {
+    pub fn state(&mut self) -> DbState {
+        let sql = DB_STATE_SQL
+            .iter()
+            .map(|(table, measure)| {
+                format!(
+                    "SELECT '{table}: {measure}' AS k, CAST(COALESCE({measure}, 0) AS BIGINT) AS n \
+                     FROM {table}"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let mut rows: DbState = diesel::sql_query(sql)
+            .load::<StateRow>(&mut self.conn)
+            .expect("the database state")
+            .into_iter()
+            .map(|r| (r.k, r.n))
+            .collect();
+        rows.sort();
+        rows
+    }
+
+    /// Asserts that the database holds what it held in `before`, naming what differs.
+    pub fn assert_unchanged(&mut self, before: &DbState, what: &str) {
+        let after = self.state();
+        let changed: Vec<String> = before
+            .iter()
+            .zip(&after)
+            .filter(|(b, a)| b != a)
+            .map(|((k, b), (_, a))| format!("{k}: {b} → {a}"))
+            .collect();
+        assert!(changed.is_empty(), "{what} wrote: {}", changed.join("; "));
+        assert_eq!(before.len(), after.len(), "{what}");
+    }
+}
+
+impl TestApp {
+    pub fn watch_db(&self) -> DbWatch {
+        DbWatch { conn: self.db() }
+    }
+}

@@ -15,6 +15,7 @@ use self::dto::{
 };
 use super::audit::AuditEventDto;
 use super::etag;
+use super::json::Json;
 use super::pagination::{self, Page};
 use crate::auth::{Principal, policy};
 use crate::domain::{Action, Ags, KreisKey, Refusal, Status};
@@ -119,7 +120,7 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
 pub async fn create(
     principal: Principal,
     req: HttpRequest,
-    body: web::Json<NewApplication>,
+    body: Json<NewApplication>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(policy::CREATE_APPLICATIONS)?;
@@ -352,7 +353,7 @@ pub async fn update(
     principal: Principal,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<ApplicationPatch>,
+    body: Json<ApplicationPatch>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(policy::EDIT_DRAFTS)?;
@@ -400,7 +401,7 @@ pub async fn transition(
     principal: Principal,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<TransitionBody>,
+    body: Json<TransitionBody>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(policy::READ_APPLICATIONS)?;
