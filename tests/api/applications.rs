@@ -592,10 +592,18 @@ fn invalid_create_requests_are_refused_and_create_nothing() {
 #[test]
 fn fifty_concurrent_creates_with_one_idempotency_key_create_exactly_one_case() {
     let app = spawn_app();
+    fifty_creates_with_one_key_create_one_case(&[&app]);
+}
+
+/// 50 creates with one `Idempotency-Key` and body at once, request `i` sent to
+/// `apps[i % apps.len()]` (all servers on one database): every answer is the first one (one
+/// case, one history event), and the key with another body is refused by each server.
+pub(crate) fn fifty_creates_with_one_key_create_one_case(apps: &[&TestApp]) {
+    let app = apps[0];
     let lead = app.applicant(&[LEAD]);
     let body = draft_body(LEAD);
-    let answers = race(50, |_| {
-        app.create_application_with_key(&lead, "create-7f3a", &body)
+    let answers = race(50, |i| {
+        apps[i % apps.len()].create_application_with_key(&lead, "create-7f3a", &body)
     });
     let first = answers
         .iter()
@@ -617,14 +625,22 @@ fn fifty_concurrent_creates_with_one_idempotency_key_create_exactly_one_case() {
         .filter(|r| r.header("idempotent-replayed") == Some("true"))
         .count();
     assert_eq!(replayed, 49);
-    assert_eq!(list_ids(&app, "", &lead), std::slice::from_ref(&id));
-    assert_eq!(count_rows(&app, "applications"), 1);
-    assert_eq!(state(&app, &id).events, 1);
-    // A later retry gets the same answer too.
-    let again = app.create_application_with_key(&lead, "create-7f3a", &body);
-    assert_eq!(again.status, 201);
-    assert_eq!(again.header("idempotent-replayed"), Some("true"));
-    assert_eq!(again.body, first.body);
+    assert_eq!(list_ids(app, "", &lead), std::slice::from_ref(&id));
+    assert_eq!(count_rows(app, "applications"), 1);
+    assert_eq!(state(app, &id).events, 1);
+    // A later retry gets the same answer too, from every server; the key with another body
+    // is refused.
+    let other = with(body.clone(), json!({"title": "Ein anderer Antrag"}));
+    for to in apps {
+        let again = to.create_application_with_key(&lead, "create-7f3a", &body);
+        assert_eq!(again.status, 201);
+        assert_eq!(again.header("idempotent-replayed"), Some("true"));
+        assert_eq!(again.body, first.body);
+        to.create_application_with_key(&lead, "create-7f3a", &other)
+            .assert_problem(422);
+    }
+    assert_eq!(count_rows(app, "applications"), 1);
+    assert_eq!(state(app, &id).events, 1);
 }
 
 #[test]

@@ -16,6 +16,7 @@ mod base_rates;
 mod budgets;
 mod closing;
 mod errors;
+mod instances;
 mod municipalities;
 mod notices;
 mod operations;
