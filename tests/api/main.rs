@@ -15,6 +15,7 @@ mod auth;
 mod base_rates;
 mod budgets;
 mod closing;
+mod crash;
 mod errors;
 mod instances;
 mod municipalities;
