@@ -5,16 +5,20 @@
 //! complete, and the audit log must verify.
 //!
 //! Each writer works through its own cases: create with an `Idempotency-Key`, two edits,
-//! submit, start review, and twice request and provide information, every write with
-//! `If-Match`. A request that fails at the transport level (the server died under it) is not
-//! acknowledged: the writer waits for the restarted server, re-reads its case and carries on
-//! from what the database holds; a create is retried with the same key and body.
+//! submit, start review, twice request and provide information (every write with
+//! `If-Match`), then a grant notice of 40,000.00 prepared and signed against this year's
+//! budget, which covers only `GRANTS` of them (the others are refused with 409). A request
+//! that fails at the transport level (the server died under it) is not acknowledged: the
+//! writer waits for the restarted server, re-reads its case and carries on from what the
+//! database holds; a create is retried with the same key and body. The budget must commit
+//! exactly 40,000.00 per approved case and never more than its amount.
 //!
 //! `CRASH_SEED=<n>` replays the kill points of a run (the seed is printed).
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::net::TcpListener;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -23,13 +27,18 @@ use std::time::{Duration, Instant};
 use foerderakte::persistence::Backend;
 use serde_json::{Value, json};
 
-use crate::applications::{LEAD, action_body, draft_body, etag, with};
+use crate::applications::{LEAD, action_body, draft_body, etag, list_ids, with, year};
 use crate::helpers::{AUDIENCE, ISSUER, Resp, SECRET, TestApp, TestDatabase};
+use crate::notices::{budget, nid_of, partial_grant_body, set_budget};
 
 const CRASHES: usize = 10;
-const WRITERS: usize = 4;
+const WRITERS: usize = 6;
 /// A kill comes after this many more acknowledged writes (uniform, inclusive).
-const KILL_AFTER: (u64, u64) = (10, 50);
+const KILL_AFTER: (u64, u64) = (15, 75);
+/// The budget covers this many grants of `GRANT_CENTS`.
+const GRANTS: i64 = 12;
+/// What `partial_grant_body` grants on `draft_body`: 40,000.00.
+const GRANT_CENTS: i64 = 4_000_000;
 /// A case's last write brings it to this version (see `next_write`); then the writer starts
 /// a new case.
 const LAST_VERSION: i64 = 9;
@@ -66,7 +75,30 @@ struct Phase {
     acks: Vec<Ack>,
     /// Every create key a writer sent, with its body.
     keys: Vec<(String, Value)>,
+    /// Writes whose request failed at the transport level, and how many of those the
+    /// database turned out to hold.
+    cut_off: usize,
+    cut_off_committed: usize,
+    /// Of the cut-off writes, those sent before the kill (in flight when it came); the others
+    /// were sent to the dead server.
+    cut_off_in_flight: usize,
+    /// When each generation's server was killed (`generation - 1` is the index).
+    kills: Vec<Instant>,
+    /// Signings refused for want of budget (409).
+    refused: usize,
     errors: Vec<String>,
+}
+
+impl Phase {
+    /// A write sent at `sent` to the server of `generation` failed at the transport level.
+    fn count_cut_off(&mut self, generation: u64, sent: Instant, committed: bool) {
+        let killed = usize::try_from(generation - 1)
+            .ok()
+            .and_then(|i| self.kills.get(i));
+        self.cut_off += 1;
+        self.cut_off_in_flight += usize::from(killed.is_some_and(|k| sent < *k));
+        self.cut_off_committed += usize::from(committed);
+    }
 }
 
 #[derive(Default)]
@@ -255,16 +287,17 @@ struct Case {
     status: String,
 }
 
-/// The next write of a case, chosen from its status and version alone (so that a writer can
-/// carry on from whatever a crash left): edits while a draft is below version 3, then
-/// submit, start review, and request/provide information until version `LAST_VERSION`.
-/// `None`: the case is done.
-fn next_write(c: &Case) -> Option<(&'static str, &'static str)> {
+/// The next write of a case, chosen from its status and version (so that a writer can carry
+/// on from whatever a crash left): edits while a draft is below version 3, then submit,
+/// start review, and request/provide information until version `LAST_VERSION`, then the
+/// grant unless its signing was `refused`. `None`: the case is done.
+fn next_write(c: &Case, refused: bool) -> Option<(&'static str, &'static str)> {
     match (c.status.as_str(), c.version) {
         ("draft", v) if v < 3 => Some(("PATCH", "edit")),
         ("draft", _) => Some(("POST", "submit")),
         ("submitted", _) => Some(("POST", "start_review")),
         ("in_review", v) if v < LAST_VERSION => Some(("POST", "request_info")),
+        ("in_review", _) if !refused => Some(("POST", "sign")),
         ("info_requested", _) => Some(("POST", "provide_info")),
         _ => None,
     }
@@ -294,17 +327,23 @@ fn writer(shared: &Shared, n: usize) -> Result<(), String> {
     };
     let applicant = server.1.applicant(&[LEAD]);
     let caseworker = server.1.caseworker();
+    let approver = server.1.approver();
     for created in 1.. {
         let key = format!("crash-w{n}-c{created}");
         let body = with(draft_body(LEAD), json!({ "title": key }));
         shared.update(|p| p.keys.push((key.clone(), body.clone())));
         // Retried with the same key and body through every crash until acknowledged.
+        let mut cut_off = false;
         let mut case = loop {
             if shared.lock().stopping {
                 return Ok(());
             }
+            let (generation, sent) = (server.0, Instant::now());
             match server.1.create_try(&applicant, &key, &body) {
                 Ok(r) if r.status == 201 => {
+                    if cut_off && r.header("idempotent-replayed") == Some("true") {
+                        shared.update(|p| p.cut_off_committed += 1);
+                    }
                     let id = r.json()["id"].as_str().unwrap_or_default().to_owned();
                     let c = case_of(&id, &r)?;
                     if c.version != 1 || c.status != "draft" {
@@ -324,26 +363,70 @@ fn writer(shared: &Shared, n: usize) -> Result<(), String> {
                     break c;
                 }
                 Ok(r) => return Err(format!("create {key}: {} {}", r.status, r.body)),
-                Err(_) => match shared.server_after(server.0) {
-                    Some(next) => server = next,
-                    None => return Ok(()),
-                },
+                Err(_) => {
+                    if !cut_off {
+                        cut_off = true;
+                        shared.update(|p| p.count_cut_off(generation, sent, false));
+                    }
+                    match shared.server_after(server.0) {
+                        Some(next) => server = next,
+                        None => return Ok(()),
+                    }
+                }
             }
         };
         // A write of this case failed at the transport level: it may or may not have been
         // committed. Only then may the case be ahead of what this writer knows (412).
         let mut uncertain = false;
-        while let Some((method, action)) = next_write(&case) {
+        // The grant notice prepared for this case, and whether its signing was refused.
+        let mut notice: Option<String> = None;
+        let mut refused = false;
+        while let Some((method, action)) = next_write(&case, refused) {
             if shared.lock().stopping {
                 return Ok(());
             }
+            if action == "sign" && notice.is_none() {
+                // Preparing changes no case version; a notice prepared under a kill is
+                // simply prepared again.
+                match server.1.try_request(
+                    "POST",
+                    &format!("/api/v1/applications/{}/notices", case.id),
+                    Some(&caseworker),
+                    &[],
+                    Some(("application/json", json_bytes(&partial_grant_body()))),
+                ) {
+                    Ok(r) if r.status == 201 => notice = Some(nid_of(&r.json())),
+                    Ok(r) => {
+                        return Err(format!("prepare on {}: {} {}", case.id, r.status, r.body));
+                    }
+                    Err(_) => {
+                        let Some(next) = shared.server_after(server.0) else {
+                            return Ok(());
+                        };
+                        server = next;
+                    }
+                }
+                continue;
+            }
             let (path, token, body, write) = match action {
+                "sign" => (
+                    format!(
+                        "/api/v1/notices/{}/sign",
+                        notice.as_deref().unwrap_or_default()
+                    ),
+                    &approver,
+                    None,
+                    Write::Transition {
+                        action: "approve".into(),
+                        to: "approved".into(),
+                    },
+                ),
                 "edit" => {
                     let title = format!("{key} v{}", case.version + 1);
                     (
                         format!("/api/v1/applications/{}", case.id),
                         &applicant,
-                        json!({ "title": title }),
+                        Some(json!({ "title": title })),
                         Write::Edit { title },
                     )
                 }
@@ -359,20 +442,41 @@ fn writer(shared: &Shared, n: usize) -> Result<(), String> {
                         to: to.to_owned(),
                     };
                     let path = format!("/api/v1/applications/{}/transitions", case.id);
-                    (path, token, action_body(action), write)
+                    (path, token, Some(action_body(action)), write)
                 }
             };
+            // Signing takes no If-Match: the notice names the case version it was prepared on.
             let if_match = etag(case.version);
-            let r = server.1.try_request(
-                method,
-                &path,
-                Some(token),
-                &[("If-Match", if_match.as_str())],
-                Some(("application/json", serde_json::to_vec(&body).expect("JSON"))),
-            );
+            let headers: &[(&str, &str)] = match body {
+                Some(_) => &[("If-Match", if_match.as_str())],
+                None => &[],
+            };
+            let body = body.map(|b| ("application/json", json_bytes(&b)));
+            let (generation, sent) = (server.0, Instant::now());
+            let r = server
+                .1
+                .try_request(method, &path, Some(token), headers, body);
             match r {
+                Ok(r) if r.status == 409 && action == "sign" => {
+                    if r.header("content-type") != Some("application/problem+json") {
+                        return Err(format!("sign on {}: {}", case.id, r.body));
+                    }
+                    refused = true;
+                    shared.update(|p| p.refused += 1);
+                }
                 Ok(r) if r.status == 200 => {
-                    let after = case_of(&case.id, &r)?;
+                    let after = if action == "sign" {
+                        if r.json()["status"] != "signed" {
+                            return Err(format!("sign on {}: {}", case.id, r.body));
+                        }
+                        Case {
+                            id: case.id.clone(),
+                            version: case.version + 1,
+                            status: "approved".into(),
+                        }
+                    } else {
+                        case_of(&case.id, &r)?
+                    };
                     if after.version != case.version + 1 {
                         return Err(format!("{write:?} at {}: {}", case.version, r.body));
                     }
@@ -403,6 +507,8 @@ fn writer(shared: &Shared, n: usize) -> Result<(), String> {
                     let Some(c) = reread(shared, &mut server, &case.id, &caseworker)? else {
                         return Ok(());
                     };
+                    let committed = c.version > case.version;
+                    shared.update(|p| p.count_cut_off(generation, sent, committed));
                     case = c;
                     uncertain = true;
                 }
@@ -438,10 +544,14 @@ fn reread(
     }
 }
 
+fn json_bytes(v: &Value) -> Vec<u8> {
+    serde_json::to_vec(v).expect("serialises")
+}
+
 impl TestApp {
     /// `POST /applications` with `Idempotency-Key`; a transport failure is an `Err`.
     fn create_try(&self, token: &str, key: &str, body: &Value) -> Result<Resp, ureq::Error> {
-        let bytes = serde_json::to_vec(body).expect("serialises");
+        let bytes = json_bytes(body);
         self.try_request(
             "POST",
             "/api/v1/applications",
@@ -528,6 +638,33 @@ fn assert_state_is_the_history(id: &str, case: &Value, history: &[Value]) {
     assert_eq!(case["title"], last("title"), "{id}");
 }
 
+/// Cents of a money string (`"400000.00"`).
+fn cents(money: &Value) -> i64 {
+    money
+        .as_str()
+        .and_then(|s| s.replace('.', "").parse().ok())
+        .unwrap_or_else(|| panic!("not money: {money}"))
+}
+
+/// The budget commits 40,000.00 for each approved case, all of them at least those whose
+/// signing was acknowledged, and never more than its amount. Returns the approved cases.
+fn assert_budget_matches_the_grants(app: &TestApp, acks: &[Ack]) -> usize {
+    let b = budget(app, year());
+    assert_eq!(cents(&b["amount"]), GRANTS * GRANT_CENTS, "{b}");
+    let approved = list_ids(app, "?status=approved&limit=500", &app.caseworker());
+    let n = i64::try_from(approved.len()).expect("a count");
+    assert_eq!(cents(&b["committed"]), n * GRANT_CENTS, "{b}: {n} approved");
+    assert!(n <= GRANTS, "{b}: {n} approved");
+    for a in acks.iter().filter(|a| a.version == LAST_VERSION + 1) {
+        assert!(
+            approved.contains(&a.case),
+            "{}: acknowledged grant lost",
+            a.case
+        );
+    }
+    approved.len()
+}
+
 fn assert_audit_verifies(app: &TestApp) -> Value {
     let r = app.verify_audit(&app.admin());
     assert_eq!(r.status, 200, "{}", r.body);
@@ -562,7 +699,11 @@ fn the_binary_killed_ten_times_under_load_keeps_every_acknowledged_write() {
             .map(|n| {
                 let shared = &shared;
                 s.spawn(move || {
-                    if let Err(e) = writer(shared, n) {
+                    // A panic (an answer that is not JSON) is an error like any other, so
+                    // that the main thread stops waiting for this writer.
+                    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| writer(shared, n)))
+                        .unwrap_or_else(|_| Err("panicked".into()));
+                    if let Err(e) = outcome {
                         shared.update(|p| p.errors.push(format!("writer {n}: {e}")));
                     }
                 })
@@ -570,10 +711,17 @@ fn the_binary_killed_ten_times_under_load_keeps_every_acknowledged_write() {
             .collect();
         for crash in 1..=CRASHES {
             let server = Server::start(&database, &log);
-            if crash > 1 {
+            if crash == 1 {
+                set_budget(
+                    &server.app,
+                    year(),
+                    &format!("{}.00", GRANTS * GRANT_CENTS / 100),
+                );
+            } else {
                 // The writers are waiting for this server: the database is as the kill left it.
                 let acks = shared.lock().acks.clone();
                 check_acknowledged(&server.app, &acks);
+                assert_budget_matches_the_grants(&server.app, &acks);
                 assert_audit_verifies(&server.app);
             }
             let before = shared.lock().acks.len();
@@ -583,6 +731,7 @@ fn the_binary_killed_ten_times_under_load_keeps_every_acknowledged_write() {
                 p.server = Some(Arc::clone(&server.app));
             });
             shared.wait_for_acks(target);
+            shared.update(|p| p.kills.push(Instant::now()));
             server.kill();
             let acks = shared.lock().acks.len();
             shared.update(|p| p.server = None);
@@ -640,14 +789,21 @@ fn the_binary_killed_ten_times_under_load_keeps_every_acknowledged_write() {
         let (_, case, history) = case_and_history(app, id, &cw);
         assert_state_is_the_history(id, &case, &history);
     }
+    let approved = assert_budget_matches_the_grants(app, &phase.acks);
     let report = assert_audit_verifies(app);
     server.kill();
     let _ = std::fs::remove_file(&log);
     eprintln!(
-        "crash: {backend}: {CRASHES} kills, {} writes acknowledged on {cases} cases ({} keys), \
-         audit log {} entries verified, {:.1} s",
+        "crash: {backend}: {CRASHES} kills, {} writes acknowledged on {cases} cases ({} keys); \
+         {} writes cut off by a kill ({} of them in flight when it came, the others sent to \
+         the dead server), {} of them committed; {approved} grants signed, {} \
+         refused for want of budget; audit log of {} entries verified; {:.1} s",
         phase.acks.len(),
         phase.keys.len(),
+        phase.cut_off,
+        phase.cut_off_in_flight,
+        phase.cut_off_committed,
+        phase.refused,
         report["entries_checked"],
         started.elapsed().as_secs_f64()
     );
