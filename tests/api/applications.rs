@@ -698,13 +698,22 @@ fn a_reused_key_with_another_body_is_refused_and_distinct_keys_get_consecutive_c
 #[test]
 fn twenty_concurrent_creates_with_distinct_keys_get_twenty_consecutive_case_numbers() {
     let app = spawn_app();
+    twenty_creates_get_twenty_consecutive_case_numbers(&[&app]);
+}
+
+/// 20 creates at once, half with distinct keys and half without, create `i` sent to
+/// `apps[i % apps.len()]` (all servers on one database): 20 cases numbered 1 to 20.
+pub(crate) fn twenty_creates_get_twenty_consecutive_case_numbers(apps: &[&TestApp]) {
+    let app = apps[0];
     let lead = app.applicant(&[LEAD]);
     let body = draft_body(LEAD);
+    // Requests 0, 1, 4, 5, … carry a key: with two servers, each gets keyed and unkeyed ones.
     let answers = race(20, |i| {
-        if i % 2 == 0 {
-            app.create_application_with_key(&lead, &format!("key-{i}"), &body)
+        let to = apps[i % apps.len()];
+        if i % 4 < 2 {
+            to.create_application_with_key(&lead, &format!("key-{i}"), &body)
         } else {
-            app.create_application(&lead, &body)
+            to.create_application(&lead, &body)
         }
     });
     let mut numbers: Vec<String> = answers
@@ -718,6 +727,6 @@ fn twenty_concurrent_creates_with_distinct_keys_get_twenty_consecutive_case_numb
     let y = year();
     let expected: Vec<String> = (1..=20).map(|n| format!("EGOV-{y}-{n:04}")).collect();
     assert_eq!(numbers, expected);
-    assert_eq!(count_rows(&app, "applications"), 20);
-    assert_eq!(list_ids(&app, "?limit=100", &lead).len(), 20);
+    assert_eq!(count_rows(app, "applications"), 20);
+    assert_eq!(list_ids(app, "?limit=100", &lead).len(), 20);
 }

@@ -7,10 +7,12 @@ use serde_json::json;
 
 use crate::applications::{
     LEAD, create, draft_body, etag, fifty_creates_with_one_key_create_one_case, id_of, state,
+    twenty_creates_get_twenty_consecutive_case_numbers,
 };
 use crate::applications_lifecycle::one_if_match_lets_one_of_twenty_writes_through;
 use crate::budgets::two_hundred_grants_signed_at_once_commit_what_the_budget_covers;
 use crate::helpers::spawn_app;
+use crate::notices::one_notice_signed_by_ten_and_two_notices_of_one_case_decide_once;
 
 #[test]
 fn a_second_instance_serves_the_same_database_and_sees_the_first_ones_writes_at_once() {
@@ -50,4 +52,18 @@ fn two_hundred_signings_spread_over_two_instances_commit_no_more_than_the_budget
     let first = spawn_app();
     let second = first.second_instance();
     two_hundred_grants_signed_at_once_commit_what_the_budget_covers(&[&first, &second]);
+}
+
+#[test]
+fn twenty_creates_spread_over_two_instances_get_twenty_consecutive_case_numbers() {
+    let first = spawn_app();
+    let second = first.second_instance();
+    twenty_creates_get_twenty_consecutive_case_numbers(&[&first, &second]);
+}
+
+#[test]
+fn one_notice_signed_at_once_through_two_instances_is_signed_once() {
+    let first = spawn_app();
+    let second = first.second_instance();
+    one_notice_signed_by_ten_and_two_notices_of_one_case_decide_once(&[&first, &second]);
 }
