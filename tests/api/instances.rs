@@ -3,16 +3,18 @@
 //! are spread over both. Each test alternates its requests between the two addresses and runs
 //! the same checks as its one-server counterpart.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::applications::{
-    LEAD, create, draft_body, etag, fifty_creates_with_one_key_create_one_case, id_of, state,
-    twenty_creates_get_twenty_consecutive_case_numbers,
+    LEAD, create, draft_body, etag, fifty_creates_with_one_key_create_one_case, id_of, race, state,
+    twenty_creates_get_twenty_consecutive_case_numbers, year,
 };
 use crate::applications_lifecycle::one_if_match_lets_one_of_twenty_writes_through;
 use crate::budgets::two_hundred_grants_signed_at_once_commit_what_the_budget_covers;
 use crate::helpers::spawn_app;
-use crate::notices::one_notice_signed_by_ten_and_two_notices_of_one_case_decide_once;
+use crate::notices::{
+    PROGRAMME, budget, one_notice_signed_by_ten_and_two_notices_of_one_case_decide_once,
+};
 
 #[test]
 fn a_second_instance_serves_the_same_database_and_sees_the_first_ones_writes_at_once() {
@@ -66,4 +68,46 @@ fn one_notice_signed_at_once_through_two_instances_is_signed_once() {
     let first = spawn_app();
     let second = first.second_instance();
     one_notice_signed_by_ten_and_two_notices_of_one_case_decide_once(&[&first, &second]);
+}
+
+/// Found by this test on PostgreSQL: concurrent PUTs of a new budget failed with 500 (both
+/// inserted the row), and concurrent changes logged a stale `before` amount (read before the
+/// row lock).
+#[test]
+fn concurrent_budget_puts_spread_over_two_instances_all_succeed_and_the_log_chains_the_amounts() {
+    let first = spawn_app();
+    let second = first.second_instance();
+    let apps = [&first, &second];
+    let admin = first.admin();
+    let y = year() + 1;
+    // Ten PUTs creating the budget at once, then ten changing it at once.
+    for round in 0..2 {
+        let answers = race(10, |i| {
+            let amount = format!("{}.00", 100_000 + 10 * round + i);
+            apps[i % 2].put_budget(PROGRAMME, y, &admin, &json!({ "amount": amount }))
+        });
+        for r in &answers {
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+    }
+    let log = first.audit_log(&admin);
+    assert_eq!(log.status, 200, "{}", log.body);
+    let events: Vec<Value> = log.json()["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|e| e["record_type"] == "budget")
+        .cloned()
+        .collect();
+    assert_eq!(events.len(), 20, "{events:?}");
+    assert_eq!(events[0]["action"], "create");
+    let mut before = Value::Null;
+    for e in &events {
+        assert_eq!(e["changes"]["amount"]["before"], before, "{e}");
+        before = e["changes"]["amount"]["after"].clone();
+    }
+    assert!(events[1..].iter().all(|e| e["action"] == "change"));
+    assert_eq!(budget(&first, y)["amount"], before);
+    let verify = first.verify_audit(&admin);
+    assert_eq!(verify.status, 200, "{}", verify.body);
 }
