@@ -143,3 +143,33 @@ fn payment_requests_spread_over_two_instances_never_ask_for_more_than_the_grant_
         listed.body
     );
 }
+
+/// Found by this test on PostgreSQL: the concurrent adds that lost the race on the primary key
+/// answered 500 instead of 409.
+#[test]
+fn one_base_rate_added_at_once_through_two_instances_is_added_once_and_the_others_refused() {
+    let first = spawn_app();
+    let second = first.second_instance();
+    let apps = [&first, &second];
+    let admin = first.admin();
+    let answers = race(10, |i| {
+        apps[i % 2].post_json(
+            "/api/v1/base-rates",
+            Some(&admin),
+            &json!({"valid_from": "2026-07-01", "rate_percent": format!("1.{}", 20 + i)}),
+        )
+    });
+    let mut codes: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    codes.sort_unstable();
+    let mut want = vec![201];
+    want.extend([409; 9]);
+    assert_eq!(
+        codes,
+        want,
+        "{:?}",
+        answers.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+    for r in answers.iter().filter(|r| r.status == 409) {
+        r.assert_problem(409);
+    }
+}
