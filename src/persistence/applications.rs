@@ -794,6 +794,17 @@ fn load_for_write(
     Ok(case)
 }
 
+/// Takes the case row's lock until the transaction ends (a no-op update): a concurrent writer
+/// that locks or updates the row waits for our commit, and what this transaction reads after
+/// it is current. For checks that read the case and other rows and then insert (PostgreSQL;
+/// on SQLite the write transaction is exclusive anyway).
+pub(crate) fn lock_case(conn: &mut AnyConnection, id: &str) -> QueryResult<()> {
+    diesel::update(ap::table.find(id))
+        .set(ap::version.eq(ap::version))
+        .execute(conn)
+        .map(|_| ())
+}
+
 /// Bumps the version if it is still `expected` and the status still `status`: the guard
 /// against a concurrent writer that committed between our read and this write.
 pub(crate) fn bump_version(

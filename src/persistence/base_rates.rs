@@ -3,6 +3,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::sql_types::{Date, Integer, Text, Timestamp};
 use serde_json::json;
 
 use super::audit::{self, NewEvent};
@@ -49,7 +50,9 @@ impl From<diesel::result::Error> for AddError {
     }
 }
 
-/// Appends an announced rate, with its audit entry, in one transaction.
+/// Appends an announced rate, with its audit entry, in one transaction. A rate of a day that
+/// is stored already is `Exists`, also when two admins add it at once (on any instance): the
+/// insert does nothing on the key, after waiting for a concurrent one to commit.
 pub fn add(
     conn: &mut AnyConnection,
     valid_from: NaiveDate,
@@ -58,28 +61,29 @@ pub fn add(
     now: NaiveDateTime,
 ) -> Result<BaseRateRow, AddError> {
     write_tx(conn, |conn| {
-        if let Some(existing) = b::table
-            .find(valid_from)
-            .select(BaseRateRow::as_select())
-            .first(conn)
-            .optional()?
-        {
-            return Err(AddError::Exists(existing));
-        }
         let row = BaseRateRow {
             valid_from,
             hundredths,
             added_by: actor.subject.to_owned(),
             added_at: now,
         };
-        diesel::insert_into(b::table)
-            .values((
-                b::valid_from.eq(row.valid_from),
-                b::hundredths.eq(row.hundredths),
-                b::added_by.eq(&row.added_by),
-                b::added_at.eq(row.added_at),
-            ))
-            .execute(conn)?;
+        // The `on_conflict` DSL does not compile for MultiConnection; this SQL is valid on both.
+        let inserted = diesel::sql_query(
+            "INSERT INTO base_rates (valid_from, hundredths, added_by, added_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (valid_from) DO NOTHING",
+        )
+        .bind::<Date, _>(row.valid_from)
+        .bind::<Integer, _>(row.hundredths)
+        .bind::<Text, _>(&row.added_by)
+        .bind::<Timestamp, _>(row.added_at)
+        .execute(conn)?;
+        if inserted == 0 {
+            let existing = b::table
+                .find(valid_from)
+                .select(BaseRateRow::as_select())
+                .first(conn)?;
+            return Err(AddError::Exists(existing));
+        }
         let key = valid_from.to_string();
         audit::append(
             conn,

@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 use serde_json::json;
 
 use super::applications::{WriteError, Writer};
@@ -98,7 +98,9 @@ pub fn list(conn: &mut AnyConnection, programme: &str) -> QueryResult<Option<Vec
 
 /// Sets the budget of a programme-year (creating it). Lowering it below what is committed is a
 /// conflict; the check and the write are one conditional statement, so a signing that commits
-/// at the same moment cannot slip between them.
+/// at the same moment cannot slip between them. Concurrent PUTs of one budget (on any number
+/// of instances) are serialised on its row: each succeeds, and each audit entry's `before` is
+/// the amount the PUT actually replaced.
 pub fn put(
     conn: &mut AnyConnection,
     programme: &str,
@@ -116,50 +118,57 @@ pub fn put(
         if exists.is_none() {
             return Ok(None);
         }
-        let before: Option<BudgetRow> = b::table
-            .find((programme, year))
-            .select(BudgetRow::as_select())
-            .first(conn)
-            .optional()?;
-        match &before {
-            None => {
-                diesel::insert_into(b::table)
-                    .values((
-                        b::programme_code.eq(programme),
-                        b::fiscal_year.eq(year),
-                        b::amount_cents.eq(amount.cents()),
-                        b::committed_cents.eq(0_i64),
-                        b::updated_by.eq(w.subject),
-                        b::updated_at.eq(w.now),
-                    ))
-                    .execute(conn)?;
-            }
-            Some(old) => {
-                let n = diesel::update(
-                    b::table
-                        .find((programme, year))
-                        .filter(b::committed_cents.le(amount.cents())),
-                )
-                .set((
-                    b::amount_cents.eq(amount.cents()),
-                    b::updated_by.eq(w.subject),
-                    b::updated_at.eq(w.now),
-                ))
+        // Create the row if it is missing, in one statement that cannot collide: a concurrent
+        // PUT of a new budget waits for the other's row (PostgreSQL) and then does nothing,
+        // instead of failing on the primary key. (The `on_conflict` DSL does not compile for
+        // MultiConnection; this SQL is valid on both backends.)
+        let created = diesel::sql_query(
+            "INSERT INTO budgets (programme_code, fiscal_year, amount_cents, committed_cents, \
+             updated_by, updated_at) VALUES ($1, $2, $3, 0, $4, $5) \
+             ON CONFLICT (programme_code, fiscal_year) DO NOTHING",
+        )
+        .bind::<Text, _>(programme)
+        .bind::<Integer, _>(year)
+        .bind::<BigInt, _>(amount.cents())
+        .bind::<Text, _>(w.subject)
+        .bind::<Timestamp, _>(w.now)
+        .execute(conn)?
+            == 1;
+        let before: Option<BudgetRow> = if created {
+            None
+        } else {
+            // Lock the row before reading it, so that `before` is the amount this change
+            // replaces: a concurrent PUT waits here until we commit and then reads ours (each
+            // PostgreSQL statement sees what committed before it; on SQLite the write
+            // transaction is exclusive anyway).
+            diesel::update(b::table.find((programme, year)))
+                .set(b::amount_cents.eq(b::amount_cents))
                 .execute(conn)?;
-                if n == 0 {
-                    let committed: i64 = b::table
-                        .find((programme, year))
-                        .select(b::committed_cents)
-                        .first(conn)?;
-                    return Err(WriteError::Conflict(format!(
-                        "signed notices have committed {} of the {programme} budget {year}; \
-                         it cannot be set below that (was {})",
-                        euros(committed),
-                        euros(old.amount_cents)
-                    )));
-                }
+            let old: BudgetRow = b::table
+                .find((programme, year))
+                .select(BudgetRow::as_select())
+                .first(conn)?;
+            let n = diesel::update(
+                b::table
+                    .find((programme, year))
+                    .filter(b::committed_cents.le(amount.cents())),
+            )
+            .set((
+                b::amount_cents.eq(amount.cents()),
+                b::updated_by.eq(w.subject),
+                b::updated_at.eq(w.now),
+            ))
+            .execute(conn)?;
+            if n == 0 {
+                return Err(WriteError::Conflict(format!(
+                    "signed notices have committed {} of the {programme} budget {year}; it \
+                     cannot be set below that (was {})",
+                    euros(old.committed_cents),
+                    euros(old.amount_cents)
+                )));
             }
-        }
+            Some(old)
+        };
         let k = key(programme, year);
         audit::append(
             conn,

@@ -102,7 +102,8 @@ fn open_sum(conn: &mut AnyConnection, case_id: &str) -> QueryResult<i64> {
 }
 
 /// A tranche requested by the lead applicant: at most what the grant leaves after what was
-/// paid and what is already requested.
+/// paid and what is already requested. The case row is locked first, so that concurrent
+/// requests of one case (on any instance) check the room one after the other.
 pub fn request(
     conn: &mut AnyConnection,
     case_id: &str,
@@ -111,6 +112,7 @@ pub fn request(
     w: &Writer<'_>,
 ) -> Result<PaymentRow, WriteError> {
     write_tx(conn, |conn| {
+        cases::lock_case(conn, case_id)?;
         let case = cases::find(conn, case_id, w.scope())?.ok_or(WriteError::NotFound)?;
         w.check_lead(&case)?;
         if !payable_strs().contains(&case.row.status.as_str()) {

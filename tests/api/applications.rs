@@ -592,10 +592,18 @@ fn invalid_create_requests_are_refused_and_create_nothing() {
 #[test]
 fn fifty_concurrent_creates_with_one_idempotency_key_create_exactly_one_case() {
     let app = spawn_app();
+    fifty_creates_with_one_key_create_one_case(&[&app]);
+}
+
+/// 50 creates with one `Idempotency-Key` and body at once, request `i` sent to
+/// `apps[i % apps.len()]` (all servers on one database): every answer is the first one (one
+/// case, one history event), and the key with another body is refused by each server.
+pub(crate) fn fifty_creates_with_one_key_create_one_case(apps: &[&TestApp]) {
+    let app = apps[0];
     let lead = app.applicant(&[LEAD]);
     let body = draft_body(LEAD);
-    let answers = race(50, |_| {
-        app.create_application_with_key(&lead, "create-7f3a", &body)
+    let answers = race(50, |i| {
+        apps[i % apps.len()].create_application_with_key(&lead, "create-7f3a", &body)
     });
     let first = answers
         .iter()
@@ -617,14 +625,22 @@ fn fifty_concurrent_creates_with_one_idempotency_key_create_exactly_one_case() {
         .filter(|r| r.header("idempotent-replayed") == Some("true"))
         .count();
     assert_eq!(replayed, 49);
-    assert_eq!(list_ids(&app, "", &lead), std::slice::from_ref(&id));
-    assert_eq!(count_rows(&app, "applications"), 1);
-    assert_eq!(state(&app, &id).events, 1);
-    // A later retry gets the same answer too.
-    let again = app.create_application_with_key(&lead, "create-7f3a", &body);
-    assert_eq!(again.status, 201);
-    assert_eq!(again.header("idempotent-replayed"), Some("true"));
-    assert_eq!(again.body, first.body);
+    assert_eq!(list_ids(app, "", &lead), std::slice::from_ref(&id));
+    assert_eq!(count_rows(app, "applications"), 1);
+    assert_eq!(state(app, &id).events, 1);
+    // A later retry gets the same answer too, from every server; the key with another body
+    // is refused.
+    let other = with(body.clone(), json!({"title": "Ein anderer Antrag"}));
+    for to in apps {
+        let again = to.create_application_with_key(&lead, "create-7f3a", &body);
+        assert_eq!(again.status, 201);
+        assert_eq!(again.header("idempotent-replayed"), Some("true"));
+        assert_eq!(again.body, first.body);
+        to.create_application_with_key(&lead, "create-7f3a", &other)
+            .assert_problem(422);
+    }
+    assert_eq!(count_rows(app, "applications"), 1);
+    assert_eq!(state(app, &id).events, 1);
 }
 
 #[test]
@@ -682,13 +698,22 @@ fn a_reused_key_with_another_body_is_refused_and_distinct_keys_get_consecutive_c
 #[test]
 fn twenty_concurrent_creates_with_distinct_keys_get_twenty_consecutive_case_numbers() {
     let app = spawn_app();
+    twenty_creates_get_twenty_consecutive_case_numbers(&[&app]);
+}
+
+/// 20 creates at once, half with distinct keys and half without, create `i` sent to
+/// `apps[i % apps.len()]` (all servers on one database): 20 cases numbered 1 to 20.
+pub(crate) fn twenty_creates_get_twenty_consecutive_case_numbers(apps: &[&TestApp]) {
+    let app = apps[0];
     let lead = app.applicant(&[LEAD]);
     let body = draft_body(LEAD);
+    // Requests 0, 1, 4, 5, … carry a key: with two servers, each gets keyed and unkeyed ones.
     let answers = race(20, |i| {
-        if i % 2 == 0 {
-            app.create_application_with_key(&lead, &format!("key-{i}"), &body)
+        let to = apps[i % apps.len()];
+        if i % 4 < 2 {
+            to.create_application_with_key(&lead, &format!("key-{i}"), &body)
         } else {
-            app.create_application(&lead, &body)
+            to.create_application(&lead, &body)
         }
     });
     let mut numbers: Vec<String> = answers
@@ -702,6 +727,6 @@ fn twenty_concurrent_creates_with_distinct_keys_get_twenty_consecutive_case_numb
     let y = year();
     let expected: Vec<String> = (1..=20).map(|n| format!("EGOV-{y}-{n:04}")).collect();
     assert_eq!(numbers, expected);
-    assert_eq!(count_rows(&app, "applications"), 20);
-    assert_eq!(list_ids(&app, "?limit=100", &lead).len(), 20);
+    assert_eq!(count_rows(app, "applications"), 20);
+    assert_eq!(list_ids(app, "?limit=100", &lead).len(), 20);
 }

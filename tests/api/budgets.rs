@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::applications::{
     LEAD, case_in, create, draft_body, etag, id_of, list_ids, race, state, with, year,
 };
-use crate::helpers::spawn_app;
+use crate::helpers::{TestApp, spawn_app};
 use crate::notices::{
     PROGRAMME, budget, budget_dto, budget_dtos, grant_body, nid_of, partial_grant_body, prepare,
     refused, set_budget, sign, snapshot,
@@ -216,16 +216,25 @@ fn ten_thousand(lead: &str) -> Value {
 
 #[test]
 fn two_hundred_grants_of_10000_signed_at_once_against_a_budget_of_1000000_commit_exactly_100() {
-    const N: usize = 200;
     let app = spawn_app();
+    two_hundred_grants_signed_at_once_commit_what_the_budget_covers(&[&app]);
+}
+
+/// 200 prepared grants of 10,000.00, signed at once against a budget of 1,000,000.00, signing
+/// `i` sent to `apps[i % apps.len()]` (all servers on one database): exactly 100 are signed
+/// (200), the others refused with 409 and unchanged; committed = 100 × 10,000.00 = the
+/// budget; the audit log verifies.
+pub(crate) fn two_hundred_grants_signed_at_once_commit_what_the_budget_covers(apps: &[&TestApp]) {
+    const N: usize = 200;
+    let app = apps[0];
     let lead = app.applicant(&[LEAD]);
     let cw = app.caseworker();
     let y = year();
-    set_budget(&app, y, "1000000.00");
+    set_budget(app, y, "1000000.00");
     // Each case in review with a prepared grant notice of 10,000.00 allocated to this year.
     let mut cases = Vec::with_capacity(N);
     for _ in 0..N {
-        let id = id_of(&create(&app, &lead, &ten_thousand(LEAD)));
+        let id = id_of(&create(app, &lead, &ten_thousand(LEAD)));
         for (version, token, action) in [(1, &lead, "submit"), (2, &cw, "start_review")] {
             let r = app.transition_application(
                 &id,
@@ -235,7 +244,7 @@ fn two_hundred_grants_of_10000_signed_at_once_against_a_budget_of_1000000_commit
             );
             assert_eq!(r.status, 200, "{action}: {}", r.body);
         }
-        let n = prepare(&app, &id, &grant_body(json!({})));
+        let n = prepare(app, &id, &grant_body(json!({})));
         assert_eq!(n["granted_amount"], "10000.00", "{n}");
         assert_eq!(
             n["allocations"],
@@ -245,7 +254,9 @@ fn two_hundred_grants_of_10000_signed_at_once_against_a_budget_of_1000000_commit
     }
 
     let approver = app.approver();
-    let answers = race(N, |i| app.sign_notice(&cases[i].1, &approver));
+    let answers = race(N, |i| {
+        apps[i % apps.len()].sign_notice(&cases[i].1, &approver)
+    });
 
     let mut signed = 0;
     let mut refused_ = 0;
@@ -270,7 +281,7 @@ fn two_hundred_grants_of_10000_signed_at_once_against_a_budget_of_1000000_commit
                 assert_eq!(c["status"], "in_review", "{id}");
                 assert_eq!(c["granted_amount"], Value::Null, "{id}");
                 assert_eq!(c["version"], 3, "{id}");
-                assert_eq!(state(&app, id).events, 3, "{id}");
+                assert_eq!(state(app, id).events, 3, "{id}");
                 assert_eq!(app.get_notice(nid, &cw).json()["status"], "prepared");
             }
             other => panic!("sign {nid}: {other} {}", r.body),
@@ -278,24 +289,24 @@ fn two_hundred_grants_of_10000_signed_at_once_against_a_budget_of_1000000_commit
     }
     assert_eq!((signed, refused_), (100, 100));
     assert_eq!(
-        budget(&app, y),
+        budget(app, y),
         json!({"programme": PROGRAMME, "fiscal_year": y, "amount": "1000000.00",
                "committed": "1000000.00", "paid": "0.00", "available": "0.00"})
     );
-    assert_eq!(list_ids(&app, "?status=approved&limit=500", &cw).len(), 100);
-    assert_eq!(
-        list_ids(&app, "?status=in_review&limit=500", &cw).len(),
-        100
-    );
+    assert_eq!(list_ids(app, "?status=approved&limit=500", &cw).len(), 100);
+    assert_eq!(list_ids(app, "?status=in_review&limit=500", &cw).len(), 100);
     // Raising the budget by 10,000.00 lets exactly one more through.
-    set_budget(&app, y, "1010000.00");
+    set_budget(app, y, "1010000.00");
     let (id, nid) = cases
         .iter()
         .zip(&answers)
         .find(|(_, r)| r.status == 409)
         .map(|(c, _)| c)
         .unwrap();
-    sign(&app, nid);
+    sign(app, nid);
     assert_eq!(app.get_application(id, &cw).json()["status"], "approved");
-    assert_eq!(budget(&app, y)["available"], "0.00");
+    assert_eq!(budget(app, y)["available"], "0.00");
+    let verify = app.verify_audit(&app.admin());
+    assert_eq!(verify.status, 200, "{}", verify.body);
+    assert_eq!(verify.json()["ok"], true);
 }

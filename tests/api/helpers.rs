@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::sync::Once;
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
@@ -21,19 +21,75 @@ pub const AUDIENCE: &str = "foerderakte-api";
 
 static LOG: Once = Once::new();
 
-/// Where a test's database lives, and how to remove it afterwards.
+/// A test's own database: a temporary SQLite file, or a PostgreSQL database created for the
+/// test when `TEST_DATABASE_URL` names a PostgreSQL server. Removed when the last holder drops
+/// it (every `TestApp` on it holds it).
+pub struct TestDatabase {
+    /// What `DATABASE_URL` is for a server on this database.
+    pub url: String,
+    kind: TestDb,
+}
+
 enum TestDb {
     Sqlite(PathBuf),
     Postgres { admin_url: String, name: String },
 }
 
+impl TestDatabase {
+    /// A new, empty database (no migrations yet: the server applies them when it starts).
+    pub fn fresh() -> Arc<TestDatabase> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let (url, kind) = match std::env::var("TEST_DATABASE_URL") {
+            Ok(admin_url) if Backend::of_url(&admin_url) == Backend::Postgres => {
+                let name = format!("fa_test_{id}");
+                let mut conn =
+                    persistence::establish(&admin_url).expect("TEST_DATABASE_URL connects");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .expect("create test database");
+                let url = persistence::url_with_database(&admin_url, &name);
+                (url, TestDb::Postgres { admin_url, name })
+            }
+            _ => {
+                let path = std::env::temp_dir().join(format!("foerderakte-test-{id}.sqlite3"));
+                (path.display().to_string(), TestDb::Sqlite(path))
+            }
+        };
+        Arc::new(TestDatabase { url, kind })
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &self.kind {
+            TestDb::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            TestDb::Postgres { admin_url, name } => {
+                if let Ok(mut conn) = persistence::establish(admin_url) {
+                    let _ =
+                        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut conn);
+                }
+            }
+        }
+    }
+}
+
 pub struct TestApp {
     pub address: String,
     pub settings: Settings,
+    /// The server this app started in-process; `None` for a client of another process.
+    server: Option<InProcess>,
+    database: Arc<TestDatabase>,
+    agent: ureq::Agent,
+}
+
+struct InProcess {
     handle: ServerHandle,
     thread: Option<std::thread::JoinHandle<()>>,
-    db: TestDb,
-    agent: ureq::Agent,
 }
 
 /// A response, read fully.
@@ -90,74 +146,84 @@ pub fn spawn_app_with(jwt: JwtSettings) -> TestApp {
             .is_test(true)
             .try_init();
     });
-    let (database_url, db) = fresh_database();
-    let settings = Settings {
-        database_url,
+    let database = TestDatabase::fresh();
+    TestApp::start(settings_for(&database, jwt), database)
+}
+
+/// Settings for a server on `database` with these token settings, on a free port.
+pub fn settings_for(database: &TestDatabase, jwt: JwtSettings) -> Settings {
+    Settings {
+        database_url: database.url.clone(),
         bind_addr: "127.0.0.1:0".into(),
         pool_size: 8,
         jwt,
         authority: foerderakte::config::default_authority(),
-    };
-    let app = Application::build(&settings).expect("the application builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let server = app.server();
-    let handle = server.handle();
-    let thread = std::thread::spawn(move || {
-        let _ = actix_web::rt::System::new().block_on(server);
-    });
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into();
-    TestApp {
-        address,
-        settings,
-        handle,
-        thread: Some(thread),
-        db,
-        agent,
     }
 }
 
-fn fresh_database() -> (String, TestDb) {
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    match std::env::var("TEST_DATABASE_URL") {
-        Ok(admin_url) if Backend::of_url(&admin_url) == Backend::Postgres => {
-            let name = format!("fa_test_{id}");
-            let mut conn = persistence::establish(&admin_url).expect("TEST_DATABASE_URL connects");
-            diesel::sql_query(format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .expect("create test database");
-            let url = persistence::url_with_database(&admin_url, &name);
-            (url, TestDb::Postgres { admin_url, name })
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+impl TestApp {
+    /// Builds and starts an `Application` with these settings on its own thread.
+    fn start(settings: Settings, database: Arc<TestDatabase>) -> TestApp {
+        let app = Application::build(&settings).expect("the application builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let server = app.server();
+        let handle = server.handle();
+        let thread = std::thread::spawn(move || {
+            let _ = actix_web::rt::System::new().block_on(server);
+        });
+        TestApp {
+            address,
+            settings,
+            server: Some(InProcess {
+                handle,
+                thread: Some(thread),
+            }),
+            database,
+            agent: agent(),
         }
-        _ => {
-            let path = std::env::temp_dir().join(format!("foerderakte-test-{id}.sqlite3"));
-            (path.display().to_string(), TestDb::Sqlite(path))
+    }
+
+    /// Another server on this app's database with the same settings but its own pool, port
+    /// and workers, as a second instance behind a load balancer would be. The database is
+    /// removed when the last of the two is dropped.
+    pub fn second_instance(&self) -> TestApp {
+        TestApp::start(self.settings.clone(), Arc::clone(&self.database))
+    }
+
+    /// A client of a server this harness did not start (the binary as a child process) at
+    /// `address` (`http://127.0.0.1:PORT`) on `database`, with the harness's token settings.
+    pub fn client(address: String, database: Arc<TestDatabase>) -> TestApp {
+        let settings = settings_for(&database, jwt_settings());
+        TestApp {
+            address,
+            settings,
+            server: None,
+            database,
+            agent: agent(),
         }
+    }
+
+    pub fn database(&self) -> &Arc<TestDatabase> {
+        &self.database
     }
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        let handle = self.handle.clone();
-        actix_web::rt::System::new().block_on(handle.stop(false));
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        match &self.db {
-            TestDb::Sqlite(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                }
-            }
-            TestDb::Postgres { admin_url, name } => {
-                if let Ok(mut conn) = persistence::establish(admin_url) {
-                    let _ =
-                        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(&mut conn);
-                }
+        // The server stops first; the database goes with the last `Arc` after this body.
+        if let Some(server) = &mut self.server {
+            let handle = server.handle.clone();
+            actix_web::rt::System::new().block_on(handle.stop(false));
+            if let Some(t) = server.thread.take() {
+                let _ = t.join();
             }
         }
     }
@@ -194,6 +260,7 @@ impl TestApp {
     }
 
     /// Any request: method, path, optional bearer token, extra headers, optional raw body.
+    /// Panics when the server cannot be reached.
     pub fn request(
         &self,
         method: &str,
@@ -202,6 +269,20 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<(&str, Vec<u8>)>,
     ) -> Resp {
+        self.try_request(method, path, token, headers, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// `request`, but a transport failure (connection refused or reset, a server that died
+    /// mid-request) is an `Err` instead of a panic.
+    pub fn try_request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Result<Resp, ureq::Error> {
         let url = format!("{}{}", self.address, path);
         let mut req = ureq::http::Request::builder().method(method).uri(&url);
         if let Some(t) = token {
@@ -210,7 +291,7 @@ impl TestApp {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let result = match body {
+        let mut resp = match body {
             Some((content_type, bytes)) => {
                 let req = req
                     .header("Content-Type", content_type)
@@ -222,25 +303,25 @@ impl TestApp {
                 let req = req.body(()).expect("request builds");
                 self.agent.run(req)
             }
-        };
-        let mut resp = result.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        }?;
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
             .collect();
-        let body = resp
+        let bytes = resp
             .body_mut()
             .with_config()
             .limit(64 * 1024 * 1024)
-            .read_to_string()
-            .unwrap_or_default();
-        Resp {
+            .read_to_vec()?;
+        // A binary body (a PDF) reads as empty text; `get_bytes` is for those.
+        let body = String::from_utf8(bytes).unwrap_or_default();
+        Ok(Resp {
             status,
             headers,
             body,
-        }
+        })
     }
 
     pub fn get(&self, path: &str, token: Option<&str>) -> Resp {

@@ -1172,11 +1172,20 @@ fn the_document_of_a_notice_is_a_pdf_once_signed_for_its_readers() {
 fn ten_approvers_signing_one_notice_at_once_sign_it_once_and_a_grant_and_a_rejection_cannot_both_win()
  {
     let app = spawn_app();
+    one_notice_signed_by_ten_and_two_notices_of_one_case_decide_once(&[&app]);
+}
+
+/// Ten approvers sign one notice at once, and a grant and a rejection of one case are signed
+/// at once; signing `i` goes to `apps[i % apps.len()]` (all servers on one database). Each
+/// time exactly one signing wins (200, the rest 409), the case advances by one version and
+/// one event, and the budget commits only the winner's grant.
+pub(crate) fn one_notice_signed_by_ten_and_two_notices_of_one_case_decide_once(apps: &[&TestApp]) {
+    let app = apps[0];
     let cw = app.caseworker();
-    set_budget(&app, year(), "1000000.00");
-    let id = case_in(&app, "in_review");
-    let nid = nid_of(&prepare(&app, &id, &partial_grant_body()));
-    let before = state(&app, &id);
+    set_budget(app, year(), "1000000.00");
+    let id = case_in(app, "in_review");
+    let nid = nid_of(&prepare(app, &id, &partial_grant_body()));
+    let before = state(app, &id);
     let approvers: Vec<String> = (0..10)
         .map(|i| app.token(Role::Approver, &format!("approver.{i}"), &[]))
         .collect();
@@ -1191,31 +1200,31 @@ fn ten_approvers_signing_one_notice_at_once_sign_it_once_and_a_grant_and_a_rejec
         "{:?}",
         answers.iter().map(|r| &r.body).collect::<Vec<_>>()
     );
-    let after = state(&app, &id);
+    let after = state(app, &id);
     assert_eq!(after.version, before.version + 1);
     assert_eq!(after.events, before.events + 1);
-    assert_eq!(budget(&app, year())["committed"], "40000.00");
+    assert_eq!(budget(app, year())["committed"], "40000.00");
     let winner = answers.iter().find(|r| r.status == 200).unwrap().json();
     assert_eq!(app.get_notice(&nid, &cw).json(), winner);
 
     // A grant and a rejection of one case, signed at the same moment: exactly one decides it.
-    let id = case_in(&app, "in_review");
-    let grant = nid_of(&prepare(&app, &id, &partial_grant_body()));
+    let id = case_in(app, "in_review");
+    let grant = nid_of(&prepare(app, &id, &partial_grant_body()));
     let rejection = nid_of(&prepare(
-        &app,
+        app,
         &id,
         &json!({"kind": "rejection", "posted_on": day(0), "reason": "Nicht förderfähig"}),
     ));
-    let before = state(&app, &id);
+    let before = state(app, &id);
     let nids = [grant, rejection];
     let answers = race(2, |i| app.sign_notice(&nids[i], &approvers[i]));
     let mut codes: Vec<u16> = answers.iter().map(|r| r.status).collect();
     codes.sort_unstable();
     assert_eq!(codes, [200, 409]);
-    let after = state(&app, &id);
+    let after = state(app, &id);
     assert_eq!(after.version, before.version + 1);
     assert_eq!(after.events, before.events + 1);
-    let committed = budget(&app, year())["committed"].clone();
+    let committed = budget(app, year())["committed"].clone();
     if answers[0].status == 200 {
         assert_eq!(after.status, "approved");
         assert_eq!(committed, "80000.00");
