@@ -27,7 +27,9 @@
 //!
 //! Environment besides the above: `DATABASE_URL` (see `bench/common.rs`),
 //! `BENCH_POOL` (the server's `DATABASE_POOL_SIZE`, default 10 as in `.env.example`),
-//! `BENCH_KEEP_DB=1`. Results: `docs/benchmarks.md`.
+//! `BENCH_OPS` (a subset of `read,list,transition,sign`), `BENCH_PERF=<file>` (a `perf record`
+//! CPU profile of the server over the measurement), `BENCH_KEEP_DB=1`.
+//! Results: `docs/benchmarks.md`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -187,6 +189,57 @@ fn send(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Where the CPU goes: user + system time of the server, the PostgreSQL processes and this
+// program (the clients), from /proc, in clock ticks.
+
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    server: u64,
+    database: u64,
+    clients: u64,
+}
+
+fn ticks_of(stat: &str) -> u64 {
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let n = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    n(11) + n(12)
+}
+
+fn cpu_now(server_pid: u32) -> Cpu {
+    let read = |pid: &str| std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let mut database = 0;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim() == "postgres" {
+            database += ticks_of(&read(pid));
+        }
+    }
+    Cpu {
+        server: ticks_of(&read(&server_pid.to_string())),
+        database,
+        clients: ticks_of(&read("self")),
+    }
+}
+
+fn clock_ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+// ---------------------------------------------------------------------------------------------
 // Measuring.
 
 #[derive(Default)]
@@ -196,6 +249,8 @@ struct Outcome {
     first_error: Option<String>,
     latencies: Vec<Duration>,
     elapsed: Duration,
+    /// CPU used during the run (set by the caller).
+    cpu: Cpu,
 }
 
 impl Outcome {
@@ -256,6 +311,19 @@ fn run(clients: Vec<Step>, limit: Duration) -> Outcome {
     }
     total.elapsed = start.elapsed();
     total
+}
+
+/// `run`, with the CPU that the server, the database and the clients used meanwhile.
+fn run_measured(server_pid: u32, clients: Vec<Step>, limit: Duration) -> Outcome {
+    let before = cpu_now(server_pid);
+    let mut out = run(clients, limit);
+    let after = cpu_now(server_pid);
+    out.cpu = Cpu {
+        server: after.server - before.server,
+        database: after.database.saturating_sub(before.database),
+        clients: after.clients - before.clients,
+    };
+    out
 }
 
 fn expect_status(got: (u16, Option<String>, String), want: u16) -> Result<Option<String>, String> {
@@ -385,6 +453,8 @@ fn main() {
         })
         .collect();
     let limit = Duration::from_secs(secs as u64);
+    let ops = std::env::var("BENCH_OPS").unwrap_or_else(|_| "read,list,transition,sign".into());
+    let want = |op: &str| ops.split(',').any(|o| o.trim() == op);
 
     let (url, _db) = BenchDb::create("fa_load");
     let backend = Backend::of_url(&url);
@@ -433,7 +503,11 @@ fn main() {
     .load(&mut conn)
     .expect("cases in review");
     let max_conns = levels.iter().copied().max().unwrap_or(1);
-    let sign_needed = per_level_sign * levels.len();
+    let sign_needed = if want("sign") {
+        per_level_sign * levels.len()
+    } else {
+        0
+    };
     let transition_cases = (max_conns * 2).min(in_review.len() / 4);
     assert!(
         in_review.len() >= transition_cases + sign_needed,
@@ -451,6 +525,8 @@ fn main() {
     );
 
     let server = Server::start(&url, pool);
+    let pid = server.child.id();
+    let hz = clock_ticks_per_second();
     let (hwm_start, rss_start) = server.memory_kib();
     let address = Arc::new(server.address.clone());
     let caseworker = Arc::new(token(Role::Caseworker, "bench.caseworker", &[]));
@@ -540,58 +616,80 @@ fn main() {
     }
     let mut rows: Vec<Row> = Vec::new();
     let mut notices = notices.into_iter();
+    // BENCH_PERF=<file>: a CPU profile of the server over the whole measurement (perf record).
+    let perf = std::env::var("BENCH_PERF").ok().map(|file| {
+        Command::new("perf")
+            .args([
+                "record",
+                "-F",
+                "499",
+                "-g",
+                "-o",
+                &file,
+                "-p",
+                &pid.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("perf record starts")
+    });
     for &conns in &levels {
         // read
-        let clients: Vec<Step> = (0..conns)
-            .map(|c| {
-                let (ids, address, tok) = (ids.clone(), address.clone(), caseworker.clone());
-                let mut rng = Rng(c as u64 + 1);
-                Box::new(move |a: &ureq::Agent| {
-                    let id = &ids[(rng.next() % ids.len() as u64) as usize];
-                    let url = format!("{address}/api/v1/applications/{id}");
-                    Some(expect_status(send(a, "GET", &url, &tok, None, None), 200).map(drop))
-                }) as Step
-            })
-            .collect();
-        let read = run(clients, limit);
-        let select_only = (backend == Backend::Postgres)
-            .then(|| ("pgbench -S", pgbench(&url, "-S", conns, secs)));
-        rows.push(Row {
-            op: "read GET /applications/{id}",
-            conns,
-            api: read,
-            baseline: select_only,
-        });
-
-        // list
-        let clients: Vec<Step> = (0..conns)
-            .map(|c| {
-                let (lists, address, tok) = (lists.clone(), address.clone(), caseworker.clone());
-                let mut i = c;
-                Box::new(move |a: &ureq::Agent| {
-                    i += 1;
-                    let url = format!("{address}{}", lists[i % lists.len()]);
-                    Some(expect_status(send(a, "GET", &url, &tok, None, None), 200).map(drop))
-                }) as Step
-            })
-            .collect();
-        rows.push(Row {
-            op: "list GET /applications?filter",
-            conns,
-            api: run(clients, limit),
-            baseline: None,
-        });
-
-        // transition: each client works on every conns-th case of the pool
-        let mut shares: Vec<Vec<TransitionCase>> = vec![Vec::new(); conns];
-        for (i, c) in transition_state.drain(..).enumerate() {
-            shares[i % conns].push(c);
+        if want("read") {
+            let clients: Vec<Step> = (0..conns)
+                .map(|c| {
+                    let (ids, address, tok) = (ids.clone(), address.clone(), caseworker.clone());
+                    let mut rng = Rng(c as u64 + 1);
+                    Box::new(move |a: &ureq::Agent| {
+                        let id = &ids[(rng.next() % ids.len() as u64) as usize];
+                        let url = format!("{address}/api/v1/applications/{id}");
+                        Some(expect_status(send(a, "GET", &url, &tok, None, None), 200).map(drop))
+                    }) as Step
+                })
+                .collect();
+            let read = run_measured(pid, clients, limit);
+            let select_only = (backend == Backend::Postgres)
+                .then(|| ("pgbench -S", pgbench(&url, "-S", conns, secs)));
+            rows.push(Row {
+                op: "read GET /applications/{id}",
+                conns,
+                api: read,
+                baseline: select_only,
+            });
         }
-        let handles: Vec<Arc<std::sync::Mutex<Vec<TransitionCase>>>> = shares
-            .into_iter()
-            .map(|s| Arc::new(std::sync::Mutex::new(s)))
-            .collect();
-        let clients: Vec<Step> = handles
+        // list
+        if want("list") {
+            let clients: Vec<Step> = (0..conns)
+                .map(|c| {
+                    let (lists, address, tok) =
+                        (lists.clone(), address.clone(), caseworker.clone());
+                    let mut i = c;
+                    Box::new(move |a: &ureq::Agent| {
+                        i += 1;
+                        let url = format!("{address}{}", lists[i % lists.len()]);
+                        Some(expect_status(send(a, "GET", &url, &tok, None, None), 200).map(drop))
+                    }) as Step
+                })
+                .collect();
+            rows.push(Row {
+                op: "list GET /applications?filter",
+                conns,
+                api: run_measured(pid, clients, limit),
+                baseline: None,
+            });
+        }
+        // transition: each client works on every conns-th case of the pool
+        if want("transition") {
+            let mut shares: Vec<Vec<TransitionCase>> = vec![Vec::new(); conns];
+            for (i, c) in transition_state.drain(..).enumerate() {
+                shares[i % conns].push(c);
+            }
+            let handles: Vec<Arc<std::sync::Mutex<Vec<TransitionCase>>>> = shares
+                .into_iter()
+                .map(|s| Arc::new(std::sync::Mutex::new(s)))
+                .collect();
+            let clients: Vec<Step> = handles
             .iter()
             .map(|share| {
                 let (share, address, cw, due) =
@@ -625,46 +723,55 @@ fn main() {
                 }) as Step
             })
             .collect();
-        let transition = run(clients, limit);
-        for h in handles {
-            transition_state.append(&mut h.lock().expect("share"));
+            let transition = run_measured(pid, clients, limit);
+            for h in handles {
+                transition_state.append(&mut h.lock().expect("share"));
+            }
+            let simple_update = (backend == Backend::Postgres)
+                .then(|| ("pgbench -N", pgbench(&url, "-N", conns, secs)));
+            rows.push(Row {
+                op: "transition POST …/transitions",
+                conns,
+                api: transition,
+                baseline: simple_update,
+            });
         }
-        let simple_update = (backend == Backend::Postgres)
-            .then(|| ("pgbench -N", pgbench(&url, "-N", conns, secs)));
-        rows.push(Row {
-            op: "transition POST …/transitions",
-            conns,
-            api: transition,
-            baseline: simple_update,
-        });
-
         // sign: this level's share of the prepared notices
-        let batch: Vec<String> = notices.by_ref().take(per_level_sign).collect();
-        let mut queues: Vec<Vec<String>> = vec![Vec::new(); conns];
-        for (i, n) in batch.into_iter().enumerate() {
-            queues[i % conns].push(n);
+        if want("sign") {
+            let batch: Vec<String> = notices.by_ref().take(per_level_sign).collect();
+            let mut queues: Vec<Vec<String>> = vec![Vec::new(); conns];
+            for (i, n) in batch.into_iter().enumerate() {
+                queues[i % conns].push(n);
+            }
+            let clients: Vec<Step> = queues
+                .into_iter()
+                .map(|mut queue| {
+                    let (address, tok) = (address.clone(), approver.clone());
+                    Box::new(move |a: &ureq::Agent| {
+                        let nid = queue.pop()?;
+                        let url = format!("{address}/api/v1/notices/{nid}/sign");
+                        Some(expect_status(send(a, "POST", &url, &tok, None, None), 200).map(drop))
+                    }) as Step
+                })
+                .collect();
+            let sign = run_measured(pid, clients, Duration::from_secs(600));
+            let simple_update = (backend == Backend::Postgres)
+                .then(|| ("pgbench -N", pgbench(&url, "-N", conns, secs)));
+            rows.push(Row {
+                op: "sign POST /notices/{id}/sign",
+                conns,
+                api: sign,
+                baseline: simple_update,
+            });
         }
-        let clients: Vec<Step> = queues
-            .into_iter()
-            .map(|mut queue| {
-                let (address, tok) = (address.clone(), approver.clone());
-                Box::new(move |a: &ureq::Agent| {
-                    let nid = queue.pop()?;
-                    let url = format!("{address}/api/v1/notices/{nid}/sign");
-                    Some(expect_status(send(a, "POST", &url, &tok, None, None), 200).map(drop))
-                }) as Step
-            })
-            .collect();
-        let sign = run(clients, Duration::from_secs(600));
-        let simple_update = (backend == Backend::Postgres)
-            .then(|| ("pgbench -N", pgbench(&url, "-N", conns, secs)));
-        rows.push(Row {
-            op: "sign POST /notices/{id}/sign",
-            conns,
-            api: sign,
-            baseline: simple_update,
-        });
         eprintln!("{conns} connections done");
+    }
+    if let Some(mut p) = perf {
+        // perf writes its file on SIGINT.
+        let _ = Command::new("kill")
+            .args(["-INT", &p.id().to_string()])
+            .status();
+        let _ = p.wait();
     }
     let (hwm, rss) = server.memory_kib();
     drop(server);
@@ -702,6 +809,25 @@ fn main() {
         println!(
             "| {} | {} | {rate:.0} | {p50:.2} | {p99:.2} | {} | {base} |",
             r.op, r.conns, r.api.errors
+        );
+    }
+    println!(
+        "\nCPU per request (µs of user + system time, from /proc; 2 cores = 200 % busy)\n\n\
+         | operation | conns | server | PostgreSQL | clients | busy % |\n|---|--:|--:|--:|--:|--:|"
+    );
+    for r in &rows {
+        let per = |t: u64| t as f64 / hz * 1e6 / r.api.ok.max(1) as f64;
+        let busy = (r.api.cpu.server + r.api.cpu.database + r.api.cpu.clients) as f64
+            / hz
+            / r.api.elapsed.as_secs_f64()
+            * 100.0;
+        println!(
+            "| {} | {} | {:.0} | {:.0} | {:.0} | {busy:.0} |",
+            r.op,
+            r.conns,
+            per(r.api.cpu.server),
+            per(r.api.cpu.database),
+            per(r.api.cpu.clients)
         );
     }
     println!(
