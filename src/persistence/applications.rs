@@ -977,24 +977,40 @@ pub fn apply_transition(
             .tracking()
             .after(t.action, to, t.response_due, w.now, w.subject)
             .map_err(WriteError::Conflict)?;
+        // The case after the change, built here and written below column by column, so that
+        // the answer needs no second read of the case (three queries fewer per transition).
+        let mut after = before.clone();
+        after.row.status = to.as_str().to_owned();
+        after.row.version = t.expected_version + 1;
+        after.row.updated_at = w.now;
+        after.row.info_due = track.info_due;
+        (after.row.early_start_at, after.row.early_start_by) = track.early_start.unzip();
+        after.row.clock_seconds = track.clock.accumulated_secs;
+        after.row.clock_since = track.clock.running_since;
+        after.row.submitted_at = track.submitted_at;
         bump_version(conn, id, from.as_str(), t.expected_version, w.now)?;
+        let r = &after.row;
         diesel::update(ap::table.find(id))
             .set((
-                ap::status.eq(to.as_str()),
-                ap::info_due.eq(track.info_due),
-                ap::early_start_at.eq(track.early_start.as_ref().map(|e| e.0)),
-                ap::early_start_by.eq(track.early_start.map(|e| e.1)),
-                ap::clock_seconds.eq(track.clock.accumulated_secs),
-                ap::clock_since.eq(track.clock.running_since),
-                ap::submitted_at.eq(track.submitted_at),
+                ap::status.eq(&r.status),
+                ap::info_due.eq(r.info_due),
+                ap::early_start_at.eq(r.early_start_at),
+                ap::early_start_by.eq(&r.early_start_by),
+                ap::clock_seconds.eq(r.clock_seconds),
+                ap::clock_since.eq(r.clock_since),
+                ap::submitted_at.eq(r.submitted_at),
             ))
             .execute(conn)?;
         for (line, amount) in t.actual_costs.unwrap_or_default() {
-            diesel::update(cl::table.find((id, *line)))
+            let n = diesel::update(cl::table.find((id, *line)))
                 .set(cl::actual_cents.eq(amount.cents()))
                 .execute(conn)?;
+            let stored = after.lines.iter_mut().find(|l| l.line_no == *line);
+            match (n, stored) {
+                (1, Some(l)) => l.actual_cents = Some(amount.cents()),
+                _ => return Err(corrupt(format!("cost line {line} of {id} is not stored")).into()),
+            }
         }
-        let after = find(conn, id, Scope::All)?.ok_or(WriteError::NotFound)?;
         audit::append(
             conn,
             &w.event(

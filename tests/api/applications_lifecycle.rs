@@ -243,6 +243,11 @@ fn every_action_by_every_role_from(status: &str) {
                 Expect::To(to) => {
                     assert_eq!(r.status, 200, "{what}: {}", r.body);
                     assert_eq!(r.json()["status"], to, "{what}");
+                    // The answer is the stored case (the write path builds it without a
+                    // second read), ETag included.
+                    let stored = app.get_application(&id, &app.caseworker());
+                    assert_eq!(r.json(), stored.json(), "{what}");
+                    assert_eq!(r.header("etag"), stored.header("etag"), "{what}");
                     let after = state(&app, &id);
                     assert_eq!(after.version, before.version + 1, "{what}");
                     assert_eq!(after.events, before.events + 1, "{what}");

@@ -117,6 +117,8 @@ fn the_proof_of_use_carries_one_actual_amount_per_cost_line_and_a_returned_proof
     let r = act(&app, &id, &lead, &proof(["35000.00", "11000.00", "300.00"]));
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["status"], "proof_submitted");
+    // The answer carries the actual costs just stored: it is what a read returns.
+    assert_eq!(r.json(), app.get_application(&id, &lead).json());
     assert_eq!(
         actual_amounts(&app, &id),
         [json!("35000.00"), json!("11000.00"), json!("300.00")]
