@@ -988,19 +988,30 @@ pub fn apply_transition(
         after.row.clock_seconds = track.clock.accumulated_secs;
         after.row.clock_since = track.clock.running_since;
         after.row.submitted_at = track.submitted_at;
-        bump_version(conn, id, from.as_str(), t.expected_version, w.now)?;
+        // One conditional UPDATE, as `bump_version` does it: zero rows means someone else
+        // changed the case first.
         let r = &after.row;
-        diesel::update(ap::table.find(id))
-            .set((
-                ap::status.eq(&r.status),
-                ap::info_due.eq(r.info_due),
-                ap::early_start_at.eq(r.early_start_at),
-                ap::early_start_by.eq(&r.early_start_by),
-                ap::clock_seconds.eq(r.clock_seconds),
-                ap::clock_since.eq(r.clock_since),
-                ap::submitted_at.eq(r.submitted_at),
-            ))
-            .execute(conn)?;
+        let updated = diesel::update(
+            ap::table
+                .filter(ap::id.eq(id))
+                .filter(ap::status.eq(from.as_str()))
+                .filter(ap::version.eq(t.expected_version)),
+        )
+        .set((
+            ap::version.eq(r.version),
+            ap::updated_at.eq(r.updated_at),
+            ap::status.eq(&r.status),
+            ap::info_due.eq(r.info_due),
+            ap::early_start_at.eq(r.early_start_at),
+            ap::early_start_by.eq(&r.early_start_by),
+            ap::clock_seconds.eq(r.clock_seconds),
+            ap::clock_since.eq(r.clock_since),
+            ap::submitted_at.eq(r.submitted_at),
+        ))
+        .execute(conn)?;
+        if updated == 0 {
+            return Err(WriteError::Stale);
+        }
         for (line, amount) in t.actual_costs.unwrap_or_default() {
             let n = diesel::update(cl::table.find((id, *line)))
                 .set(cl::actual_cents.eq(amount.cents()))
