@@ -58,7 +58,7 @@ impl From<PaymentRow> for PaymentRequestDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPaymentRequest {
-    #[schema(value_type = String, example = "20000.00")]
+    #[schema(value_type = crate::openapi::Amount, example = "20000.00")]
     pub amount: Money,
     #[schema(example = "1. Abschlag: Lizenzen geliefert")]
     pub reason: Option<String>,
@@ -67,6 +67,8 @@ pub struct NewPaymentRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rejection {
+    /// Why the request is turned down.
+    #[schema(min_length = 1, max_length = 20000)]
     pub reason: String,
 }
 
@@ -83,6 +85,7 @@ fn no_request(id: &str) -> ApiError {
 /// Request a tranche (the lead applicant): at most the grant less what is paid and what is
 /// requested already.
 #[utoipa::path(
+    operation_id = "request_payment",
     tag = "payments",
     params(("id" = String, Path, description = "the application")),
     security(("bearer" = [])),
@@ -132,6 +135,7 @@ pub async fn request(
 
 /// The payment requests of a case, oldest first (owner or staff).
 #[utoipa::path(
+    operation_id = "list_payment_requests",
     tag = "payments",
     params(("id" = String, Path, description = "the application")),
     security(("bearer" = [])),
@@ -166,6 +170,7 @@ pub async fn list(
 /// releases a prepared one, which counts as paid today. The sum paid never exceeds the grant
 /// (409, also when releases race).
 #[utoipa::path(
+    operation_id = "pay_out_payment_request",
     tag = "payments",
     params(("id" = String, Path, description = "the payment request")),
     security(("bearer" = [])),
@@ -197,6 +202,7 @@ pub async fn payout(
 
 /// Turn down a payment request that is not paid yet (caseworker), saying why.
 #[utoipa::path(
+    operation_id = "reject_payment_request",
     tag = "payments",
     params(("id" = String, Path, description = "the payment request")),
     security(("bearer" = [])),
