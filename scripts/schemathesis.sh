@@ -106,12 +106,13 @@ log "seeded in $((SECONDS - start)) s: $(head -n1 "$WORK/seed.txt")"
 mkdir -p "$ST_REPORT_DIR"
 "$BIN" serve >"$ST_REPORT_DIR/server.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 1 100); do
-  curl -fsS "$BASE/health/ready" >/dev/null 2>&1 && break
+ready() { "$PY" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)' "$BASE/health/ready" 2>/dev/null; }
+for _ in $(seq 1 150); do
+  ready && break
   kill -0 "$SERVER_PID" 2>/dev/null || { cat "$ST_REPORT_DIR/server.log" >&2; exit 1; }
   sleep 0.2
 done
-curl -fsS "$BASE/health/ready" >/dev/null
+ready || { log "the server did not get ready"; exit 1; }
 
 # --- tokens, one per role -------------------------------------------------------------------------
 # The applicant acts for a municipality that has cases in the demo data (Erfurt).
