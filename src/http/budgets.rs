@@ -99,7 +99,10 @@ pub async fn list(
 #[utoipa::path(
     operation_id = "put_budget",
     tag = "programmes",
-    params(("code" = String, Path), ("year" = i32, Path)),
+    params(
+        ("code" = String, Path),
+        ("year" = i32, Path, minimum = 2000, maximum = 2200)
+    ),
     security(("bearer" = [])),
     request_body = BudgetInput,
     responses(

@@ -59,7 +59,7 @@ impl From<Municipality> for MunicipalityDto {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// 5-digit Kreis key, e.g. `16063` (Wartburgkreis).
-    #[param(pattern = "^[0-9]{5}$")]
+    #[param(pattern = "^160[0-9]{2}$")]
     pub kreis: Option<String>,
     /// Part of the name, any case.
     #[param(max_length = 100)]

@@ -160,7 +160,7 @@ pub struct ProgrammePatch {
     #[schema(value_type = Option<crate::openapi::Amount>)]
     pub max_grant: Option<Option<Money>>,
     #[serde(default, deserialize_with = "super::whole_i32_double_option")]
-    #[schema(value_type = Option<i32>)]
+    #[schema(value_type = Option<i32>, minimum = 1)]
     pub min_partners: Option<Option<i32>>,
     #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<NaiveDate>)]

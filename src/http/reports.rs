@@ -127,7 +127,7 @@ pub struct VolumesParams {
     pub programme: Option<String>,
     /// Only the municipalities of this Kreis (5-digit key); a joint case counts with the share
     /// of its partners there.
-    #[param(example = "16063", pattern = "^[0-9]{5}$")]
+    #[param(example = "16063", pattern = "^160[0-9]{2}$")]
     pub kreis: Option<String>,
     /// `json` (default), `csv` or `csv-de`.
     #[param(pattern = "^(json|csv|csv-de)$")]

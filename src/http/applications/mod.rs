@@ -221,10 +221,10 @@ pub struct ListQuery {
     #[param(example = "THUEREGOVRL-2024")]
     pub programme: Option<String>,
     /// Cases in which this municipality takes part (lead or partner).
-    #[param(example = "16063105", pattern = "^[0-9]{8}$")]
+    #[param(example = "16063105", pattern = "^160[0-9]{5}$")]
     pub ags: Option<String>,
     /// Cases in which a municipality of this Kreis takes part.
-    #[param(example = "16063", pattern = "^[0-9]{5}$")]
+    #[param(example = "16063", pattern = "^160[0-9]{2}$")]
     pub kreis: Option<String>,
     /// The year of the case number (the year the case was opened).
     #[param(minimum = 2000, maximum = 2200)]
