@@ -150,13 +150,16 @@ apps = get("/applications?limit=200", token) or get("/applications?limit=200", s
 cases = [a["id"] for a in items(apps)]
 rng = random.Random(seed)
 rng.shuffle(cases)
-cases = cases[:20]
 notices, payments = [], []
-for case in cases:
+# Notices and payment requests of up to 80 of these cases, until there are 20 of each.
+for case in cases[:80]:
+    if len(notices) >= 20 and len(payments) >= 20:
+        break
     for n in items(get(f"/applications/{case}/notices", staff)):
         notices.append(n["id"])
     for p in items(get(f"/applications/{case}/payment-requests", staff)):
         payments.append(p["id"])
+cases = cases[:20]
 programmes = [p["code"] for p in items(get("/programmes", staff))]
 
 def toml_list(values):

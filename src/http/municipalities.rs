@@ -154,7 +154,13 @@ pub async fn list(
 #[utoipa::path(
     operation_id = "get_municipality",
     tag = "register",
-    params(("ags" = String, Path, description = "8-digit AGS", example = "16063105")),
+    params((
+        "ags" = String,
+        Path,
+        description = "8-digit AGS of Thuringia (`160…`)",
+        example = "16063105",
+        pattern = "^160[0-9]{5}$"
+    )),
     security(("bearer" = [])),
     responses(
         (status = 200, body = MunicipalityDto),
