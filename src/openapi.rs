@@ -1,8 +1,10 @@
 //! The OpenAPI 3.1 document, collected from the handlers' annotations.
 
 use actix_web::App;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 use utoipa_actix_web::AppExt;
 
 use crate::error::{FieldError, Problem};
@@ -53,13 +55,84 @@ impl Modify for BearerAuth {
 
 /// The document for the routes in `http::routes`.
 pub fn document() -> utoipa::openapi::OpenApi {
-    let (_, api) = App::new()
+    let (_, mut api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(crate::http::routes)
         .split_for_parts();
+    document_json_body_errors(&mut api);
     api
 }
+
+/// Every JSON request body goes through `http::errors::json_config`, which answers 413 for a
+/// body over the limit and 415 for one that is not `application/json` (or has no content type
+/// at all). Documented here once for every operation that takes a JSON body, so that no handler
+/// can forget them.
+fn document_json_body_errors(api: &mut utoipa::openapi::OpenApi) {
+    let problem = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                crate::error::PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build()
+    };
+    for item in api.paths.paths.values_mut() {
+        let operations = [
+            item.put.as_mut(),
+            item.post.as_mut(),
+            item.patch.as_mut(),
+            item.delete.as_mut(),
+        ];
+        for op in operations.into_iter().flatten() {
+            let takes_json = match &op.request_body {
+                Some(RefOr::T(body)) => body.content.contains_key("application/json"),
+                _ => false,
+            };
+            if !takes_json {
+                continue;
+            }
+            let responses = &mut op.responses.responses;
+            for (status, description) in [
+                ("413", "the body is larger than the service accepts"),
+                ("415", "the body is not `application/json`"),
+            ] {
+                responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| RefOr::T(problem(description)));
+            }
+        }
+    }
+}
+
+/// The JSON schema of an amount in a request: euros as a string with exactly two decimals, not
+/// negative, at most 100,000,000,000.00 (`Money`'s parser, which answers 400 to anything else,
+/// and `Money::non_negative`). Fields use it with `#[schema(value_type = Amount)]`.
+pub struct Amount;
+
+/// `Money::from_str` accepts at most 15 digits before the point (leading zeros included) and at
+/// most `MAX_CENTS`.
+pub const AMOUNT_PATTERN: &str = r"^0*([0-9]{1,11}\.[0-9]{2}|100000000000\.00)$";
+
+impl PartialSchema for Amount {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "An amount in euros: a string with exactly two decimals, not negative, at most \
+                 `100000000000.00`.",
+            ))
+            .pattern(Some(AMOUNT_PATTERN))
+            .max_length(Some(18))
+            .examples(["1234.50"])
+            .into()
+    }
+}
+
+impl ToSchema for Amount {}
 
 /// The document as committed in `openapi/openapi.json` (pretty JSON, trailing newline).
 pub fn document_json() -> String {

@@ -513,8 +513,11 @@ fn decide_lines(
             continue;
         }
         seen.push(d.line);
-        let Some(line) = usize::try_from(d.line - 1)
-            .ok()
+        // checked: a line of i32::MIN (found by schemathesis) overflowed here.
+        let Some(line) = d
+            .line
+            .checked_sub(1)
+            .and_then(|k| usize::try_from(k).ok())
             .and_then(|k| lines.get_mut(k))
         else {
             out.push(violation(
@@ -1166,6 +1169,17 @@ mod tests {
             }]),
             ["approved_lines[0].line"]
         );
+        for line in [0, -1, i32::MIN] {
+            assert_eq!(
+                bad(&|r| r.approved_lines = vec![LineDecision {
+                    line,
+                    approved: m("1.00"),
+                    reason: Some("x".into())
+                }]),
+                ["approved_lines[0].line"],
+                "line {line}"
+            );
+        }
         assert_eq!(
             bad(&|r| r.allocations = Some(vec![(2027, m("30000.00")), (2028, m("11999.99"))])),
             ["allocations"]

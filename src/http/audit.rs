@@ -60,12 +60,14 @@ impl From<AuditEvent> for AuditEventDto {
 pub struct AuditQuery {
     /// Entries at or after this time (RFC 3339).
     pub since: Option<DateTime<Utc>>,
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
 
 /// The append-only audit log, oldest first.
 #[utoipa::path(
+    operation_id = "list_audit_entries",
     tag = "audit",
     params(AuditQuery),
     security(("bearer" = [])),
@@ -107,6 +109,7 @@ pub async fn list(
 
 /// Walks every record's hash chain and names the first broken entry.
 #[utoipa::path(
+    operation_id = "verify_audit_chain",
     tag = "audit",
     security(("bearer" = [])),
     responses(

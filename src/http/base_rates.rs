@@ -53,6 +53,7 @@ fn dto(rows: &[BaseRateRow]) -> BaseRatesDto {
 
 /// The base rates (Basiszinssatz, § 247 BGB) the service computes interest with.
 #[utoipa::path(
+    operation_id = "list_base_rates",
     tag = "programmes",
     security(("bearer" = [])),
     responses(
@@ -79,6 +80,7 @@ pub struct NewBaseRate {
 
 /// Add an announced base rate (admin). Stored rates are never changed.
 #[utoipa::path(
+    operation_id = "add_base_rate",
     tag = "programmes",
     security(("bearer" = [])),
     request_body = NewBaseRate,

@@ -56,7 +56,7 @@ impl From<&Budget> for BudgetDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BudgetInput {
-    #[schema(value_type = String, example = "10000000.00")]
+    #[schema(value_type = crate::openapi::Amount, example = "10000000.00")]
     pub amount: Money,
     /// Why (recorded in the audit log), e.g. the budget law it follows.
     pub reason: Option<String>,
@@ -68,6 +68,7 @@ fn no_programme(code: &str) -> ApiError {
 
 /// The budgets of a programme by fiscal year (admin, ministry, caseworker, approver).
 #[utoipa::path(
+    operation_id = "list_budgets",
     tag = "programmes",
     params(("code" = String, Path)),
     security(("bearer" = [])),
@@ -97,8 +98,12 @@ pub async fn list(
 /// Set the budget of a programme-year (admin). It cannot be set below what signed notices
 /// have committed of it (409).
 #[utoipa::path(
+    operation_id = "put_budget",
     tag = "programmes",
-    params(("code" = String, Path), ("year" = i32, Path)),
+    params(
+        ("code" = String, Path),
+        ("year" = i32, Path, minimum = 2000, maximum = 2200)
+    ),
     security(("bearer" = [])),
     request_body = BudgetInput,
     responses(

@@ -14,14 +14,14 @@ pub struct HealthStatus {
 }
 
 /// The process is up.
-#[utoipa::path(tag = "operations", responses((status = 200, body = HealthStatus)))]
+#[utoipa::path(operation_id = "health_live", tag = "operations", responses((status = 200, body = HealthStatus)))]
 #[get("/health/live")]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(HealthStatus { status: "ok" })
 }
 
 /// The database answers and every migration is applied.
-#[utoipa::path(tag = "operations", responses(
+#[utoipa::path(operation_id = "health_ready", tag = "operations", responses(
     (status = 200, body = HealthStatus),
     (status = 503, description = "database unreachable or migrations pending", body = Problem, content_type = "application/problem+json"),
 ))]

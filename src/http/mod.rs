@@ -89,3 +89,73 @@ where
 {
     <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }
+
+/// JSON has one kind of number: `3.0` is the integer 3, and JSON Schema counts it as an
+/// `integer` too. Accepts a whole number in range, written with or without a zero fraction;
+/// refuses any other fraction.
+pub(crate) fn whole_i32<'de, D>(d: D) -> Result<i32, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let n = <serde_json::Number as serde::Deserialize>::deserialize(d)?;
+    number_to_i32(&n).ok_or_else(|| {
+        serde::de::Error::custom(format!("expected a whole number (32 bits), got {n}"))
+    })
+}
+
+/// `whole_i32` for an optional field (`null` or absent: `None`).
+pub(crate) fn whole_i32_option<'de, D>(d: D) -> Result<Option<i32>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    match <Option<serde_json::Number> as serde::Deserialize>::deserialize(d)? {
+        None => Ok(None),
+        Some(n) => number_to_i32(&n).map(Some).ok_or_else(|| {
+            serde::de::Error::custom(format!("expected a whole number (32 bits), got {n}"))
+        }),
+    }
+}
+
+/// `whole_i32` with `double_option`: absent → `None`, `null` → `Some(None)`.
+pub(crate) fn whole_i32_double_option<'de, D>(d: D) -> Result<Option<Option<i32>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    whole_i32_option(d).map(Some)
+}
+
+fn number_to_i32(n: &serde_json::Number) -> Option<i32> {
+    if let Some(i) = n.as_i64() {
+        return i32::try_from(i).ok();
+    }
+    if n.as_u64().is_some() {
+        return None;
+    }
+    let f = n.as_f64()?;
+    (f.fract() == 0.0 && f >= f64::from(i32::MIN) && f <= f64::from(i32::MAX)).then_some(f as i32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Body {
+        #[serde(deserialize_with = "whole_i32")]
+        n: i32,
+        #[serde(default, deserialize_with = "whole_i32_option")]
+        o: Option<i32>,
+    }
+
+    #[test]
+    fn whole_numbers_are_accepted_with_a_zero_fraction_and_nothing_else() {
+        let parse = |s: &str| serde_json::from_str::<Body>(s);
+        assert_eq!(parse(r#"{"n": 3}"#).unwrap().n, 3);
+        assert_eq!(parse(r#"{"n": 3.0, "o": -2.0}"#).unwrap().o, Some(-2));
+        assert_eq!(parse(r#"{"n": 3, "o": null}"#).unwrap().o, None);
+        assert!(parse(r#"{"n": 3.5}"#).is_err());
+        assert!(parse(r#"{"n": 3e10}"#).is_err());
+        assert!(parse(r#"{"n": 2147483648}"#).is_err());
+        assert!(parse(r#"{"n": "3"}"#).is_err());
+    }
+}

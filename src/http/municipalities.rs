@@ -59,20 +59,26 @@ impl From<Municipality> for MunicipalityDto {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// 5-digit Kreis key, e.g. `16063` (Wartburgkreis).
+    #[param(pattern = "^160[0-9]{2}$")]
     pub kreis: Option<String>,
     /// Part of the name, any case.
+    #[param(max_length = 100)]
     pub q: Option<String>,
     /// `gemeinde` (every Gemeinde, kreisfreie Städte included) or `kreis` (Landkreise and
     /// kreisfreie Städte).
+    #[param(pattern = "^(gemeinde|kreis)$")]
     pub level: Option<String>,
     /// The day the entries must be valid on; default today. With `all`, historical keys too.
+    #[param(pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2}|all)$")]
     pub valid_on: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
 
 /// List the register: current Gemeinden and Kreise, filtered.
 #[utoipa::path(
+    operation_id = "list_municipalities",
     tag = "register",
     params(ListQuery),
     security(("bearer" = [])),
@@ -146,8 +152,15 @@ pub async fn list(
 
 /// One register entry, current or historical.
 #[utoipa::path(
+    operation_id = "get_municipality",
     tag = "register",
-    params(("ags" = String, Path, description = "8-digit AGS", example = "16063105")),
+    params((
+        "ags" = String,
+        Path,
+        description = "8-digit AGS of Thuringia (`160…`)",
+        example = "16063105",
+        pattern = "^160[0-9]{5}$"
+    )),
     security(("bearer" = [])),
     responses(
         (status = 200, body = MunicipalityDto),

@@ -30,8 +30,9 @@ const MAX_ALLOCATIONS: usize = 20;
 #[serde(deny_unknown_fields)]
 pub struct ApprovedLine {
     /// The cost line, numbered from 1 in the order of the case's `cost_lines`.
+    #[serde(deserialize_with = "crate::http::whole_i32")]
     pub line: i32,
-    #[schema(value_type = String, example = "10000.00")]
+    #[schema(value_type = crate::openapi::Amount, example = "10000.00")]
     pub approved_amount: Money,
     /// Why the line is recognised with less than applied for (required then).
     #[schema(example = "Schulung nur anteilig förderfähig")]
@@ -42,8 +43,9 @@ pub struct ApprovedLine {
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Allocation {
+    #[serde(deserialize_with = "crate::http::whole_i32")]
     pub fiscal_year: i32,
-    #[schema(value_type = String, example = "30000.00")]
+    #[schema(value_type = crate::openapi::Amount, example = "30000.00")]
     pub amount: Money,
 }
 
@@ -53,7 +55,10 @@ pub struct Allocation {
 #[serde(deny_unknown_fields)]
 pub struct NewNotice {
     /// `grant`, `rejection`, `early_start`, `amendment`, `final` or `revocation`.
-    #[schema(example = "grant")]
+    #[schema(
+        example = "grant",
+        pattern = "^(grant|rejection|early_start|amendment|final|revocation)$"
+    )]
     pub kind: String,
     /// The day the notice is posted (not before today); delivery and finality follow from it.
     pub posted_on: Option<NaiveDate>,
@@ -62,18 +67,19 @@ pub struct NewNotice {
     /// Zuwendungszweck; default the case title.
     pub purpose: Option<String>,
     /// Zweckbindungsfrist in years (default 5).
+    #[serde(default, deserialize_with = "crate::http::whole_i32_option")]
     pub binding_years: Option<i32>,
     /// `anteil`, `fehlbedarf`, `festbetrag` or `voll`; default the programme's.
-    #[schema(example = "anteil")]
+    #[schema(example = "anteil", pattern = "^(anteil|fehlbedarf|festbetrag|voll)$")]
     pub financing_type: Option<String>,
     /// Funding rate for `anteil`, a decimal string; default and maximum the programme's.
     #[schema(example = "0.80")]
     pub rate: Option<String>,
     /// Höchstbetrag; default and maximum the programme's maximum grant.
-    #[schema(value_type = Option<String>, example = "50000.00")]
+    #[schema(value_type = Option<crate::openapi::Amount>, example = "50000.00")]
     pub max_amount: Option<Money>,
     /// The fixed sum of a `festbetrag` financing.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::openapi::Amount>)]
     pub fixed_amount: Option<Money>,
     /// Lines recognised with less than applied for (or, in a final notice, less than spent).
     #[serde(default)]
@@ -86,7 +92,7 @@ pub struct NewNotice {
     /// period starts.
     pub allocations: Option<Vec<Allocation>>,
     /// Revocation: how much of the grant in force is revoked.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::openapi::Amount>)]
     pub revoked_amount: Option<Money>,
     /// Revocation: the day the grant lost effect; interest on the reclaim runs from it.
     pub interest_from: Option<NaiveDate>,
@@ -388,6 +394,7 @@ fn no_notice(id: &str) -> ApiError {
 /// Prepare a notice for a case (caseworker). The answer shows what signing will decide,
 /// computed now: the grant is rounded down to the cent and never above the requested grant.
 #[utoipa::path(
+    operation_id = "prepare_notice",
     tag = "notices",
     params(("id" = String, Path, description = "the application")),
     security(("bearer" = [])),
@@ -430,6 +437,7 @@ pub async fn prepare(
 /// notice gets its number and becomes immutable, the budgets are committed, the case moves on
 /// and its history records it.
 #[utoipa::path(
+    operation_id = "sign_notice",
     tag = "notices",
     params(("id" = String, Path, description = "the notice")),
     security(("bearer" = [])),
@@ -465,6 +473,7 @@ pub async fn sign(
 
 /// One notice (staff; applicants: signed notices of their cases).
 #[utoipa::path(
+    operation_id = "get_notice",
     tag = "notices",
     params(("id" = String, Path, description = "the notice")),
     security(("bearer" = [])),
@@ -498,6 +507,7 @@ pub async fn get(
 
 /// The notices of a case, oldest first (staff; applicants: the signed ones).
 #[utoipa::path(
+    operation_id = "list_application_notices",
     tag = "notices",
     params(("id" = String, Path, description = "the application")),
     security(("bearer" = [])),
@@ -578,6 +588,7 @@ pub struct InterestDto {
 /// period, actual/365, rounded down to the cent once per reclaim). Repayments are not
 /// recorded by the service yet, so the whole reclaim bears interest.
 #[utoipa::path(
+    operation_id = "application_interest",
     tag = "notices",
     params(("id" = String, Path, description = "the application"), InterestQuery),
     security(("bearer" = [])),
@@ -764,6 +775,7 @@ fn facts(
 /// allocation, ancillary provisions, reasons, legal-remedy instructions, delivery and
 /// finality dates). 409 while the notice is only prepared.
 #[utoipa::path(
+    operation_id = "notice_document",
     tag = "notices",
     params(("id" = String, Path, description = "the notice")),
     security(("bearer" = [])),

@@ -39,16 +39,23 @@ pub fn encode(position: &str) -> String {
 
 pub fn decode(cursor: &str) -> Result<String, ApiError> {
     let bad = || ApiError::validation("cursor", "is not a cursor this API issued");
-    // ASCII first: a cursor of other characters is not hex, and slicing it by bytes below
-    // could split a character (a panic).
-    if !cursor.is_ascii() || !cursor.len().is_multiple_of(2) || cursor.len() > 512 {
+    // Hex digits only: slicing by byte offsets below would panic inside a multi-byte character.
+    if !cursor.len().is_multiple_of(2)
+        || cursor.len() > 512
+        || !cursor.bytes().all(|b| b.is_ascii_hexdigit())
+    {
         return Err(bad());
     }
-    let bytes = (0..cursor.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&cursor[i..i + 2], 16))
-        .collect::<Result<Vec<u8>, _>>()
-        .map_err(|_| bad())?;
+    let bytes = cursor
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(bad)?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     text.strip_prefix("v1:").map(str::to_owned).ok_or_else(bad)
 }
@@ -86,6 +93,10 @@ mod tests {
         assert!(decode(&"41".repeat(4)).is_err());
         assert!(decode("\u{FFFD}\u{FFFD}").is_err());
         assert!(decode("aéb").is_err());
+        // Multi-byte characters (found by schemathesis: this used to panic the worker).
+        assert!(decode("0\u{800}").is_err());
+        assert!(decode("ä0").is_err());
+        assert!(decode("+1").is_err());
     }
 
     #[test]

@@ -59,7 +59,7 @@ impl From<PaymentRow> for PaymentRequestDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPaymentRequest {
-    #[schema(value_type = String, example = "20000.00")]
+    #[schema(value_type = crate::openapi::Amount, example = "20000.00")]
     pub amount: Money,
     #[schema(example = "1. Abschlag: Lizenzen geliefert")]
     pub reason: Option<String>,
@@ -68,6 +68,8 @@ pub struct NewPaymentRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rejection {
+    /// Why the request is turned down.
+    #[schema(min_length = 1, max_length = 20000)]
     pub reason: String,
 }
 
@@ -84,6 +86,7 @@ fn no_request(id: &str) -> ApiError {
 /// Request a tranche (the lead applicant): at most the grant less what is paid and what is
 /// requested already.
 #[utoipa::path(
+    operation_id = "request_payment",
     tag = "payments",
     params(("id" = String, Path, description = "the application")),
     security(("bearer" = [])),
@@ -133,6 +136,7 @@ pub async fn request(
 
 /// The payment requests of a case, oldest first (owner or staff).
 #[utoipa::path(
+    operation_id = "list_payment_requests",
     tag = "payments",
     params(("id" = String, Path, description = "the application")),
     security(("bearer" = [])),
@@ -167,6 +171,7 @@ pub async fn list(
 /// releases a prepared one, which counts as paid today. The sum paid never exceeds the grant
 /// (409, also when releases race).
 #[utoipa::path(
+    operation_id = "pay_out_payment_request",
     tag = "payments",
     params(("id" = String, Path, description = "the payment request")),
     security(("bearer" = [])),
@@ -198,6 +203,7 @@ pub async fn payout(
 
 /// Turn down a payment request that is not paid yet (caseworker), saying why.
 #[utoipa::path(
+    operation_id = "reject_payment_request",
     tag = "payments",
     params(("id" = String, Path, description = "the payment request")),
     security(("bearer" = [])),

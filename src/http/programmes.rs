@@ -87,6 +87,7 @@ impl ProgrammeDto {
 
 /// All programmes with their funding objects.
 #[utoipa::path(
+    operation_id = "list_programmes",
     tag = "programmes",
     security(("bearer" = [])),
     responses(
@@ -107,6 +108,7 @@ pub async fn list(principal: Principal, pool: web::Data<Pool>) -> Result<HttpRes
 
 /// One programme; its `ETag` is needed to change it.
 #[utoipa::path(
+    operation_id = "get_programme",
     tag = "programmes",
     params(("code" = String, Path, example = "THUEREGOVRL-2024")),
     security(("bearer" = [])),
@@ -153,13 +155,13 @@ pub struct ProgrammePatch {
     #[schema(value_type = Option<String>)]
     pub max_rate: Option<Option<String>>,
     #[serde(default, deserialize_with = "super::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::openapi::Amount>)]
     pub min_grant: Option<Option<Money>>,
     #[serde(default, deserialize_with = "super::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::openapi::Amount>)]
     pub max_grant: Option<Option<Money>>,
-    #[serde(default, deserialize_with = "super::double_option")]
-    #[schema(value_type = Option<i32>)]
+    #[serde(default, deserialize_with = "super::whole_i32_double_option")]
+    #[schema(value_type = Option<i32>, minimum = 1)]
     pub min_partners: Option<Option<i32>>,
     #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<NaiveDate>)]
@@ -179,6 +181,7 @@ pub struct ProgrammePatch {
 /// Change a programme (admin). Needs `If-Match`; every change is in the audit log with its
 /// before and after.
 #[utoipa::path(
+    operation_id = "update_programme",
     tag = "programmes",
     params(("code" = String, Path, example = "THUEREGOVRL-2024"), ("If-Match" = String, Header)),
     security(("bearer" = [])),

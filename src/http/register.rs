@@ -23,6 +23,7 @@ pub struct EditionDto {
 
 /// The register editions loaded so far.
 #[utoipa::path(
+    operation_id = "list_register_editions",
     tag = "register",
     security(("bearer" = [])),
     responses(
@@ -61,6 +62,7 @@ pub struct ImportRequest {
 /// Load a newer register edition. Keys missing from it are kept with `valid_to` set to the day
 /// before the edition; no key is ever deleted.
 #[utoipa::path(
+    operation_id = "import_register_edition",
     tag = "register",
     security(("bearer" = [])),
     request_body = ImportRequest,

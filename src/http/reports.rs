@@ -111,23 +111,26 @@ pub struct VolumesParams {
     /// Which date puts a case into a year: `notice` (the day its grant notice was signed; the
     /// default), `submission` (the day it was submitted) or `payment` (money by the year it
     /// moved: payouts by their fiscal year, reclaims by the day of the revocation notice).
-    #[param(example = "notice")]
+    #[param(example = "notice", pattern = "^(notice|submission|payment)$")]
     pub basis: Option<String>,
     /// Comma-separated, in the order wanted: `year`, `municipality`, `kreis`, `programme`,
     /// `funding_object`, `joint`. Default `year`; empty (`group_by=`) for one total row.
     #[param(example = "year,municipality")]
     pub group_by: Option<String>,
     /// First year (German calendar year), inclusive.
+    #[param(minimum = 2000, maximum = 2200)]
     pub from: Option<i32>,
     /// Last year, inclusive.
+    #[param(minimum = 2000, maximum = 2200)]
     pub to: Option<i32>,
     #[param(example = "THUEREGOVRL-2018")]
     pub programme: Option<String>,
     /// Only the municipalities of this Kreis (5-digit key); a joint case counts with the share
     /// of its partners there.
-    #[param(example = "16063")]
+    #[param(example = "16063", pattern = "^160[0-9]{2}$")]
     pub kreis: Option<String>,
     /// `json` (default), `csv` or `csv-de`.
+    #[param(pattern = "^(json|csv|csv-de)$")]
     pub format: Option<String>,
 }
 
@@ -342,6 +345,7 @@ fn volumes_table(q: &VolumeQuery, rows: &[VolumeRow]) -> Table {
 /// (ministry, caseworker, approver, admin). Exact to the cent: a joint case is split over its
 /// partners by share (largest remainder), so the grand total is the same however grouped.
 #[utoipa::path(
+    operation_id = "report_volumes",
     tag = "reports",
     params(VolumesParams),
     security(("bearer" = [])),
@@ -410,6 +414,7 @@ pub struct PipelineParams {
     pub as_of: Option<NaiveDate>,
     pub programme: Option<String>,
     /// `json` (default), `csv` or `csv-de`.
+    #[param(pattern = "^(json|csv|csv-de)$")]
     pub format: Option<String>,
 }
 
@@ -445,6 +450,7 @@ fn status_de(s: &str) -> &str {
 /// Open applications at the end of a day and their requested sum, by the status they had then
 /// (from the case histories, not today's state).
 #[utoipa::path(
+    operation_id = "report_pipeline",
     tag = "reports",
     params(PipelineParams),
     security(("bearer" = [])),
@@ -540,8 +546,10 @@ pub async fn pipeline(
 #[into_params(parameter_in = Query)]
 pub struct BudgetParams {
     /// One fiscal year; default all.
+    #[param(minimum = 2000, maximum = 2200)]
     pub year: Option<i32>,
     /// `json` (default), `csv` or `csv-de`.
+    #[param(pattern = "^(json|csv|csv-de)$")]
     pub format: Option<String>,
 }
 
@@ -571,6 +579,7 @@ pub struct BudgetReport {
 
 /// Budget, committed, paid and available per programme and fiscal year.
 #[utoipa::path(
+    operation_id = "report_budget",
     tag = "reports",
     params(BudgetParams),
     security(("bearer" = [])),
@@ -652,8 +661,10 @@ pub async fn budget(
 #[into_params(parameter_in = Query)]
 pub struct ProcessingParams {
     /// The year the decisions were signed (German calendar year); default this year.
+    #[param(minimum = 2000, maximum = 2200)]
     pub year: Option<i32>,
     /// `json` (default), `csv` or `csv-de`.
+    #[param(pattern = "^(json|csv|csv-de)$")]
     pub format: Option<String>,
 }
 
@@ -699,6 +710,7 @@ fn days(seconds: i64) -> Decimal {
 /// Processing times from submission to the decision notice, without the time waiting for the
 /// applicant's information: median and 90th percentile (nearest rank) per programme.
 #[utoipa::path(
+    operation_id = "report_processing_times",
     tag = "reports",
     params(ProcessingParams),
     security(("bearer" = [])),

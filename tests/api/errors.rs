@@ -208,3 +208,42 @@ fn validation_problems_name_the_field() {
         .assert_problem(422);
     assert_eq!(p["errors"][0]["field"], "kreis");
 }
+
+#[test]
+fn a_cursor_with_multi_byte_characters_is_a_validation_error_not_a_crash() {
+    // Found by schemathesis: `cursor=0ࠀ` (an even byte count, not hex) panicked the worker.
+    let app = spawn_app();
+    let t = app.caseworker();
+    for path in [
+        "/api/v1/municipalities?cursor=0%E0%A0%80",
+        "/api/v1/applications?cursor=%C3%A40",
+        "/api/v1/audit?cursor=0%E0%A0%80",
+    ] {
+        let token = if path.starts_with("/api/v1/audit") {
+            app.admin()
+        } else {
+            t.clone()
+        };
+        let p = app.get(path, Some(&token)).assert_problem(422);
+        assert_eq!(p["errors"][0]["field"], "cursor", "{path}");
+    }
+}
+
+#[test]
+fn whole_numbers_with_a_zero_fraction_are_integers() {
+    // JSON Schema counts 2027.0 as an integer; schemathesis sent it and got 400.
+    let app = spawn_app();
+    let admin = app.admin();
+    let resp = app.request(
+        "PATCH",
+        "/api/v1/programmes/THUEREGOVRL-2024",
+        Some(&admin),
+        &[("If-Match", "\"0\"")],
+        Some(("application/json", br#"{"min_partners": 2.5}"#.to_vec())),
+    );
+    let p = resp.assert_problem(400);
+    assert!(
+        p["detail"].as_str().unwrap().contains("whole number"),
+        "{p}"
+    );
+}

@@ -1267,3 +1267,26 @@ fn uuid_like() -> String {
         .map_or(0, |d| d.as_nanos());
     format!("{}-{nanos}", std::process::id())
 }
+
+#[test]
+fn a_notice_posted_on_a_day_before_every_delivery_rule_is_refused_not_a_server_error() {
+    // Found by schemathesis: `posted_on` in the year 307 had no delivery rule and answered 500.
+    let app = spawn_app();
+    let id = computation_case(&app);
+    for posted_on in ["0307-05-02", "1900-01-01"] {
+        let r = app.prepare_notice(
+            &id,
+            &app.caseworker(),
+            &grant_body(json!({"posted_on": posted_on})),
+        );
+        let p = r.assert_problem(422);
+        assert!(
+            p["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["field"] == "posted_on"),
+            "{p}"
+        );
+    }
+}

@@ -95,6 +95,28 @@ fn the_served_openapi_document_is_the_committed_one() {
 }
 
 #[test]
+fn operation_ids_are_unique_and_json_bodies_document_413_and_415() {
+    let doc: serde_json::Value =
+        serde_json::from_str(&foerderakte::openapi::document_json()).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap_or_default();
+            assert!(!id.is_empty(), "{method} {path} has no operationId");
+            assert!(seen.insert(id.to_owned()), "operationId {id} is used twice");
+            if op["requestBody"]["content"]["application/json"].is_object() {
+                for status in ["400", "413", "415"] {
+                    assert!(
+                        op["responses"][status].is_object(),
+                        "{method} {path} takes JSON and documents no {status}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn every_documented_operation_documents_its_errors_and_auth() {
     let doc: serde_json::Value =
         serde_json::from_str(&foerderakte::openapi::document_json()).unwrap();

@@ -25,7 +25,7 @@ pub struct CostLineInput {
     pub category: CostCategory,
     #[schema(example = "Schnittstellenmodul")]
     pub description: String,
-    #[schema(value_type = String, example = "40000.00")]
+    #[schema(value_type = crate::openapi::Amount, example = "40000.00")]
     pub amount: Money,
     /// Whether the expenditure is eligible (zuwendungsfähig).
     pub eligible: bool,
@@ -63,13 +63,13 @@ pub struct NewApplication {
     #[serde(default)]
     pub cost_lines: Vec<CostLineInput>,
     #[serde(default)]
-    #[schema(value_type = String, example = "10800.50")]
+    #[schema(value_type = crate::openapi::Amount, example = "10800.50")]
     pub own_contribution: Money,
     #[serde(default)]
-    #[schema(value_type = String, example = "0.00")]
+    #[schema(value_type = crate::openapi::Amount, example = "0.00")]
     pub third_party_funds: Money,
     #[serde(default)]
-    #[schema(value_type = String, example = "42000.00")]
+    #[schema(value_type = crate::openapi::Amount, example = "42000.00")]
     pub requested_grant: Money,
     /// Empty for a single application; for a joint one every municipality, the lead included.
     #[serde(default)]
@@ -103,13 +103,13 @@ pub struct ApplicationPatch {
     #[schema(value_type = Option<Vec<CostLineInput>>)]
     pub cost_lines: Option<Option<Vec<CostLineInput>>>,
     #[serde(default, deserialize_with = "crate::http::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::openapi::Amount>)]
     pub own_contribution: Option<Option<Money>>,
     #[serde(default, deserialize_with = "crate::http::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::openapi::Amount>)]
     pub third_party_funds: Option<Option<Money>>,
     #[serde(default, deserialize_with = "crate::http::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::openapi::Amount>)]
     pub requested_grant: Option<Option<Money>>,
     #[serde(default, deserialize_with = "crate::http::double_option")]
     #[schema(value_type = Option<Vec<PartnerInput>>)]
@@ -321,7 +321,10 @@ pub struct TransitionBody {
     /// `submit`, `start_review`, `request_info`, `provide_info`, `withdraw`, `submit_proof`,
     /// `return_proof` or `permit_early_start`. Approval, rejection, closing and revocation
     /// happen by signing the corresponding notice.
-    #[schema(example = "request_info")]
+    #[schema(
+        example = "request_info",
+        pattern = "^(submit|start_review|request_info|provide_info|withdraw|submit_proof|return_proof|permit_early_start)$"
+    )]
     pub action: String,
     /// Why; required for `request_info` (which information) and `return_proof`.
     #[schema(example = "Angebot des Dienstleisters fehlt")]
@@ -338,8 +341,9 @@ pub struct TransitionBody {
 #[serde(deny_unknown_fields)]
 pub struct ActualCost {
     /// The cost line, numbered from 1.
+    #[serde(deserialize_with = "crate::http::whole_i32")]
     pub line: i32,
-    #[schema(value_type = String, example = "35000.00")]
+    #[schema(value_type = crate::openapi::Amount, example = "35000.00")]
     pub amount: Money,
 }
 

@@ -104,8 +104,14 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
 /// with the same key and body gets the first response (`Idempotent-Replayed: true`); the
 /// same key with another body gets 422.
 #[utoipa::path(
+    operation_id = "create_application",
     tag = "applications",
-    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retry safe")),
+    params((
+        "Idempotency-Key" = Option<String>,
+        Header,
+        description = "makes a retry safe; 1 to 255 visible ASCII characters",
+        pattern = "^[!-~]{1,255}$"
+    )),
     security(("bearer" = [])),
     request_body = NewApplication,
     responses(
@@ -176,6 +182,7 @@ pub async fn create(
 
 /// One case with its `ETag` (owner or staff; a case of another municipality is 404).
 #[utoipa::path(
+    operation_id = "get_application",
     tag = "applications",
     params(("id" = String, Path)),
     security(("bearer" = [])),
@@ -215,15 +222,17 @@ pub struct ListQuery {
     #[param(example = "THUEREGOVRL-2024")]
     pub programme: Option<String>,
     /// Cases in which this municipality takes part (lead or partner).
-    #[param(example = "16063105")]
+    #[param(example = "16063105", pattern = "^160[0-9]{5}$")]
     pub ags: Option<String>,
     /// Cases in which a municipality of this Kreis takes part.
-    #[param(example = "16063")]
+    #[param(example = "16063", pattern = "^160[0-9]{2}$")]
     pub kreis: Option<String>,
     /// The year of the case number (the year the case was opened).
+    #[param(minimum = 2000, maximum = 2200)]
     pub year: Option<i32>,
     /// Cases changed at or after this time (RFC 3339), for incremental fetches.
     pub updated_since: Option<DateTime<Utc>>,
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -299,6 +308,7 @@ fn decode_cursor(c: &str) -> Result<(NaiveDateTime, String), ApiError> {
 /// Cases, newest first (applicants: only cases of their municipalities; ministry: 403, it
 /// reads aggregates).
 #[utoipa::path(
+    operation_id = "list_applications",
     tag = "applications",
     params(ListQuery),
     security(("bearer" = [])),
@@ -332,6 +342,7 @@ pub async fn list(
 /// Edit a draft (the lead applicant; `If-Match` required). Submitted cases change only
 /// through their lifecycle.
 #[utoipa::path(
+    operation_id = "update_application",
     tag = "applications",
     params(("id" = String, Path), ("If-Match" = String, Header)),
     security(("bearer" = [])),
@@ -380,6 +391,7 @@ pub async fn update(
 /// impossible in the current status 409; approve, reject, close and revoke are refused with
 /// 422 naming the notice to issue instead.
 #[utoipa::path(
+    operation_id = "transition_application",
     tag = "applications",
     params(("id" = String, Path), ("If-Match" = String, Header)),
     security(("bearer" = [])),
@@ -450,6 +462,7 @@ pub async fn transition(
 /// The case's history: every event with time, actor, role, action, from, to, reason and the
 /// changed fields before and after (owner or staff).
 #[utoipa::path(
+    operation_id = "application_history",
     tag = "applications",
     params(("id" = String, Path)),
     security(("bearer" = [])),
