@@ -1,7 +1,9 @@
 //! The API's JSON body: `web::Json` (same limit, content type and errors, see
 //! `errors::json_config`), and no NUL character (U+0000) in any string or key of it. JSON may
 //! carry one (`"\u0000"`), PostgreSQL's `text` cannot store one, and no field of the API has a
-//! use for it; so it is refused with 400 on both databases before a handler sees the body.
+//! use for it; so it is refused on both databases before a handler sees the body: with 422 and
+//! the field's path, since the body is well-formed JSON that fits the schema (a JSON Schema
+//! string may hold U+0000) and only its content is refused.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -39,9 +41,14 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
         let value = web::Json::<Value>::from_request(req, payload);
         Box::pin(async move {
             let value = value.await?.into_inner();
-            if contains_nul(&value) {
-                return Err(ApiError::BadRequest(
-                    "a string of the body contains the NUL character (\\u0000)".into(),
+            if let Some(field) = nul_path(&value) {
+                return Err(ApiError::validation(
+                    if field.is_empty() {
+                        "body".to_owned()
+                    } else {
+                        field
+                    },
+                    "must not contain the NUL character (\\u0000)",
                 )
                 .into());
             }
@@ -52,15 +59,31 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
-/// Whether a string or an object key anywhere in `value` contains U+0000.
-fn contains_nul(value: &Value) -> bool {
+/// The path (`partners[2].share`) of the first string or object key in `value` that contains
+/// U+0000; `""` for the body itself.
+fn nul_path(value: &Value) -> Option<String> {
     match value {
-        Value::String(s) => s.contains('\0'),
-        Value::Array(items) => items.iter().any(contains_nul),
-        Value::Object(fields) => fields
+        Value::String(s) => s.contains('\0').then(String::new),
+        Value::Array(items) => items
             .iter()
-            .any(|(k, v)| k.contains('\0') || contains_nul(v)),
-        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+            .enumerate()
+            .find_map(|(i, v)| nul_path(v).map(|rest| format!("[{i}]{}", dotted(&rest)))),
+        Value::Object(fields) => fields.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                return Some(k.replace('\0', "\\u0000"));
+            }
+            nul_path(v).map(|rest| format!("{k}{}", dotted(&rest)))
+        }),
+        Value::Null | Value::Bool(_) | Value::Number(_) => None,
+    }
+}
+
+/// `rest` as the continuation of a path: `.name`, `[i]` or nothing.
+fn dotted(rest: &str) -> String {
+    if rest.is_empty() || rest.starts_with('[') {
+        rest.to_owned()
+    } else {
+        format!(".{rest}")
     }
 }
 
@@ -68,13 +91,23 @@ fn contains_nul(value: &Value) -> bool {
 mod tests {
     use serde_json::json;
 
-    use super::contains_nul;
+    use super::nul_path;
 
     #[test]
-    fn a_nul_is_found_in_any_string_or_key_at_any_depth() {
-        assert!(contains_nul(&json!("a\u{0}")));
-        assert!(contains_nul(&json!({"a": [{"b": "\u{0}"}]})));
-        assert!(contains_nul(&json!({"a\u{0}": 1})));
-        assert!(!contains_nul(&json!({"a": ["\\u0000", 0, null, true]})));
+    fn a_nul_is_found_in_any_string_or_key_at_any_depth_and_named_by_its_path() {
+        assert_eq!(nul_path(&json!("a\u{0}")).as_deref(), Some(""));
+        assert_eq!(
+            nul_path(&json!({"a": [{"b": "\u{0}"}]})).as_deref(),
+            Some("a[0].b")
+        );
+        assert_eq!(
+            nul_path(&json!({"p": [[1], ["x", "\u{0}"]]})).as_deref(),
+            Some("p[1][1]")
+        );
+        assert_eq!(
+            nul_path(&json!({"x": {"a\u{0}": 1}})).as_deref(),
+            Some("x.a\\u0000")
+        );
+        assert_eq!(nul_path(&json!({"a": ["\\u0000", 0, null, true]})), None);
     }
 }

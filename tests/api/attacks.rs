@@ -216,7 +216,7 @@ fn bad_bodies(
         (
             format!("{text} with a NUL character"),
             json_bytes(&set(good, text, json!("Schnitt\u{0}stelle"))),
-            400,
+            422,
         ),
         ("a 2 MB body".into(), json_bytes(&big), 413),
         (

@@ -177,7 +177,7 @@ fn bad_requests_get_4xx_problem_json() {
                 "application/json",
                 serde_json::to_vec(&json!({"content": "# edition\t2025-01-01\u{0}"})).unwrap(),
             )),
-            400,
+            422,
         ),
         (
             "an edition without its edition line",
@@ -207,6 +207,15 @@ fn validation_problems_name_the_field() {
         .list_municipalities("?kreis=1606x", &app.caseworker())
         .assert_problem(422);
     assert_eq!(p["errors"][0]["field"], "kreis");
+    // A NUL character deep in a body is named by its path (PostgreSQL's text cannot hold it).
+    let p = app
+        .post_json(
+            "/api/v1/register/editions",
+            Some(&app.admin()),
+            &json!({"content": "# edition\t2025-01-01\u{0}"}),
+        )
+        .assert_problem(422);
+    assert_eq!(p["errors"][0]["field"], "content");
 }
 
 #[test]
