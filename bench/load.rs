@@ -199,6 +199,13 @@ struct Cpu {
     clients: u64,
 }
 
+/// CPU ticks of the server, of each `postgres` process by pid, and of this program.
+struct CpuSnapshot {
+    server: u64,
+    database: HashMap<String, u64>,
+    clients: u64,
+}
+
 fn ticks_of(stat: &str) -> u64 {
     // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
@@ -207,9 +214,9 @@ fn ticks_of(stat: &str) -> u64 {
     n(11) + n(12)
 }
 
-fn cpu_now(server_pid: u32) -> Cpu {
+fn cpu_now(server_pid: u32) -> CpuSnapshot {
     let read = |pid: &str| std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let mut database = 0;
+    let mut database = HashMap::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let name = entry.file_name();
         let Some(pid) = name
@@ -220,13 +227,29 @@ fn cpu_now(server_pid: u32) -> Cpu {
         };
         let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
         if comm.trim() == "postgres" {
-            database += ticks_of(&read(pid));
+            database.insert(pid.to_owned(), ticks_of(&read(pid)));
         }
     }
-    Cpu {
+    CpuSnapshot {
         server: ticks_of(&read(&server_pid.to_string())),
         database,
         clients: ticks_of(&read("self")),
+    }
+}
+
+impl CpuSnapshot {
+    /// The CPU used since `before`. PostgreSQL counts per process: one started since counts in
+    /// full, one gone since (a pgbench client's backend that was still exiting) not at all.
+    fn since(&self, before: &CpuSnapshot) -> Cpu {
+        Cpu {
+            server: self.server - before.server,
+            database: self
+                .database
+                .iter()
+                .map(|(pid, t)| t.saturating_sub(before.database.get(pid).copied().unwrap_or(0)))
+                .sum(),
+            clients: self.clients - before.clients,
+        }
     }
 }
 
@@ -317,12 +340,7 @@ fn run(clients: Vec<Step>, limit: Duration) -> Outcome {
 fn run_measured(server_pid: u32, clients: Vec<Step>, limit: Duration) -> Outcome {
     let before = cpu_now(server_pid);
     let mut out = run(clients, limit);
-    let after = cpu_now(server_pid);
-    out.cpu = Cpu {
-        server: after.server - before.server,
-        database: after.database.saturating_sub(before.database),
-        clients: after.clients - before.clients,
-    };
+    out.cpu = cpu_now(server_pid).since(&before);
     out
 }
 
