@@ -50,7 +50,7 @@ use foerderakte::persistence::{self, AnyConnection, Backend, Db};
 use foerderakte::startup::Application;
 
 mod common;
-use common::{BenchDb, env_usize, ms};
+use common::{BenchDb, Rng, env_usize, ms};
 
 const SECRET: &str = "bench-secret-that-is-long-enough-0123456789";
 /// Page size of every request; the handler loads one row more to know whether there is a
@@ -59,42 +59,6 @@ const PAGE: i64 = 50;
 
 // ---------------------------------------------------------------------------------------------
 // Deterministic data.
-
-/// SplitMix64: small, fast, good enough for test data, and the same on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// `0..n` (the modulo bias is irrelevant here).
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    /// `lo..=hi`
-    fn between(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + i64::try_from(self.below(u64::try_from(hi - lo + 1).unwrap())).unwrap()
-    }
-    fn percent(&mut self, p: u64) -> bool {
-        self.below(100) < p
-    }
-    fn weighted(&mut self, weights: &[u32]) -> usize {
-        let total: u64 = weights.iter().map(|w| u64::from(*w)).sum();
-        let mut x = self.below(total);
-        for (i, w) in weights.iter().enumerate() {
-            let w = u64::from(*w);
-            if x < w {
-                return i;
-            }
-            x -= w;
-        }
-        weights.len() - 1
-    }
-}
 
 const STATUSES: [&str; 10] = [
     "draft",

@@ -49,7 +49,7 @@ use foerderakte::persistence::{self, Backend};
 use serde_json::{Value, json};
 
 mod common;
-use common::{BenchDb, env_usize, ms};
+use common::{BenchDb, Rng, env_usize, ms};
 
 const SECRET: &str = "bench-secret-that-is-long-enough-0123456789";
 const PROGRAMME: &str = "THUEREGOVRL-2024";
@@ -353,19 +353,6 @@ fn expect_status(got: (u16, Option<String>, String), want: u16) -> Result<Option
             got.0,
             got.2.chars().take(300).collect::<String>()
         ))
-    }
-}
-
-/// SplitMix64, for the random ids of the read clients.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
     }
 }
 
