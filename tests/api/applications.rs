@@ -212,6 +212,21 @@ pub(crate) fn case_in(app: &TestApp, status: &str) -> String {
     id
 }
 
+/// Asserts that exactly one of `answers` has the status `winner` and every other one `loser`.
+pub(crate) fn assert_one_winner(answers: &[Resp], winner: u16, loser: u16) {
+    let mut codes: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    codes.sort_unstable();
+    let mut want = vec![loser; answers.len().saturating_sub(1)];
+    want.push(winner);
+    want.sort_unstable();
+    assert_eq!(
+        codes,
+        want,
+        "{:?}",
+        answers.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+}
+
 /// Runs `n` copies of `send` at once (released together by a barrier).
 pub(crate) fn race<F>(n: usize, send: F) -> Vec<Resp>
 where

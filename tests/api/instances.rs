@@ -6,8 +6,8 @@
 use serde_json::{Value, json};
 
 use crate::applications::{
-    LEAD, create, draft_body, etag, fifty_creates_with_one_key_create_one_case, id_of, race, state,
-    twenty_creates_get_twenty_consecutive_case_numbers, year,
+    LEAD, assert_one_winner, create, draft_body, etag, fifty_creates_with_one_key_create_one_case,
+    id_of, race, state, twenty_creates_get_twenty_consecutive_case_numbers, year,
 };
 use crate::applications_lifecycle::one_if_match_lets_one_of_twenty_writes_through;
 use crate::budgets::two_hundred_grants_signed_at_once_commit_what_the_budget_covers;
@@ -159,16 +159,7 @@ fn one_base_rate_added_at_once_through_two_instances_is_added_once_and_the_other
             &json!({"valid_from": "2026-07-01", "rate_percent": format!("1.{}", 20 + i)}),
         )
     });
-    let mut codes: Vec<u16> = answers.iter().map(|r| r.status).collect();
-    codes.sort_unstable();
-    let mut want = vec![201];
-    want.extend([409; 9]);
-    assert_eq!(
-        codes,
-        want,
-        "{:?}",
-        answers.iter().map(|r| &r.body).collect::<Vec<_>>()
-    );
+    assert_one_winner(&answers, 201, 409);
     for r in answers.iter().filter(|r| r.status == 409) {
         r.assert_problem(409);
     }

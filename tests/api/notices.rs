@@ -7,8 +7,8 @@ use foerderakte::domain::Role;
 use serde_json::{Value, json};
 
 use crate::applications::{
-    LANGENSALZA, LEAD, State, act, action_body, case_in, create, day, draft_body, drive,
-    error_fields, id_of, race, state, with, without, year,
+    LANGENSALZA, LEAD, State, act, action_body, assert_one_winner, case_in, create, day,
+    draft_body, drive, error_fields, id_of, race, state, with, without, year,
 };
 use crate::helpers::{Resp, TestApp, spawn_app};
 
@@ -1190,16 +1190,7 @@ pub(crate) fn one_notice_signed_by_ten_and_two_notices_of_one_case_decide_once(a
         .map(|i| app.token(Role::Approver, &format!("approver.{i}"), &[]))
         .collect();
     let answers = race(approvers.len(), |i| app.sign_notice(&nid, &approvers[i]));
-    let mut codes: Vec<u16> = answers.iter().map(|r| r.status).collect();
-    codes.sort_unstable();
-    let mut want = vec![200];
-    want.extend([409; 9]);
-    assert_eq!(
-        codes,
-        want,
-        "{:?}",
-        answers.iter().map(|r| &r.body).collect::<Vec<_>>()
-    );
+    assert_one_winner(&answers, 200, 409);
     let after = state(app, &id);
     assert_eq!(after.version, before.version + 1);
     assert_eq!(after.events, before.events + 1);
