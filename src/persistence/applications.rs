@@ -9,7 +9,8 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde_json::{Value, json};
 
-use super::audit::{self, AuditEvent, NewEvent, diff};
+use super::audit::{self, AuditEvent, Entry};
+use super::steps::case::{self as step, member_keys};
 use super::programmes;
 use super::schema::{
     application_members as am, applications as ap, case_counters as cc, cost_lines as cl,
@@ -17,18 +18,17 @@ use super::schema::{
 };
 use super::{AnyConnection, Db, write_tx};
 use crate::domain::application::{
-    Content, CostCategory, CostLine, Member, ProgrammeTerms, Tracking, Violation, WHOLE_SHARE_BP,
-    case_number, case_number_prefix, draft_violations, submission_violations,
-    transition_input_violations,
+    Content, CostCategory, CostLine, Member, ProgrammeTerms, Tracking, Violation, case_number,
+    case_number_prefix,
 };
-use crate::domain::{Action, Ags, Clock, FinancingType, Money, Refusal, Role, Status, transition};
+use crate::domain::{Action, Ags, Clock, FinancingType, Money, Refusal, Role, Status};
 
 pub const RECORD_TYPE: &str = "application";
 
 /// The version of a new case (its first `ETag`).
 pub const FIRST_VERSION: i32 = 1;
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = ap)]
 pub struct ApplicationRow {
     pub id: String,
@@ -85,7 +85,7 @@ impl ApplicationRow {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = cl)]
 pub struct CostLineRow {
     pub application_id: String,
@@ -98,7 +98,7 @@ pub struct CostLineRow {
     pub actual_cents: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = am)]
 pub struct MemberRow {
     pub application_id: String,
@@ -367,12 +367,22 @@ pub struct Writer<'a> {
     pub role: Role,
     /// The applicant's municipalities (empty for staff).
     pub municipalities: &'a [String],
+    /// The instant of the write (the request's clock; the seed's history).
     pub now: NaiveDateTime,
+    /// The id of the record this write creates; `None`: a random UUID v4, as the API makes
+    /// them. The seed names its own, so that a history is the same for the same seed.
+    pub new_id: Option<&'a str>,
 }
 
 impl Writer<'_> {
     pub(crate) fn scope(&self) -> Scope<'_> {
         Scope::for_role(self.role, self.municipalities)
+    }
+
+    /// The id of the record this write creates.
+    pub(crate) fn make_id(&self) -> String {
+        self.new_id
+            .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
     }
 
     /// Only the lead applicant changes a case; partners read it.
@@ -386,39 +396,28 @@ impl Writer<'_> {
         Ok(())
     }
 
-    fn event<'e>(
-        &'e self,
-        id: &'e str,
-        action: &'e str,
-        from: Option<&'e str>,
-        to: Option<&'e str>,
-        reason: Option<&'e str>,
-        changes: Value,
-    ) -> NewEvent<'e> {
-        self.event_on(RECORD_TYPE, id, action, from, to, reason, changes)
-    }
-
-    /// An audit entry by this writer on any record.
+    /// An audit entry by this writer, at its instant, on any record.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn event_on<'e>(
-        &'e self,
-        record_type: &'e str,
-        id: &'e str,
-        action: &'e str,
-        from: Option<&'e str>,
-        to: Option<&'e str>,
-        reason: Option<&'e str>,
+    pub(crate) fn entry(
+        &self,
+        record_type: &'static str,
+        key: &str,
+        action: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+        reason: Option<&str>,
         changes: Value,
-    ) -> NewEvent<'e> {
-        NewEvent {
+    ) -> Entry {
+        Entry {
             record_type,
-            record_key: id,
-            actor: self.subject,
-            role: self.role.as_str(),
-            action,
-            from_status: from,
-            to_status: to,
-            reason,
+            record_key: key.to_owned(),
+            occurred_at: self.now,
+            actor: self.subject.to_owned(),
+            role: self.role.as_str().to_owned(),
+            action: action.to_owned(),
+            from_status: from.map(str::to_owned),
+            to_status: to.map(str::to_owned),
+            reason: reason.map(str::to_owned),
             changes,
         }
     }
@@ -451,76 +450,21 @@ pub(crate) fn programme_terms(
     }))
 }
 
-fn member_keys(c: &Content) -> Vec<String> {
-    let mut keys: Vec<String> = c
-        .members
-        .iter()
-        .map(|m| m.ags.as_str().to_owned())
-        .collect();
-    keys.push(c.lead.as_str().to_owned());
-    keys.sort();
-    keys.dedup();
-    keys
-}
-
-/// Rules a draft must meet to be stored: the programme and funding object exist, every
-/// municipality is in the register (current or not: that is a submit rule), and the
-/// structural rules of the domain.
+/// The draft rules (`steps::case::draft_check`) with the programme and the register as
+/// stored.
 fn draft_check(
     conn: &mut AnyConnection,
     programme_code: &str,
     c: &Content,
 ) -> QueryResult<Vec<Violation>> {
-    let mut out = draft_violations(c);
-    match programme_terms(conn, programme_code)? {
-        None => out.push(Violation {
-            field: "programme".into(),
-            message: format!("no programme {programme_code}"),
-        }),
-        Some(p) => {
-            if !p
-                .funding_objects
-                .iter()
-                .any(|(o, _)| *o == c.funding_object)
-            {
-                out.push(Violation {
-                    field: "funding_object".into(),
-                    message: format!(
-                        "{programme_code} has no funding object {:?} (it has {})",
-                        c.funding_object,
-                        p.funding_objects
-                            .iter()
-                            .map(|(o, _)| o.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                });
-            }
-        }
-    }
+    let terms = programme_terms(conn, programme_code)?;
     let known: HashSet<String> = mu::table
         .filter(mu::ags.eq_any(member_keys(c)))
         .select(mu::ags)
         .load::<String>(conn)?
         .into_iter()
         .collect();
-    if !known.contains(c.lead.as_str()) {
-        out.push(Violation {
-            field: "lead_ags".into(),
-            message: format!("{} is not in the municipality register", c.lead.as_str()),
-        });
-    }
-    if c.joint {
-        for (i, m) in c.members.iter().enumerate() {
-            if !known.contains(m.ags.as_str()) {
-                out.push(Violation {
-                    field: format!("partners[{i}].ags"),
-                    message: format!("{} is not in the municipality register", m.ags.as_str()),
-                });
-            }
-        }
-    }
-    Ok(out)
+    Ok(step::draft_check(programme_code, terms.as_ref(), &known, c))
 }
 
 /// The keys among the case's municipalities that are current on `day`.
@@ -538,63 +482,39 @@ fn current_keys(
         .collect())
 }
 
-/// Replaces the content columns and rows of a case (inside the caller's transaction).
-fn write_content(
-    conn: &mut AnyConnection,
-    id: &str,
-    programme_code: &str,
-    c: &Content,
-) -> QueryResult<()> {
-    let t = c.totals();
+/// Replaces the content columns and rows of a case with those of `case` (inside the
+/// caller's transaction).
+fn write_content(conn: &mut AnyConnection, case: &Case) -> QueryResult<()> {
+    let r = &case.row;
+    let id = &r.id;
     diesel::update(ap::table.find(id))
         .set((
-            ap::programme_code.eq(programme_code),
-            ap::funding_object.eq(&c.funding_object),
-            ap::joint.eq(c.joint),
-            ap::title.eq(&c.title),
-            ap::description.eq(&c.description),
-            ap::project_start.eq(c.project_start),
-            ap::project_end.eq(c.project_end),
-            ap::total_cost_cents.eq(t.total_cost),
-            ap::eligible_cents.eq(t.eligible),
-            ap::own_contribution_cents.eq(c.own_contribution.cents()),
-            ap::third_party_cents.eq(c.third_party_funds.cents()),
-            ap::requested_cents.eq(c.requested_grant.cents()),
+            ap::programme_code.eq(&r.programme_code),
+            ap::funding_object.eq(&r.funding_object),
+            ap::joint.eq(r.joint),
+            ap::title.eq(&r.title),
+            ap::description.eq(&r.description),
+            ap::project_start.eq(r.project_start),
+            ap::project_end.eq(r.project_end),
+            ap::total_cost_cents.eq(r.total_cost_cents),
+            ap::eligible_cents.eq(r.eligible_cents),
+            ap::own_contribution_cents.eq(r.own_contribution_cents),
+            ap::third_party_cents.eq(r.third_party_cents),
+            ap::requested_cents.eq(r.requested_cents),
         ))
         .execute(conn)?;
     diesel::delete(cl::table.filter(cl::application_id.eq(id))).execute(conn)?;
-    for (i, l) in c.cost_lines.iter().enumerate() {
-        diesel::insert_into(cl::table)
-            .values((
-                cl::application_id.eq(id),
-                cl::line_no.eq(i32::try_from(i + 1).unwrap_or(i32::MAX)),
-                cl::category.eq(l.category.as_str()),
-                cl::description.eq(&l.description),
-                cl::amount_cents.eq(l.amount.cents()),
-                cl::eligible.eq(l.eligible),
-            ))
-            .execute(conn)?;
-    }
     diesel::delete(am::table.filter(am::application_id.eq(id))).execute(conn)?;
-    let members: Vec<Member> = if c.joint {
-        c.members.clone()
-    } else {
-        vec![Member {
-            ags: c.lead.clone(),
-            share_bp: WHOLE_SHARE_BP,
-        }]
-    };
-    for (i, m) in members.iter().enumerate() {
-        diesel::insert_into(am::table)
-            .values((
-                am::application_id.eq(id),
-                am::position.eq(i32::try_from(i).unwrap_or(i32::MAX)),
-                am::ags.eq(m.ags.as_str()),
-                am::kreis.eq(m.ags.kreis().as_str()),
-                am::share_bp.eq(m.share_bp),
-                am::is_lead.eq(m.ags == c.lead),
-            ))
-            .execute(conn)?;
+    insert_children(conn, case)
+}
+
+/// The cost lines and members of a case.
+fn insert_children(conn: &mut AnyConnection, case: &Case) -> QueryResult<()> {
+    for l in &case.lines {
+        diesel::insert_into(cl::table).values(l).execute(conn)?;
+    }
+    for m in &case.members {
+        diesel::insert_into(am::table).values(m).execute(conn)?;
     }
     Ok(())
 }
@@ -700,54 +620,15 @@ pub fn create(
             if !violations.is_empty() {
                 return Err(WriteError::Invalid(violations));
             }
-            let id = uuid::Uuid::new_v4().to_string();
             let year = w.now.year();
             let number = next_case_number(conn, case_number_prefix(programme_code), year)?;
+            let (case, entry) = step::create(w.make_id(), number, programme_code, content, w);
             diesel::insert_into(ap::table)
-                .values((
-                    ap::id.eq(&id),
-                    ap::case_number.eq(&number),
-                    ap::case_year.eq(year),
-                    ap::programme_code.eq(programme_code),
-                    ap::funding_object.eq(&content.funding_object),
-                    ap::lead_ags.eq(content.lead.as_str()),
-                    ap::joint.eq(content.joint),
-                    ap::title.eq(&content.title),
-                    ap::description.eq(&content.description),
-                    ap::total_cost_cents.eq(0),
-                    ap::eligible_cents.eq(0),
-                    ap::own_contribution_cents.eq(0),
-                    ap::third_party_cents.eq(0),
-                    ap::requested_cents.eq(0),
-                    ap::paid_cents.eq(0),
-                    ap::status.eq(Status::Draft.as_str()),
-                    ap::version.eq(FIRST_VERSION),
-                    ap::clock_seconds.eq(0),
-                    ap::created_by.eq(w.subject),
-                    ap::created_at.eq(w.now),
-                    ap::updated_at.eq(w.now),
-                ))
+                .values(&case.row)
                 .execute(conn)?;
-            write_content(conn, &id, programme_code, content)?;
-            let case = find(conn, &id, Scope::All)?.ok_or(WriteError::NotFound)?;
-            let mut changes = diff(&json!({}), &case.snapshot());
-            if let Value::Object(m) = &mut changes {
-                m.insert(
-                    "case_number".into(),
-                    json!({"before": null, "after": number}),
-                );
-            }
-            audit::append(
-                conn,
-                &w.event(
-                    &id,
-                    "create",
-                    None,
-                    Some(Status::Draft.as_str()),
-                    None,
-                    changes,
-                ),
-            )?;
+            insert_children(conn, &case)?;
+            audit::append(conn, &entry)?;
+            let id = case.row.id.clone();
             let body = render(&case);
             if let Some(idem) = &idem {
                 diesel::update(ik::table.find((w.subject, idem.key)))
@@ -840,12 +721,7 @@ pub fn update_draft(
 ) -> Result<Case, WriteError> {
     write_tx(conn, |conn| {
         let before = load_for_write(conn, id, w, expected_version)?;
-        if before.row.status != Status::Draft.as_str() {
-            return Err(WriteError::Conflict(format!(
-                "only a draft can be edited; this case is {} and changes only through its lifecycle",
-                before.row.status
-            )));
-        }
+        step::editable(&before)?;
         let mut content = before.content()?;
         let mut programme = before.row.programme_code.clone();
         let mut violations = edit(&mut content, &mut programme);
@@ -862,20 +738,12 @@ pub fn update_draft(
         if !violations.is_empty() {
             return Err(WriteError::Invalid(violations));
         }
+        let Some((after, entry)) = step::edit(&before, &programme, &content, reason, w)? else {
+            return Ok(before);
+        };
         bump_version(conn, id, Status::Draft.as_str(), expected_version, w.now)?;
-        write_content(conn, id, &programme, &content)?;
-        let after = find(conn, id, Scope::All)?.ok_or(WriteError::NotFound)?;
-        audit::append(
-            conn,
-            &w.event(
-                id,
-                "edit",
-                None,
-                None,
-                reason,
-                diff(&before.snapshot(), &after.snapshot()),
-            ),
-        )?;
+        write_content(conn, &after)?;
+        audit::append(conn, &entry)?;
         Ok(after)
     })
 }
@@ -891,48 +759,6 @@ pub struct TransitionRequest<'a> {
     pub actual_costs: Option<&'a [(i32, Money)]>,
 }
 
-/// The proof of use names the actual expenditure of every cost line, each line once.
-fn actual_cost_violations(
-    action: Action,
-    lines: usize,
-    actual: Option<&[(i32, Money)]>,
-) -> Vec<Violation> {
-    let v = |m: String| Violation {
-        field: "actual_costs".into(),
-        message: m,
-    };
-    match (action, actual) {
-        (Action::SubmitProof, None) => vec![v(
-            "the proof of use states the actual expenditure of every cost line".into(),
-        )],
-        (Action::SubmitProof, Some(a)) => {
-            let mut named: Vec<i32> = a.iter().map(|(l, _)| *l).collect();
-            named.sort_unstable();
-            let expected: Vec<i32> = (1..=i32::try_from(lines).unwrap_or(i32::MAX)).collect();
-            let mut out = Vec::new();
-            if named != expected {
-                out.push(v(format!(
-                    "name each of the cost lines 1..{lines} exactly once"
-                )));
-            }
-            // Refused here, not by the table's CHECK (which would be a 500).
-            for (i, (_, amount)) in a.iter().enumerate() {
-                if amount.is_negative() {
-                    out.push(Violation {
-                        field: format!("actual_costs[{i}].amount"),
-                        message: "must not be negative".into(),
-                    });
-                }
-            }
-            out
-        }
-        (_, Some(_)) => vec![v(format!(
-            "only submit_proof carries actual costs, not {action}"
-        ))],
-        (_, None) => Vec::new(),
-    }
-}
-
 /// Applies a lifecycle action: the transition function decides, the submit rules check the
 /// content, and one conditional update, the clock and the audit entry persist it.
 pub fn apply_transition(
@@ -943,58 +769,27 @@ pub fn apply_transition(
 ) -> Result<Case, WriteError> {
     write_tx(conn, |conn| {
         let before = find(conn, id, w.scope())?.ok_or(WriteError::NotFound)?;
-        let today = w.now.date();
-        let input = transition_input_violations(t.action, t.reason, t.response_due, today);
-        if !input.is_empty() {
-            return Err(WriteError::Invalid(input));
-        }
-        let from = before.row.status().map_err(corrupt)?;
-        let decided = transition(from, t.action, w.role);
-        if let Err(refusal @ Refusal::Role { .. }) = decided {
-            return Err(WriteError::Refused(refusal));
-        }
-        w.check_lead(&before)?;
-        if before.row.version != t.expected_version {
-            return Err(WriteError::Stale);
-        }
-        let to = decided.map_err(WriteError::Refused)?;
-        let actual = actual_cost_violations(t.action, before.lines.len(), t.actual_costs);
-        if !actual.is_empty() {
-            return Err(WriteError::Invalid(actual));
-        }
-        if t.action == Action::Submit {
-            let content = before.content()?;
-            let terms = programme_terms(conn, &before.row.programme_code)?
-                .ok_or_else(|| corrupt("programme missing"))?;
-            let current = current_keys(conn, &content, today)?;
-            let violations = submission_violations(&content, &terms, &current, today);
-            if !violations.is_empty() {
-                return Err(WriteError::Invalid(violations));
+        let facts = match t.action {
+            Action::Submit => {
+                let terms = programme_terms(conn, &before.row.programme_code)?
+                    .ok_or_else(|| corrupt("programme missing"))?;
+                let current = current_keys(conn, &before.content()?, w.now.date())?;
+                Some((terms, current))
             }
-        }
-        let track = before
-            .row
-            .tracking()
-            .after(t.action, to, t.response_due, w.now, w.subject)
-            .map_err(WriteError::Conflict)?;
-        // The case after the change, built here and written below column by column, so that
-        // the answer needs no second read of the case (three queries fewer per transition).
-        let mut after = before.clone();
-        after.row.status = to.as_str().to_owned();
-        after.row.version = t.expected_version + 1;
-        after.row.updated_at = w.now;
-        after.row.info_due = track.info_due;
-        (after.row.early_start_at, after.row.early_start_by) = track.early_start.unzip();
-        after.row.clock_seconds = track.clock.accumulated_secs;
-        after.row.clock_since = track.clock.running_since;
-        after.row.submitted_at = track.submitted_at;
+            _ => None,
+        };
+        let submit = facts.as_ref().map(|(terms, current)| step::SubmitFacts {
+            terms,
+            current,
+        });
+        let (after, entry) = step::transition_case(&before, t, submit, w)?;
         // One conditional UPDATE, as `bump_version` does it: zero rows means someone else
         // changed the case first.
         let r = &after.row;
         let updated = diesel::update(
             ap::table
                 .filter(ap::id.eq(id))
-                .filter(ap::status.eq(from.as_str()))
+                .filter(ap::status.eq(&before.row.status))
                 .filter(ap::version.eq(t.expected_version)),
         )
         .set((
@@ -1016,23 +811,11 @@ pub fn apply_transition(
             let n = diesel::update(cl::table.find((id, *line)))
                 .set(cl::actual_cents.eq(amount.cents()))
                 .execute(conn)?;
-            let stored = after.lines.iter_mut().find(|l| l.line_no == *line);
-            match (n, stored) {
-                (1, Some(l)) => l.actual_cents = Some(amount.cents()),
-                _ => return Err(corrupt(format!("cost line {line} of {id} is not stored")).into()),
+            if n != 1 {
+                return Err(corrupt(format!("cost line {line} of {id} is not stored")).into());
             }
         }
-        audit::append(
-            conn,
-            &w.event(
-                id,
-                t.action.as_str(),
-                Some(from.as_str()),
-                Some(to.as_str()),
-                t.reason,
-                diff(&before.snapshot(), &after.snapshot()),
-            ),
-        )?;
+        audit::append(conn, &entry)?;
         Ok(after)
     })
 }

@@ -8,17 +8,21 @@ use super::AnyConnection;
 use super::schema::audit_events as a;
 use crate::domain::audit::{ChainedFields, GENESIS, entry_hash};
 
-/// An entry to append.
-#[derive(Debug, Clone)]
-pub struct NewEvent<'a> {
-    pub record_type: &'a str,
-    pub record_key: &'a str,
-    pub actor: &'a str,
-    pub role: &'a str,
-    pub action: &'a str,
-    pub from_status: Option<&'a str>,
-    pub to_status: Option<&'a str>,
-    pub reason: Option<&'a str>,
+/// An entry to append: what a write says about one record, made by the write path's pure
+/// steps (`persistence::steps`) and chained into the record's log by `append` or, for the
+/// seed's bulk load, by `AuditEvent::chained`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub record_type: &'static str,
+    pub record_key: String,
+    /// The writer's instant (microseconds, UTC).
+    pub occurred_at: NaiveDateTime,
+    pub actor: String,
+    pub role: String,
+    pub action: String,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
+    pub reason: Option<String>,
     /// `{"field": {"before": …, "after": …}, …}`
     pub changes: serde_json::Value,
 }
@@ -49,6 +53,30 @@ fn timestamp_text(t: NaiveDateTime) -> String {
 }
 
 impl AuditEvent {
+    /// The entry as the `seq`-th of its record's chain after `prev_hash`, hashed.
+    pub fn chained(e: &Entry, seq: i64, prev_hash: String) -> AuditEvent {
+        let mut entry = AuditEvent {
+            id: 0,
+            record_type: e.record_type.to_owned(),
+            record_key: e.record_key.clone(),
+            seq,
+            // Microseconds: what both databases store exactly, so the hash verifies after a
+            // round trip.
+            occurred_at: e.occurred_at.trunc_subsecs(6),
+            actor: e.actor.clone(),
+            role: e.role.clone(),
+            action: e.action.clone(),
+            from_status: e.from_status.clone(),
+            to_status: e.to_status.clone(),
+            reason: e.reason.clone(),
+            changes: e.changes.to_string(),
+            prev_hash,
+            hash: String::new(),
+        };
+        entry.hash = entry.expected_hash();
+        entry
+    }
+
     /// The hash of this entry's fields chained to its `prev_hash`, with the timestamp text
     /// `append` uses. Also for writers that insert entries themselves (`seed`).
     pub(crate) fn expected_hash(&self) -> String {
@@ -74,10 +102,10 @@ impl AuditEvent {
 
 /// Appends an entry to its record's chain. Call inside the transaction of the change; two
 /// writers appending to the same record collide on the unique `(record, seq)` and one fails.
-pub fn append(conn: &mut AnyConnection, ev: &NewEvent<'_>) -> QueryResult<AuditEvent> {
+pub fn append(conn: &mut AnyConnection, ev: &Entry) -> QueryResult<AuditEvent> {
     let last: Option<(i64, String)> = a::table
         .filter(a::record_type.eq(ev.record_type))
-        .filter(a::record_key.eq(ev.record_key))
+        .filter(a::record_key.eq(&ev.record_key))
         .order(a::seq.desc())
         .select((a::seq, a::hash))
         .first(conn)
@@ -86,24 +114,7 @@ pub fn append(conn: &mut AnyConnection, ev: &NewEvent<'_>) -> QueryResult<AuditE
         Some((s, h)) => (s + 1, h),
         None => (1, GENESIS.to_owned()),
     };
-    // Microseconds: what both databases store exactly, so the hash verifies after a round trip.
-    let mut entry = AuditEvent {
-        id: 0,
-        record_type: ev.record_type.to_owned(),
-        record_key: ev.record_key.to_owned(),
-        seq,
-        occurred_at: Utc::now().naive_utc().trunc_subsecs(6),
-        actor: ev.actor.to_owned(),
-        role: ev.role.to_owned(),
-        action: ev.action.to_owned(),
-        from_status: ev.from_status.map(str::to_owned),
-        to_status: ev.to_status.map(str::to_owned),
-        reason: ev.reason.map(str::to_owned),
-        changes: ev.changes.to_string(),
-        prev_hash,
-        hash: String::new(),
-    };
-    entry.hash = entry.expected_hash();
+    let entry = AuditEvent::chained(ev, seq, prev_hash);
     diesel::insert_into(a::table)
         .values((
             a::record_type.eq(&entry.record_type),

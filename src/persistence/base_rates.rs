@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Date, Integer, Text, Timestamp};
 use serde_json::json;
 
-use super::audit::{self, NewEvent};
+use super::audit::{self, Entry};
 use super::programmes::Actor;
 use super::schema::base_rates as b;
 use super::{AnyConnection, write_tx};
@@ -87,12 +87,13 @@ pub fn add(
         let key = valid_from.to_string();
         audit::append(
             conn,
-            &NewEvent {
+            &Entry {
                 record_type: "base_rate",
-                record_key: &key,
-                actor: actor.subject,
-                role: actor.role,
-                action: "add",
+                record_key: key,
+                occurred_at: row.added_at,
+                actor: actor.subject.to_owned(),
+                role: actor.role.to_owned(),
+                action: "add".to_owned(),
                 from_status: None,
                 to_status: None,
                 reason: None,

@@ -35,7 +35,7 @@ pub struct Budget {
 }
 
 /// The audit key of a programme-year.
-fn key(programme: &str, year: i32) -> String {
+pub(crate) fn key(programme: &str, year: i32) -> String {
     format!("{programme}/{year}")
 }
 
@@ -170,21 +170,8 @@ pub fn put(
             Some(old)
         };
         let k = key(programme, year);
-        audit::append(
-            conn,
-            &w.event_on(
-                RECORD_TYPE,
-                &k,
-                if before.is_some() { "change" } else { "create" },
-                None,
-                None,
-                reason,
-                json!({"amount": {
-                    "before": before.as_ref().map(|o| euros(o.amount_cents)),
-                    "after": amount.to_string(),
-                }}),
-            ),
-        )?;
+        let entry = put_entry(&k, before.as_ref().map(|o| o.amount_cents), amount, reason, w);
+        audit::append(conn, &entry)?;
         let row: BudgetRow = b::table
             .find((programme, year))
             .select(BudgetRow::as_select())
@@ -195,6 +182,25 @@ pub fn put(
             row,
         }))
     })
+}
+
+/// The audit entry of setting a budget (`before`: the amount it replaces; `None` creates it).
+pub(crate) fn put_entry(
+    key: &str,
+    before: Option<i64>,
+    amount: Money,
+    reason: Option<&str>,
+    w: &Writer<'_>,
+) -> audit::Entry {
+    w.entry(
+        RECORD_TYPE,
+        key,
+        if before.is_some() { "change" } else { "create" },
+        None,
+        None,
+        reason,
+        json!({"amount": {"before": before.map(euros), "after": amount.to_string()}}),
+    )
 }
 
 /// Changes what a programme's budgets commit, per fiscal year (inside the signing

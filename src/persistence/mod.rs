@@ -14,6 +14,7 @@ pub mod payments;
 pub mod programmes;
 pub mod register;
 pub mod schema;
+pub mod steps;
 
 use std::error::Error;
 use std::time::Duration;

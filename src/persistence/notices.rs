@@ -7,25 +7,24 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
-use super::applications::{self as cases, Case, Scope, WriteError, Writer};
+use super::applications::{self as cases, Scope, WriteError, Writer};
 use super::schema::{
     applications as ap, delivery_rules as dr, notice_allocations as na, notice_lines as nl,
     notices as n,
 };
+use super::steps::notice as step;
 use super::{AnyConnection, audit, budgets, write_tx};
-use crate::domain::application::{Tracking, Violation};
-use crate::domain::calendar::{DeliveryRule, delivery_days};
+use crate::domain::calendar::DeliveryRule;
 use crate::domain::notice::{
-    CaseFacts, CaseLine, DecidedLine, GrantTerms, InForce, NoticeKind, NoticeRequest,
-    ProgrammeLimits, allocation_deltas, decide,
+    CaseLine, DecidedLine, GrantTerms, InForce, NoticeKind, NoticeRequest,
 };
-use crate::domain::{Action, FinancingType, Money, Role, Status, transition};
+use crate::domain::{FinancingType, Money};
 
 pub const RECORD_TYPE: &str = "notice";
 pub const PREPARED: &str = "prepared";
 pub const SIGNED: &str = "signed";
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = n)]
 pub struct NoticeRow {
     pub id: String,
@@ -62,7 +61,7 @@ pub struct NoticeRow {
     pub signed_at: Option<NaiveDateTime>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = nl)]
 pub struct NoticeLineRow {
     pub notice_id: String,
@@ -74,7 +73,7 @@ pub struct NoticeLineRow {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = na)]
 pub struct AllocationRow {
     pub notice_id: String,
@@ -112,17 +111,17 @@ impl Notice {
         self.row.status == SIGNED
     }
 
-    fn allocation_pairs(&self) -> QueryResult<Vec<(i32, Money)>> {
+    pub(crate) fn allocation_pairs(&self) -> QueryResult<Vec<(i32, Money)>> {
         allocation_pairs(&self.allocations)
     }
 
     /// This notice as the one in force for a later notice.
-    fn as_in_force(&self) -> QueryResult<Option<InForce>> {
+    pub(crate) fn as_in_force(&self) -> QueryResult<Option<InForce>> {
         in_force_of(&self.row, &self.lines, &self.allocations)
     }
 
     /// What the audit log records of a notice.
-    fn snapshot(&self) -> Value {
+    pub(crate) fn snapshot(&self) -> Value {
         snapshot_of(&self.row, &self.lines, &self.allocations)
     }
 }
@@ -351,37 +350,6 @@ pub fn delivery_rules(conn: &mut AnyConnection) -> QueryResult<Vec<DeliveryRule>
         .collect())
 }
 
-fn case_status(case: &Case) -> Result<Status, WriteError> {
-    Ok(case.row.status().map_err(cases::corrupt)?)
-}
-
-/// The status rule of a kind of notice, as a conflict message.
-fn check_status(kind: NoticeKind, status: Status) -> Result<(), WriteError> {
-    if kind.allowed_in().contains(&status) {
-        return Ok(());
-    }
-    Err(WriteError::Conflict(format!(
-        "a {kind} notice is issued for a case in {}; this case is {status}",
-        kind.allowed_in()
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(" or ")
-    )))
-}
-
-fn check_early_start(kind: NoticeKind, case: &Case) -> Result<(), WriteError> {
-    if kind == NoticeKind::EarlyStart
-        && let (Some(at), Some(by)) = (case.row.early_start_at, &case.row.early_start_by)
-    {
-        return Err(WriteError::Conflict(format!(
-            "early start was permitted on {} by {by}",
-            at.date()
-        )));
-    }
-    Ok(())
-}
-
 /// Prepares a notice of `kind` for the case (caseworker). The case does not change.
 pub fn prepare(
     conn: &mut AnyConnection,
@@ -392,196 +360,63 @@ pub fn prepare(
 ) -> Result<Notice, WriteError> {
     write_tx(conn, |conn| {
         let case = cases::find(conn, case_id, w.scope())?.ok_or(WriteError::NotFound)?;
-        let status = case_status(&case)?;
-        check_status(kind, status)?;
-        check_early_start(kind, &case)?;
         let terms = cases::programme_terms(conn, &case.row.programme_code)?
             .ok_or_else(|| cases::corrupt("programme missing"))?;
-        let force = match kind {
-            NoticeKind::Amendment | NoticeKind::Final | NoticeKind::Revocation => {
-                in_force(conn, case_id)?
-            }
-            _ => None,
+        let force = match step::refers_to_in_force(kind) {
+            true => in_force(conn, case_id)?,
+            false => None,
         };
-        let force_terms = force
-            .as_ref()
-            .map(Notice::as_in_force)
-            .transpose()?
-            .flatten();
-        let lines = case_lines(&case.lines)?;
-        let rules = delivery_rules(conn)?;
-        let posted = req.posted_on.unwrap_or(w.now.date());
-        let days = match delivery_days(&rules, posted) {
-            Some(days) => days,
-            // A day before the first rule (1900) lies before today, which `decide` refuses
-            // too; without a rule for today the rules themselves are broken.
-            None if posted < w.now.date() => {
-                return Err(WriteError::Invalid(vec![Violation {
-                    field: "posted_on".into(),
-                    message: format!("must not lie before today ({})", w.now.date()),
-                }]));
-            }
-            None => return Err(cases::corrupt(format!("no delivery rule for {posted}")).into()),
+        let delivery = delivery_rules(conn)?;
+        let facts = step::PrepareFacts {
+            terms: &terms,
+            in_force: force.as_ref(),
+            delivery: &delivery,
         };
-        let facts = CaseFacts {
-            status,
-            title: &case.row.title,
-            lines: &lines,
-            own_contribution: money(case.row.own_contribution_cents)?,
-            third_party: money(case.row.third_party_cents)?,
-            requested: money(case.row.requested_cents)?,
-            paid: money(case.row.paid_cents)?,
-            reclaimed: money(case.row.reclaimed_cents)?,
-            programme: ProgrammeLimits {
-                financing_type: terms.financing_type,
-                max_rate_bp: terms.max_rate_bp,
-                max_grant: terms.max_grant,
-            },
-            in_force: force_terms.as_ref(),
-            today: w.now.date(),
-            delivery_days: days,
-        };
-        let d = decide(kind, req, &facts).map_err(WriteError::Invalid)?;
-        let id = uuid::Uuid::new_v4().to_string();
-        let cents = |m: Option<Money>| m.map(Money::cents);
-        diesel::insert_into(n::table)
-            .values((
-                n::id.eq(&id),
-                n::application_id.eq(case_id),
-                n::kind.eq(kind.as_str()),
-                n::status.eq(PREPARED),
-                n::case_version.eq(case.row.version),
-                n::refers_to.eq(force.as_ref().map(|f| f.row.id.clone())),
-                n::financing_type.eq(d.terms.map(|t| t.financing_type.as_str())),
-                n::rate_bp.eq(d.terms.and_then(|t| t.rate_bp)),
-                n::max_cents.eq(d.terms.and_then(|t| t.cap).map(Money::cents)),
-                n::fixed_cents.eq(d.terms.and_then(|t| t.fixed).map(Money::cents)),
-                n::eligible_cents.eq(cents(d.eligible)),
-                n::computed_cents.eq(cents(d.computed)),
-                n::granted_cents.eq(cents(d.granted)),
-                n::paid_cents.eq(case.row.paid_cents),
-                n::revoked_cents.eq(cents(d.revoked)),
-                n::reclaim_cents.eq(cents(d.reclaim)),
-                n::reclaim_due.eq(d.reclaim_due),
-                n::interest_from.eq(d.interest_from),
-                n::grant_period_start.eq(d.grant_period.map(|p| p.0)),
-                n::grant_period_end.eq(d.grant_period.map(|p| p.1)),
-                n::proof_due.eq(d.proof_due),
-                n::purpose.eq(&d.purpose),
-                n::binding_years.eq(d.binding_years),
-                n::reason.eq(&d.reason),
-                n::posted_on.eq(d.posted_on),
-                n::delivery_days.eq(i32::try_from(days).unwrap_or(i32::MAX)),
-                n::prepared_by.eq(w.subject),
-                n::prepared_at.eq(w.now),
-            ))
-            .execute(conn)?;
-        for l in &d.lines {
-            diesel::insert_into(nl::table)
-                .values((
-                    nl::notice_id.eq(&id),
-                    nl::line_no.eq(l.line),
-                    nl::applied_cents.eq(l.applied.cents()),
-                    nl::approved_cents.eq(l.approved.cents()),
-                    nl::actual_cents.eq(l.actual.map(Money::cents)),
-                    nl::eligible.eq(l.eligible),
-                    nl::reason.eq(&l.reason),
-                ))
-                .execute(conn)?;
-        }
-        for (year, amount) in &d.allocations {
-            diesel::insert_into(na::table)
-                .values((
-                    na::notice_id.eq(&id),
-                    na::fiscal_year.eq(year),
-                    na::amount_cents.eq(amount.cents()),
-                ))
-                .execute(conn)?;
-        }
-        let notice = find(conn, &id, Scope::All)?.ok_or(WriteError::NotFound)?;
-        audit::append(
-            conn,
-            &w.event_on(
-                RECORD_TYPE,
-                &id,
-                "prepare",
-                None,
-                Some(PREPARED),
-                None,
-                audit::diff(&json!({}), &notice.snapshot()),
-            ),
-        )?;
+        let (notice, entry) = step::prepare(&case, kind, req, facts, w)?;
+        insert(conn, &notice)?;
+        audit::append(conn, &entry)?;
         Ok(notice)
     })
 }
 
-/// The lifecycle action a signed notice records in the case's history.
-fn history_action(kind: NoticeKind) -> &'static str {
-    match kind.drives() {
-        Some(a) => a.as_str(),
-        None if kind == NoticeKind::EarlyStart => Action::PermitEarlyStart.as_str(),
-        None => "amend",
+/// The rows of a new notice.
+fn insert(conn: &mut AnyConnection, notice: &Notice) -> QueryResult<()> {
+    diesel::insert_into(n::table)
+        .values(&notice.row)
+        .execute(conn)?;
+    for l in &notice.lines {
+        diesel::insert_into(nl::table).values(l).execute(conn)?;
     }
+    for a in &notice.allocations {
+        diesel::insert_into(na::table).values(a).execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Signs a prepared notice (approver, not its preparer).
 pub fn sign(conn: &mut AnyConnection, id: &str, w: &Writer<'_>) -> Result<Notice, WriteError> {
     write_tx(conn, |conn| {
         let notice = find(conn, id, w.scope())?.ok_or(WriteError::NotFound)?;
-        if notice.is_signed() {
-            return Err(WriteError::Conflict(format!(
-                "notice {} is signed and never changes; a correction is a new notice (an \
-                 amendment or revocation) that refers to it",
-                notice.row.number.as_deref().unwrap_or(id)
-            )));
-        }
-        if notice.row.prepared_by == w.subject {
-            return Err(WriteError::Forbidden(
-                "four-eyes principle: a notice is signed by someone other than the person who \
-                 prepared it"
-                    .into(),
-            ));
-        }
-        let kind = notice.kind()?;
         let case_id = notice.row.application_id.clone();
         let before = cases::find(conn, &case_id, Scope::All)?.ok_or(WriteError::NotFound)?;
-        if before.row.version != notice.row.case_version {
-            return Err(WriteError::Conflict(format!(
-                "the case has changed since this notice was prepared (version {} then, {} \
-                 now); prepare the notice again",
-                notice.row.case_version, before.row.version
-            )));
-        }
-        let from = case_status(&before)?;
-        check_status(kind, from)?;
-        check_early_start(kind, &before)?;
-        let action = kind.drives().unwrap_or(Action::PermitEarlyStart);
-        let to = match kind.drives() {
-            Some(a) => transition(from, a, Role::Approver).map_err(WriteError::Refused)?,
-            None => from,
-        };
+        let statuses = step::check_signing(&notice, &before, w)?;
         // The case row first: a concurrent signing of another notice of this case waits here
         // for our commit and then finds the version changed (409), before it numbers anything.
-        cases::bump_version(conn, &case_id, from.as_str(), before.row.version, w.now).map_err(
-            |e| match e {
+        cases::bump_version(conn, &case_id, statuses.0.as_str(), before.row.version, w.now)
+            .map_err(|e| match e {
                 WriteError::Stale => WriteError::Conflict(
                     "the case changed while the notice was being signed; prepare it again".into(),
                 ),
                 other => other,
-            },
-        )?;
-        // Budgets: the change of the allocation in force, year by year.
-        let deltas = if notice.row.granted_cents.is_some() {
-            let old = match &notice.row.refers_to {
-                Some(r) => find(conn, r, Scope::All)?
-                    .ok_or_else(|| cases::corrupt("referred notice missing"))?
-                    .allocation_pairs()?,
-                None => Vec::new(),
-            };
-            allocation_deltas(&old, &notice.allocation_pairs()?)
-        } else {
-            Vec::new()
+            })?;
+        let referred = match &notice.row.refers_to {
+            Some(r) => Some(
+                find(conn, r, Scope::All)?
+                    .ok_or_else(|| cases::corrupt("referred notice missing"))?,
+            ),
+            None => None,
         };
+        let deltas = step::budget_deltas(&notice, referred.as_ref())?;
         budgets::commit(conn, &before.row.programme_code, &deltas, w.now, w.subject)?;
         let seq: i32 = n::table
             .filter(n::application_id.eq(&case_id))
@@ -590,14 +425,15 @@ pub fn sign(conn: &mut AnyConnection, id: &str, w: &Writer<'_>) -> Result<Notice
             .first::<Option<i32>>(conn)?
             .unwrap_or(0)
             + 1;
-        let number = NoticeKind::number(&before.row.case_number, i64::from(seq));
+        let s = step::sign(&notice, &before, statuses, deltas, seq, w)?;
+        let row = &s.notice.row;
         let updated = diesel::update(n::table.find(id).filter(n::status.eq(PREPARED)))
             .set((
                 n::status.eq(SIGNED),
-                n::number.eq(&number),
-                n::seq.eq(seq),
-                n::signed_by.eq(w.subject),
-                n::signed_at.eq(w.now),
+                n::number.eq(&row.number),
+                n::seq.eq(row.seq),
+                n::signed_by.eq(&row.signed_by),
+                n::signed_at.eq(row.signed_at),
             ))
             .execute(conn)?;
         if updated == 0 {
@@ -605,64 +441,21 @@ pub fn sign(conn: &mut AnyConnection, id: &str, w: &Writer<'_>) -> Result<Notice
                 "notice {id} was signed by someone else a moment ago"
             )));
         }
-        let track: Tracking = match kind {
-            NoticeKind::Amendment => before.row.tracking(),
-            _ => before
-                .row
-                .tracking()
-                .after(action, to, None, w.now, w.subject)
-                .map_err(WriteError::Conflict)?,
-        };
-        let reclaim = notice.row.reclaim_cents.unwrap_or(0);
+        let r = &s.case.row;
         diesel::update(ap::table.find(&case_id))
             .set((
-                ap::status.eq(to.as_str()),
-                ap::granted_cents.eq(notice.row.granted_cents.or(before.row.granted_cents)),
-                ap::reclaimed_cents.eq(before.row.reclaimed_cents + reclaim),
-                ap::info_due.eq(track.info_due),
-                ap::early_start_at.eq(track.early_start.as_ref().map(|e| e.0)),
-                ap::early_start_by.eq(track.early_start.map(|e| e.1)),
-                ap::clock_seconds.eq(track.clock.accumulated_secs),
-                ap::clock_since.eq(track.clock.running_since),
+                ap::status.eq(&r.status),
+                ap::granted_cents.eq(r.granted_cents),
+                ap::reclaimed_cents.eq(r.reclaimed_cents),
+                ap::info_due.eq(r.info_due),
+                ap::early_start_at.eq(r.early_start_at),
+                ap::early_start_by.eq(&r.early_start_by),
+                ap::clock_seconds.eq(r.clock_seconds),
+                ap::clock_since.eq(r.clock_since),
             ))
             .execute(conn)?;
-        let after = cases::find(conn, &case_id, Scope::All)?.ok_or(WriteError::NotFound)?;
-        let reason = number.clone();
-        audit::append(
-            conn,
-            &w.event_on(
-                cases::RECORD_TYPE,
-                &case_id,
-                history_action(kind),
-                Some(from.as_str()),
-                Some(to.as_str()),
-                Some(&reason),
-                audit::diff(&before.snapshot(), &after.snapshot()),
-            ),
-        )?;
-        let signed = find(conn, id, Scope::All)?.ok_or(WriteError::NotFound)?;
-        let mut changes = audit::diff(&notice.snapshot(), &signed.snapshot());
-        if let Value::Object(m) = &mut changes {
-            m.insert(
-                "budget_commitments".into(),
-                json!({"before": null, "after": deltas.iter().map(|(y, c)| json!({
-                    "programme": before.row.programme_code, "fiscal_year": y,
-                    "change": crate::domain::money::euros_text(*c),
-                })).collect::<Vec<_>>()}),
-            );
-        }
-        audit::append(
-            conn,
-            &w.event_on(
-                RECORD_TYPE,
-                id,
-                "sign",
-                Some(PREPARED),
-                Some(SIGNED),
-                Some(&number),
-                changes,
-            ),
-        )?;
-        Ok(signed)
+        audit::append(conn, &s.case_entry)?;
+        audit::append(conn, &s.notice_entry)?;
+        Ok(s.notice)
     })
 }

@@ -7,21 +7,19 @@ use chrono::NaiveDateTime;
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable};
-use serde_json::json;
 
-use super::applications::{self as cases, Scope, WriteError, Writer};
+use super::applications::{self as cases, Case, Scope, WriteError, Writer};
 use super::schema::{applications as ap, payment_requests as pr};
+use super::steps::payment as step;
 use super::{AnyConnection, audit, write_tx};
-use crate::domain::application::Violation;
-use crate::domain::money::euros_text as euros;
-use crate::domain::{Money, Role, Status};
+use crate::domain::{Money, Status};
 
 pub const RECORD_TYPE: &str = "payment_request";
 
 /// The statuses in which money may be requested and paid out.
 pub const PAYABLE: [Status; 3] = [Status::Approved, Status::ProofSubmitted, Status::Closed];
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = pr)]
 pub struct PaymentRow {
     pub id: String,
@@ -39,10 +37,6 @@ pub struct PaymentRow {
     pub rejected_by: Option<String>,
     pub rejected_at: Option<NaiveDateTime>,
     pub rejection_reason: Option<String>,
-}
-
-fn payable_strs() -> [&'static str; 3] {
-    PAYABLE.map(Status::as_str)
 }
 
 fn load(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<PaymentRow>> {
@@ -82,18 +76,11 @@ pub fn list_for_case(
         .map(Some)
 }
 
-fn not_payable(status: &str) -> WriteError {
-    WriteError::Conflict(format!(
-        "money is paid out for a case that is {}; this case is {status}",
-        payable_strs().join(", ")
-    ))
-}
-
 /// Requested or prepared, not yet paid or rejected.
 fn open_sum(conn: &mut AnyConnection, case_id: &str) -> QueryResult<i64> {
     let s: Option<i64> = pr::table
         .filter(pr::application_id.eq(case_id))
-        .filter(pr::status.eq_any(["requested", "prepared"]))
+        .filter(pr::status.eq_any(step::OPEN))
         .select(sql::<Nullable<BigInt>>(
             "CAST(SUM(payment_requests.amount_cents) AS BIGINT)",
         ))
@@ -114,54 +101,11 @@ pub fn request(
     write_tx(conn, |conn| {
         cases::lock_case(conn, case_id)?;
         let case = cases::find(conn, case_id, w.scope())?.ok_or(WriteError::NotFound)?;
-        w.check_lead(&case)?;
-        if !payable_strs().contains(&case.row.status.as_str()) {
-            return Err(not_payable(&case.row.status));
-        }
-        let granted = case.row.granted_cents.unwrap_or(0);
         let open = open_sum(conn, case_id)?;
-        let room = granted - case.row.paid_cents - open;
-        if amount.cents() <= 0 || amount.cents() > room {
-            return Err(WriteError::Invalid(vec![Violation {
-                field: "amount".into(),
-                message: format!(
-                    "must lie above 0.00 and not above {}: the grant {} less {} paid and {} \
-                     requested and not yet paid",
-                    euros(room.max(0)),
-                    euros(granted),
-                    euros(case.row.paid_cents),
-                    euros(open)
-                ),
-            }]));
-        }
-        let id = uuid::Uuid::new_v4().to_string();
-        diesel::insert_into(pr::table)
-            .values((
-                pr::id.eq(&id),
-                pr::application_id.eq(case_id),
-                pr::amount_cents.eq(amount.cents()),
-                pr::reason.eq(reason),
-                pr::status.eq("requested"),
-                pr::requested_by.eq(w.subject),
-                pr::requested_at.eq(w.now),
-            ))
-            .execute(conn)?;
-        audit::append(
-            conn,
-            &w.event_on(
-                RECORD_TYPE,
-                &id,
-                "request",
-                None,
-                Some("requested"),
-                reason,
-                json!({
-                    "application": {"before": null, "after": case_id},
-                    "amount": {"before": null, "after": amount.to_string()},
-                }),
-            ),
-        )?;
-        load(conn, &id)?.ok_or(WriteError::NotFound)
+        let (row, entry) = step::request(&case, open, amount, reason, w)?;
+        diesel::insert_into(pr::table).values(&row).execute(conn)?;
+        audit::append(conn, &entry)?;
+        Ok(row)
     })
 }
 
@@ -174,42 +118,36 @@ pub fn payout(
 ) -> Result<PaymentRow, WriteError> {
     write_tx(conn, |conn| {
         let row = find(conn, id, w.scope())?.ok_or(WriteError::NotFound)?;
-        match (w.role, row.status.as_str()) {
-            (Role::Caseworker, "requested") => prepare(conn, &row, w),
-            (Role::Approver, "prepared") => release(conn, &row, w),
-            (Role::Caseworker | Role::Approver, status) => Err(WriteError::Conflict(format!(
-                "this payment request is {status}; a caseworker prepares a requested payout and \
-                 an approver releases a prepared one"
-            ))),
-            (role, _) => Err(WriteError::Forbidden(format!(
-                "a {role} neither prepares nor releases payouts"
-            ))),
+        step::check_payout_role(&row, w)?;
+        // The case row's lock first: a concurrent release of the same case waits here and
+        // then reads what the other paid.
+        cases::lock_case(conn, &row.application_id)?;
+        let case =
+            cases::find(conn, &row.application_id, Scope::All)?.ok_or(WriteError::NotFound)?;
+        match row.status.as_str() {
+            step::REQUESTED => prepare(conn, &case, &row, w),
+            _ => release(conn, &case, &row, w),
         }
     })
 }
 
-fn prepare(
+/// Writes a request's new state if it is still in `status`.
+fn update_request(
     conn: &mut AnyConnection,
-    row: &PaymentRow,
-    w: &Writer<'_>,
-) -> Result<PaymentRow, WriteError> {
-    let case = cases::find(conn, &row.application_id, Scope::All)?.ok_or(WriteError::NotFound)?;
-    if !payable_strs().contains(&case.row.status.as_str()) {
-        return Err(not_payable(&case.row.status));
-    }
-    let room = case.row.granted_cents.unwrap_or(0) - case.row.paid_cents;
-    if row.amount_cents > room {
-        return Err(WriteError::Conflict(format!(
-            "{} would exceed the grant: {} of it is not yet paid",
-            euros(row.amount_cents),
-            euros(room.max(0))
-        )));
-    }
-    let n = diesel::update(pr::table.find(&row.id).filter(pr::status.eq("requested")))
+    after: &PaymentRow,
+    status: &str,
+) -> Result<(), WriteError> {
+    let n = diesel::update(pr::table.find(&after.id).filter(pr::status.eq(status)))
         .set((
-            pr::status.eq("prepared"),
-            pr::prepared_by.eq(w.subject),
-            pr::prepared_at.eq(w.now),
+            pr::status.eq(&after.status),
+            pr::prepared_by.eq(&after.prepared_by),
+            pr::prepared_at.eq(after.prepared_at),
+            pr::paid_by.eq(&after.paid_by),
+            pr::paid_at.eq(after.paid_at),
+            pr::paid_year.eq(after.paid_year),
+            pr::rejected_by.eq(&after.rejected_by),
+            pr::rejected_at.eq(after.rejected_at),
+            pr::rejection_reason.eq(&after.rejection_reason),
         ))
         .execute(conn)?;
     if n == 0 {
@@ -217,103 +155,56 @@ fn prepare(
             "the request changed a moment ago".into(),
         ));
     }
-    audit::append(
-        conn,
-        &w.event_on(
-            RECORD_TYPE,
-            &row.id,
-            "prepare",
-            Some("requested"),
-            Some("prepared"),
-            None,
-            json!({}),
-        ),
-    )?;
-    load(conn, &row.id)?.ok_or(WriteError::NotFound)
+    Ok(())
+}
+
+fn prepare(
+    conn: &mut AnyConnection,
+    case: &Case,
+    row: &PaymentRow,
+    w: &Writer<'_>,
+) -> Result<PaymentRow, WriteError> {
+    let (after, entry) = step::prepare(case, row, w)?;
+    update_request(conn, &after, step::REQUESTED)?;
+    audit::append(conn, &entry)?;
+    Ok(after)
 }
 
 fn release(
     conn: &mut AnyConnection,
+    case: &Case,
     row: &PaymentRow,
     w: &Writer<'_>,
 ) -> Result<PaymentRow, WriteError> {
-    if row.prepared_by.as_deref() == Some(w.subject) {
-        return Err(WriteError::Forbidden(
-            "four-eyes principle: a payout is released by someone other than the person who \
-             prepared it"
-                .into(),
-        ));
-    }
+    let r = step::release(case, row, w)?;
     let x = row.amount_cents;
-    // The guard: the case row is locked by this update until commit; a concurrent release
-    // waits and then re-checks `paid + x <= granted` against the new paid amount.
+    // The guard: `paid + x <= granted` in the statement itself, under the row lock.
     let n = diesel::update(
         ap::table
             .find(&row.application_id)
-            .filter(ap::status.eq_any(payable_strs()))
+            .filter(ap::version.eq(case.row.version))
+            .filter(ap::status.eq_any(step::payable_strs()))
             .filter(ap::granted_cents.is_not_null())
             .filter((ap::paid_cents + x).le(ap::granted_cents.assume_not_null())),
     )
     .set((
-        ap::paid_cents.eq(ap::paid_cents + x),
-        ap::version.eq(ap::version + 1),
-        ap::updated_at.eq(w.now),
+        ap::paid_cents.eq(r.case.row.paid_cents),
+        ap::version.eq(r.case.row.version),
+        ap::updated_at.eq(r.case.row.updated_at),
     ))
     .execute(conn)?;
-    let after = cases::find(conn, &row.application_id, Scope::All)?.ok_or(WriteError::NotFound)?;
     if n == 0 {
-        if !payable_strs().contains(&after.row.status.as_str()) {
-            return Err(not_payable(&after.row.status));
-        }
-        return Err(WriteError::Conflict(format!(
-            "paying {} would exceed the grant {}: {} is paid already",
-            euros(x),
-            euros(after.row.granted_cents.unwrap_or(0)),
-            euros(after.row.paid_cents)
-        )));
-    }
-    let m = diesel::update(pr::table.find(&row.id).filter(pr::status.eq("prepared")))
-        .set((
-            pr::status.eq("paid"),
-            pr::paid_by.eq(w.subject),
-            pr::paid_at.eq(w.now),
-            pr::paid_year.eq(crate::domain::calendar::german_year(w.now)),
-        ))
-        .execute(conn)?;
-    if m == 0 {
         return Err(WriteError::Conflict(
-            "this payout was released by someone else a moment ago".into(),
+            "the case changed while the payout was being released; try again".into(),
         ));
     }
-    let reason = format!("payment request {}", row.id);
-    audit::append(
-        conn,
-        &w.event_on(
-            cases::RECORD_TYPE,
-            &row.application_id,
-            "payout",
-            Some(&after.row.status),
-            Some(&after.row.status),
-            Some(&reason),
-            json!({"paid_amount": {
-                "before": euros(after.row.paid_cents - x),
-                "after": euros(after.row.paid_cents),
-            }}),
-        ),
-    )?;
-    audit::append(
-        conn,
-        &w.event_on(
-            RECORD_TYPE,
-            &row.id,
-            "pay",
-            Some("prepared"),
-            Some("paid"),
-            None,
-            json!({}),
-        ),
-    )?;
-    load(conn, &row.id)?.ok_or(WriteError::NotFound)
+    update_request(conn, &r.payment, step::PREPARED).map_err(|_| {
+        WriteError::Conflict("this payout was released by someone else a moment ago".into())
+    })?;
+    for e in &r.entries {
+        audit::append(conn, e)?;
+    }
+    Ok(r.payment)
 }
 
 /// A caseworker turns down a request that is not yet paid, saying why.
@@ -325,36 +216,9 @@ pub fn reject(
 ) -> Result<PaymentRow, WriteError> {
     write_tx(conn, |conn| {
         let row = find(conn, id, w.scope())?.ok_or(WriteError::NotFound)?;
-        let n = diesel::update(
-            pr::table
-                .find(id)
-                .filter(pr::status.eq_any(["requested", "prepared"])),
-        )
-        .set((
-            pr::status.eq("rejected"),
-            pr::rejected_by.eq(w.subject),
-            pr::rejected_at.eq(w.now),
-            pr::rejection_reason.eq(reason),
-        ))
-        .execute(conn)?;
-        if n == 0 {
-            return Err(WriteError::Conflict(format!(
-                "this payment request is {}; only a requested or prepared one can be rejected",
-                row.status
-            )));
-        }
-        audit::append(
-            conn,
-            &w.event_on(
-                RECORD_TYPE,
-                id,
-                "reject",
-                Some(&row.status),
-                Some("rejected"),
-                Some(reason),
-                json!({}),
-            ),
-        )?;
-        load(conn, id)?.ok_or(WriteError::NotFound)
+        let (after, entry) = step::reject(&row, reason, w)?;
+        update_request(conn, &after, &row.status)?;
+        audit::append(conn, &entry)?;
+        Ok(after)
     })
 }

@@ -4,7 +4,7 @@ use chrono::{NaiveDate, NaiveDateTime, SubsecRound, Utc};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
-use super::audit::{self, NewEvent, diff};
+use super::audit::{self, Entry, diff};
 use super::schema::{funding_objects as f, programmes as p};
 use super::{AnyConnection, write_tx};
 
@@ -224,15 +224,16 @@ pub fn update(
         }
         audit::append(
             conn,
-            &NewEvent {
+            &Entry {
                 record_type: "programme",
-                record_key: code,
-                actor: actor.subject,
-                role: actor.role,
-                action: "update",
+                record_key: code.to_owned(),
+                occurred_at: now,
+                actor: actor.subject.to_owned(),
+                role: actor.role.to_owned(),
+                action: "update".to_owned(),
                 from_status: None,
                 to_status: None,
-                reason,
+                reason: reason.map(str::to_owned),
                 changes: diff(
                     &snapshot(&before, &before_objects),
                     &snapshot(&after, &after_objects),

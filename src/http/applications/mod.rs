@@ -48,6 +48,7 @@ pub(crate) fn writer<'a>(p: &'a Principal, keys: &'a [String], now: NaiveDateTim
         role: p.role,
         municipalities: keys,
         now,
+        new_id: None,
     }
 }
 

@@ -1,0 +1,12 @@
+//! The write path's pure steps: for each state change (create, edit and move a case;
+//! prepare and sign a notice; request, prepare, release and reject a payment), one function
+//! that takes the records as loaded and the facts the write read, and returns the records
+//! after the change with their audit entries, or the refusal. The transactions in
+//! `persistence::{applications, notices, payments}` load, call the step, and write what it
+//! returns behind their conditional updates; the seed's bulk load (`seed::sim`) keeps the
+//! records in memory and calls the same steps. So every derived value (grant, allocation,
+//! budget commitments, history, audit entry) is computed in one place.
+
+pub mod case;
+pub mod notice;
+pub mod payment;
