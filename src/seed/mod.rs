@@ -30,7 +30,6 @@ use std::time::Instant;
 use chrono::{Datelike, NaiveDateTime};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use serde_json::json;
 
 use self::plan::{Spec, World, date};
 use self::rng::Rng;
@@ -38,7 +37,6 @@ use self::sim::{Env, Sim};
 use self::sql::Table;
 use self::worktime::{DAY, W};
 use crate::domain::application::case_number;
-use crate::domain::audit::GENESIS;
 use crate::domain::{Money, Status};
 use crate::persistence::audit::AuditEvent;
 use crate::persistence::schema::{
@@ -291,7 +289,7 @@ impl Stats {
 /// Numbers the cases, plays them, and keeps what spans cases: case counters, budgets.
 struct Generator<'w> {
     world: &'w World,
-    /// Load mode: time-ordered ids and compact audit changes (`sim::Ids`, `sim::Detail`).
+    /// Load mode: time-ordered ids (`sim::Style::load`).
     load: bool,
     counters: BTreeMap<(&'static str, i32), i32>,
     budgets: BTreeMap<(String, i32), BudgetUse>,
@@ -375,29 +373,17 @@ impl<'w> Generator<'w> {
                 .text(&updated_by)
                 .ts(updated_at)
                 .end();
-            let key = format!("{programme}/{year}");
-            let mut e = AuditEvent {
-                id: 0,
-                record_type: persistence::budgets::RECORD_TYPE.to_owned(),
-                record_key: key,
-                seq: 1,
-                occurred_at: created_at,
-                actor: admin.subject.clone(),
-                role: admin.role.as_str().to_owned(),
-                action: "create".to_owned(),
-                from_status: None,
-                to_status: None,
-                reason: Some(format!("{} {year}", text::BUDGET_REASON)),
-                changes: json!({"amount": {
-                    "before": null,
-                    "after": Money::from_cents(amount).map_err(|e| e.to_string())?.to_string(),
-                }})
-                .to_string(),
-                prev_hash: GENESIS.to_owned(),
-                hash: String::new(),
-            };
-            e.hash = e.expected_hash();
-            batch.audit.push(e);
+            let key = persistence::budgets::key(programme, *year);
+            let amount = Money::from_cents(amount).map_err(|e| e.to_string())?;
+            let reason = format!("{} {year}", text::BUDGET_REASON);
+            let entry = persistence::budgets::put_entry(
+                &key,
+                None,
+                amount,
+                Some(&reason),
+                &admin.writer(created_at, None),
+            );
+            batch.audit.push(sim::Chains::default().append(&entry));
         }
         for ((prefix, year), n) in &self.counters {
             batch
@@ -693,7 +679,7 @@ impl Batch {
             }
         }
         for p in &sim.payments {
-            let r = &p.row;
+            let r = p;
             self.payments
                 .row()
                 .text(&r.id)

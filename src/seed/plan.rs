@@ -681,7 +681,7 @@ pub(crate) fn run_case<'w>(
     };
 
     // Who.
-    let applicant = Actor::new(text::applicant(&lead.ags), Role::Applicant);
+    let applicant = Actor::applicant(text::applicant(&lead.ags), &lead.ags);
     let caseworker = Actor::new(rng.pick(&text::CASEWORKERS), Role::Caseworker);
     let approver = |rng: &mut Rng| Actor::new(rng.pick(&text::APPROVERS), Role::Approver);
 
@@ -829,8 +829,8 @@ pub(crate) fn run_case<'w>(
         ..NoticeRequest::default()
     };
     let prepared_at = at!(prepared);
-    let (d, _) = sim.decide(NoticeKind::Grant, &req, prepared_at.date())?;
-    let granted = d.granted.map_or(0, Money::cents);
+    let (draft, _) = sim.draft_notice(prepared_at, &caseworker, NoticeKind::Grant, &req, None)?;
+    let granted = draft.row.granted_cents.unwrap_or(0);
     if granted != grant {
         return Err(format!(
             "{}: the grant notice comes to {granted}, not the planned {grant}",
