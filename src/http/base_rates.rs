@@ -119,6 +119,7 @@ pub async fn add(
         let actor = Actor {
             subject: &principal.subject,
             role: principal.role.as_str(),
+            now,
         };
         match repo::add(conn, b.valid_from, hundredths, &actor, now) {
             Ok(_) => Ok(repo::list(conn)?),

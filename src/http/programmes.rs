@@ -270,6 +270,7 @@ pub async fn update(
             let actor = Actor {
                 subject: &subject,
                 role,
+                now: super::applications::now(),
             };
             Ok(repo::update(
                 conn,

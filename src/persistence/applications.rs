@@ -10,12 +10,12 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde_json::{Value, json};
 
 use super::audit::{self, AuditEvent, Entry};
-use super::steps::case::{self as step, member_keys};
 use super::programmes;
 use super::schema::{
     application_members as am, applications as ap, case_counters as cc, cost_lines as cl,
     idempotency_keys as ik, municipalities as mu,
 };
+use super::steps::case::{self as step, member_keys};
 use super::{AnyConnection, Db, write_tx};
 use crate::domain::application::{
     Content, CostCategory, CostLine, Member, ProgrammeTerms, Tracking, Violation, case_number,
@@ -778,10 +778,9 @@ pub fn apply_transition(
             }
             _ => None,
         };
-        let submit = facts.as_ref().map(|(terms, current)| step::SubmitFacts {
-            terms,
-            current,
-        });
+        let submit = facts
+            .as_ref()
+            .map(|(terms, current)| step::SubmitFacts { terms, current });
         let (after, entry) = step::transition_case(&before, t, submit, w)?;
         // One conditional UPDATE, as `bump_version` does it: zero rows means someone else
         // changed the case first.

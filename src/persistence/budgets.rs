@@ -170,7 +170,13 @@ pub fn put(
             Some(old)
         };
         let k = key(programme, year);
-        let entry = put_entry(&k, before.as_ref().map(|o| o.amount_cents), amount, reason, w);
+        let entry = put_entry(
+            &k,
+            before.as_ref().map(|o| o.amount_cents),
+            amount,
+            reason,
+            w,
+        );
         audit::append(conn, &entry)?;
         let row: BudgetRow = b::table
             .find((programme, year))

@@ -181,11 +181,17 @@ pub fn ping(conn: &mut AnyConnection) -> QueryResult<()> {
     diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
 }
 
+fn in_transaction(c: &mut diesel::SqliteConnection) -> QueryResult<bool> {
+    Ok(AnsiTransactionManager::transaction_manager_status_mut(c)
+        .transaction_depth()?
+        .is_some())
+}
+
 /// A write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so that it takes the write
 /// lock before it reads: a read-then-write `BEGIN DEFERRED` transaction fails with "database
 /// is locked" the moment another writer holds the lock, and `busy_timeout` cannot help it.
 /// On PostgreSQL it is a plain transaction; conflicts are caught by conditional updates and
-/// row locks.
+/// row locks. Nested in another `write_tx`, it is a savepoint on both backends.
 pub fn write_tx<T, E>(
     conn: &mut AnyConnection,
     f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
@@ -194,9 +200,11 @@ where
     E: From<diesel::result::Error>,
 {
     match conn {
-        AnyConnection::Sqlite(c) => {
-            AnsiTransactionManager::begin_transaction_sql(&mut *c, "BEGIN IMMEDIATE")?
-        }
+        // Inside a transaction already (the seed's demo history is one): a savepoint.
+        AnyConnection::Sqlite(c) => match in_transaction(c)? {
+            true => AnsiTransactionManager::begin_transaction(&mut *c)?,
+            false => AnsiTransactionManager::begin_transaction_sql(&mut *c, "BEGIN IMMEDIATE")?,
+        },
         AnyConnection::Pg(c) => AnsiTransactionManager::begin_transaction(&mut *c)?,
     }
     match f(conn) {

@@ -402,13 +402,19 @@ pub fn sign(conn: &mut AnyConnection, id: &str, w: &Writer<'_>) -> Result<Notice
         let statuses = step::check_signing(&notice, &before, w)?;
         // The case row first: a concurrent signing of another notice of this case waits here
         // for our commit and then finds the version changed (409), before it numbers anything.
-        cases::bump_version(conn, &case_id, statuses.0.as_str(), before.row.version, w.now)
-            .map_err(|e| match e {
-                WriteError::Stale => WriteError::Conflict(
-                    "the case changed while the notice was being signed; prepare it again".into(),
-                ),
-                other => other,
-            })?;
+        cases::bump_version(
+            conn,
+            &case_id,
+            statuses.0.as_str(),
+            before.row.version,
+            w.now,
+        )
+        .map_err(|e| match e {
+            WriteError::Stale => WriteError::Conflict(
+                "the case changed while the notice was being signed; prepare it again".into(),
+            ),
+            other => other,
+        })?;
         let referred = match &notice.row.refers_to {
             Some(r) => Some(
                 find(conn, r, Scope::All)?

@@ -1,6 +1,6 @@
 //! Programmes and their funding objects.
 
-use chrono::{NaiveDate, NaiveDateTime, SubsecRound, Utc};
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
@@ -115,6 +115,8 @@ pub enum UpdateOutcome {
 pub struct Actor<'a> {
     pub subject: &'a str,
     pub role: &'a str,
+    /// The instant of the write (the request's clock; the seed's history).
+    pub now: NaiveDateTime,
 }
 
 fn snapshot(prog: &Programme, objects: &[FundingObject]) -> Value {
@@ -159,7 +161,7 @@ pub fn update(
         let Some((before, before_objects)) = find(conn, code)? else {
             return Err(Stop::With(Box::new(UpdateOutcome::NotFound)));
         };
-        let now = Utc::now().naive_utc().trunc_subsecs(6);
+        let now = actor.now;
         let updated = diesel::update(
             p::table
                 .filter(p::code.eq(code))

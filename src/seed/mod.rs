@@ -18,6 +18,7 @@
 
 mod demo;
 mod plan;
+mod replay;
 mod rng;
 mod sim;
 mod sql;
@@ -33,7 +34,7 @@ use diesel::prelude::*;
 
 use self::plan::{Spec, World, date};
 use self::rng::Rng;
-use self::sim::{Env, Sim};
+use self::sim::{Env, Op, Sim, Step};
 use self::sql::Table;
 use self::worktime::{DAY, W};
 use crate::domain::application::case_number;
@@ -308,7 +309,7 @@ impl<'w> Generator<'w> {
     }
 
     /// The next case, in the order of opening.
-    fn case(&mut self, spec: &Spec, rng: &mut Rng, batch: &mut Batch) -> Result<(), String> {
+    fn case(&mut self, spec: &Spec, rng: &mut Rng) -> Result<Sim<'w>, String> {
         let year = self.world.wt.date(spec.created).year();
         let prefix = spec.kind.prefix();
         let n = self.counters.entry((prefix, year)).or_insert(0);
@@ -333,15 +334,14 @@ impl<'w> Generator<'w> {
             }
         }
         self.stats.add(&sim);
-        batch.add(sim);
-        Ok(())
+        Ok(sim)
     }
 
-    /// The budgets (set by an administrator before the first signing that commits them, to
-    /// what was committed plus a margin, in whole 100,000 €) and the case counters.
-    fn finish(&mut self, batch: &mut Batch) -> Result<(), String> {
+    /// The budgets: set by an administrator before the first signing that commits them, to
+    /// what was committed plus a margin, in whole 100,000 €.
+    fn budget_plans(&self) -> Result<Vec<BudgetPlan>, String> {
         let wt = &self.world.wt;
-        let admin = sim::Actor::new(text::BUDGET_ADMIN, crate::domain::Role::Admin);
+        let mut out = Vec::new();
         for ((programme, year), u) in &self.budgets {
             if u.committed < 0 {
                 return Err(format!("{programme} {year}: negative commitment"));
@@ -358,30 +358,43 @@ impl<'w> Generator<'w> {
                     "{programme} {year}: no room before the first commitment"
                 ));
             }
-            let (updated_at, updated_by) = if u.last.0 > created_at {
-                u.last.clone()
-            } else {
-                (created_at, admin.subject.clone())
-            };
+            out.push(BudgetPlan {
+                programme: programme.clone(),
+                year: *year,
+                amount: Money::from_cents(amount).map_err(|e| e.to_string())?,
+                committed: u.committed,
+                created_at,
+                last: (u.last.0 > created_at).then(|| u.last.clone()),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The budgets and case counters as rows, for a bulk load.
+    fn finish(&mut self, batch: &mut Batch) -> Result<(), String> {
+        let admin = budget_admin();
+        for p in self.budget_plans()? {
+            let (updated_at, updated_by) = p
+                .last
+                .clone()
+                .unwrap_or_else(|| (p.created_at, admin.subject.clone()));
             batch
                 .budgets
                 .row()
-                .text(programme)
-                .int(i64::from(*year))
-                .int(amount)
-                .int(u.committed)
+                .text(&p.programme)
+                .int(i64::from(p.year))
+                .int(p.amount.cents())
+                .int(p.committed)
                 .text(&updated_by)
                 .ts(updated_at)
                 .end();
-            let key = persistence::budgets::key(programme, *year);
-            let amount = Money::from_cents(amount).map_err(|e| e.to_string())?;
-            let reason = format!("{} {year}", text::BUDGET_REASON);
+            let key = persistence::budgets::key(&p.programme, p.year);
             let entry = persistence::budgets::put_entry(
                 &key,
                 None,
-                amount,
-                Some(&reason),
-                &admin.writer(created_at, None),
+                p.amount,
+                Some(&p.reason()),
+                &admin.writer(p.created_at, None),
             );
             batch.audit.push(sim::Chains::default().append(&entry));
         }
@@ -395,6 +408,45 @@ impl<'w> Generator<'w> {
                 .end();
         }
         Ok(())
+    }
+}
+
+fn budget_admin() -> sim::Actor {
+    sim::Actor::new(text::BUDGET_ADMIN, crate::domain::Role::Admin)
+}
+
+/// A budget as the history sets it.
+#[derive(Debug, Clone)]
+struct BudgetPlan {
+    programme: String,
+    year: i32,
+    amount: Money,
+    committed: i64,
+    created_at: NaiveDateTime,
+    /// The last signing that committed it, if after its creation: when and by whom.
+    last: Option<(NaiveDateTime, String)>,
+}
+
+impl BudgetPlan {
+    fn reason(&self) -> String {
+        format!("{} {}", text::BUDGET_REASON, self.year)
+    }
+
+    /// The administrator's write that sets it.
+    fn step(&self) -> Step {
+        Step {
+            at: self.created_at,
+            actor: budget_admin(),
+            record: persistence::budgets::key(&self.programme, self.year),
+            version: 0,
+            new_id: None,
+            op: Op::Budget {
+                programme: self.programme.clone(),
+                year: self.year,
+                amount: self.amount,
+                reason: self.reason(),
+            },
+        }
     }
 }
 
@@ -780,31 +832,91 @@ fn execute(conn: &mut AnyConnection, statements: &[String]) -> QueryResult<()> {
     })
 }
 
-/// The whole demo history, in one transaction.
+/// The whole demo history, in one transaction, through the API's transactions.
 fn demo_mode(conn: &mut AnyConnection, world: &World, seed: u64) -> Result<Report, BoxError> {
-    let (statements, report) = demo_statements(world, seed)?;
-    execute(conn, &statements)?;
+    let (steps, mut report) = demo_steps(world, seed)?;
+    write_tx(conn, |c| replay::run(c, steps))?;
+    for (table, n) in [
+        ("applications", &mut report.applications),
+        ("application_members", &mut report.members),
+        ("cost_lines", &mut report.cost_lines),
+        ("notices", &mut report.notices),
+        ("notice_lines", &mut report.notice_lines),
+        ("notice_allocations", &mut report.allocations),
+        ("payment_requests", &mut report.payment_requests),
+        ("budgets", &mut report.budgets),
+        ("audit_events", &mut report.audit_events),
+    ] {
+        *n = replay::count(conn, table)?;
+    }
     Ok(report)
 }
 
-/// The statements of the demo history and what they write.
-fn demo_statements(world: &World, seed: u64) -> Result<(Vec<String>, Report), BoxError> {
+/// The writes of the demo history (cases, budgets, programme changes) and what its cases
+/// come to.
+fn demo_steps(world: &World, seed: u64) -> Result<(Vec<Step>, Report), BoxError> {
     let mut specs = demo::specs(world, seed)?;
     specs.sort_by_key(|s| s.created);
     let mut generator = Generator::new(world, false);
-    let mut batch = Batch::new();
+    let mut steps = programme_steps(world);
     for (i, spec) in specs.iter().enumerate() {
         let mut rng = Rng::stream(seed ^ 0xDE30_0000, i as u64);
-        generator.case(spec, &mut rng, &mut batch)?;
+        let sim = generator.case(spec, &mut rng)?;
+        steps.extend(sim.steps.unwrap_or_default());
     }
-    generator.finish(&mut batch)?;
-    let mut report = Report::default();
-    let statements = batch.statements(&mut report);
+    steps.extend(generator.budget_plans()?.iter().map(BudgetPlan::step));
     let stats = std::mem::take(&mut generator.stats);
-    report.statuses = stats.statuses;
-    report.grants_by_year = stats.grants_by_year;
-    report.open_end_2019 = stats.open_end_2019;
-    Ok((statements, report))
+    let report = Report {
+        statuses: stats.statuses,
+        grants_by_year: stats.grants_by_year,
+        open_end_2019: stats.open_end_2019,
+        ..Report::default()
+    };
+    Ok((steps, report))
+}
+
+/// The funding objects closed today were open during the history: an administrator opens
+/// them before its first case and closes them on `Env::current_from`.
+fn programme_steps(world: &World) -> Vec<Step> {
+    let admin = budget_admin();
+    // At the opening of the first working day, before every case of the history (the steps
+    // of one instant keep their order), and of the first working day from `current_from`.
+    let wt = &world.wt;
+    let opened = wt.at(0);
+    let closed = wt.at(wt.start_of(world.env.current_from));
+    let mut out = Vec::new();
+    for t in &world.env.terms {
+        let closed_objects: Vec<String> = t
+            .funding_objects
+            .iter()
+            .filter(|(_, fundable)| !fundable)
+            .map(|(code, _)| code.clone())
+            .collect();
+        if closed_objects.is_empty() {
+            continue;
+        }
+        for (at, fundable, reason) in [
+            (opened, true, text::OBJECTS_OPENED),
+            (closed, false, text::OBJECTS_CLOSED),
+        ] {
+            out.push(Step {
+                at,
+                actor: admin.clone(),
+                record: t.code.clone(),
+                version: 0,
+                new_id: None,
+                op: Op::Programme {
+                    code: t.code.clone(),
+                    objects: closed_objects
+                        .iter()
+                        .map(|c| (c.clone(), fundable))
+                        .collect(),
+                    reason: reason.to_owned(),
+                },
+            });
+        }
+    }
+    out
 }
 
 /// The opening instant of case `k` of `n` in load mode: the cases of each year spread
@@ -860,7 +972,8 @@ fn load_mode(
                     let mut rng = Rng::stream(seed, k);
                     let created = load_created(world, n, k, &mut rng);
                     let spec = plan::generic_spec(world, &mut rng, created, true);
-                    g.case(&spec, &mut rng, &mut batch)
+                    batch.add(g.case(&spec, &mut rng)?);
+                    Ok::<(), String>(())
                 });
                 let chunk = made.map(|()| {
                     let mut counts = Report::default();

@@ -706,6 +706,9 @@ pub(crate) fn run_case<'w>(
         wt.at(c),
         &applicant,
     )?;
+    if !load {
+        sim.record_steps(wt.at(c), &applicant, &content);
+    }
     // Every step after the one before; a step after the end of the history ends the case
     // where it stands (a notice may stay prepared, a payment requested).
     let mut steps = Steps { last: c, end };

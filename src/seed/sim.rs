@@ -15,10 +15,10 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 use super::rng::Rng;
 use crate::domain::application::{Content, ProgrammeTerms};
+use crate::domain::audit::GENESIS;
 use crate::domain::calendar::DeliveryRule;
 use crate::domain::notice::{NoticeKind, NoticeRequest};
 use crate::domain::{Action, Money, Role};
-use crate::domain::audit::GENESIS;
 use crate::persistence::applications::{Case, TransitionRequest, WriteError, Writer};
 use crate::persistence::audit::{AuditEvent, Entry};
 use crate::persistence::notices::Notice;
@@ -140,6 +140,63 @@ pub(crate) struct Commit {
     pub by: String,
 }
 
+/// A write of the history, as the API would receive it: who, when, on which record, with
+/// which input. The demo history replays these through the API's transactions
+/// (`seed::replay`).
+#[derive(Debug, Clone)]
+pub(crate) struct Step {
+    pub at: NaiveDateTime,
+    pub actor: Actor,
+    /// The case, notice or payment request the write is about (the case for a create).
+    pub record: String,
+    /// The case's version the writer read (its `If-Match`).
+    pub version: i32,
+    /// The id of the record the write creates.
+    pub new_id: Option<String>,
+    pub op: Op,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Op {
+    Create {
+        programme: String,
+        content: Box<Content>,
+    },
+    Edit {
+        content: Box<Content>,
+        reason: Option<String>,
+    },
+    Transition {
+        action: Action,
+        reason: Option<String>,
+        response_due: Option<NaiveDate>,
+        actual: Option<Vec<(i32, Money)>>,
+    },
+    Prepare {
+        kind: NoticeKind,
+        req: Box<NoticeRequest>,
+    },
+    Sign,
+    Request {
+        amount: Money,
+        reason: Option<String>,
+    },
+    Payout,
+    /// An administrator sets a budget.
+    Budget {
+        programme: String,
+        year: i32,
+        amount: Money,
+        reason: String,
+    },
+    /// An administrator opens or closes funding objects of a programme.
+    Programme {
+        code: String,
+        objects: Vec<(String, bool)>,
+        reason: String,
+    },
+}
+
 /// The audit chains of some records in memory: `persistence::audit::append` without the
 /// database.
 #[derive(Debug, Default)]
@@ -186,6 +243,8 @@ pub(crate) struct Sim<'e> {
     chains: Chains,
     pub commits: Vec<Commit>,
     style: Style,
+    /// The writes in order, when asked for (`record_steps`).
+    pub steps: Option<Vec<Step>>,
 }
 
 impl<'e> Sim<'e> {
@@ -218,9 +277,41 @@ impl<'e> Sim<'e> {
             chains: Chains::default(),
             commits: Vec::new(),
             style,
+            steps: None,
         };
         sim.log(&entry);
         Ok(sim)
+    }
+
+    /// Keeps the writes from now on, starting with the create (`at`, `actor`, `content`).
+    pub(crate) fn record_steps(&mut self, at: NaiveDateTime, actor: &Actor, content: &Content) {
+        let create = Step {
+            at,
+            actor: actor.clone(),
+            record: self.case.row.id.clone(),
+            version: 0,
+            new_id: Some(self.case.row.id.clone()),
+            op: Op::Create {
+                programme: self.case.row.programme_code.clone(),
+                content: Box::new(content.clone()),
+            },
+        };
+        self.steps = Some(vec![create]);
+    }
+
+    /// Records a write on `record` (when steps are kept), at the case's current version.
+    fn step(&mut self, at: NaiveDateTime, actor: &Actor, record: &str, id: Option<&str>, op: Op) {
+        let version = self.case.row.version;
+        if let Some(steps) = &mut self.steps {
+            steps.push(Step {
+                at,
+                actor: actor.clone(),
+                record: record.to_owned(),
+                version,
+                new_id: id.map(str::to_owned),
+                op,
+            });
+        }
     }
 
     fn log(&mut self, e: &Entry) {
@@ -252,6 +343,10 @@ impl<'e> Sim<'e> {
             case_step::edit(&sim.case, programme, &content, reason, &w)
         };
         if let Some((case, entry)) = step(self).map_err(|e| refused("edit", e))? {
+            let content = Box::new(case.content().map_err(|e| e.to_string())?);
+            let reason = reason.map(str::to_owned);
+            let id = case.row.id.clone();
+            self.step(at, actor, &id, None, Op::Edit { content, reason });
             self.case = case;
             self.log(&entry);
         }
@@ -275,7 +370,9 @@ impl<'e> Sim<'e> {
             expected_version: self.case.row.version,
             actual_costs: actual,
         };
-        let terms = self.env.terms_on(&self.case.row.programme_code, at.date())?;
+        let terms = self
+            .env
+            .terms_on(&self.case.row.programme_code, at.date())?;
         let current: HashSet<String> = self.case.members.iter().map(|m| m.ags.clone()).collect();
         let submit = SubmitFacts {
             terms,
@@ -284,6 +381,14 @@ impl<'e> Sim<'e> {
         let w = actor.writer(at, None);
         let (case, entry) = case_step::transition_case(&self.case, &t, Some(submit), &w)
             .map_err(|e| refused(action.as_str(), e))?;
+        let op = Op::Transition {
+            action,
+            reason: reason.map(str::to_owned),
+            response_due,
+            actual: actual.map(<[_]>::to_vec),
+        };
+        let id = self.case.row.id.clone();
+        self.step(at, actor, &id, None, op);
         self.case = case;
         self.log(&entry);
         Ok(())
@@ -324,6 +429,9 @@ impl<'e> Sim<'e> {
     ) -> Result<usize, String> {
         let id = self.style.next_id();
         let (notice, entry) = self.draft_notice(at, actor, kind, req, Some(&id))?;
+        let case = self.case.row.id.clone();
+        let req = Box::new(req.clone());
+        self.step(at, actor, &case, Some(&id), Op::Prepare { kind, req });
         self.notices.push(notice);
         self.log(&entry);
         Ok(self.notices.len() - 1)
@@ -338,6 +446,7 @@ impl<'e> Sim<'e> {
     ) -> Result<(), String> {
         let w = actor.writer(at, None);
         let s = self.signing(idx, &w).map_err(|e| refused("signing", e))?;
+        self.step(at, actor, &s.notice.row.id, None, Op::Sign);
         for (year, delta) in &s.deltas {
             self.commits.push(Commit {
                 programme: self.case.row.programme_code.clone(),
@@ -369,7 +478,13 @@ impl<'e> Sim<'e> {
             .as_ref()
             .and_then(|r| self.notices.iter().find(|n| n.row.id == *r));
         let deltas = notice_step::budget_deltas(notice, referred)?;
-        let seq = self.notices.iter().filter_map(|n| n.row.seq).max().unwrap_or(0) + 1;
+        let seq = self
+            .notices
+            .iter()
+            .filter_map(|n| n.row.seq)
+            .max()
+            .unwrap_or(0)
+            + 1;
         notice_step::sign(notice, &self.case, statuses, deltas, seq, w)
     }
 
@@ -401,6 +516,9 @@ impl<'e> Sim<'e> {
         let (row, entry) =
             payment_step::request(&self.case, self.open_payments(), amount, reason, &w)
                 .map_err(|e| refused("payment request", e))?;
+        let case = self.case.row.id.clone();
+        let reason = reason.map(str::to_owned);
+        self.step(at, actor, &case, Some(&id), Op::Request { amount, reason });
         self.payments.push(row);
         self.log(&entry);
         Ok(self.payments.len() - 1)
@@ -418,6 +536,7 @@ impl<'e> Sim<'e> {
         let (row, entry) = payment_step::check_payout_role(row, &w)
             .and_then(|()| payment_step::prepare(&self.case, row, &w))
             .map_err(|e| refused("payout", e))?;
+        self.step(at, actor, &row.id, None, Op::Payout);
         self.payments[idx] = row;
         self.log(&entry);
         Ok(())
@@ -435,6 +554,7 @@ impl<'e> Sim<'e> {
         let r = payment_step::check_payout_role(row, &w)
             .and_then(|()| payment_step::release(&self.case, row, &w))
             .map_err(|e| refused("payout", e))?;
+        self.step(at, actor, &r.payment.id, None, Op::Payout);
         self.case = r.case;
         self.payments[idx] = r.payment;
         for e in &r.entries {

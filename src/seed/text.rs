@@ -203,3 +203,6 @@ pub(crate) const REVOCATION: &str = "Der Zuwendungszweck wurde nicht erreicht: d
 pub(crate) const TRANCHE: &str = "Mittelabruf nach Baufortschritt";
 pub(crate) const FINAL_PAYMENT: &str = "Schlusszahlung nach Schlussbescheid";
 pub(crate) const BUDGET_REASON: &str = "Haushaltsplan";
+/// Why the history's administrator opens and closes funding objects (`seed::programme_steps`).
+pub(crate) const OBJECTS_OPENED: &str = "Fördergegenstände antragsfähig";
+pub(crate) const OBJECTS_CLOSED: &str = "Fördergegenstände nicht mehr antragsfähig";

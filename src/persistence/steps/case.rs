@@ -109,7 +109,12 @@ pub(crate) fn draft_check(
             field: "programme".into(),
             message: format!("no programme {programme_code}"),
         }),
-        Some(p) if !p.funding_objects.iter().any(|(o, _)| *o == c.funding_object) => {
+        Some(p)
+            if !p
+                .funding_objects
+                .iter()
+                .any(|(o, _)| *o == c.funding_object) =>
+        {
             out.push(Violation {
                 field: "funding_object".into(),
                 message: format!(

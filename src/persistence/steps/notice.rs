@@ -70,7 +70,11 @@ pub(crate) struct PrepareFacts<'a> {
 }
 
 /// The days after posting a notice is deemed delivered, for the posting day of `req`.
-fn delivery(req: &NoticeRequest, rules: &[DeliveryRule], w: &Writer<'_>) -> Result<u32, WriteError> {
+fn delivery(
+    req: &NoticeRequest,
+    rules: &[DeliveryRule],
+    w: &Writer<'_>,
+) -> Result<u32, WriteError> {
     let posted = req.posted_on.unwrap_or(w.now.date());
     match delivery_days(rules, posted) {
         Some(days) => Ok(days),
