@@ -6,9 +6,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::caller::Caller;
 use super::etag;
 use super::json::Json;
-use crate::auth::{Principal, policy};
+use crate::auth::policy;
 use crate::domain::Money;
 use crate::domain::rate::{parse_rate, rate_string};
 use crate::error::{ApiError, FieldError, Problem};
@@ -96,8 +97,8 @@ impl ProgrammeDto {
     )
 )]
 #[get("/programmes")]
-pub async fn list(principal: Principal, pool: web::Data<Pool>) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::ANY_ROLE)?;
+pub async fn list(caller: Caller, pool: web::Data<Pool>) -> Result<HttpResponse, ApiError> {
+    caller.require(policy::ANY_ROLE)?;
     let rows = super::db(&pool, |conn| Ok(repo::list(conn)?)).await?;
     let dtos: Vec<ProgrammeDto> = rows
         .into_iter()
@@ -120,11 +121,11 @@ pub async fn list(principal: Principal, pool: web::Data<Pool>) -> Result<HttpRes
 )]
 #[get("/programmes/{code}")]
 pub async fn get(
-    principal: Principal,
+    caller: Caller,
     path: web::Path<String>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::ANY_ROLE)?;
+    caller.require(policy::ANY_ROLE)?;
     let code = path.into_inner();
     let found = {
         let code = code.clone();
@@ -199,13 +200,13 @@ pub struct ProgrammePatch {
 )]
 #[patch("/programmes/{code}")]
 pub async fn update(
-    principal: Principal,
+    caller: Caller,
     req: HttpRequest,
     path: web::Path<String>,
     body: Json<ProgrammePatch>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::MANAGE_PROGRAMMES)?;
+    caller.require(policy::MANAGE_PROGRAMMES)?;
     let expected = etag::if_match(&req)?;
     let code = path.into_inner();
     let b = body.into_inner();
@@ -264,8 +265,8 @@ pub async fn update(
     let reason = b.reason;
     let outcome = {
         let code = code.clone();
-        let subject = principal.subject.clone();
-        let role = principal.role.as_str();
+        let subject = caller.principal.subject;
+        let role = caller.principal.role.as_str();
         super::db(&pool, move |conn| {
             let actor = Actor {
                 subject: &subject,

@@ -5,8 +5,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::caller::Caller;
 use super::json::Json;
-use crate::auth::{Principal, policy};
+use crate::auth::policy;
 use crate::error::{ApiError, Problem};
 use crate::persistence::Pool;
 use crate::persistence::register::{self, ImportReport};
@@ -34,10 +35,10 @@ pub struct EditionDto {
 )]
 #[get("/register/editions")]
 pub async fn list_editions(
-    principal: Principal,
+    caller: Caller,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::MANAGE_REGISTER)?;
+    caller.require(policy::MANAGE_REGISTER)?;
     let rows = super::db(&pool, |conn| Ok(register::editions(conn)?)).await?;
     let dtos: Vec<EditionDto> = rows
         .into_iter()
@@ -79,17 +80,17 @@ pub struct ImportRequest {
 )]
 #[post("/register/editions")]
 pub async fn import_edition(
-    principal: Principal,
+    caller: Caller,
     body: Json<ImportRequest>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::MANAGE_REGISTER)?;
+    caller.require(policy::MANAGE_REGISTER)?;
     let parsed = register::parse(&body.content, NaiveDate::MIN)
         .map_err(|e| ApiError::validation("content", e))?;
     let edition = parsed.edition.ok_or_else(|| {
         ApiError::validation("content", "names no edition (`# edition<TAB>YYYY-MM-DD`)")
     })?;
-    let who = principal.subject.clone();
+    let who = caller.principal.subject;
     let report = super::db(&pool, move |conn| {
         register::import(conn, edition, &parsed.rows, &who).map_err(ApiError::internal)
     })

@@ -340,7 +340,8 @@ pub fn list(
 /// Why a write did not happen. The transaction is rolled back in every case.
 #[derive(Debug)]
 pub enum WriteError {
-    NotFound,
+    /// Says what is missing (`no application {id}`), as the 404 names it.
+    NotFound(String),
     /// The caller may see the case but not change it.
     Forbidden(String),
     /// `If-Match` names an older version.
@@ -729,7 +730,8 @@ pub fn create(
                 ))
                 .execute(conn)?;
             write_content(conn, &id, programme_code, content)?;
-            let case = find(conn, &id, Scope::All)?.ok_or(WriteError::NotFound)?;
+            let case = find(conn, &id, Scope::All)?
+                .ok_or_else(|| WriteError::NotFound(format!("no application {id}")))?;
             let mut changes = diff(&json!({}), &case.snapshot());
             if let Value::Object(m) = &mut changes {
                 m.insert(
@@ -769,7 +771,7 @@ pub fn create(
             if idem.is_some() =>
         {
             // Another request with the same key committed first: answer with its response.
-            let idem = idem.ok_or(WriteError::NotFound)?;
+            let idem = idem.ok_or_else(|| WriteError::NotFound("no Idempotency-Key".to_owned()))?;
             stored_response(conn, w.subject, &idem)?.ok_or_else(|| {
                 WriteError::Conflict("a request with this Idempotency-Key is in progress".into())
             })
@@ -786,7 +788,8 @@ fn load_for_write(
     w: &Writer<'_>,
     expected_version: i32,
 ) -> Result<Case, WriteError> {
-    let case = find(conn, id, w.scope())?.ok_or(WriteError::NotFound)?;
+    let case = find(conn, id, w.scope())?
+        .ok_or_else(|| WriteError::NotFound(format!("no application {id}")))?;
     w.check_lead(&case)?;
     if case.row.version != expected_version {
         return Err(WriteError::Stale);
@@ -864,7 +867,8 @@ pub fn update_draft(
         }
         bump_version(conn, id, Status::Draft.as_str(), expected_version, w.now)?;
         write_content(conn, id, &programme, &content)?;
-        let after = find(conn, id, Scope::All)?.ok_or(WriteError::NotFound)?;
+        let after = find(conn, id, Scope::All)?
+            .ok_or_else(|| WriteError::NotFound(format!("no application {id}")))?;
         audit::append(
             conn,
             &w.event(
@@ -942,7 +946,8 @@ pub fn apply_transition(
     t: &TransitionRequest<'_>,
 ) -> Result<Case, WriteError> {
     write_tx(conn, |conn| {
-        let before = find(conn, id, w.scope())?.ok_or(WriteError::NotFound)?;
+        let before = find(conn, id, w.scope())?
+            .ok_or_else(|| WriteError::NotFound(format!("no application {id}")))?;
         let today = w.now.date();
         let input = transition_input_violations(t.action, t.reason, t.response_due, today);
         if !input.is_empty() {

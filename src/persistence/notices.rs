@@ -391,7 +391,8 @@ pub fn prepare(
     w: &Writer<'_>,
 ) -> Result<Notice, WriteError> {
     write_tx(conn, |conn| {
-        let case = cases::find(conn, case_id, w.scope())?.ok_or(WriteError::NotFound)?;
+        let case = cases::find(conn, case_id, w.scope())?
+            .ok_or_else(|| WriteError::NotFound(format!("no application {case_id}")))?;
         let status = case_status(&case)?;
         check_status(kind, status)?;
         check_early_start(kind, &case)?;
@@ -498,7 +499,8 @@ pub fn prepare(
                 ))
                 .execute(conn)?;
         }
-        let notice = find(conn, &id, Scope::All)?.ok_or(WriteError::NotFound)?;
+        let notice = find(conn, &id, Scope::All)?
+            .ok_or_else(|| WriteError::NotFound(format!("no notice {id}")))?;
         audit::append(
             conn,
             &w.event_on(
@@ -527,7 +529,8 @@ fn history_action(kind: NoticeKind) -> &'static str {
 /// Signs a prepared notice (approver, not its preparer).
 pub fn sign(conn: &mut AnyConnection, id: &str, w: &Writer<'_>) -> Result<Notice, WriteError> {
     write_tx(conn, |conn| {
-        let notice = find(conn, id, w.scope())?.ok_or(WriteError::NotFound)?;
+        let notice = find(conn, id, w.scope())?
+            .ok_or_else(|| WriteError::NotFound(format!("no notice {id}")))?;
         if notice.is_signed() {
             return Err(WriteError::Conflict(format!(
                 "notice {} is signed and never changes; a correction is a new notice (an \
@@ -544,7 +547,8 @@ pub fn sign(conn: &mut AnyConnection, id: &str, w: &Writer<'_>) -> Result<Notice
         }
         let kind = notice.kind()?;
         let case_id = notice.row.application_id.clone();
-        let before = cases::find(conn, &case_id, Scope::All)?.ok_or(WriteError::NotFound)?;
+        let before = cases::find(conn, &case_id, Scope::All)?
+            .ok_or_else(|| WriteError::NotFound(format!("no application {case_id}")))?;
         if before.row.version != notice.row.case_version {
             return Err(WriteError::Conflict(format!(
                 "the case has changed since this notice was prepared (version {} then, {} \
@@ -626,7 +630,8 @@ pub fn sign(conn: &mut AnyConnection, id: &str, w: &Writer<'_>) -> Result<Notice
                 ap::clock_since.eq(track.clock.running_since),
             ))
             .execute(conn)?;
-        let after = cases::find(conn, &case_id, Scope::All)?.ok_or(WriteError::NotFound)?;
+        let after = cases::find(conn, &case_id, Scope::All)?
+            .ok_or_else(|| WriteError::NotFound(format!("no application {case_id}")))?;
         let reason = number.clone();
         audit::append(
             conn,
@@ -640,7 +645,8 @@ pub fn sign(conn: &mut AnyConnection, id: &str, w: &Writer<'_>) -> Result<Notice
                 audit::diff(&before.snapshot(), &after.snapshot()),
             ),
         )?;
-        let signed = find(conn, id, Scope::All)?.ok_or(WriteError::NotFound)?;
+        let signed = find(conn, id, Scope::All)?
+            .ok_or_else(|| WriteError::NotFound(format!("no notice {id}")))?;
         let mut changes = audit::diff(&notice.snapshot(), &signed.snapshot());
         if let Value::Object(m) = &mut changes {
             m.insert(

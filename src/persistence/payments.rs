@@ -113,7 +113,8 @@ pub fn request(
 ) -> Result<PaymentRow, WriteError> {
     write_tx(conn, |conn| {
         cases::lock_case(conn, case_id)?;
-        let case = cases::find(conn, case_id, w.scope())?.ok_or(WriteError::NotFound)?;
+        let case = cases::find(conn, case_id, w.scope())?
+            .ok_or_else(|| WriteError::NotFound(format!("no application {case_id}")))?;
         w.check_lead(&case)?;
         if !payable_strs().contains(&case.row.status.as_str()) {
             return Err(not_payable(&case.row.status));
@@ -161,7 +162,7 @@ pub fn request(
                 }),
             ),
         )?;
-        load(conn, &id)?.ok_or(WriteError::NotFound)
+        load(conn, &id)?.ok_or_else(|| WriteError::NotFound(format!("no payment request {id}")))
     })
 }
 
@@ -173,7 +174,8 @@ pub fn payout(
     w: &Writer<'_>,
 ) -> Result<PaymentRow, WriteError> {
     write_tx(conn, |conn| {
-        let row = find(conn, id, w.scope())?.ok_or(WriteError::NotFound)?;
+        let row = find(conn, id, w.scope())?
+            .ok_or_else(|| WriteError::NotFound(format!("no payment request {id}")))?;
         match (w.role, row.status.as_str()) {
             (Role::Caseworker, "requested") => prepare(conn, &row, w),
             (Role::Approver, "prepared") => release(conn, &row, w),
@@ -193,7 +195,8 @@ fn prepare(
     row: &PaymentRow,
     w: &Writer<'_>,
 ) -> Result<PaymentRow, WriteError> {
-    let case = cases::find(conn, &row.application_id, Scope::All)?.ok_or(WriteError::NotFound)?;
+    let case = cases::find(conn, &row.application_id, Scope::All)?
+        .ok_or_else(|| WriteError::NotFound(format!("no application {}", row.application_id)))?;
     if !payable_strs().contains(&case.row.status.as_str()) {
         return Err(not_payable(&case.row.status));
     }
@@ -229,7 +232,8 @@ fn prepare(
             json!({}),
         ),
     )?;
-    load(conn, &row.id)?.ok_or(WriteError::NotFound)
+    load(conn, &row.id)?
+        .ok_or_else(|| WriteError::NotFound(format!("no payment request {}", row.id)))
 }
 
 fn release(
@@ -260,7 +264,8 @@ fn release(
         ap::updated_at.eq(w.now),
     ))
     .execute(conn)?;
-    let after = cases::find(conn, &row.application_id, Scope::All)?.ok_or(WriteError::NotFound)?;
+    let after = cases::find(conn, &row.application_id, Scope::All)?
+        .ok_or_else(|| WriteError::NotFound(format!("no application {}", row.application_id)))?;
     if n == 0 {
         if !payable_strs().contains(&after.row.status.as_str()) {
             return Err(not_payable(&after.row.status));
@@ -313,7 +318,8 @@ fn release(
             json!({}),
         ),
     )?;
-    load(conn, &row.id)?.ok_or(WriteError::NotFound)
+    load(conn, &row.id)?
+        .ok_or_else(|| WriteError::NotFound(format!("no payment request {}", row.id)))
 }
 
 /// A caseworker turns down a request that is not yet paid, saying why.
@@ -324,7 +330,8 @@ pub fn reject(
     w: &Writer<'_>,
 ) -> Result<PaymentRow, WriteError> {
     write_tx(conn, |conn| {
-        let row = find(conn, id, w.scope())?.ok_or(WriteError::NotFound)?;
+        let row = find(conn, id, w.scope())?
+            .ok_or_else(|| WriteError::NotFound(format!("no payment request {id}")))?;
         let n = diesel::update(
             pr::table
                 .find(id)
@@ -355,6 +362,6 @@ pub fn reject(
                 json!({}),
             ),
         )?;
-        load(conn, id)?.ok_or(WriteError::NotFound)
+        load(conn, id)?.ok_or_else(|| WriteError::NotFound(format!("no payment request {id}")))
     })
 }
