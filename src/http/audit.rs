@@ -32,10 +32,7 @@ pub struct AuditQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, body = Page<AuditEventDto>),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/audit")]
@@ -74,7 +71,6 @@ pub async fn list(
     responses(
         (status = 200, description = "the log verifies", body = VerifyReport),
         (status = 409, description = "an entry does not verify; `detail` names it", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -59,7 +59,6 @@ fn dto(rows: &[BaseRateRow]) -> BaseRatesDto {
     security(("bearer" = [])),
     responses(
         (status = 200, body = BaseRatesDto),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/base-rates")]
@@ -87,11 +86,8 @@ pub struct NewBaseRate {
     request_body = NewBaseRate,
     responses(
         (status = 201, body = BaseRatesDto),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/base-rates")]

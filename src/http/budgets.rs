@@ -74,7 +74,6 @@ fn no_programme(code: &str) -> ApiError {
     security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<BudgetDto>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
@@ -107,12 +106,9 @@ pub async fn list(
     request_body = BudgetInput,
     responses(
         (status = 200, body = BudgetDto),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/programmes/{code}/budgets/{year}")]

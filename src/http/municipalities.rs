@@ -85,9 +85,6 @@ pub struct ListQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, body = Page<MunicipalityDto>),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/municipalities")]
@@ -166,7 +163,6 @@ pub async fn list(
     responses(
         (status = 200, body = MunicipalityDto),
         (status = 400, description = "malformed AGS", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]

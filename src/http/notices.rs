@@ -401,12 +401,9 @@ fn no_notice(id: &str) -> ApiError {
     request_body = NewNotice,
     responses(
         (status = 201, body = NoticeDto, headers(("Location" = String))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/applications/{id}/notices")]
@@ -439,7 +436,6 @@ pub async fn prepare(
     security(("bearer" = [])),
     responses(
         (status = 200, body = NoticeDto),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
@@ -472,7 +468,6 @@ pub async fn sign(
     security(("bearer" = [])),
     responses(
         (status = 200, body = NoticeDto),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
@@ -504,7 +499,6 @@ pub async fn get(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<NoticeDto>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
@@ -584,11 +578,8 @@ pub struct InterestDto {
     security(("bearer" = [])),
     responses(
         (status = 200, body = InterestDto),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications/{id}/interest")]
@@ -771,7 +762,6 @@ fn facts(
     responses(
         (status = 200, body = String, content_type = "application/pdf",
          description = "the document (binary)"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),

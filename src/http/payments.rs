@@ -89,12 +89,9 @@ fn no_case(id: &str) -> ApiError {
     request_body = NewPaymentRequest,
     responses(
         (status = 201, body = PaymentRequestDto, headers(("Location" = String))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/applications/{id}/payment-requests")]
@@ -141,7 +138,6 @@ pub async fn request(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<PaymentRequestDto>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
@@ -175,7 +171,6 @@ pub async fn list(
     security(("bearer" = [])),
     responses(
         (status = 200, body = PaymentRequestDto),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
@@ -205,12 +200,9 @@ pub async fn payout(
     request_body = Rejection,
     responses(
         (status = 200, body = PaymentRequestDto),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/payment-requests/{id}/reject")]

@@ -93,7 +93,6 @@ impl ProgrammeDto {
     security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<ProgrammeDto>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/programmes")]
@@ -115,7 +114,6 @@ pub async fn list(caller: Caller, pool: web::Data<Pool>) -> Result<HttpResponse,
     security(("bearer" = [])),
     responses(
         (status = 200, body = ProgrammeDto, headers(("ETag" = String))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -189,12 +187,9 @@ pub struct ProgrammePatch {
     request_body = ProgrammePatch,
     responses(
         (status = 200, body = ProgrammeDto, headers(("ETag" = String))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 428, body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -29,7 +29,6 @@ pub struct EditionDto {
     security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<EditionDto>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -69,13 +68,10 @@ pub struct ImportRequest {
     request_body = ImportRequest,
     responses(
         (status = 201, body = ImportReport),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "edition already loaded", body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/register/editions")]

@@ -352,10 +352,7 @@ fn volumes_table(q: &VolumeQuery, rows: &[VolumeRow]) -> Table {
     responses(
         (status = 200, description = "The report; `text/csv` with `format=csv` or `csv-de`",
             content((VolumesReport = "application/json"), (String = "text/csv"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/reports/volumes")]
@@ -457,10 +454,7 @@ fn status_de(s: &str) -> &str {
     responses(
         (status = 200, description = "The report; `text/csv` with `format=csv` or `csv-de`",
             content((PipelineReport = "application/json"), (String = "text/csv"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/reports/pipeline")]
@@ -585,10 +579,7 @@ pub struct BudgetReport {
     responses(
         (status = 200, description = "The report; `text/csv` with `format=csv` or `csv-de`",
             content((BudgetReport = "application/json"), (String = "text/csv"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/reports/budget")]
@@ -716,10 +707,7 @@ fn days(seconds: i64) -> Decimal {
     responses(
         (status = 200, description = "The report; `text/csv` with `format=csv` or `csv-de`",
             content((ProcessingReport = "application/json"), (String = "text/csv"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/reports/processing-times")]
