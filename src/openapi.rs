@@ -1,9 +1,10 @@
 //! The OpenAPI 3.1 document, collected from the handlers' annotations.
 
 use actix_web::App;
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 use utoipa_actix_web::AppExt;
 
@@ -60,52 +61,90 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(crate::http::routes)
         .split_for_parts();
-    document_json_body_errors(&mut api);
+    document_routine_responses(&mut api);
     api
 }
 
-/// Every JSON request body goes through `http::errors::json_config`, which answers 413 for a
-/// body over the limit and 415 for one that is not `application/json` (or has no content type
-/// at all). Documented here once for every operation that takes a JSON body, so that no handler
-/// can forget them.
-fn document_json_body_errors(api: &mut utoipa::openapi::OpenApi) {
-    let problem = |description: &str| {
-        ResponseBuilder::new()
-            .description(description)
-            .content(
-                crate::error::PROBLEM_JSON,
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("Problem")))
-                    .build(),
-            )
-            .build()
-    };
+/// The responses every operation of a kind has, documented here once so that no handler can
+/// forget them (and no handler repeats them). The rule, by what the operation declares:
+///
+/// - a `security` requirement: 401 (the `Caller`/`Principal` extractor refuses a missing or bad
+///   token);
+/// - input, that is a request body or a query parameter: 400 when it cannot be read
+///   (`http::errors`: a body that is not JSON or does not fit the schema, an unknown or
+///   unreadable query parameter) and 422 when it is read but refused (every body is validated
+///   beyond its schema: `http::json::Json` refuses a NUL character in any string and each
+///   handler checks its fields; each handler with a query checks its values: keys, years,
+///   cursors, formats). Path parameters alone do not count: a malformed path parameter is a
+///   404 or a hand-written 400, and such an operation documents its own 422 if it has one;
+/// - a JSON request body: 413 (larger than the limit) and 415 (not `application/json`), both
+///   from `http::errors::json_config`.
+///
+/// A row an annotation writes itself (with its own description) is kept as written.
+fn document_routine_responses(api: &mut utoipa::openapi::OpenApi) {
     for item in api.paths.paths.values_mut() {
         let operations = [
+            item.get.as_mut(),
             item.put.as_mut(),
             item.post.as_mut(),
-            item.patch.as_mut(),
             item.delete.as_mut(),
+            item.options.as_mut(),
+            item.head.as_mut(),
+            item.patch.as_mut(),
+            item.trace.as_mut(),
         ];
         for op in operations.into_iter().flatten() {
-            let takes_json = match &op.request_body {
-                Some(RefOr::T(body)) => body.content.contains_key("application/json"),
-                _ => false,
-            };
-            if !takes_json {
-                continue;
-            }
+            let routine = routine_responses(op);
             let responses = &mut op.responses.responses;
-            for (status, description) in [
-                ("413", "the body is larger than the service accepts"),
-                ("415", "the body is not `application/json`"),
-            ] {
+            for (status, description) in routine {
                 responses
                     .entry(status.to_owned())
                     .or_insert_with(|| RefOr::T(problem(description)));
             }
         }
     }
+}
+
+/// The routine (status, description) rows of one operation, by the rule above.
+fn routine_responses(op: &Operation) -> Vec<(&'static str, &'static str)> {
+    let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+    let has_body = op.request_body.is_some();
+    let takes_json = match &op.request_body {
+        Some(RefOr::T(body)) => body.content.contains_key("application/json"),
+        _ => false,
+    };
+    let has_query = op.parameters.iter().flatten().any(|p| match p {
+        RefOr::T(p) => matches!(p.parameter_in, ParameterIn::Query),
+        RefOr::Ref(_) => false,
+    });
+    let mut rows = Vec::new();
+    if has_body || has_query {
+        rows.push(("400", ""));
+    }
+    if secured {
+        rows.push(("401", ""));
+    }
+    if takes_json {
+        rows.push(("413", "the body is larger than the service accepts"));
+        rows.push(("415", "the body is not `application/json`"));
+    }
+    if has_body || has_query {
+        rows.push(("422", ""));
+    }
+    rows
+}
+
+/// A problem+json response, as the annotations write one.
+fn problem(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            crate::error::PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
 }
 
 /// The JSON schema of an amount in a request: euros as a string with exactly two decimals, not

@@ -11,7 +11,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::JwtVerifier;
 use crate::config::Settings;
 use crate::document::Authority;
-use crate::http::{self, errors, metrics::Metrics, middleware};
+use crate::http::{self, caller::RequestClock, errors, metrics::Metrics, middleware};
 use crate::openapi;
 use crate::persistence::{self, BoxError, Pool};
 
@@ -19,6 +19,7 @@ pub struct Application {
     port: u16,
     server: Server,
     pool: Pool,
+    clock: RequestClock,
 }
 
 impl Application {
@@ -34,8 +35,20 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind_addr)
             .map_err(|e| format!("cannot listen on {}: {e}", settings.bind_addr))?;
         let port = listener.local_addr()?.port();
-        let server = run(listener, pool.clone(), verifier, settings.authority.clone())?;
-        Ok(Application { port, server, pool })
+        let clock = RequestClock::system();
+        let server = run(
+            listener,
+            pool.clone(),
+            verifier,
+            settings.authority.clone(),
+            clock.clone(),
+        )?;
+        Ok(Application {
+            port,
+            server,
+            pool,
+            clock,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -44,6 +57,12 @@ impl Application {
 
     pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// The clock every request reads its instant from (the system clock until a test fixes or
+    /// shifts it; the server sees the change at once).
+    pub fn clock(&self) -> RequestClock {
+        self.clock.clone()
     }
 
     pub fn server(self) -> Server {
@@ -56,6 +75,7 @@ fn run(
     pool: Pool,
     verifier: JwtVerifier,
     authority: Authority,
+    clock: RequestClock,
 ) -> Result<Server, BoxError> {
     let api = openapi::document();
     let routes = web::Data::new(errors::RouteTable::from_openapi(&api));
@@ -63,6 +83,7 @@ fn run(
     let verifier = web::Data::new(verifier);
     let metrics = web::Data::new(Metrics::default());
     let authority = web::Data::new(authority);
+    let clock = web::Data::new(clock);
     let server = HttpServer::new(move || {
         // The docs and the document come first: the `/api/v1` scope would otherwise claim
         // `/api/v1/openapi.json`.
@@ -76,6 +97,7 @@ fn run(
             .app_data(verifier.clone())
             .app_data(metrics.clone())
             .app_data(authority.clone())
+            .app_data(clock.clone())
             .app_data(routes.clone())
             .app_data(errors::json_config())
             .app_data(errors::query_config())

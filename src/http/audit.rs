@@ -2,57 +2,16 @@
 
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
+use super::caller::Caller;
+use super::dto::AuditEventDto;
 use super::pagination::{self, Page};
-use crate::auth::{Principal, policy};
+use crate::auth::policy;
 use crate::error::{ApiError, Problem};
 use crate::persistence::Pool;
-use crate::persistence::audit::{self as repo, AuditEvent, VerifyReport};
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditEventDto {
-    pub id: i64,
-    /// `programme`, `budget`, `application`, …
-    pub record_type: String,
-    pub record_key: String,
-    /// Position in the record's chain, from 1.
-    pub seq: i64,
-    pub occurred_at: DateTime<Utc>,
-    pub actor: String,
-    pub role: String,
-    pub action: String,
-    pub from_status: Option<String>,
-    pub to_status: Option<String>,
-    pub reason: Option<String>,
-    /// `{"field": {"before": …, "after": …}}`
-    #[schema(value_type = Object)]
-    pub changes: serde_json::Value,
-    pub prev_hash: String,
-    pub hash: String,
-}
-
-impl From<AuditEvent> for AuditEventDto {
-    fn from(e: AuditEvent) -> Self {
-        AuditEventDto {
-            changes: serde_json::from_str(&e.changes).unwrap_or(serde_json::Value::Null),
-            id: e.id,
-            record_type: e.record_type,
-            record_key: e.record_key,
-            seq: e.seq,
-            occurred_at: e.occurred_at.and_utc(),
-            actor: e.actor,
-            role: e.role,
-            action: e.action,
-            from_status: e.from_status,
-            to_status: e.to_status,
-            reason: e.reason,
-            prev_hash: e.prev_hash,
-            hash: e.hash,
-        }
-    }
-}
+use crate::persistence::audit::{self as repo, VerifyReport};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -73,19 +32,16 @@ pub struct AuditQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, body = Page<AuditEventDto>),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/audit")]
 pub async fn list(
-    principal: Principal,
+    caller: Caller,
     query: web::Query<AuditQuery>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::READ_AUDIT)?;
+    caller.require(policy::READ_AUDIT)?;
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
     let after = q
@@ -115,13 +71,12 @@ pub async fn list(
     responses(
         (status = 200, description = "the log verifies", body = VerifyReport),
         (status = 409, description = "an entry does not verify; `detail` names it", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/audit/verify")]
-pub async fn verify(principal: Principal, pool: web::Data<Pool>) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::READ_AUDIT)?;
+pub async fn verify(caller: Caller, pool: web::Data<Pool>) -> Result<HttpResponse, ApiError> {
+    caller.require(policy::READ_AUDIT)?;
     let report = super::db(&pool, |conn| Ok(repo::verify(conn)?)).await?;
     match report.first_broken {
         None => Ok(HttpResponse::Ok().json(report)),

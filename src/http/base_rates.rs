@@ -1,12 +1,13 @@
 //! Base rates of § 247 BGB for interest on reclaims: read by every role, extended by admin.
 
 use actix_web::{HttpResponse, get, post, web};
-use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::caller::Caller;
 use super::json::Json;
-use crate::auth::{Principal, policy};
+use crate::auth::policy;
 use crate::domain::interest::{is_change_day, known_until, parse_percent, percent_string};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::persistence::Pool;
@@ -58,12 +59,11 @@ fn dto(rows: &[BaseRateRow]) -> BaseRatesDto {
     security(("bearer" = [])),
     responses(
         (status = 200, body = BaseRatesDto),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/base-rates")]
-pub async fn list(principal: Principal, pool: web::Data<Pool>) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::ANY_ROLE)?;
+pub async fn list(caller: Caller, pool: web::Data<Pool>) -> Result<HttpResponse, ApiError> {
+    caller.require(policy::ANY_ROLE)?;
     let rows = super::db(&pool, |conn| Ok(repo::list(conn)?)).await?;
     Ok(HttpResponse::Ok().json(dto(&rows)))
 }
@@ -86,20 +86,17 @@ pub struct NewBaseRate {
     request_body = NewBaseRate,
     responses(
         (status = 201, body = BaseRatesDto),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/base-rates")]
 pub async fn add(
-    principal: Principal,
+    caller: Caller,
     body: Json<NewBaseRate>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::MANAGE_PROGRAMMES)?;
+    caller.require(policy::MANAGE_PROGRAMMES)?;
     let b = body.into_inner();
     let mut errors = Vec::new();
     if !is_change_day(b.valid_from) {
@@ -114,14 +111,13 @@ pub async fn add(
     let Some(hundredths) = hundredths.filter(|_| errors.is_empty()) else {
         return Err(ApiError::Validation(errors));
     };
-    let now = Utc::now().naive_utc().trunc_subsecs(6);
     let rows = super::db(&pool, move |conn| {
         let actor = Actor {
-            subject: &principal.subject,
-            role: principal.role.as_str(),
-            now,
+            subject: &caller.principal.subject,
+            role: caller.principal.role.as_str(),
+            now: caller.now,
         };
-        match repo::add(conn, b.valid_from, hundredths, &actor, now) {
+        match repo::add(conn, b.valid_from, hundredths, &actor, caller.now) {
             Ok(_) => Ok(repo::list(conn)?),
             Err(AddError::Exists(r)) => Err(ApiError::Conflict(format!(
                 "a base rate from {} is stored already ({} %, added by {}); stored rates are never changed",

@@ -6,9 +6,9 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::applications::{now, refused, writer};
+use super::caller::Caller;
 use super::json::Json;
-use crate::auth::{Principal, policy};
+use crate::auth::policy;
 use crate::domain::Money;
 use crate::error::{ApiError, Problem};
 use crate::persistence::Pool;
@@ -74,24 +74,22 @@ fn no_programme(code: &str) -> ApiError {
     security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<BudgetDto>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/programmes/{code}/budgets")]
 pub async fn list(
-    principal: Principal,
+    caller: Caller,
     path: web::Path<String>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::READ_BUDGETS)?;
+    caller.require(policy::READ_BUDGETS)?;
     let code = path.into_inner();
-    let budgets = {
-        let code = code.clone();
-        super::db(&pool, move |conn| Ok(repo::list(conn, &code)?)).await?
-    };
-    let budgets = budgets.ok_or_else(|| no_programme(&code))?;
+    let budgets = super::db(&pool, move |conn| {
+        repo::list(conn, &code)?.ok_or_else(|| no_programme(&code))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(budgets.iter().map(BudgetDto::from).collect::<Vec<_>>()))
 }
 
@@ -108,22 +106,19 @@ pub async fn list(
     request_body = BudgetInput,
     responses(
         (status = 200, body = BudgetDto),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/programmes/{code}/budgets/{year}")]
 pub async fn put(
-    principal: Principal,
+    caller: Caller,
     path: web::Path<(String, i32)>,
     body: Json<BudgetInput>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::MANAGE_PROGRAMMES)?;
+    caller.require(policy::MANAGE_PROGRAMMES)?;
     let (code, year) = path.into_inner();
     if !(2000..=2200).contains(&year) {
         return Err(ApiError::validation(
@@ -135,16 +130,11 @@ pub async fn put(
     if body.amount.is_negative() {
         return Err(ApiError::validation("amount", "must not be negative"));
     }
-    let now = now();
-    let budget = {
-        let code = code.clone();
-        super::db(&pool, move |conn| {
-            let w = writer(&principal, &[], now);
-            repo::put(conn, &code, year, body.amount, body.reason.as_deref(), &w)
-                .map_err(|e| refused(e, || no_programme(&code)))
-        })
-        .await?
-    };
-    let budget = budget.ok_or_else(|| no_programme(&code))?;
+    let budget = super::db(&pool, move |conn| {
+        let reason = body.reason.as_deref();
+        repo::put(conn, &code, year, body.amount, reason, &caller.writer())?
+            .ok_or_else(|| no_programme(&code))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(BudgetDto::from(&budget)))
 }

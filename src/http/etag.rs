@@ -10,6 +10,11 @@ pub fn etag(version: i32) -> String {
     format!("\"{version}\"")
 }
 
+/// The `ETag` header of a resource at `version`, for `insert_header`.
+pub fn header(version: i32) -> (header::HeaderName, String) {
+    (header::ETAG, etag(version))
+}
+
 /// The version named by `If-Match`.
 pub fn if_match(req: &HttpRequest) -> Result<i32, ApiError> {
     let value = req.headers().get(header::IF_MATCH).ok_or_else(|| {

@@ -4,6 +4,8 @@ pub mod applications;
 pub mod audit;
 pub mod base_rates;
 pub mod budgets;
+pub mod caller;
+pub mod dto;
 pub mod errors;
 pub mod etag;
 pub mod health;

@@ -5,8 +5,9 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::caller::Caller;
 use super::pagination::{self, Page};
-use crate::auth::{Principal, policy};
+use crate::auth::policy;
 use crate::domain::{Ags, KreisKey, MunicipalityKind};
 use crate::error::{ApiError, Problem};
 use crate::persistence::municipalities::{self as repo, Municipality, MunicipalityFilter};
@@ -84,18 +85,15 @@ pub struct ListQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, body = Page<MunicipalityDto>),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/municipalities")]
 pub async fn list(
-    principal: Principal,
+    caller: Caller,
     query: web::Query<ListQuery>,
     pool: web::Data<crate::persistence::Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::ANY_ROLE)?;
+    caller.require(policy::ANY_ROLE)?;
     let q = query.into_inner();
     let kreis = q
         .kreis
@@ -121,7 +119,7 @@ pub async fn list(
         Some(_) => return Err(ApiError::validation("level", "must be gemeinde or kreis")),
     };
     let valid_on = match q.valid_on.as_deref() {
-        None => Some(chrono::Utc::now().date_naive()),
+        None => Some(caller.now.date()),
         Some("all") => None,
         Some(d) => Some(
             NaiveDate::parse_from_str(d, "%Y-%m-%d")
@@ -165,17 +163,16 @@ pub async fn list(
     responses(
         (status = 200, body = MunicipalityDto),
         (status = 400, description = "malformed AGS", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/municipalities/{ags}")]
 pub async fn get(
-    principal: Principal,
+    caller: Caller,
     path: web::Path<String>,
     pool: web::Data<crate::persistence::Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::ANY_ROLE)?;
+    caller.require(policy::ANY_ROLE)?;
     let ags =
         Ags::parse(&path.into_inner()).map_err(|e| ApiError::BadRequest(format!("the AGS {e}")))?;
     let key = ags.as_str().to_owned();

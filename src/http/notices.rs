@@ -7,9 +7,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::applications::{municipalities, now, refused, scope, writer};
+use super::caller::Caller;
 use super::json::Json;
-use crate::auth::{Principal, policy};
+use crate::auth::policy;
 use crate::document::{Authority, DocLine, NoticeFacts, Recipient, render_pdf};
 use crate::domain::application::MAX_COST_LINES;
 use crate::domain::calendar::finality;
@@ -401,30 +401,23 @@ fn no_notice(id: &str) -> ApiError {
     request_body = NewNotice,
     responses(
         (status = 201, body = NoticeDto, headers(("Location" = String))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/applications/{id}/notices")]
 pub async fn prepare(
-    principal: Principal,
+    caller: Caller,
     path: web::Path<String>,
     body: Json<NewNotice>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::PREPARE_NOTICES)?;
+    caller.require(policy::PREPARE_NOTICES)?;
     let id = path.into_inner();
     let (kind, request) = body.into_inner().into_request()?;
-    let now = now();
     let dto = super::db(&pool, move |conn| {
-        let keys = municipalities(&principal);
-        let w = writer(&principal, &keys, now);
-        let notice = repo::prepare(conn, &id, kind, &request, &w)
-            .map_err(|e| refused(e, || no_case(&id)))?;
+        let notice = repo::prepare(conn, &id, kind, &request, &caller.writer())?;
         Ok(NoticeDto::new(&notice, &descriptions(conn, &id)?))
     })
     .await?;
@@ -443,7 +436,6 @@ pub async fn prepare(
     security(("bearer" = [])),
     responses(
         (status = 200, body = NoticeDto),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
@@ -451,17 +443,14 @@ pub async fn prepare(
 )]
 #[post("/notices/{id}/sign")]
 pub async fn sign(
-    principal: Principal,
+    caller: Caller,
     path: web::Path<String>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::SIGN_NOTICES)?;
+    caller.require(policy::SIGN_NOTICES)?;
     let id = path.into_inner();
-    let now = now();
     let dto = super::db(&pool, move |conn| {
-        let keys = municipalities(&principal);
-        let w = writer(&principal, &keys, now);
-        let notice = repo::sign(conn, &id, &w).map_err(|e| refused(e, || no_notice(&id)))?;
+        let notice = repo::sign(conn, &id, &caller.writer())?;
         Ok(NoticeDto::new(
             &notice,
             &descriptions(conn, &notice.row.application_id)?,
@@ -479,23 +468,20 @@ pub async fn sign(
     security(("bearer" = [])),
     responses(
         (status = 200, body = NoticeDto),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/notices/{id}")]
 pub async fn get(
-    principal: Principal,
+    caller: Caller,
     path: web::Path<String>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::READ_APPLICATIONS)?;
+    caller.require(policy::READ_APPLICATIONS)?;
     let id = path.into_inner();
     let dto = super::db(&pool, move |conn| {
-        let keys = municipalities(&principal);
-        let notice =
-            repo::find(conn, &id, scope(&principal, &keys))?.ok_or_else(|| no_notice(&id))?;
+        let notice = repo::find(conn, &id, caller.scope())?.ok_or_else(|| no_notice(&id))?;
         Ok(NoticeDto::new(
             &notice,
             &descriptions(conn, &notice.row.application_id)?,
@@ -513,23 +499,21 @@ pub async fn get(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<NoticeDto>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications/{id}/notices")]
 pub async fn list(
-    principal: Principal,
+    caller: Caller,
     path: web::Path<String>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::READ_APPLICATIONS)?;
+    caller.require(policy::READ_APPLICATIONS)?;
     let id = path.into_inner();
     let dtos = super::db(&pool, move |conn| {
-        let keys = municipalities(&principal);
-        let notices = repo::list_for_case(conn, &id, scope(&principal, &keys))?
-            .ok_or_else(|| no_case(&id))?;
+        let notices =
+            repo::list_for_case(conn, &id, caller.scope())?.ok_or_else(|| no_case(&id))?;
         let d = descriptions(conn, &id)?;
         Ok(notices
             .iter()
@@ -594,26 +578,22 @@ pub struct InterestDto {
     security(("bearer" = [])),
     responses(
         (status = 200, body = InterestDto),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications/{id}/interest")]
 pub async fn interest(
-    principal: Principal,
+    caller: Caller,
     path: web::Path<String>,
     query: web::Query<InterestQuery>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::READ_APPLICATIONS)?;
+    caller.require(policy::READ_APPLICATIONS)?;
     let id = path.into_inner();
     let as_of = query.into_inner().as_of;
     let dto = super::db(&pool, move |conn| {
-        let keys = municipalities(&principal);
-        if cases::find(conn, &id, scope(&principal, &keys))?.is_none() {
+        if cases::find(conn, &id, caller.scope())?.is_none() {
             return Err(no_case(&id));
         }
         let rates: Vec<_> = base_rates::list(conn)?.iter().map(|r| r.rate()).collect();
@@ -782,7 +762,6 @@ fn facts(
     responses(
         (status = 200, body = String, content_type = "application/pdf",
          description = "the document (binary)"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
@@ -790,17 +769,15 @@ fn facts(
 )]
 #[get("/notices/{id}/document")]
 pub async fn document(
-    principal: Principal,
+    caller: Caller,
     path: web::Path<String>,
     authority: web::Data<Authority>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::READ_APPLICATIONS)?;
+    caller.require(policy::READ_APPLICATIONS)?;
     let id = path.into_inner();
     let (number, pdf) = super::db(&pool, move |conn| {
-        let keys = municipalities(&principal);
-        let notice =
-            repo::find(conn, &id, scope(&principal, &keys))?.ok_or_else(|| no_notice(&id))?;
+        let notice = repo::find(conn, &id, caller.scope())?.ok_or_else(|| no_notice(&id))?;
         let f = facts(conn, &notice, &authority)?;
         let pdf = render_pdf(&f).map_err(ApiError::internal)?;
         Ok((f.number, pdf))

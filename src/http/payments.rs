@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::applications::{municipalities, now, refused, scope, writer};
+use super::caller::Caller;
 use super::json::Json;
-use crate::auth::{Principal, policy};
+use crate::auth::policy;
 use crate::domain::Money;
 use crate::error::{ApiError, Problem};
 use crate::persistence::Pool;
@@ -79,10 +79,6 @@ fn no_case(id: &str) -> ApiError {
     ApiError::NotFound(format!("no application {id}"))
 }
 
-fn no_request(id: &str) -> ApiError {
-    ApiError::NotFound(format!("no payment request {id}"))
-}
-
 /// Request a tranche (the lead applicant): at most the grant less what is paid and what is
 /// requested already.
 #[utoipa::path(
@@ -93,22 +89,19 @@ fn no_request(id: &str) -> ApiError {
     request_body = NewPaymentRequest,
     responses(
         (status = 201, body = PaymentRequestDto, headers(("Location" = String))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/applications/{id}/payment-requests")]
 pub async fn request(
-    principal: Principal,
+    caller: Caller,
     path: web::Path<String>,
     body: Json<NewPaymentRequest>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::REQUEST_PAYMENTS)?;
+    caller.require(policy::REQUEST_PAYMENTS)?;
     let id = path.into_inner();
     let body = body.into_inner();
     if body
@@ -118,12 +111,15 @@ pub async fn request(
     {
         return Err(ApiError::validation("reason", "too long"));
     }
-    let now = now();
     let row = super::db(&pool, move |conn| {
-        let keys = municipalities(&principal);
-        let w = writer(&principal, &keys, now);
-        repo::request(conn, &id, body.amount, body.reason.as_deref(), &w)
-            .map_err(|e| refused(e, || no_case(&id)))
+        let reason = body.reason.as_deref();
+        Ok(repo::request(
+            conn,
+            &id,
+            body.amount,
+            reason,
+            &caller.writer(),
+        )?)
     })
     .await?;
     Ok(HttpResponse::Created()
@@ -142,22 +138,20 @@ pub async fn request(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<PaymentRequestDto>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications/{id}/payment-requests")]
 pub async fn list(
-    principal: Principal,
+    caller: Caller,
     path: web::Path<String>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::READ_APPLICATIONS)?;
+    caller.require(policy::READ_APPLICATIONS)?;
     let id = path.into_inner();
     let rows = super::db(&pool, move |conn| {
-        let keys = municipalities(&principal);
-        repo::list_for_case(conn, &id, scope(&principal, &keys))?.ok_or_else(|| no_case(&id))
+        repo::list_for_case(conn, &id, caller.scope())?.ok_or_else(|| no_case(&id))
     })
     .await?;
     Ok(HttpResponse::Ok().json(
@@ -177,7 +171,6 @@ pub async fn list(
     security(("bearer" = [])),
     responses(
         (status = 200, body = PaymentRequestDto),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
@@ -185,17 +178,14 @@ pub async fn list(
 )]
 #[post("/payment-requests/{id}/payout")]
 pub async fn payout(
-    principal: Principal,
+    caller: Caller,
     path: web::Path<String>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::PAY_OUT)?;
+    caller.require(policy::PAY_OUT)?;
     let id = path.into_inner();
-    let now = now();
     let row = super::db(&pool, move |conn| {
-        let keys = municipalities(&principal);
-        let w = writer(&principal, &keys, now);
-        repo::payout(conn, &id, &w).map_err(|e| refused(e, || no_request(&id)))
+        Ok(repo::payout(conn, &id, &caller.writer())?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(PaymentRequestDto::from(row)))
@@ -210,22 +200,19 @@ pub async fn payout(
     request_body = Rejection,
     responses(
         (status = 200, body = PaymentRequestDto),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/payment-requests/{id}/reject")]
 pub async fn reject(
-    principal: Principal,
+    caller: Caller,
     path: web::Path<String>,
     body: Json<Rejection>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::REJECT_PAYMENTS)?;
+    caller.require(policy::REJECT_PAYMENTS)?;
     let id = path.into_inner();
     let reason = body.into_inner().reason;
     if reason.trim().is_empty() || reason.chars().count() > MAX_REASON {
@@ -234,11 +221,8 @@ pub async fn reject(
             "say why the request is turned down (at most 20,000 characters)",
         ));
     }
-    let now = now();
     let row = super::db(&pool, move |conn| {
-        let keys = municipalities(&principal);
-        let w = writer(&principal, &keys, now);
-        repo::reject(conn, &id, &reason, &w).map_err(|e| refused(e, || no_request(&id)))
+        Ok(repo::reject(conn, &id, &reason, &caller.writer())?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(PaymentRequestDto::from(row)))

@@ -6,9 +6,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::caller::Caller;
 use super::etag;
 use super::json::Json;
-use crate::auth::{Principal, policy};
+use crate::auth::policy;
 use crate::domain::Money;
 use crate::domain::rate::{parse_rate, rate_string};
 use crate::error::{ApiError, FieldError, Problem};
@@ -92,12 +93,11 @@ impl ProgrammeDto {
     security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<ProgrammeDto>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/programmes")]
-pub async fn list(principal: Principal, pool: web::Data<Pool>) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::ANY_ROLE)?;
+pub async fn list(caller: Caller, pool: web::Data<Pool>) -> Result<HttpResponse, ApiError> {
+    caller.require(policy::ANY_ROLE)?;
     let rows = super::db(&pool, |conn| Ok(repo::list(conn)?)).await?;
     let dtos: Vec<ProgrammeDto> = rows
         .into_iter()
@@ -114,17 +114,16 @@ pub async fn list(principal: Principal, pool: web::Data<Pool>) -> Result<HttpRes
     security(("bearer" = [])),
     responses(
         (status = 200, body = ProgrammeDto, headers(("ETag" = String))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/programmes/{code}")]
 pub async fn get(
-    principal: Principal,
+    caller: Caller,
     path: web::Path<String>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::ANY_ROLE)?;
+    caller.require(policy::ANY_ROLE)?;
     let code = path.into_inner();
     let found = {
         let code = code.clone();
@@ -188,24 +187,21 @@ pub struct ProgrammePatch {
     request_body = ProgrammePatch,
     responses(
         (status = 200, body = ProgrammeDto, headers(("ETag" = String))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 428, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/programmes/{code}")]
 pub async fn update(
-    principal: Principal,
+    caller: Caller,
     req: HttpRequest,
     path: web::Path<String>,
     body: Json<ProgrammePatch>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::MANAGE_PROGRAMMES)?;
+    caller.require(policy::MANAGE_PROGRAMMES)?;
     let expected = etag::if_match(&req)?;
     let code = path.into_inner();
     let b = body.into_inner();
@@ -264,13 +260,14 @@ pub async fn update(
     let reason = b.reason;
     let outcome = {
         let code = code.clone();
-        let subject = principal.subject.clone();
-        let role = principal.role.as_str();
+        let now = caller.now;
+        let subject = caller.principal.subject;
+        let role = caller.principal.role.as_str();
         super::db(&pool, move |conn| {
             let actor = Actor {
                 subject: &subject,
                 role,
-                now: super::applications::now(),
+                now,
             };
             Ok(repo::update(
                 conn,

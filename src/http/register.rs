@@ -5,8 +5,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::caller::Caller;
 use super::json::Json;
-use crate::auth::{Principal, policy};
+use crate::auth::policy;
 use crate::error::{ApiError, Problem};
 use crate::persistence::Pool;
 use crate::persistence::register::{self, ImportReport};
@@ -28,16 +29,15 @@ pub struct EditionDto {
     security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<EditionDto>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/register/editions")]
 pub async fn list_editions(
-    principal: Principal,
+    caller: Caller,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::MANAGE_REGISTER)?;
+    caller.require(policy::MANAGE_REGISTER)?;
     let rows = super::db(&pool, |conn| Ok(register::editions(conn)?)).await?;
     let dtos: Vec<EditionDto> = rows
         .into_iter()
@@ -68,28 +68,25 @@ pub struct ImportRequest {
     request_body = ImportRequest,
     responses(
         (status = 201, body = ImportReport),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "edition already loaded", body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/register/editions")]
 pub async fn import_edition(
-    principal: Principal,
+    caller: Caller,
     body: Json<ImportRequest>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::MANAGE_REGISTER)?;
+    caller.require(policy::MANAGE_REGISTER)?;
     let parsed = register::parse(&body.content, NaiveDate::MIN)
         .map_err(|e| ApiError::validation("content", e))?;
     let edition = parsed.edition.ok_or_else(|| {
         ApiError::validation("content", "names no edition (`# edition<TAB>YYYY-MM-DD`)")
     })?;
-    let who = principal.subject.clone();
+    let who = caller.principal.subject;
     let report = super::db(&pool, move |conn| {
         register::import(conn, edition, &parsed.rows, &who).map_err(ApiError::internal)
     })

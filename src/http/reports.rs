@@ -9,8 +9,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::applications::now;
-use crate::auth::{Principal, policy};
+use super::caller::Caller;
+use crate::auth::policy;
 use crate::domain::KreisKey;
 use crate::domain::calendar::german_year;
 use crate::domain::money::cents_text;
@@ -352,19 +352,16 @@ fn volumes_table(q: &VolumeQuery, rows: &[VolumeRow]) -> Table {
     responses(
         (status = 200, description = "The report; `text/csv` with `format=csv` or `csv-de`",
             content((VolumesReport = "application/json"), (String = "text/csv"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/reports/volumes")]
 pub async fn volumes(
-    principal: Principal,
+    caller: Caller,
     params: web::Query<VolumesParams>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::READ_REPORTS)?;
+    caller.require(policy::READ_REPORTS)?;
     let (q, format) = params.into_inner().validate()?;
     let rows = {
         let q = q.clone();
@@ -457,26 +454,22 @@ fn status_de(s: &str) -> &str {
     responses(
         (status = 200, description = "The report; `text/csv` with `format=csv` or `csv-de`",
             content((PipelineReport = "application/json"), (String = "text/csv"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/reports/pipeline")]
 pub async fn pipeline(
-    principal: Principal,
+    caller: Caller,
     params: web::Query<PipelineParams>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::READ_REPORTS)?;
+    caller.require(policy::READ_REPORTS)?;
     let p = params.into_inner();
     let mut errors = Vec::new();
     let format = format_of(p.format.as_deref(), &mut errors);
-    let as_of = p.as_of.unwrap_or_else(|| {
-        let n = now();
-        crate::domain::calendar::german_date(n)
-    });
+    let as_of = p
+        .as_of
+        .unwrap_or_else(|| crate::domain::calendar::german_date(caller.now));
     check_year("as_of", Some(as_of.year()), &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
@@ -586,19 +579,16 @@ pub struct BudgetReport {
     responses(
         (status = 200, description = "The report; `text/csv` with `format=csv` or `csv-de`",
             content((BudgetReport = "application/json"), (String = "text/csv"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/reports/budget")]
 pub async fn budget(
-    principal: Principal,
+    caller: Caller,
     params: web::Query<BudgetParams>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::READ_REPORTS)?;
+    caller.require(policy::READ_REPORTS)?;
     let p = params.into_inner();
     let mut errors = Vec::new();
     let format = format_of(p.format.as_deref(), &mut errors);
@@ -717,19 +707,16 @@ fn days(seconds: i64) -> Decimal {
     responses(
         (status = 200, description = "The report; `text/csv` with `format=csv` or `csv-de`",
             content((ProcessingReport = "application/json"), (String = "text/csv"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/reports/processing-times")]
 pub async fn processing_times(
-    principal: Principal,
+    caller: Caller,
     params: web::Query<ProcessingParams>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::READ_REPORTS)?;
+    caller.require(policy::READ_REPORTS)?;
     let p = params.into_inner();
     let mut errors = Vec::new();
     let format = format_of(p.format.as_deref(), &mut errors);
@@ -737,7 +724,7 @@ pub async fn processing_times(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let year = p.year.unwrap_or_else(|| german_year(now()));
+    let year = p.year.unwrap_or_else(|| german_year(caller.now));
     let rows = super::db(&pool, move |conn| {
         Ok(reporting::processing_times(conn, year)?)
     })

@@ -340,7 +340,8 @@ pub fn list(
 /// Why a write did not happen. The transaction is rolled back in every case.
 #[derive(Debug)]
 pub enum WriteError {
-    NotFound,
+    /// Says what is missing (`no application {id}`), as the 404 names it.
+    NotFound(String),
     /// The caller may see the case but not change it.
     Forbidden(String),
     /// `If-Match` names an older version.
@@ -650,7 +651,7 @@ pub fn create(
             if idem.is_some() =>
         {
             // Another request with the same key committed first: answer with its response.
-            let idem = idem.ok_or(WriteError::NotFound)?;
+            let idem = idem.ok_or_else(|| WriteError::NotFound("no Idempotency-Key".to_owned()))?;
             stored_response(conn, w.subject, &idem)?.ok_or_else(|| {
                 WriteError::Conflict("a request with this Idempotency-Key is in progress".into())
             })
@@ -667,7 +668,8 @@ fn load_for_write(
     w: &Writer<'_>,
     expected_version: i32,
 ) -> Result<Case, WriteError> {
-    let case = find(conn, id, w.scope())?.ok_or(WriteError::NotFound)?;
+    let case = find(conn, id, w.scope())?
+        .ok_or_else(|| WriteError::NotFound(format!("no application {id}")))?;
     w.check_lead(&case)?;
     if case.row.version != expected_version {
         return Err(WriteError::Stale);
@@ -768,7 +770,8 @@ pub fn apply_transition(
     t: &TransitionRequest<'_>,
 ) -> Result<Case, WriteError> {
     write_tx(conn, |conn| {
-        let before = find(conn, id, w.scope())?.ok_or(WriteError::NotFound)?;
+        let before = find(conn, id, w.scope())?
+            .ok_or_else(|| WriteError::NotFound(format!("no application {id}")))?;
         let facts = match t.action {
             Action::Submit => {
                 let terms = programme_terms(conn, &before.row.programme_code)?

@@ -359,7 +359,8 @@ pub fn prepare(
     w: &Writer<'_>,
 ) -> Result<Notice, WriteError> {
     write_tx(conn, |conn| {
-        let case = cases::find(conn, case_id, w.scope())?.ok_or(WriteError::NotFound)?;
+        let case = cases::find(conn, case_id, w.scope())?
+            .ok_or_else(|| WriteError::NotFound(format!("no application {case_id}")))?;
         let terms = cases::programme_terms(conn, &case.row.programme_code)?
             .ok_or_else(|| cases::corrupt("programme missing"))?;
         let force = match step::refers_to_in_force(kind) {
@@ -396,9 +397,11 @@ fn insert(conn: &mut AnyConnection, notice: &Notice) -> QueryResult<()> {
 /// Signs a prepared notice (approver, not its preparer).
 pub fn sign(conn: &mut AnyConnection, id: &str, w: &Writer<'_>) -> Result<Notice, WriteError> {
     write_tx(conn, |conn| {
-        let notice = find(conn, id, w.scope())?.ok_or(WriteError::NotFound)?;
+        let notice = find(conn, id, w.scope())?
+            .ok_or_else(|| WriteError::NotFound(format!("no notice {id}")))?;
         let case_id = notice.row.application_id.clone();
-        let before = cases::find(conn, &case_id, Scope::All)?.ok_or(WriteError::NotFound)?;
+        let before = cases::find(conn, &case_id, Scope::All)?
+            .ok_or_else(|| WriteError::NotFound(format!("no application {case_id}")))?;
         let statuses = step::check_signing(&notice, &before, w)?;
         // The case row first: a concurrent signing of another notice of this case waits here
         // for our commit and then finds the version changed (409), before it numbers anything.

@@ -100,7 +100,8 @@ pub fn request(
 ) -> Result<PaymentRow, WriteError> {
     write_tx(conn, |conn| {
         cases::lock_case(conn, case_id)?;
-        let case = cases::find(conn, case_id, w.scope())?.ok_or(WriteError::NotFound)?;
+        let case = cases::find(conn, case_id, w.scope())?
+            .ok_or_else(|| WriteError::NotFound(format!("no application {case_id}")))?;
         let open = open_sum(conn, case_id)?;
         let (row, entry) = step::request(&case, open, amount, reason, w)?;
         diesel::insert_into(pr::table).values(&row).execute(conn)?;
@@ -117,13 +118,15 @@ pub fn payout(
     w: &Writer<'_>,
 ) -> Result<PaymentRow, WriteError> {
     write_tx(conn, |conn| {
-        let row = find(conn, id, w.scope())?.ok_or(WriteError::NotFound)?;
+        let row = find(conn, id, w.scope())?
+            .ok_or_else(|| WriteError::NotFound(format!("no payment request {id}")))?;
         step::check_payout_role(&row, w)?;
         // The case row's lock first: a concurrent release of the same case waits here and
         // then reads what the other paid.
         cases::lock_case(conn, &row.application_id)?;
-        let case =
-            cases::find(conn, &row.application_id, Scope::All)?.ok_or(WriteError::NotFound)?;
+        let case = cases::find(conn, &row.application_id, Scope::All)?.ok_or_else(|| {
+            WriteError::NotFound(format!("no application {}", row.application_id))
+        })?;
         match row.status.as_str() {
             step::REQUESTED => prepare(conn, &case, &row, w),
             _ => release(conn, &case, &row, w),
@@ -215,7 +218,8 @@ pub fn reject(
     w: &Writer<'_>,
 ) -> Result<PaymentRow, WriteError> {
     write_tx(conn, |conn| {
-        let row = find(conn, id, w.scope())?.ok_or(WriteError::NotFound)?;
+        let row = find(conn, id, w.scope())?
+            .ok_or_else(|| WriteError::NotFound(format!("no payment request {id}")))?;
         let (after, entry) = step::reject(&row, reason, w)?;
         update_request(conn, &after, &row.status)?;
         audit::append(conn, &entry)?;

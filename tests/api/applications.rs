@@ -3,7 +3,7 @@
 
 use std::sync::Barrier;
 
-use chrono::{Datelike, Duration, Utc};
+use chrono::{Datelike, Duration, Timelike, Utc};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
@@ -744,4 +744,26 @@ pub(crate) fn twenty_creates_get_twenty_consecutive_case_numbers(apps: &[&TestAp
     assert_eq!(numbers, expected);
     assert_eq!(count_rows(app, "applications"), 20);
     assert_eq!(list_ids(app, "?limit=100", &lead).len(), 20);
+}
+
+#[test]
+fn a_new_case_takes_its_instant_from_the_request_clock() {
+    let app = spawn_app();
+    let lead = app.applicant(&[LEAD]);
+    let at = (Utc::now() - Duration::hours(3))
+        .with_nanosecond(123_456_789)
+        .expect("a valid instant");
+    app.clock().fix(at.naive_utc());
+    let case = create(&app, &lead, &draft_body(LEAD));
+    let micros = at.timestamp_micros();
+    let instant = |v: &Value| {
+        v.as_str()
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| t.timestamp_micros())
+    };
+    assert_eq!(instant(&case["created_at"]), Some(micros), "{case}");
+    assert_eq!(instant(&case["updated_at"]), Some(micros), "{case}");
+    app.clock().reset();
+    let later = create(&app, &lead, &draft_body(LEAD));
+    assert!(instant(&later["created_at"]) > Some(micros + 3 * 3_600_000_000 - 60_000_000));
 }

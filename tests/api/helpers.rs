@@ -11,6 +11,7 @@ use diesel::prelude::*;
 use foerderakte::auth::mint_hs256;
 use foerderakte::config::{JwtSettings, Settings};
 use foerderakte::domain::{Ags, Role};
+use foerderakte::http::caller::RequestClock;
 use foerderakte::persistence::{self, Backend};
 use foerderakte::startup::Application;
 use serde_json::Value;
@@ -89,6 +90,7 @@ pub struct TestApp {
 
 struct InProcess {
     handle: ServerHandle,
+    clock: RequestClock,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -174,6 +176,7 @@ impl TestApp {
     fn start(settings: Settings, database: Arc<TestDatabase>) -> TestApp {
         let app = Application::build(&settings).expect("the application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let clock = app.clock();
         let server = app.server();
         let handle = server.handle();
         let thread = std::thread::spawn(move || {
@@ -184,6 +187,7 @@ impl TestApp {
             settings,
             server: Some(InProcess {
                 handle,
+                clock,
                 thread: Some(thread),
             }),
             database,
@@ -194,6 +198,15 @@ impl TestApp {
     /// Another server on this app's database with the same settings but its own pool, port
     /// and workers, as a second instance behind a load balancer would be. The database is
     /// removed when the last of the two is dropped.
+    /// The clock the in-process server reads each request's instant from.
+    pub fn clock(&self) -> &RequestClock {
+        &self
+            .server
+            .as_ref()
+            .expect("a server started in-process")
+            .clock
+    }
+
     pub fn second_instance(&self) -> TestApp {
         TestApp::start(self.settings.clone(), Arc::clone(&self.database))
     }

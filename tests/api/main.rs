@@ -11,6 +11,7 @@ mod applications_access;
 mod applications_lifecycle;
 mod applications_lists;
 mod applications_submit;
+mod architecture;
 mod attacks;
 mod auth;
 mod authz_matrix;

@@ -133,14 +133,6 @@ fn required<T>(field: &str, v: Option<Option<T>>, errors: &mut Vec<FieldError>) 
     }
 }
 
-fn fe(v: Violation) -> FieldError {
-    FieldError::new(v.field, v.message)
-}
-
-pub fn field_errors(vs: Vec<Violation>) -> Vec<FieldError> {
-    vs.into_iter().map(fe).collect()
-}
-
 fn non_negative(field: &str, m: Money, errors: &mut Vec<FieldError>) -> Money {
     match m.non_negative() {
         Ok(m) => m,

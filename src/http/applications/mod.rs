@@ -2,88 +2,37 @@
 
 pub mod dto;
 
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
-use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
 
 use self::dto::{
     ApplicationDto, ApplicationPatch, ApplicationSummary, NewApplication, TransitionBody,
-    field_errors,
 };
-use super::audit::AuditEventDto;
+use super::caller::Caller;
+use super::dto::AuditEventDto;
 use super::etag;
 use super::json::Json;
 use super::pagination::{self, Page};
-use crate::auth::{Principal, policy};
-use crate::domain::{Action, Ags, KreisKey, Refusal, Status};
+use crate::auth::policy;
+use crate::domain::{Action, Ags, KreisKey, Status};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::persistence::Pool;
 use crate::persistence::applications::{
-    self as repo, Case, Created, Idempotency, ListFilter, Scope, TransitionRequest, WriteError,
-    Writer,
+    self as repo, Case, Created, Idempotency, ListFilter, TransitionRequest,
 };
-
-/// Microseconds: what both databases store exactly.
-pub(crate) fn now() -> NaiveDateTime {
-    Utc::now().naive_utc().trunc_subsecs(6)
-}
-
-pub(crate) fn municipalities(p: &Principal) -> Vec<String> {
-    p.municipalities
-        .iter()
-        .map(|a| a.as_str().to_owned())
-        .collect()
-}
-
-pub(crate) fn scope<'a>(p: &Principal, keys: &'a [String]) -> Scope<'a> {
-    Scope::for_role(p.role, keys)
-}
-
-pub(crate) fn writer<'a>(p: &'a Principal, keys: &'a [String], now: NaiveDateTime) -> Writer<'a> {
-    Writer {
-        subject: &p.subject,
-        role: p.role,
-        municipalities: keys,
-        now,
-        new_id: None,
-    }
-}
 
 fn not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("no application {id}"))
 }
 
-fn with_etag(status: actix_web::http::StatusCode, case: &Case, now: NaiveDateTime) -> HttpResponse {
+fn with_etag(status: StatusCode, case: &Case, now: NaiveDateTime) -> HttpResponse {
     HttpResponse::build(status)
-        .insert_header((header::ETAG, etag::etag(case.row.version)))
+        .insert_header(etag::header(case.row.version))
         .json(ApplicationDto::new(case, now))
-}
-
-/// Maps a refused write to its answer.
-fn write_error(e: WriteError, id: &str) -> ApiError {
-    refused(e, || not_found(id))
-}
-
-/// Maps a refused write to its answer; `missing` says what was not found.
-pub(crate) fn refused(e: WriteError, missing: impl FnOnce() -> ApiError) -> ApiError {
-    match e {
-        WriteError::NotFound => missing(),
-        WriteError::Forbidden(m) => ApiError::Forbidden(m),
-        WriteError::Stale => ApiError::PreconditionFailed(
-            "the case has changed since you read it; GET it again and retry with its ETag".into(),
-        ),
-        WriteError::Refused(r @ Refusal::Role { .. }) => ApiError::Forbidden(r.to_string()),
-        WriteError::Refused(r @ Refusal::State { .. }) => ApiError::Conflict(r.to_string()),
-        WriteError::Conflict(m) => ApiError::Conflict(m),
-        WriteError::Invalid(vs) => ApiError::Validation(field_errors(vs)),
-        WriteError::KeyReused => ApiError::Unprocessable(
-            "this Idempotency-Key was used before with a different request body".into(),
-        ),
-        WriteError::Db(e) => e.into(),
-    }
 }
 
 /// The `Idempotency-Key` header, if any: 1 to 255 visible ASCII characters.
@@ -117,50 +66,47 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     request_body = NewApplication,
     responses(
         (status = 201, body = ApplicationDto, headers(("ETag" = String), ("Location" = String))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/applications")]
 pub async fn create(
-    principal: Principal,
+    caller: Caller,
     req: HttpRequest,
     body: Json<NewApplication>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::CREATE_APPLICATIONS)?;
+    caller.require(policy::CREATE_APPLICATIONS)?;
     let key = idempotency_key(&req)?;
     let body = body.into_inner();
     let request_hash = format!(
         "{:x}",
         Sha256::digest(serde_json::to_vec(&body).map_err(ApiError::internal)?)
     );
-    if !principal
-        .municipalities
-        .iter()
-        .any(|a| a.as_str() == body.lead_ags)
-    {
+    if !caller.acts_for(&body.lead_ags) {
         return Err(ApiError::Forbidden(format!(
             "your token does not act for {}; lead_ags must be one of {}",
             body.lead_ags,
-            municipalities(&principal).join(", ")
+            caller.keys.join(", ")
         )));
     }
     let (programme, content) = body.into_content().map_err(ApiError::Validation)?;
-    let now = now();
     let created = super::db(&pool, move |conn| {
-        let keys = municipalities(&principal);
-        let w = writer(&principal, &keys, now);
         let idem = key.as_deref().map(|k| Idempotency {
             key: k,
             request_hash: &request_hash,
         });
-        let render =
-            |c: &Case| serde_json::to_string(&ApplicationDto::new(c, now)).unwrap_or_default();
-        repo::create(conn, &programme, &content, &w, idem, &render)
-            .map_err(|e| write_error(e, "(new)"))
+        let render = |c: &Case| {
+            serde_json::to_string(&ApplicationDto::new(c, caller.now)).unwrap_or_default()
+        };
+        Ok(repo::create(
+            conn,
+            &programme,
+            &content,
+            &caller.writer(),
+            idem,
+            &render,
+        )?)
     })
     .await?;
     // A create answers the case at its first version; a replay is that same first answer.
@@ -168,12 +114,9 @@ pub async fn create(
         Created::New { case, body } => (201, body, case.row.id, false),
         Created::Replay { status, body, id } => (status, body, id, true),
     };
-    let mut resp = HttpResponse::build(
-        actix_web::http::StatusCode::from_u16(status)
-            .unwrap_or(actix_web::http::StatusCode::CREATED),
-    );
+    let mut resp = HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED));
     resp.insert_header((header::LOCATION, format!("/api/v1/applications/{id}")))
-        .insert_header((header::ETAG, etag::etag(repo::FIRST_VERSION)))
+        .insert_header(etag::header(repo::FIRST_VERSION))
         .content_type("application/json");
     if replayed {
         resp.insert_header(("Idempotent-Replayed", "true"));
@@ -189,29 +132,24 @@ pub async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, body = ApplicationDto, headers(("ETag" = String))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications/{id}")]
 pub async fn get(
-    principal: Principal,
+    caller: Caller,
     path: web::Path<String>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::READ_APPLICATIONS)?;
+    caller.require(policy::READ_APPLICATIONS)?;
     let id = path.into_inner();
-    let found = {
-        let id = id.clone();
-        super::db(&pool, move |conn| {
-            let keys = municipalities(&principal);
-            Ok(repo::find(conn, &id, scope(&principal, &keys))?)
-        })
-        .await?
-    };
-    let case = found.ok_or_else(|| not_found(&id))?;
-    Ok(with_etag(actix_web::http::StatusCode::OK, &case, now()))
+    let now = caller.now;
+    let case = super::db(&pool, move |conn| {
+        repo::find(conn, &id, caller.scope())?.ok_or_else(|| not_found(&id))
+    })
+    .await?;
+    Ok(with_etag(StatusCode::OK, &case, now))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -315,24 +253,20 @@ fn decode_cursor(c: &str) -> Result<(NaiveDateTime, String), ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 200, body = Page<ApplicationSummary>),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications")]
 pub async fn list(
-    principal: Principal,
+    caller: Caller,
     query: web::Query<ListQuery>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::READ_APPLICATIONS)?;
+    caller.require(policy::READ_APPLICATIONS)?;
     let filter = query.into_inner().filter()?;
     let limit = filter.limit - 1;
     let rows = super::db(&pool, move |conn| {
-        let keys = municipalities(&principal);
-        Ok(repo::list(conn, scope(&principal, &keys), &filter)?)
+        Ok(repo::list(conn, caller.scope(), &filter)?)
     })
     .await?;
     let page: Page<ApplicationSummary> =
@@ -350,41 +284,40 @@ pub async fn list(
     request_body = ApplicationPatch,
     responses(
         (status = 200, body = ApplicationDto, headers(("ETag" = String))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 428, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/applications/{id}")]
 pub async fn update(
-    principal: Principal,
+    caller: Caller,
     req: HttpRequest,
     path: web::Path<String>,
     body: Json<ApplicationPatch>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::EDIT_DRAFTS)?;
+    caller.require(policy::EDIT_DRAFTS)?;
     let expected = etag::if_match(&req)?;
     let id = path.into_inner();
     let patch = body.into_inner();
-    let now = now();
-    let case = {
-        let id = id.clone();
-        super::db(&pool, move |conn| {
-            let keys = municipalities(&principal);
-            let w = writer(&principal, &keys, now);
-            let edit = |c: &mut _, p: &mut String| patch.apply(c, p);
-            repo::update_draft(conn, &id, expected, &w, &edit, patch.reason.as_deref())
-                .map_err(|e| write_error(e, &id))
-        })
-        .await?
-    };
-    Ok(with_etag(actix_web::http::StatusCode::OK, &case, now))
+    let now = caller.now;
+    let case = super::db(&pool, move |conn| {
+        let edit = |c: &mut _, p: &mut String| patch.apply(c, p);
+        let reason = patch.reason.as_deref();
+        Ok(repo::update_draft(
+            conn,
+            &id,
+            expected,
+            &caller.writer(),
+            &edit,
+            reason,
+        )?)
+    })
+    .await?;
+    Ok(with_etag(StatusCode::OK, &case, now))
 }
 
 /// A lifecycle action (`If-Match` required). Who may do what from which status:
@@ -399,25 +332,22 @@ pub async fn update(
     request_body = TransitionBody,
     responses(
         (status = 200, body = ApplicationDto, headers(("ETag" = String))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 428, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/applications/{id}/transitions")]
 pub async fn transition(
-    principal: Principal,
+    caller: Caller,
     req: HttpRequest,
     path: web::Path<String>,
     body: Json<TransitionBody>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::READ_APPLICATIONS)?;
+    caller.require(policy::READ_APPLICATIONS)?;
     let expected = etag::if_match(&req)?;
     let id = path.into_inner();
     let body = body.into_inner();
@@ -436,28 +366,23 @@ pub async fn transition(
             ),
         )
     })?;
-    let now = now();
-    let case = {
-        let id = id.clone();
-        super::db(&pool, move |conn| {
-            let keys = municipalities(&principal);
-            let w = writer(&principal, &keys, now);
-            let actual: Option<Vec<(i32, crate::domain::Money)>> = body
-                .actual_costs
-                .as_ref()
-                .map(|a| a.iter().map(|c| (c.line, c.amount)).collect());
-            let t = TransitionRequest {
-                action,
-                reason: body.reason.as_deref(),
-                response_due: body.response_due,
-                expected_version: expected,
-                actual_costs: actual.as_deref(),
-            };
-            repo::apply_transition(conn, &id, &w, &t).map_err(|e| write_error(e, &id))
-        })
-        .await?
-    };
-    Ok(with_etag(actix_web::http::StatusCode::OK, &case, now))
+    let now = caller.now;
+    let case = super::db(&pool, move |conn| {
+        let actual: Option<Vec<(i32, crate::domain::Money)>> = body
+            .actual_costs
+            .as_ref()
+            .map(|a| a.iter().map(|c| (c.line, c.amount)).collect());
+        let t = TransitionRequest {
+            action,
+            reason: body.reason.as_deref(),
+            response_due: body.response_due,
+            expected_version: expected,
+            actual_costs: actual.as_deref(),
+        };
+        Ok(repo::apply_transition(conn, &id, &caller.writer(), &t)?)
+    })
+    .await?;
+    Ok(with_etag(StatusCode::OK, &case, now))
 }
 
 /// The case's history: every event with time, actor, role, action, from, to, reason and the
@@ -469,28 +394,22 @@ pub async fn transition(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<AuditEventDto>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications/{id}/history")]
 pub async fn history(
-    principal: Principal,
+    caller: Caller,
     path: web::Path<String>,
     pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(policy::READ_APPLICATIONS)?;
+    caller.require(policy::READ_APPLICATIONS)?;
     let id = path.into_inner();
-    let events = {
-        let id = id.clone();
-        super::db(&pool, move |conn| {
-            let keys = municipalities(&principal);
-            Ok(repo::history(conn, &id, scope(&principal, &keys))?)
-        })
-        .await?
-    };
-    let events = events.ok_or_else(|| not_found(&id))?;
+    let events = super::db(&pool, move |conn| {
+        repo::history(conn, &id, caller.scope())?.ok_or_else(|| not_found(&id))
+    })
+    .await?;
     let dtos: Vec<AuditEventDto> = events.into_iter().map(AuditEventDto::from).collect();
     Ok(HttpResponse::Ok().json(dtos))
 }

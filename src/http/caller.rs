@@ -1,0 +1,181 @@
+//! The handler toolkit: who calls and when (`Caller`), the one clock every request reads
+//! (`RequestClock`), and what a refused write answers (`From<WriteError> for ApiError`).
+//!
+//! A handler reads like a list: extract the `Caller`, `caller.require(policy)` (403), call
+//! persistence with `caller.scope()` or `caller.writer()`, `?` the refusal, respond.
+
+use std::future::{Ready, ready};
+use std::sync::{Arc, RwLock};
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use chrono::{Duration, NaiveDateTime, SubsecRound, Utc};
+
+use super::dto::field_errors;
+use crate::auth::Principal;
+use crate::domain::{Refusal, Role};
+use crate::error::ApiError;
+use crate::persistence::applications::{Scope, WriteError, Writer};
+
+/// Where the instant of a request comes from: the system clock, fixed at an instant, or the
+/// system clock shifted by a duration. One is registered in app data by `startup`; clones
+/// share the setting, so a test can fix or shift the time of a running server. (Not to be
+/// confused with `domain::Clock`, the processing clock of a case.)
+#[derive(Debug, Clone, Default)]
+pub struct RequestClock {
+    mode: Arc<RwLock<Mode>>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+enum Mode {
+    #[default]
+    System,
+    Fixed(NaiveDateTime),
+    Shifted(Duration),
+}
+
+impl RequestClock {
+    /// The system clock.
+    pub fn system() -> Self {
+        RequestClock::default()
+    }
+
+    /// Every request from now on happens at `at`.
+    pub fn fix(&self, at: NaiveDateTime) {
+        self.set(Mode::Fixed(at));
+    }
+
+    /// Every request from now on happens `by` after the system time.
+    pub fn shift(&self, by: Duration) {
+        self.set(Mode::Shifted(by));
+    }
+
+    /// Back to the system clock.
+    pub fn reset(&self) {
+        self.set(Mode::System);
+    }
+
+    /// The current instant in UTC, in microseconds: what both databases store exactly.
+    pub fn now(&self) -> NaiveDateTime {
+        let mode = *self.mode.read().unwrap_or_else(|e| e.into_inner());
+        let t = match mode {
+            Mode::System => Utc::now().naive_utc(),
+            Mode::Fixed(t) => t,
+            Mode::Shifted(d) => Utc::now().naive_utc() + d,
+        };
+        t.trunc_subsecs(6)
+    }
+
+    fn set(&self, mode: Mode) {
+        *self.mode.write().unwrap_or_else(|e| e.into_inner()) = mode;
+    }
+
+    /// The clock in the app data, or the system clock when none is registered.
+    fn of(req: &HttpRequest) -> NaiveDateTime {
+        req.app_data::<web::Data<RequestClock>>()
+            .map_or_else(|| RequestClock::system().now(), |c| c.now())
+    }
+}
+
+/// The authenticated caller of a request (401 when the token is missing or bad, as
+/// `Principal`), its municipality keys and the request's instant.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    /// The keys of the municipalities an applicant acts for (empty for staff).
+    pub keys: Vec<String>,
+    /// When the request happens (from `RequestClock`, microseconds).
+    pub now: NaiveDateTime,
+}
+
+impl Caller {
+    pub fn new(principal: Principal, now: NaiveDateTime) -> Self {
+        let keys = principal
+            .municipalities
+            .iter()
+            .map(|a| a.as_str().to_owned())
+            .collect();
+        Caller {
+            principal,
+            keys,
+            now,
+        }
+    }
+
+    /// Refuses with 403 unless the caller has one of the roles.
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        self.principal.require(roles)
+    }
+
+    /// What the caller may read.
+    pub fn scope(&self) -> Scope<'_> {
+        Scope::for_role(self.principal.role, &self.keys)
+    }
+
+    /// Who writes, and when. The one place a `Writer` is built.
+    pub fn writer(&self) -> Writer<'_> {
+        Writer {
+            subject: &self.principal.subject,
+            role: self.principal.role,
+            municipalities: &self.keys,
+            now: self.now,
+            new_id: None,
+        }
+    }
+
+    /// Whether the caller acts for the municipality `ags`.
+    pub fn acts_for(&self, ags: &str) -> bool {
+        self.keys.iter().any(|k| k == ags)
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let principal = Principal::from_request(req, payload).into_inner();
+        ready(principal.map(|p| Caller::new(p, RequestClock::of(req))))
+    }
+}
+
+/// A refused write and its answer. A missing record is named by the error itself.
+impl From<WriteError> for ApiError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::NotFound(what) => ApiError::NotFound(what),
+            WriteError::Forbidden(m) => ApiError::Forbidden(m),
+            WriteError::Stale => ApiError::PreconditionFailed(
+                "the case has changed since you read it; GET it again and retry with its ETag"
+                    .into(),
+            ),
+            WriteError::Refused(r @ Refusal::Role { .. }) => ApiError::Forbidden(r.to_string()),
+            WriteError::Refused(r @ Refusal::State { .. }) => ApiError::Conflict(r.to_string()),
+            WriteError::Conflict(m) => ApiError::Conflict(m),
+            WriteError::Invalid(vs) => ApiError::Validation(field_errors(vs)),
+            WriteError::KeyReused => ApiError::Unprocessable(
+                "this Idempotency-Key was used before with a different request body".into(),
+            ),
+            WriteError::Db(e) => e.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fixed_clock_answers_its_instant_in_microseconds() {
+        let clock = RequestClock::system();
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 123_456_789)
+            .unwrap()
+            .naive_utc();
+        clock.clone().fix(at);
+        assert_eq!(clock.now(), at.trunc_subsecs(6));
+        clock.shift(Duration::days(-1));
+        let shifted = clock.now();
+        assert!(shifted < Utc::now().naive_utc() - Duration::hours(23));
+        clock.reset();
+        assert!(clock.now() > shifted + Duration::hours(23));
+    }
+}
