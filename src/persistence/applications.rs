@@ -256,15 +256,26 @@ fn load_children(conn: &mut AnyConnection, row: ApplicationRow) -> QueryResult<C
 
 /// One case, if it exists and the scope may see it.
 pub fn find(conn: &mut AnyConnection, id: &str, scope: Scope<'_>) -> QueryResult<Option<Case>> {
-    let q = scoped(ap::table.filter(ap::id.eq(id)).into_boxed(), scope);
-    let Some(row) = q
-        .select(ApplicationRow::as_select())
-        .first(conn)
-        .optional()?
-    else {
-        return Ok(None);
+    let row = match scope {
+        // Staff: one statement the connection prepares once and reuses (a boxed query is
+        // prepared anew every time).
+        Scope::All => ap::table
+            .find(id)
+            .select(ApplicationRow::as_select())
+            .first(conn)
+            .optional()?,
+        Scope::Municipalities(_) => scoped(ap::table.filter(ap::id.eq(id)).into_boxed(), scope)
+            .select(ApplicationRow::as_select())
+            .first(conn)
+            .optional()?,
     };
-    load_children(conn, row).map(Some)
+    row.map(|row| load_children(conn, row)).transpose()
+}
+
+/// Whether the scope may see the case (one statement).
+pub fn visible(conn: &mut AnyConnection, id: &str, scope: Scope<'_>) -> QueryResult<bool> {
+    let q = scoped(ap::table.filter(ap::id.eq(id)).into_boxed(), scope);
+    Ok(q.select(ap::id).first::<String>(conn).optional()?.is_some())
 }
 
 /// Filters of the case list; all optional, combined with AND.

@@ -263,7 +263,7 @@ fn visible(conn: &mut AnyConnection, row: &NoticeRow, scope: Scope<'_>) -> Query
     match scope {
         Scope::All => Ok(true),
         Scope::Municipalities(_) => {
-            Ok(row.status == SIGNED && cases::find(conn, &row.application_id, scope)?.is_some())
+            Ok(row.status == SIGNED && cases::visible(conn, &row.application_id, scope)?)
         }
     }
 }
@@ -288,7 +288,7 @@ pub fn list_for_case(
     case_id: &str,
     scope: Scope<'_>,
 ) -> QueryResult<Option<Vec<Notice>>> {
-    if cases::find(conn, case_id, scope)?.is_none() {
+    if !cases::visible(conn, case_id, scope)? {
         return Ok(None);
     }
     let mut q = n::table

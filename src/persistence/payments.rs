@@ -53,8 +53,9 @@ pub fn find(
     id: &str,
     scope: Scope<'_>,
 ) -> QueryResult<Option<PaymentRow>> {
-    match load(conn, id)? {
-        Some(row) if cases::find(conn, &row.application_id, scope)?.is_some() => Ok(Some(row)),
+    match (load(conn, id)?, scope) {
+        (Some(row), Scope::All) => Ok(Some(row)),
+        (Some(row), _) if cases::visible(conn, &row.application_id, scope)? => Ok(Some(row)),
         _ => Ok(None),
     }
 }
@@ -65,7 +66,7 @@ pub fn list_for_case(
     case_id: &str,
     scope: Scope<'_>,
 ) -> QueryResult<Option<Vec<PaymentRow>>> {
-    if cases::find(conn, case_id, scope)?.is_none() {
+    if !cases::visible(conn, case_id, scope)? {
         return Ok(None);
     }
     pr::table
