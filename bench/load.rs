@@ -469,6 +469,7 @@ fn main() {
     let options = foerderakte::seed::Options {
         cases: Some(n_cases as u64),
         seed: foerderakte::seed::DEFAULT_SEED,
+        bulk: false,
     };
     foerderakte::seed::run(&mut conn, &options, &mut |_| {}).expect("the load generator");
     eprintln!(

@@ -406,6 +406,7 @@ fn main() {
         let options = foerderakte::seed::Options {
             cases: Some(n_cases as u64),
             seed: foerderakte::seed::DEFAULT_SEED,
+            bulk: false,
         };
         let written = foerderakte::seed::run(&mut conn, &options, &mut |line| eprintln!("{line}"))
             .expect("the load generator");

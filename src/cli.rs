@@ -58,6 +58,10 @@ pub enum Command {
         /// The generator's seed; the same seed gives the same data.
         #[arg(long, default_value_t = crate::seed::DEFAULT_SEED)]
         seed: u64,
+        /// The demo history as batched inserts of the same rows instead of through the API's
+        /// transactions (faster; load mode always writes so).
+        #[arg(long)]
+        bulk: bool,
         /// The database: a SQLite file or a postgres:// URL.
         #[arg(long, env = "DATABASE_URL", default_value = "foerderakte.sqlite3")]
         database_url: String,
@@ -126,13 +130,14 @@ fn run(command: Command) -> Result<(), BoxError> {
         Command::SeedDemo {
             cases,
             seed,
+            bulk,
             database_url,
         } => {
             if cases == Some(0) {
                 return Err("--cases: at least 1".into());
             }
             let mut conn = persistence::establish(&database_url)?;
-            let options = crate::seed::Options { cases, seed };
+            let options = crate::seed::Options { cases, seed, bulk };
             let report = crate::seed::run(&mut conn, &options, &mut |line| {
                 eprintln!("seed-demo: {line}");
             })?;

@@ -72,6 +72,10 @@ pub struct Options {
     /// `None`: the demo history; `Some(n)`: load mode with n cases.
     pub cases: Option<u64>,
     pub seed: u64,
+    /// The demo history with batched inserts of what the steps computed in memory, as load
+    /// mode writes, instead of through the API's transactions: the same rows (a test
+    /// compares them), faster.
+    pub bulk: bool,
 }
 
 /// What was written.
@@ -155,6 +159,7 @@ pub fn run(
     }
     let world = load_world(conn)?;
     let mut report = match options.cases {
+        None if options.bulk => demo_bulk(conn, &world, options.seed)?,
         None => demo_mode(conn, &world, options.seed)?,
         Some(n) => load_mode(conn, &world, options.seed, n, progress)?,
     };
@@ -852,14 +857,39 @@ fn demo_mode(conn: &mut AnyConnection, world: &World, seed: u64) -> Result<Repor
     Ok(report)
 }
 
+/// The demo history as batched inserts, in one transaction (the programme changes, which
+/// only the transactions write, aside).
+fn demo_bulk(conn: &mut AnyConnection, world: &World, seed: u64) -> Result<Report, BoxError> {
+    let mut generator = Generator::new(world, false);
+    let mut batch = Batch::new();
+    for (i, spec) in demo_specs(world, seed)?.iter().enumerate() {
+        let mut rng = Rng::stream(seed ^ 0xDE30_0000, i as u64);
+        batch.add(generator.case(spec, &mut rng)?);
+    }
+    generator.finish(&mut batch)?;
+    let mut report = Report::default();
+    let statements = batch.statements(&mut report);
+    execute(conn, &statements)?;
+    let stats = std::mem::take(&mut generator.stats);
+    report.statuses = stats.statuses;
+    report.grants_by_year = stats.grants_by_year;
+    report.open_end_2019 = stats.open_end_2019;
+    Ok(report)
+}
+
+/// The cases of the demo history, in the order of opening.
+fn demo_specs(world: &World, seed: u64) -> Result<Vec<Spec>, String> {
+    let mut specs = demo::specs(world, seed)?;
+    specs.sort_by_key(|s| s.created);
+    Ok(specs)
+}
+
 /// The writes of the demo history (cases, budgets, programme changes) and what its cases
 /// come to.
 fn demo_steps(world: &World, seed: u64) -> Result<(Vec<Step>, Report), BoxError> {
-    let mut specs = demo::specs(world, seed)?;
-    specs.sort_by_key(|s| s.created);
     let mut generator = Generator::new(world, false);
     let mut steps = programme_steps(world);
-    for (i, spec) in specs.iter().enumerate() {
+    for (i, spec) in demo_specs(world, seed)?.iter().enumerate() {
         let mut rng = Rng::stream(seed ^ 0xDE30_0000, i as u64);
         let sim = generator.case(spec, &mut rng)?;
         steps.extend(sim.steps.unwrap_or_default());

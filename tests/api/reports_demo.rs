@@ -23,6 +23,7 @@ fn after_seed_demo_the_reports_show_the_public_figures_of_2019_and_2020() {
         &Options {
             cases: None,
             seed: DEFAULT_SEED,
+            bulk: false,
         },
         &mut |_| {},
     )
