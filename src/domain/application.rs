@@ -21,7 +21,7 @@ pub const MAX_COST_LINES: usize = 500;
 pub const MAX_PARTNERS: usize = 100;
 
 /// What a cost line is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CostCategory {
     Software,
