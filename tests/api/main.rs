@@ -20,6 +20,7 @@ mod closing;
 mod crash;
 mod errors;
 mod instances;
+mod layering;
 mod municipalities;
 mod notices;
 mod operations;
