@@ -21,6 +21,7 @@ mod crash;
 mod errors;
 mod instances;
 mod layering;
+mod migrations;
 mod municipalities;
 mod notices;
 mod operations;
