@@ -1,8 +1,9 @@
 //! Configuration from the environment (and an optional `.env`, loaded by the CLI).
 
+use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
 
-use crate::auth::JwtAlgorithm;
 use crate::document::Authority;
 
 /// Everything the service reads from its environment. `.env.example` documents each variable.
@@ -25,6 +26,38 @@ pub fn default_authority() -> Authority {
         unit: "Kompetenzzentrum Verwaltung 4.0".into(),
         address: vec!["Ludwig-Erhard-Ring 7".into(), "99099 Erfurt".into()],
         place: "Erfurt".into(),
+    }
+}
+
+/// The one algorithm tokens are signed with (`JWT_ALGORITHM`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtAlgorithm {
+    Hs256,
+    Rs256,
+    Es256,
+}
+
+impl FromStr for JwtAlgorithm {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "HS256" => Ok(JwtAlgorithm::Hs256),
+            "RS256" => Ok(JwtAlgorithm::Rs256),
+            "ES256" => Ok(JwtAlgorithm::Es256),
+            other => Err(format!(
+                "JWT_ALGORITHM must be one of HS256, RS256, ES256, not {other:?}"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for JwtAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            JwtAlgorithm::Hs256 => "HS256",
+            JwtAlgorithm::Rs256 => "RS256",
+            JwtAlgorithm::Es256 => "ES256",
+        })
     }
 }
 

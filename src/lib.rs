@@ -14,5 +14,6 @@ pub mod http;
 pub mod openapi;
 pub mod persistence;
 pub mod reporting;
+pub mod schemas;
 pub mod seed;
 pub mod startup;

@@ -2,10 +2,9 @@
 
 use actix_web::App;
 use utoipa::openapi::path::{Operation, ParameterIn};
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
-use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
 use crate::error::{FieldError, Problem};
@@ -146,32 +145,6 @@ fn problem(description: &str) -> Response {
         )
         .build()
 }
-
-/// The JSON schema of an amount in a request: euros as a string with exactly two decimals, not
-/// negative, at most 100,000,000,000.00 (`Money`'s parser, which answers 400 to anything else,
-/// and `Money::non_negative`). Fields use it with `#[schema(value_type = Amount)]`.
-pub struct Amount;
-
-/// `Money::from_str` accepts at most 15 digits before the point (leading zeros included) and at
-/// most `MAX_CENTS`.
-pub const AMOUNT_PATTERN: &str = r"^0*([0-9]{1,11}\.[0-9]{2}|100000000000\.00)$";
-
-impl PartialSchema for Amount {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .description(Some(
-                "An amount in euros: a string with exactly two decimals, not negative, at most \
-                 `100000000000.00`.",
-            ))
-            .pattern(Some(AMOUNT_PATTERN))
-            .max_length(Some(18))
-            .examples(["1234.50"])
-            .into()
-    }
-}
-
-impl ToSchema for Amount {}
 
 /// The document as committed in `openapi/openapi.json` (pretty JSON, trailing newline).
 pub fn document_json() -> String {

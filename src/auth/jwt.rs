@@ -1,22 +1,12 @@
 //! JWT decoding with exactly one configured algorithm, issuer and audience.
 
-use std::fmt;
-use std::str::FromStr;
-
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
 
-use crate::config::JwtSettings;
+use crate::config::{JwtAlgorithm, JwtSettings};
 use crate::domain::{Ags, Role};
 
 use super::Principal;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JwtAlgorithm {
-    Hs256,
-    Rs256,
-    Es256,
-}
 
 impl JwtAlgorithm {
     fn algorithm(self) -> Algorithm {
@@ -25,30 +15,6 @@ impl JwtAlgorithm {
             JwtAlgorithm::Rs256 => Algorithm::RS256,
             JwtAlgorithm::Es256 => Algorithm::ES256,
         }
-    }
-}
-
-impl FromStr for JwtAlgorithm {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "HS256" => Ok(JwtAlgorithm::Hs256),
-            "RS256" => Ok(JwtAlgorithm::Rs256),
-            "ES256" => Ok(JwtAlgorithm::Es256),
-            other => Err(format!(
-                "JWT_ALGORITHM must be one of HS256, RS256, ES256, not {other:?}"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for JwtAlgorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            JwtAlgorithm::Hs256 => "HS256",
-            JwtAlgorithm::Rs256 => "RS256",
-            JwtAlgorithm::Es256 => "ES256",
-        })
     }
 }
 

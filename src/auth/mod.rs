@@ -4,5 +4,6 @@ mod jwt;
 pub mod policy;
 mod principal;
 
-pub use jwt::{Claims, JwtAlgorithm, JwtError, JwtVerifier, mint_hs256};
+pub use crate::config::JwtAlgorithm;
+pub use jwt::{Claims, JwtError, JwtVerifier, mint_hs256};
 pub use principal::Principal;

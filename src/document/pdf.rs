@@ -529,9 +529,54 @@ fn subset_tag(face: Face, cid_to_gid: &[u16]) -> String {
         .collect()
 }
 
-fn write_pdf(fonts: &Fonts, pages: &[Page], info: &DocInfo) -> Result<Vec<u8>, DocumentError> {
-    // One code per distinct character, shared by both faces.
-    let used: BTreeSet<(Face, char)> = pages
+/// The object numbers of a document: catalog, page tree, info, ToUnicode map, per page its
+/// page and content stream, per face its five font objects.
+struct Refs {
+    catalog: Ref,
+    tree: Ref,
+    info: Ref,
+    cmap: Ref,
+    pages: Vec<(Ref, Ref)>,
+    fonts: Vec<[Ref; 5]>,
+}
+
+impl Refs {
+    fn new(pages: usize) -> Refs {
+        let mut next = 0;
+        let mut alloc = || {
+            next += 1;
+            Ref::new(next)
+        };
+        let catalog = alloc();
+        let tree = alloc();
+        let info = alloc();
+        let cmap = alloc();
+        let pages = (0..pages).map(|_| (alloc(), alloc())).collect();
+        let fonts = FACES
+            .iter()
+            .map(|_| [alloc(), alloc(), alloc(), alloc(), alloc()])
+            .collect();
+        Refs {
+            catalog,
+            tree,
+            info,
+            cmap,
+            pages,
+            fonts,
+        }
+    }
+}
+
+const FONT_NAMES: [Name<'static>; 2] = [Name(b"F1"), Name(b"F2")];
+
+/// The characters of the text, per face.
+type Used = BTreeSet<(Face, char)>;
+/// One code per distinct character, shared by both faces.
+type Codes = BTreeMap<char, u16>;
+
+/// The characters of the text per face, and their codes.
+fn char_codes(pages: &[Page]) -> Result<(Used, Codes), DocumentError> {
+    let used: Used = pages
         .iter()
         .flatten()
         .filter_map(|item| match item {
@@ -544,32 +589,50 @@ fn write_pdf(fonts: &Fonts, pages: &[Page], info: &DocInfo) -> Result<Vec<u8>, D
     if chars.len() >= usize::from(u16::MAX) {
         return Err(DocumentError::TooManyCharacters);
     }
-    let codes: BTreeMap<char, u16> = chars.iter().zip(1u16..).map(|(c, i)| (*c, i)).collect();
+    let codes: Codes = chars.iter().zip(1u16..).map(|(c, i)| (*c, i)).collect();
+    Ok((used, codes))
+}
 
-    let mut next = 0;
-    let mut alloc = || {
-        next += 1;
-        Ref::new(next)
-    };
-    let catalog_id = alloc();
-    let tree_id = alloc();
-    let info_id = alloc();
-    let cmap_id = alloc();
-    let page_ids: Vec<(Ref, Ref)> = pages.iter().map(|_| (alloc(), alloc())).collect();
-    let font_ids: Vec<[Ref; 5]> = FACES
-        .iter()
-        .map(|_| [alloc(), alloc(), alloc(), alloc(), alloc()])
-        .collect();
-    let font_names = [Name(b"F1"), Name(b"F2")];
-
+fn write_pdf(fonts: &Fonts, pages: &[Page], info: &DocInfo) -> Result<Vec<u8>, DocumentError> {
+    let (used, codes) = char_codes(pages)?;
+    let refs = Refs::new(pages.len());
     let mut pdf = Pdf::new();
-    pdf.catalog(catalog_id)
-        .pages(tree_id)
+    write_catalog(&mut pdf, &refs, pages.len(), info);
+    for (page, (page_id, content_id)) in pages.iter().zip(&refs.pages) {
+        let mut p = pdf.page(*page_id);
+        p.media_box(Rect::new(0.0, 0.0, PAGE_W, PAGE_H))
+            .parent(refs.tree)
+            .contents(*content_id);
+        let mut resources = p.resources();
+        let mut font_dict = resources.fonts();
+        for (name, ids) in FONT_NAMES.iter().zip(&refs.fonts) {
+            font_dict.pair(*name, ids[0]);
+        }
+        font_dict.finish();
+        resources.finish();
+        p.finish();
+
+        let content = page_content(page, &codes, &FONT_NAMES);
+        pdf.stream(*content_id, &deflate(&content))
+            .filter(Filter::FlateDecode);
+    }
+    write_cmap(&mut pdf, refs.cmap, &codes);
+    for (face, ids) in FACES.iter().zip(&refs.fonts) {
+        let e = embed(fonts, *face, &codes, &used)?;
+        write_font(&mut pdf, fonts, *face, *ids, refs.cmap, &e);
+    }
+    Ok(pdf.finish())
+}
+
+/// The catalog, the page tree and the document information.
+fn write_catalog(pdf: &mut Pdf, refs: &Refs, pages: usize, info: &DocInfo) {
+    pdf.catalog(refs.catalog)
+        .pages(refs.tree)
         .lang(TextStr("de-DE"));
-    pdf.pages(tree_id)
-        .kids(page_ids.iter().map(|(p, _)| *p))
-        .count(i32::try_from(pages.len()).unwrap_or(i32::MAX));
-    let mut doc_info = pdf.document_info(info_id);
+    pdf.pages(refs.tree)
+        .kids(refs.pages.iter().map(|(p, _)| *p))
+        .count(i32::try_from(pages).unwrap_or(i32::MAX));
+    let mut doc_info = pdf.document_info(refs.info);
     doc_info
         .title(TextStr(&info.title))
         .author(TextStr(&info.author))
@@ -580,26 +643,10 @@ fn write_pdf(fonts: &Fonts, pages: &[Page], info: &DocInfo) -> Result<Vec<u8>, D
         doc_info.creation_date(Date::new(year).month(month).day(day));
     }
     doc_info.finish();
+}
 
-    for (page, (page_id, content_id)) in pages.iter().zip(&page_ids) {
-        let mut p = pdf.page(*page_id);
-        p.media_box(Rect::new(0.0, 0.0, PAGE_W, PAGE_H))
-            .parent(tree_id)
-            .contents(*content_id);
-        let mut resources = p.resources();
-        let mut font_dict = resources.fonts();
-        for (name, ids) in font_names.iter().zip(&font_ids) {
-            font_dict.pair(*name, ids[0]);
-        }
-        font_dict.finish();
-        resources.finish();
-        p.finish();
-
-        let content = page_content(page, &codes, &font_names);
-        pdf.stream(*content_id, &deflate(&content))
-            .filter(Filter::FlateDecode);
-    }
-
+/// The ToUnicode map from the character codes back to the text (so `pdftotext` reads it).
+fn write_cmap(pdf: &mut Pdf, cmap_id: Ref, codes: &BTreeMap<char, u16>) {
     let mut cmap = pdf_writer::types::UnicodeCmap::new(
         Name(b"Foerderakte-UTF16"),
         SystemInfo {
@@ -608,75 +655,87 @@ fn write_pdf(fonts: &Fonts, pages: &[Page], info: &DocInfo) -> Result<Vec<u8>, D
             supplement: 0,
         },
     );
-    for (&c, &cid) in &codes {
+    for (&c, &cid) in codes {
         cmap.pair(cid, c);
     }
     pdf.cmap(cmap_id, &deflate(&cmap.finish()))
         .filter(Filter::FlateDecode);
+}
 
-    for (face, ids) in FACES.iter().zip(&font_ids) {
-        let [type0_id, cid_id, descriptor_id, file_id, map_id] = *ids;
-        let e = embed(fonts, *face, &codes, &used)?;
-        let ttf = fonts.face(*face);
-        let family = match face {
-            Face::Regular => "DejaVuSans",
-            Face::Bold => "DejaVuSans-Bold",
-        };
-        let base = format!("{}+{family}", subset_tag(*face, &e.cid_to_gid));
-        let base = Name(base.as_bytes());
-        let scale = 1000.0 / f32::from(ttf.units_per_em());
+/// One face as a Type 0 font: the CID font, its descriptor, the embedded subset and the
+/// CID-to-glyph map.
+fn write_font(pdf: &mut Pdf, fonts: &Fonts, face: Face, ids: [Ref; 5], cmap_id: Ref, e: &Embedded) {
+    let [type0_id, cid_id, descriptor_id, file_id, map_id] = ids;
+    let family = match face {
+        Face::Regular => "DejaVuSans",
+        Face::Bold => "DejaVuSans-Bold",
+    };
+    let base = format!("{}+{family}", subset_tag(face, &e.cid_to_gid));
+    let base = Name(base.as_bytes());
 
-        pdf.type0_font(type0_id)
-            .base_font(base)
-            .encoding_predefined(Name(b"Identity-H"))
-            .descendant_font(cid_id)
-            .to_unicode(cmap_id);
+    pdf.type0_font(type0_id)
+        .base_font(base)
+        .encoding_predefined(Name(b"Identity-H"))
+        .descendant_font(cid_id)
+        .to_unicode(cmap_id);
 
-        let mut cid = pdf.cid_font(cid_id);
-        cid.subtype(CidFontType::Type2)
-            .base_font(base)
-            .system_info(SystemInfo {
-                registry: Str(b"Adobe"),
-                ordering: Str(b"Identity"),
-                supplement: 0,
-            })
-            .font_descriptor(descriptor_id)
-            .default_width(0.0)
-            .cid_to_gid_map_stream(map_id);
-        cid.widths().consecutive(1, e.widths.iter().copied());
-        cid.finish();
+    let mut cid = pdf.cid_font(cid_id);
+    cid.subtype(CidFontType::Type2)
+        .base_font(base)
+        .system_info(SystemInfo {
+            registry: Str(b"Adobe"),
+            ordering: Str(b"Identity"),
+            supplement: 0,
+        })
+        .font_descriptor(descriptor_id)
+        .default_width(0.0)
+        .cid_to_gid_map_stream(map_id);
+    cid.widths().consecutive(1, e.widths.iter().copied());
+    cid.finish();
 
-        let bbox = ttf.global_bounding_box();
-        let cap = ttf.capital_height().unwrap_or(ttf.ascender());
-        pdf.font_descriptor(descriptor_id)
-            .name(base)
-            .flags(FontFlags::SYMBOLIC)
-            .bbox(Rect::new(
-                f32::from(bbox.x_min) * scale,
-                f32::from(bbox.y_min) * scale,
-                f32::from(bbox.x_max) * scale,
-                f32::from(bbox.y_max) * scale,
-            ))
-            .italic_angle(0.0)
-            .ascent(f32::from(ttf.ascender()) * scale)
-            .descent(f32::from(ttf.descender()) * scale)
-            .cap_height(f32::from(cap) * scale)
-            .stem_v(match face {
-                Face::Regular => 80.0,
-                Face::Bold => 140.0,
-            })
-            .font_file2(file_id);
+    write_descriptor(pdf, fonts, face, descriptor_id, file_id, base);
 
-        let length1 = i32::try_from(e.subset.len()).unwrap_or(i32::MAX);
-        pdf.stream(file_id, &deflate(&e.subset))
-            .filter(Filter::FlateDecode)
-            .pair(Name(b"Length1"), length1);
+    let length1 = i32::try_from(e.subset.len()).unwrap_or(i32::MAX);
+    pdf.stream(file_id, &deflate(&e.subset))
+        .filter(Filter::FlateDecode)
+        .pair(Name(b"Length1"), length1);
 
-        let map: Vec<u8> = e.cid_to_gid.iter().flat_map(|g| g.to_be_bytes()).collect();
-        pdf.stream(map_id, &deflate(&map))
-            .filter(Filter::FlateDecode);
-    }
-    Ok(pdf.finish())
+    let map: Vec<u8> = e.cid_to_gid.iter().flat_map(|g| g.to_be_bytes()).collect();
+    pdf.stream(map_id, &deflate(&map))
+        .filter(Filter::FlateDecode);
+}
+
+/// The font descriptor of a face: its metrics, scaled to 1000 units per em.
+fn write_descriptor(
+    pdf: &mut Pdf,
+    fonts: &Fonts,
+    face: Face,
+    descriptor_id: Ref,
+    file_id: Ref,
+    base: Name<'_>,
+) {
+    let ttf = fonts.face(face);
+    let scale = 1000.0 / f32::from(ttf.units_per_em());
+    let bbox = ttf.global_bounding_box();
+    let cap = ttf.capital_height().unwrap_or(ttf.ascender());
+    pdf.font_descriptor(descriptor_id)
+        .name(base)
+        .flags(FontFlags::SYMBOLIC)
+        .bbox(Rect::new(
+            f32::from(bbox.x_min) * scale,
+            f32::from(bbox.y_min) * scale,
+            f32::from(bbox.x_max) * scale,
+            f32::from(bbox.y_max) * scale,
+        ))
+        .italic_angle(0.0)
+        .ascent(f32::from(ttf.ascender()) * scale)
+        .descent(f32::from(ttf.descender()) * scale)
+        .cap_height(f32::from(cap) * scale)
+        .stem_v(match face {
+            Face::Regular => 80.0,
+            Face::Bold => 140.0,
+        })
+        .font_file2(file_id);
 }
 
 /// The content stream of one page: rules first, then all text in one text object.

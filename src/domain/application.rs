@@ -21,7 +21,7 @@ pub const MAX_COST_LINES: usize = 500;
 pub const MAX_PARTNERS: usize = 100;
 
 /// What a cost line is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CostCategory {
     Software,
@@ -196,41 +196,60 @@ pub fn submission_violations(
     today: NaiveDate,
 ) -> Vec<Violation> {
     let mut out = draft_violations(c);
-    let is_current = |a: &Ags| current.contains(a.as_str());
+    applicant_violations(c, current, today, &mut out);
+    partner_count_violations(c, p, &mut out);
+    programme_window_violations(p, today, &mut out);
+    funding_object_violations(c, p, &mut out);
+    project_violations(c, today, &mut out);
+    let t = c.totals();
+    cost_plan_violations(c, t, &mut out);
+    requested_grant_violations(c, p, t, &mut out);
+    out
+}
 
-    // Who applies.
-    if !is_current(&c.lead) {
-        out.push(v(
-            "lead_ags",
+/// Who applies: the lead and every partner are current municipalities or Landkreise, and the
+/// shares of a joint application add up to exactly 1.
+fn applicant_violations(
+    c: &Content,
+    current: &HashSet<String>,
+    today: NaiveDate,
+    out: &mut Vec<Violation>,
+) {
+    let not_current = |a: &Ags| {
+        (!current.contains(a.as_str())).then(|| {
             format!(
                 "{} is not a current Thuringian municipality or Landkreis on {today}",
-                c.lead.as_str()
+                a.as_str()
+            )
+        })
+    };
+    if let Some(message) = not_current(&c.lead) {
+        out.push(v("lead_ags", message));
+    }
+    if !c.joint {
+        return;
+    }
+    for (i, m) in c.members.iter().enumerate() {
+        if m.ags != c.lead
+            && let Some(message) = not_current(&m.ags)
+        {
+            out.push(v(format!("partners[{i}].ags"), message));
+        }
+    }
+    let sum: i64 = c.members.iter().map(|m| i64::from(m.share_bp)).sum();
+    if sum != i64::from(WHOLE_SHARE_BP) {
+        out.push(v(
+            "partners",
+            format!(
+                "the shares add up to {}, not exactly 1",
+                rate_string(i32::try_from(sum).unwrap_or(i32::MAX))
             ),
         ));
     }
-    if c.joint {
-        for (i, m) in c.members.iter().enumerate() {
-            if m.ags != c.lead && !is_current(&m.ags) {
-                out.push(v(
-                    format!("partners[{i}].ags"),
-                    format!(
-                        "{} is not a current Thuringian municipality or Landkreis on {today}",
-                        m.ags.as_str()
-                    ),
-                ));
-            }
-        }
-        let sum: i64 = c.members.iter().map(|m| i64::from(m.share_bp)).sum();
-        if sum != i64::from(WHOLE_SHARE_BP) {
-            out.push(v(
-                "partners",
-                format!(
-                    "the shares add up to {}, not exactly 1",
-                    rate_string(i32::try_from(sum).unwrap_or(i32::MAX))
-                ),
-            ));
-        }
-    }
+}
+
+/// A cooperation programme's least number of municipalities, the lead included.
+fn partner_count_violations(c: &Content, p: &ProgrammeTerms, out: &mut Vec<Violation>) {
     if let Some(min) = p.min_partners {
         let n = if c.joint { c.members.len() } else { 1 };
         if i64::try_from(n).unwrap_or(i64::MAX) < i64::from(min) {
@@ -243,8 +262,10 @@ pub fn submission_violations(
             ));
         }
     }
+}
 
-    // The programme and what it funds.
+/// The programme is valid and its call open on `today`.
+fn programme_window_violations(p: &ProgrammeTerms, today: NaiveDate, out: &mut Vec<Violation>) {
     if today < p.valid_from {
         out.push(v(
             "programme",
@@ -275,6 +296,10 @@ pub fn submission_violations(
             format!("the call of {} closed on {closes}", p.code),
         ));
     }
+}
+
+/// The funding object is one of the programme's and fundable at present.
+fn funding_object_violations(c: &Content, p: &ProgrammeTerms, out: &mut Vec<Violation>) {
     match p
         .funding_objects
         .iter()
@@ -293,46 +318,50 @@ pub fn submission_violations(
         )),
         Some((_, true)) => {}
     }
+}
 
-    // What the project is.
+/// What the project is: title, description, and a project period of at most
+/// `MAX_PROJECT_YEARS` that has not begun yet.
+fn project_violations(c: &Content, today: NaiveDate, out: &mut Vec<Violation>) {
     if c.title.trim().is_empty() {
         out.push(v("title", "is required"));
     }
     if c.description.trim().is_empty() {
         out.push(v("description", "is required"));
     }
-    match (c.project_start, c.project_end) {
-        (None, _) => out.push(v("project_start", "is required")),
-        (_, None) => out.push(v("project_end", "is required")),
-        (Some(start), Some(end)) => {
-            if end < start {
-                out.push(v(
-                    "project_end",
-                    format!("lies before project_start {start}"),
-                ));
-            } else if start
-                .checked_add_months(Months::new(12 * MAX_PROJECT_YEARS))
-                .is_some_and(|limit| end > limit)
-            {
-                out.push(v(
-                    "project_end",
-                    format!("the project period may not exceed {MAX_PROJECT_YEARS} years"),
-                ));
-            }
-            if start < today {
-                out.push(v(
-                    "project_start",
-                    format!(
-                        "the project has begun ({start}); only projects not yet begun can be \
-                         funded (VV Nr. 1.3 zu § 44 ThürLHO)"
-                    ),
-                ));
-            }
-        }
+    let (start, end) = match (c.project_start, c.project_end) {
+        (None, _) => return out.push(v("project_start", "is required")),
+        (_, None) => return out.push(v("project_end", "is required")),
+        (Some(start), Some(end)) => (start, end),
+    };
+    if end < start {
+        out.push(v(
+            "project_end",
+            format!("lies before project_start {start}"),
+        ));
+    } else if start
+        .checked_add_months(Months::new(12 * MAX_PROJECT_YEARS))
+        .is_some_and(|limit| end > limit)
+    {
+        out.push(v(
+            "project_end",
+            format!("the project period may not exceed {MAX_PROJECT_YEARS} years"),
+        ));
     }
+    if start < today {
+        out.push(v(
+            "project_start",
+            format!(
+                "the project has begun ({start}); only projects not yet begun can be funded \
+                 (VV Nr. 1.3 zu § 44 ThürLHO)"
+            ),
+        ));
+    }
+}
 
-    // The money.
-    let t = c.totals();
+/// The cost plan: at least one eligible line, and the costs balanced by own contribution,
+/// third-party funds and the requested grant.
+fn cost_plan_violations(c: &Content, t: Totals, out: &mut Vec<Violation>) {
     if c.cost_lines.is_empty() {
         out.push(v("cost_lines", "at least one cost line is required"));
     } else if t.eligible == 0 {
@@ -357,38 +386,47 @@ pub fn submission_violations(
             ),
         ));
     }
+}
+
+/// The requested grant: above zero, within the programme's rule (`max_grant`) and not below
+/// its minimum.
+fn requested_grant_violations(
+    c: &Content,
+    p: &ProgrammeTerms,
+    t: Totals,
+    out: &mut Vec<Violation>,
+) {
     if c.requested_grant.cents() <= 0 {
         out.push(v("requested_grant", "must be above 0.00"));
-    } else {
-        let eligible = Money::from_cents(t.eligible).unwrap_or(Money::ZERO);
-        let allowed = max_grant(&GrantBasis {
-            financing_type: p.financing_type,
-            rate_bp: p.max_rate_bp,
-            cap: p.max_grant,
-            eligible,
-            own_contribution: c.own_contribution,
-            third_party: c.third_party_funds,
-        });
-        if c.requested_grant > allowed {
-            out.push(v(
-                "requested_grant",
-                format!(
-                    "exceeds what {} allows: at most {allowed} ({})",
-                    p.code,
-                    rule_text(p, eligible)
-                ),
-            ));
-        }
-        if let Some(min) = p.min_grant
-            && c.requested_grant < min
-        {
-            out.push(v(
-                "requested_grant",
-                format!("is below the minimum grant of {min} of {}", p.code),
-            ));
-        }
+        return;
     }
-    out
+    let eligible = Money::from_cents(t.eligible).unwrap_or(Money::ZERO);
+    let allowed = max_grant(&GrantBasis {
+        financing_type: p.financing_type,
+        rate_bp: p.max_rate_bp,
+        cap: p.max_grant,
+        eligible,
+        own_contribution: c.own_contribution,
+        third_party: c.third_party_funds,
+    });
+    if c.requested_grant > allowed {
+        out.push(v(
+            "requested_grant",
+            format!(
+                "exceeds what {} allows: at most {allowed} ({})",
+                p.code,
+                rule_text(p, eligible)
+            ),
+        ));
+    }
+    if let Some(min) = p.min_grant
+        && c.requested_grant < min
+    {
+        out.push(v(
+            "requested_grant",
+            format!("is below the minimum grant of {min} of {}", p.code),
+        ));
+    }
 }
 
 /// The case-number prefix of a programme: `EGOV` for the E-Government-Richtlinie, `FAG` for

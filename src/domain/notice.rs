@@ -410,11 +410,7 @@ fn checked_allocations(
 
 /// The financing terms of a grant or amendment: the request's, else the ones in force, else
 /// the programme's; never above the programme's rate or cap.
-fn terms_for(
-    r: &NoticeRequest,
-    facts: &CaseFacts<'_>,
-    out: &mut Vec<Violation>,
-) -> Option<GrantTerms> {
+fn terms_for(r: &NoticeRequest, facts: &CaseFacts<'_>, out: &mut Vec<Violation>) -> GrantTerms {
     let base = facts.in_force.map(|f| f.terms);
     let p = facts.programme;
     let financing_type = r
@@ -472,12 +468,12 @@ fn terms_for(
     } else {
         None
     };
-    Some(GrantTerms {
+    GrantTerms {
         financing_type,
         rate_bp,
         cap,
         fixed,
-    })
+    }
 }
 
 /// Applies the caseworker's line decisions to `base` (the approved amount per line before
@@ -565,15 +561,87 @@ fn decided_lines(lines: &[NoticeLine]) -> Vec<DecidedLine> {
         .collect()
 }
 
-/// Computes a notice of `kind` for the case, or says everything that is wrong with the
-/// request. The status rule (which kind in which status) is checked by the caller (409).
-pub fn decide(
-    kind: NoticeKind,
+/// How a request says whether it has a field.
+type Present = fn(&NoticeRequest) -> bool;
+
+const GRANT_SETTING: &[NoticeKind] = &[NoticeKind::Grant, NoticeKind::Amendment];
+const LINE_DECIDING: &[NoticeKind] = &[NoticeKind::Grant, NoticeKind::Amendment, NoticeKind::Final];
+const RECLAIMING: &[NoticeKind] = &[NoticeKind::Final, NoticeKind::Revocation];
+const REVOKING: &[NoticeKind] = &[NoticeKind::Revocation];
+
+/// The request fields that only some kinds of notice take: (field, the kinds that take it,
+/// whether the request has it). A field not listed here is taken by every kind. The order is
+/// the order in which the violations are reported.
+const KIND_FIELDS: [(&str, &[NoticeKind], Present); 13] = [
+    ("financing_type", GRANT_SETTING, |r| {
+        r.financing_type.is_some()
+    }),
+    ("rate", GRANT_SETTING, |r| r.rate_bp.is_some()),
+    ("max_amount", GRANT_SETTING, |r| r.max_amount.is_some()),
+    ("fixed_amount", GRANT_SETTING, |r| r.fixed_amount.is_some()),
+    ("grant_period_start", GRANT_SETTING, |r| {
+        r.grant_period_start.is_some()
+    }),
+    ("grant_period_end", GRANT_SETTING, |r| {
+        r.grant_period_end.is_some()
+    }),
+    ("proof_due", GRANT_SETTING, |r| r.proof_due.is_some()),
+    ("binding_years", GRANT_SETTING, |r| {
+        r.binding_years.is_some()
+    }),
+    ("approved_lines", LINE_DECIDING, |r| {
+        !r.approved_lines.is_empty()
+    }),
+    ("allocations", LINE_DECIDING, |r| r.allocations.is_some()),
+    ("revoked_amount", REVOKING, |r| r.revoked_amount.is_some()),
+    ("interest_from", REVOKING, |r| r.interest_from.is_some()),
+    ("reclaim_due", RECLAIMING, |r| r.reclaim_due.is_some()),
+];
+
+impl NoticeKind {
+    /// Whether a notice of this kind takes the request field `field`.
+    pub fn accepts(self, field: &str) -> bool {
+        KIND_FIELDS
+            .iter()
+            .find(|(f, _, _)| *f == field)
+            .is_none_or(|(_, kinds, _)| kinds.contains(&self))
+    }
+
+    /// Whether a notice of this kind must state its reasons (Begründung).
+    fn states_reasons(self) -> bool {
+        matches!(self, NoticeKind::Rejection | NoticeKind::Revocation)
+    }
+}
+
+/// "grant", "grant or amendment", "grant, amendment or final".
+fn kinds_text(kinds: &[NoticeKind]) -> String {
+    let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    match names.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// One violation, in one wording, for each field the request has that `kind` does not take.
+fn foreign_fields(kind: NoticeKind, r: &NoticeRequest, out: &mut Vec<Violation>) {
+    for (field, kinds, present) in KIND_FIELDS {
+        if present(r) && !kinds.contains(&kind) {
+            out.push(violation(
+                field,
+                format!("only a {} notice has {field}", kinds_text(kinds)),
+            ));
+        }
+    }
+}
+
+/// The posting day: required, and not before today.
+fn checked_posted_on(
     r: &NoticeRequest,
     facts: &CaseFacts<'_>,
-) -> Result<Decided, Vec<Violation>> {
-    let mut out = Vec::new();
-    let posted_on = match r.posted_on {
+    out: &mut Vec<Violation>,
+) -> NaiveDate {
+    match r.posted_on {
         None => {
             out.push(violation(
                 "posted_on",
@@ -589,7 +657,11 @@ pub fn decide(
             d
         }
         Some(d) => d,
-    };
+    }
+}
+
+/// The rules on the texts and the binding period that hold for every kind.
+fn check_texts(kind: NoticeKind, r: &NoticeRequest, out: &mut Vec<Violation>) {
     for (field, text) in [("reason", &r.reason), ("purpose", &r.purpose)] {
         if text
             .as_ref()
@@ -601,7 +673,7 @@ pub fn decide(
             ));
         }
     }
-    if matches!(kind, NoticeKind::Rejection | NoticeKind::Revocation) && blank(&r.reason) {
+    if kind.states_reasons() && blank(&r.reason) {
         out.push(violation(
             "reason",
             format!("a {kind} notice states its reasons (Begründung)"),
@@ -610,352 +682,397 @@ pub fn decide(
     if r.binding_years.is_some_and(|y| !(0..=30).contains(&y)) {
         out.push(violation("binding_years", "between 0 and 30 years"));
     }
-    let grant_setting = matches!(kind, NoticeKind::Grant | NoticeKind::Amendment);
-    let only = |present: bool, field: &str, kinds: &str, out: &mut Vec<Violation>| {
-        if present {
-            out.push(violation(
-                field,
-                format!("only a {kinds} notice has {field}"),
-            ));
+}
+
+fn nonblank(s: &Option<String>) -> Option<String> {
+    s.clone().filter(|p| !p.trim().is_empty())
+}
+
+impl Decided {
+    /// A notice that decides nothing yet but its texts and posting day.
+    fn empty(r: &NoticeRequest, posted_on: NaiveDate) -> Decided {
+        Decided {
+            terms: None,
+            lines: Vec::new(),
+            eligible: None,
+            computed: None,
+            granted: None,
+            revoked: None,
+            reclaim: None,
+            reclaim_due: None,
+            interest_from: None,
+            grant_period: None,
+            proof_due: None,
+            purpose: nonblank(&r.purpose),
+            binding_years: None,
+            reason: nonblank(&r.reason),
+            allocations: Vec::new(),
+            posted_on,
         }
-    };
-    if !grant_setting {
-        only(
-            r.financing_type.is_some(),
-            "financing_type",
-            "grant or amendment",
-            &mut out,
-        );
-        only(r.rate_bp.is_some(), "rate", "grant or amendment", &mut out);
-        only(
-            r.max_amount.is_some(),
-            "max_amount",
-            "grant or amendment",
-            &mut out,
-        );
-        only(
-            r.fixed_amount.is_some(),
-            "fixed_amount",
-            "grant or amendment",
-            &mut out,
-        );
-        only(
-            r.grant_period_start.is_some(),
-            "grant_period_start",
-            "grant or amendment",
-            &mut out,
-        );
-        only(
-            r.grant_period_end.is_some(),
-            "grant_period_end",
-            "grant or amendment",
-            &mut out,
-        );
-        only(
-            r.proof_due.is_some(),
-            "proof_due",
-            "grant or amendment",
-            &mut out,
-        );
-        only(
-            r.binding_years.is_some(),
-            "binding_years",
-            "grant or amendment",
-            &mut out,
-        );
     }
-    if !matches!(
-        kind,
-        NoticeKind::Grant | NoticeKind::Amendment | NoticeKind::Final
-    ) {
-        only(
-            !r.approved_lines.is_empty(),
-            "approved_lines",
-            "grant, amendment or final",
-            &mut out,
-        );
-        only(
-            r.allocations.is_some(),
-            "allocations",
-            "grant, amendment, final",
-            &mut out,
-        );
-    }
-    if kind != NoticeKind::Revocation {
-        only(
-            r.revoked_amount.is_some(),
-            "revoked_amount",
-            "revocation",
-            &mut out,
-        );
-        only(
-            r.interest_from.is_some(),
-            "interest_from",
-            "revocation",
-            &mut out,
-        );
-    }
-    if !matches!(kind, NoticeKind::Final | NoticeKind::Revocation) {
-        only(
-            r.reclaim_due.is_some(),
-            "reclaim_due",
-            "final or revocation",
-            &mut out,
-        );
-    }
-    let mut d = Decided {
-        terms: None,
-        lines: Vec::new(),
-        eligible: None,
-        computed: None,
-        granted: None,
-        revoked: None,
-        reclaim: None,
-        reclaim_due: None,
-        interest_from: None,
-        grant_period: None,
-        proof_due: None,
-        purpose: r.purpose.clone().filter(|p| !p.trim().is_empty()),
-        binding_years: None,
-        reason: r.reason.clone().filter(|p| !p.trim().is_empty()),
-        allocations: Vec::new(),
-        posted_on,
-    };
-    let in_force = facts.in_force;
+}
+
+/// Computes a notice of `kind` for the case, or says everything that is wrong with the
+/// request. The status rule (which kind in which status) is checked by the caller (409).
+pub fn decide(
+    kind: NoticeKind,
+    r: &NoticeRequest,
+    facts: &CaseFacts<'_>,
+) -> Result<Decided, Vec<Violation>> {
+    let mut out = Vec::new();
+    let posted_on = checked_posted_on(r, facts, &mut out);
+    check_texts(kind, r, &mut out);
+    foreign_fields(kind, r, &mut out);
+    let mut d = Decided::empty(r, posted_on);
     match kind {
-        // A second early start is a conflict the caller reports (409), not a request error.
+        // A rejection decides nothing beyond its reasons (`states_reasons`); a second early
+        // start is a conflict the caller reports (409), not a request error.
         NoticeKind::Rejection | NoticeKind::EarlyStart => {}
-        NoticeKind::Grant | NoticeKind::Amendment => {
-            let terms = terms_for(r, facts, &mut out);
-            let base: Vec<Money> = match (kind, in_force) {
-                (NoticeKind::Amendment, Some(f)) => f.lines.iter().map(|l| l.approved).collect(),
-                _ => facts.lines.iter().map(|l| l.applied).collect(),
-            };
-            // An amendment may raise a line again up to the amount applied for.
-            let ceiling: Vec<Money> = facts.lines.iter().map(|l| l.applied).collect();
-            let mut lines = decide_lines(facts, &ceiling, &r.approved_lines, &mut out);
-            for (l, b) in lines.iter_mut().zip(&base) {
-                if !r.approved_lines.iter().any(|d| d.line == l.line) {
-                    l.approved = *b;
-                }
-            }
-            let period = match (
-                r.grant_period_start
-                    .or(in_force.and_then(|f| f.grant_period.map(|p| p.0))),
-                r.grant_period_end
-                    .or(in_force.and_then(|f| f.grant_period.map(|p| p.1))),
-            ) {
-                (Some(s), Some(e)) if e >= s => Some((s, e)),
-                (Some(_), Some(_)) => {
-                    out.push(violation(
-                        "grant_period_end",
-                        "must not lie before the start",
-                    ));
-                    None
-                }
-                (s, e) => {
-                    if s.is_none() {
-                        out.push(violation(
-                            "grant_period_start",
-                            "a grant needs its grant period",
-                        ));
-                    }
-                    if e.is_none() {
-                        out.push(violation(
-                            "grant_period_end",
-                            "a grant needs its grant period",
-                        ));
-                    }
-                    None
-                }
-            };
-            d.grant_period = period;
-            d.proof_due = r
-                .proof_due
-                .or(in_force
-                    .and_then(|f| f.proof_due)
-                    .filter(|_| r.grant_period_end.is_none()))
-                .or(period
-                    .and_then(|(_, e)| e.checked_add_months(chrono::Months::new(PROOF_MONTHS))));
-            if let (Some(due), Some((_, end))) = (d.proof_due, period)
-                && due <= end
-            {
-                out.push(violation(
-                    "proof_due",
-                    "must lie after the end of the grant period",
-                ));
-            }
-            d.binding_years = r
-                .binding_years
-                .or(in_force.and_then(|f| f.binding_years))
-                .or(Some(DEFAULT_BINDING_YEARS));
-            if d.purpose.is_none() {
-                d.purpose = in_force
-                    .and_then(|f| f.purpose.clone())
-                    .or_else(|| Some(facts.title.to_owned()));
-            }
-            if let Some(terms) = terms {
-                let (eligible, computed) = decided_grant(
-                    &decided_lines(&lines),
-                    &terms,
-                    facts.own_contribution,
-                    facts.third_party,
-                );
-                let granted = computed.min(facts.requested);
-                if granted == Money::ZERO {
-                    out.push(violation(
-                        "approved_lines",
-                        "the grant comes to 0.00; issue a rejection notice instead",
-                    ));
-                }
-                if kind == NoticeKind::Amendment && granted < facts.paid {
-                    out.push(violation(
-                        "approved_lines",
-                        format!(
-                            "the new grant {granted} is below the {} already paid; a reduction \
-                             below what was paid is a revocation",
-                            facts.paid
-                        ),
-                    ));
-                }
-                let first_year = period.map(|(s, _)| s.year());
-                d.allocations = match (&r.allocations, kind, in_force) {
-                    (Some(a), _, _) => checked_allocations(a, granted, first_year, &mut out),
-                    (None, NoticeKind::Amendment, Some(f)) if granted <= f.granted => {
-                        reduce_allocations(&f.allocations, granted)
-                    }
-                    (None, NoticeKind::Amendment, _) => {
-                        out.push(violation(
-                            "allocations",
-                            "an amendment that raises the grant says in which fiscal years",
-                        ));
-                        Vec::new()
-                    }
-                    (None, _, _) => first_year.map(|y| vec![(y, granted)]).unwrap_or_default(),
-                };
-                d.terms = Some(terms);
-                d.eligible = Some(eligible);
-                d.computed = Some(computed);
-                d.granted = Some(granted);
-            }
-            d.lines = lines;
-        }
-        NoticeKind::Final => {
-            let Some(f) = in_force else {
+        NoticeKind::Grant => decide_grant(r, facts, &mut d, &mut out),
+        NoticeKind::Amendment => decide_amendment(r, facts, &mut d, &mut out),
+        NoticeKind::Final | NoticeKind::Revocation => {
+            let Some(f) = facts.in_force else {
                 out.push(violation("kind", "the case has no grant in force"));
                 return Err(out);
             };
-            let missing: Vec<String> = facts
-                .lines
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| l.actual.is_none())
-                .map(|(i, _)| (i + 1).to_string())
-                .collect();
-            if !missing.is_empty() {
-                out.push(violation(
-                    "kind",
-                    format!(
-                        "the proof of use lacks the actual costs of line(s) {}",
-                        missing.join(", ")
-                    ),
-                ));
+            if kind == NoticeKind::Final {
+                decide_final(r, facts, f, &mut d, &mut out);
+            } else {
+                decide_revocation(r, facts, f, &mut d, &mut out);
             }
-            // Recognised: the actual costs, at most the approved amount of the notice in force.
-            let base: Vec<Money> = facts
-                .lines
-                .iter()
-                .zip(&f.lines)
-                .map(|(l, a)| l.actual.unwrap_or(Money::ZERO).min(a.approved))
-                .collect();
-            let mut lines = decide_lines(facts, &base, &r.approved_lines, &mut out);
-            for (l, a) in lines.iter_mut().zip(&f.lines) {
-                if l.reason.is_none() && l.actual.is_some_and(|x| x > a.approved) {
-                    l.reason = Some(ABOVE_APPROVAL_DE.to_owned());
-                }
-            }
-            let (eligible, computed) = decided_grant(
-                &decided_lines(&lines),
-                &f.terms,
-                facts.own_contribution,
-                facts.third_party,
-            );
-            let granted = computed.min(f.granted);
-            d.terms = Some(f.terms);
-            d.eligible = Some(eligible);
-            d.computed = Some(computed);
-            d.granted = Some(granted);
-            d.grant_period = f.grant_period;
-            d.proof_due = f.proof_due;
-            d.binding_years = f.binding_years;
-            d.purpose = d.purpose.or_else(|| f.purpose.clone());
-            d.allocations = match &r.allocations {
-                Some(a) => checked_allocations(a, granted, None, &mut out),
-                None => reduce_allocations(&f.allocations, granted),
-            };
-            d.lines = lines;
-            d.reclaim = Some(further_reclaim(facts, granted));
-        }
-        NoticeKind::Revocation => {
-            let Some(f) = in_force else {
-                out.push(violation("kind", "the case has no grant in force"));
-                return Err(out);
-            };
-            match r.revoked_amount {
-                None => out.push(violation(
-                    "revoked_amount",
-                    "how much of the grant is revoked",
-                )),
-                Some(x) if x == Money::ZERO || x > f.granted => out.push(violation(
-                    "revoked_amount",
-                    format!(
-                        "must lie above 0.00 and not above the grant in force {}",
-                        f.granted
-                    ),
-                )),
-                Some(x) => {
-                    let granted = f.granted.checked_sub(x).unwrap_or(Money::ZERO);
-                    d.revoked = Some(x);
-                    d.granted = Some(granted);
-                    d.reclaim = Some(further_reclaim(facts, granted));
-                    d.allocations = reduce_allocations(&f.allocations, granted);
-                }
-            }
-            match r.interest_from {
-                None => out.push(violation(
-                    "interest_from",
-                    "the day the grant lost effect, from which interest runs",
-                )),
-                Some(day) if day > posted_on + chrono::Days::new(366) => out.push(violation(
-                    "interest_from",
-                    "lies more than a year after posting",
-                )),
-                Some(day) => d.interest_from = Some(day),
-            }
-            d.terms = Some(f.terms);
-            d.grant_period = f.grant_period;
-            d.purpose = d.purpose.or_else(|| f.purpose.clone());
-            d.lines = facts
-                .lines
-                .iter()
-                .zip(&f.lines)
-                .enumerate()
-                .map(|(i, (l, a))| NoticeLine {
-                    line: i32::try_from(i + 1).unwrap_or(i32::MAX),
-                    applied: l.applied,
-                    approved: a.approved,
-                    actual: l.actual,
-                    eligible: l.eligible,
-                    reason: None,
-                })
-                .collect();
         }
     }
+    decide_reclaim_due(r, facts, &mut d, &mut out);
+    if out.is_empty() { Ok(d) } else { Err(out) }
+}
+
+/// A grant (full, or partial with reduced lines): the lines as applied for unless the
+/// caseworker decides otherwise, the allocation by default all in the grant period's first year.
+fn decide_grant(
+    r: &NoticeRequest,
+    facts: &CaseFacts<'_>,
+    d: &mut Decided,
+    out: &mut Vec<Violation>,
+) {
+    let terms = terms_for(r, facts, out);
+    let applied: Vec<Money> = facts.lines.iter().map(|l| l.applied).collect();
+    let lines = grant_lines(r, facts, &applied, out);
+    let period = decide_grant_dates(r, facts, d, out);
+    let granted = set_grant(facts, terms, &lines, d, out);
+    let first_year = period.map(|(s, _)| s.year());
+    d.allocations = match &r.allocations {
+        Some(a) => checked_allocations(a, granted, first_year, out),
+        None => first_year.map(|y| vec![(y, granted)]).unwrap_or_default(),
+    };
+    d.lines = lines;
+}
+
+/// An amendment: a new grant for an approved case, from the lines in force; never below what
+/// was paid, and a raise says in which fiscal years.
+fn decide_amendment(
+    r: &NoticeRequest,
+    facts: &CaseFacts<'_>,
+    d: &mut Decided,
+    out: &mut Vec<Violation>,
+) {
+    let terms = terms_for(r, facts, out);
+    let base: Vec<Money> = match facts.in_force {
+        Some(f) => f.lines.iter().map(|l| l.approved).collect(),
+        None => facts.lines.iter().map(|l| l.applied).collect(),
+    };
+    let lines = grant_lines(r, facts, &base, out);
+    let period = decide_grant_dates(r, facts, d, out);
+    let granted = set_grant(facts, terms, &lines, d, out);
+    if granted < facts.paid {
+        out.push(violation(
+            "approved_lines",
+            format!(
+                "the new grant {granted} is below the {} already paid; a reduction below what \
+                 was paid is a revocation",
+                facts.paid
+            ),
+        ));
+    }
+    let first_year = period.map(|(s, _)| s.year());
+    d.allocations = match (&r.allocations, facts.in_force) {
+        (Some(a), _) => checked_allocations(a, granted, first_year, out),
+        (None, Some(f)) if granted <= f.granted => reduce_allocations(&f.allocations, granted),
+        (None, _) => {
+            out.push(violation(
+                "allocations",
+                "an amendment that raises the grant says in which fiscal years",
+            ));
+            Vec::new()
+        }
+    };
+    d.lines = lines;
+}
+
+/// The lines of a grant or amendment: the caseworker's decisions (each line at most as
+/// applied for, so an amendment may raise a line again), the others at `base`.
+fn grant_lines(
+    r: &NoticeRequest,
+    facts: &CaseFacts<'_>,
+    base: &[Money],
+    out: &mut Vec<Violation>,
+) -> Vec<NoticeLine> {
+    let ceiling: Vec<Money> = facts.lines.iter().map(|l| l.applied).collect();
+    let mut lines = decide_lines(facts, &ceiling, &r.approved_lines, out);
+    for (l, b) in lines.iter_mut().zip(base) {
+        if !r.approved_lines.iter().any(|d| d.line == l.line) {
+            l.approved = *b;
+        }
+    }
+    lines
+}
+
+/// The grant of a grant or amendment notice: by the terms from the decided lines, never more
+/// than requested, and not zero (that is a rejection). Returns the grant.
+fn set_grant(
+    facts: &CaseFacts<'_>,
+    terms: GrantTerms,
+    lines: &[NoticeLine],
+    d: &mut Decided,
+    out: &mut Vec<Violation>,
+) -> Money {
+    let (eligible, computed) = decided_grant(
+        &decided_lines(lines),
+        &terms,
+        facts.own_contribution,
+        facts.third_party,
+    );
+    let granted = computed.min(facts.requested);
+    if granted == Money::ZERO {
+        out.push(violation(
+            "approved_lines",
+            "the grant comes to 0.00; issue a rejection notice instead",
+        ));
+    }
+    d.terms = Some(terms);
+    d.eligible = Some(eligible);
+    d.computed = Some(computed);
+    d.granted = Some(granted);
+    granted
+}
+
+/// The grant period, proof-of-use deadline, binding years and purpose of a grant or
+/// amendment: the request's, else those in force, else the defaults. Returns the period.
+fn decide_grant_dates(
+    r: &NoticeRequest,
+    facts: &CaseFacts<'_>,
+    d: &mut Decided,
+    out: &mut Vec<Violation>,
+) -> Option<(NaiveDate, NaiveDate)> {
+    let in_force = facts.in_force;
+    let period = grant_period(r, in_force, out);
+    d.grant_period = period;
+    d.proof_due = r
+        .proof_due
+        .or(in_force
+            .and_then(|f| f.proof_due)
+            .filter(|_| r.grant_period_end.is_none()))
+        .or(period.and_then(|(_, e)| e.checked_add_months(chrono::Months::new(PROOF_MONTHS))));
+    if let (Some(due), Some((_, end))) = (d.proof_due, period)
+        && due <= end
+    {
+        out.push(violation(
+            "proof_due",
+            "must lie after the end of the grant period",
+        ));
+    }
+    d.binding_years = r
+        .binding_years
+        .or(in_force.and_then(|f| f.binding_years))
+        .or(Some(DEFAULT_BINDING_YEARS));
+    if d.purpose.is_none() {
+        d.purpose = in_force
+            .and_then(|f| f.purpose.clone())
+            .or_else(|| Some(facts.title.to_owned()));
+    }
+    period
+}
+
+/// The grant period: the request's start and end, else those in force; the end not before
+/// the start.
+fn grant_period(
+    r: &NoticeRequest,
+    in_force: Option<&InForce>,
+    out: &mut Vec<Violation>,
+) -> Option<(NaiveDate, NaiveDate)> {
+    let start = r
+        .grant_period_start
+        .or(in_force.and_then(|f| f.grant_period.map(|p| p.0)));
+    let end = r
+        .grant_period_end
+        .or(in_force.and_then(|f| f.grant_period.map(|p| p.1)));
+    match (start, end) {
+        (Some(s), Some(e)) if e >= s => Some((s, e)),
+        (Some(_), Some(_)) => {
+            out.push(violation(
+                "grant_period_end",
+                "must not lie before the start",
+            ));
+            None
+        }
+        (s, e) => {
+            for (field, missing) in [
+                ("grant_period_start", s.is_none()),
+                ("grant_period_end", e.is_none()),
+            ] {
+                if missing {
+                    out.push(violation(field, "a grant needs its grant period"));
+                }
+            }
+            None
+        }
+    }
+}
+
+/// A final notice after the proof of use: the actual costs recognised up to the approval in
+/// force, the grant never above the one in force, the overpayment reclaimed.
+fn decide_final(
+    r: &NoticeRequest,
+    facts: &CaseFacts<'_>,
+    f: &InForce,
+    d: &mut Decided,
+    out: &mut Vec<Violation>,
+) {
+    let lines = final_lines(r, facts, f, out);
+    let (eligible, computed) = decided_grant(
+        &decided_lines(&lines),
+        &f.terms,
+        facts.own_contribution,
+        facts.third_party,
+    );
+    let granted = computed.min(f.granted);
+    d.terms = Some(f.terms);
+    d.eligible = Some(eligible);
+    d.computed = Some(computed);
+    d.granted = Some(granted);
+    d.grant_period = f.grant_period;
+    d.proof_due = f.proof_due;
+    d.binding_years = f.binding_years;
+    d.purpose = d.purpose.take().or_else(|| f.purpose.clone());
+    d.allocations = match &r.allocations {
+        Some(a) => checked_allocations(a, granted, None, out),
+        None => reduce_allocations(&f.allocations, granted),
+    };
+    d.lines = lines;
+    d.reclaim = Some(further_reclaim(facts, granted));
+}
+
+/// The lines of a final notice: every line needs its actual costs; recognised are the actual
+/// costs, at most the approved amount of the notice in force, unless the caseworker decides
+/// less.
+fn final_lines(
+    r: &NoticeRequest,
+    facts: &CaseFacts<'_>,
+    f: &InForce,
+    out: &mut Vec<Violation>,
+) -> Vec<NoticeLine> {
+    let missing: Vec<String> = facts
+        .lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.actual.is_none())
+        .map(|(i, _)| (i + 1).to_string())
+        .collect();
+    if !missing.is_empty() {
+        out.push(violation(
+            "kind",
+            format!(
+                "the proof of use lacks the actual costs of line(s) {}",
+                missing.join(", ")
+            ),
+        ));
+    }
+    let base: Vec<Money> = facts
+        .lines
+        .iter()
+        .zip(&f.lines)
+        .map(|(l, a)| l.actual.unwrap_or(Money::ZERO).min(a.approved))
+        .collect();
+    let mut lines = decide_lines(facts, &base, &r.approved_lines, out);
+    for (l, a) in lines.iter_mut().zip(&f.lines) {
+        if l.reason.is_none() && l.actual.is_some_and(|x| x > a.approved) {
+            l.reason = Some(ABOVE_APPROVAL_DE.to_owned());
+        }
+    }
+    lines
+}
+
+/// A revocation: part or all of the grant in force revoked, the overpayment reclaimed with
+/// interest from the day the grant lost effect.
+fn decide_revocation(
+    r: &NoticeRequest,
+    facts: &CaseFacts<'_>,
+    f: &InForce,
+    d: &mut Decided,
+    out: &mut Vec<Violation>,
+) {
+    match r.revoked_amount {
+        None => out.push(violation(
+            "revoked_amount",
+            "how much of the grant is revoked",
+        )),
+        Some(x) if x == Money::ZERO || x > f.granted => out.push(violation(
+            "revoked_amount",
+            format!(
+                "must lie above 0.00 and not above the grant in force {}",
+                f.granted
+            ),
+        )),
+        Some(x) => {
+            let granted = f.granted.checked_sub(x).unwrap_or(Money::ZERO);
+            d.revoked = Some(x);
+            d.granted = Some(granted);
+            d.reclaim = Some(further_reclaim(facts, granted));
+            d.allocations = reduce_allocations(&f.allocations, granted);
+        }
+    }
+    match r.interest_from {
+        None => out.push(violation(
+            "interest_from",
+            "the day the grant lost effect, from which interest runs",
+        )),
+        Some(day) if day > d.posted_on + chrono::Days::new(366) => out.push(violation(
+            "interest_from",
+            "lies more than a year after posting",
+        )),
+        Some(day) => d.interest_from = Some(day),
+    }
+    d.terms = Some(f.terms);
+    d.grant_period = f.grant_period;
+    d.purpose = d.purpose.take().or_else(|| f.purpose.clone());
+    d.lines = facts
+        .lines
+        .iter()
+        .zip(&f.lines)
+        .enumerate()
+        .map(|(i, (l, a))| NoticeLine {
+            line: i32::try_from(i + 1).unwrap_or(i32::MAX),
+            applied: l.applied,
+            approved: a.approved,
+            actual: l.actual,
+            eligible: l.eligible,
+            reason: None,
+        })
+        .collect();
+}
+
+/// The due day of a reclaim: the request's, else a month after the deemed delivery; a
+/// notice that reclaims nothing has none.
+fn decide_reclaim_due(
+    r: &NoticeRequest,
+    facts: &CaseFacts<'_>,
+    d: &mut Decided,
+    out: &mut Vec<Violation>,
+) {
     if d.reclaim.is_some_and(|m| m > Money::ZERO) {
-        let default_due = super::calendar::deemed_delivery(posted_on, facts.delivery_days)
+        let default_due = super::calendar::deemed_delivery(d.posted_on, facts.delivery_days)
             .and_then(|day| super::calendar::period_end(day, 1));
         d.reclaim_due = r.reclaim_due.or(default_due);
-        if d.reclaim_due.is_some_and(|due| due < posted_on) {
+        if d.reclaim_due.is_some_and(|due| due < d.posted_on) {
             out.push(violation(
                 "reclaim_due",
                 "must not lie before the posting day",
@@ -964,7 +1081,6 @@ pub fn decide(
     } else if r.reclaim_due.is_some() {
         out.push(violation("reclaim_due", "nothing is to be repaid"));
     }
-    if out.is_empty() { Ok(d) } else { Err(out) }
 }
 
 #[cfg(test)]
@@ -1309,6 +1425,42 @@ mod tests {
             allocation_deltas(&f.allocations, &a.allocations),
             vec![(2028, 200_000)]
         );
+    }
+
+    #[test]
+    fn a_field_of_another_kind_is_refused_in_one_wording() {
+        let lines = case_lines();
+        let f = in_force_40000();
+        let facts = facts(&lines, Some(&f));
+        let r = NoticeRequest {
+            posted_on: Some(d("2026-11-23")),
+            reason: Some("Zweckverfehlung".into()),
+            allocations: Some(vec![(2027, m("1.00"))]),
+            reclaim_due: Some(d("2026-12-31")),
+            ..Default::default()
+        };
+        let refused = decide(NoticeKind::Rejection, &r, &facts).unwrap_err();
+        let messages: Vec<(&str, &str)> = refused
+            .iter()
+            .map(|v| (v.field.as_str(), v.message.as_str()))
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                (
+                    "allocations",
+                    "only a grant, amendment or final notice has allocations"
+                ),
+                (
+                    "reclaim_due",
+                    "only a final or revocation notice has reclaim_due"
+                ),
+                ("reclaim_due", "nothing is to be repaid"),
+            ]
+        );
+        assert!(NoticeKind::Final.accepts("allocations"));
+        assert!(!NoticeKind::EarlyStart.accepts("rate"));
+        assert!(NoticeKind::EarlyStart.accepts("posted_on"));
     }
 
     proptest! {

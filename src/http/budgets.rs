@@ -56,7 +56,7 @@ impl From<&Budget> for BudgetDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BudgetInput {
-    #[schema(value_type = crate::openapi::Amount, example = "10000000.00")]
+    #[schema(value_type = crate::schemas::Amount, example = "10000000.00")]
     pub amount: Money,
     /// Why (recorded in the audit log), e.g. the budget law it follows.
     pub reason: Option<String>,

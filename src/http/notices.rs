@@ -32,7 +32,7 @@ pub struct ApprovedLine {
     /// The cost line, numbered from 1 in the order of the case's `cost_lines`.
     #[serde(deserialize_with = "crate::http::whole_i32")]
     pub line: i32,
-    #[schema(value_type = crate::openapi::Amount, example = "10000.00")]
+    #[schema(value_type = crate::schemas::Amount, example = "10000.00")]
     pub approved_amount: Money,
     /// Why the line is recognised with less than applied for (required then).
     #[schema(example = "Schulung nur anteilig förderfähig")]
@@ -45,7 +45,7 @@ pub struct ApprovedLine {
 pub struct Allocation {
     #[serde(deserialize_with = "crate::http::whole_i32")]
     pub fiscal_year: i32,
-    #[schema(value_type = crate::openapi::Amount, example = "30000.00")]
+    #[schema(value_type = crate::schemas::Amount, example = "30000.00")]
     pub amount: Money,
 }
 
@@ -76,10 +76,10 @@ pub struct NewNotice {
     #[schema(example = "0.80")]
     pub rate: Option<String>,
     /// Höchstbetrag; default and maximum the programme's maximum grant.
-    #[schema(value_type = Option<crate::openapi::Amount>, example = "50000.00")]
+    #[schema(value_type = Option<crate::schemas::Amount>, example = "50000.00")]
     pub max_amount: Option<Money>,
     /// The fixed sum of a `festbetrag` financing.
-    #[schema(value_type = Option<crate::openapi::Amount>)]
+    #[schema(value_type = Option<crate::schemas::Amount>)]
     pub fixed_amount: Option<Money>,
     /// Lines recognised with less than applied for (or, in a final notice, less than spent).
     #[serde(default)]
@@ -92,7 +92,7 @@ pub struct NewNotice {
     /// period starts.
     pub allocations: Option<Vec<Allocation>>,
     /// Revocation: how much of the grant in force is revoked.
-    #[schema(value_type = Option<crate::openapi::Amount>)]
+    #[schema(value_type = Option<crate::schemas::Amount>)]
     pub revoked_amount: Option<Money>,
     /// Revocation: the day the grant lost effect; interest on the reclaim runs from it.
     pub interest_from: Option<NaiveDate>,

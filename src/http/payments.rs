@@ -59,7 +59,7 @@ impl From<PaymentRow> for PaymentRequestDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPaymentRequest {
-    #[schema(value_type = crate::openapi::Amount, example = "20000.00")]
+    #[schema(value_type = crate::schemas::Amount, example = "20000.00")]
     pub amount: Money,
     #[schema(example = "1. Abschlag: Lizenzen geliefert")]
     pub reason: Option<String>,

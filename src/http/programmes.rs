@@ -154,10 +154,10 @@ pub struct ProgrammePatch {
     #[schema(value_type = Option<String>)]
     pub max_rate: Option<Option<String>>,
     #[serde(default, deserialize_with = "super::double_option")]
-    #[schema(value_type = Option<crate::openapi::Amount>)]
+    #[schema(value_type = Option<crate::schemas::Amount>)]
     pub min_grant: Option<Option<Money>>,
     #[serde(default, deserialize_with = "super::double_option")]
-    #[schema(value_type = Option<crate::openapi::Amount>)]
+    #[schema(value_type = Option<crate::schemas::Amount>)]
     pub max_grant: Option<Option<Money>>,
     #[serde(default, deserialize_with = "super::whole_i32_double_option")]
     #[schema(value_type = Option<i32>, minimum = 1)]

@@ -161,6 +161,301 @@ impl Cohort<'_> {
     }
 }
 
+/// The applications of the 2019 cohort still open at the end of 2019, per case: kind, lead,
+/// request, grant if granted, and how and in which year it ends.
+struct Open2019 {
+    kinds: Vec<Kind>,
+    leads: Vec<usize>,
+    requested: Vec<i64>,
+    grants: Vec<i64>,
+    fates: Vec<(Fate, i32)>,
+    /// What all grant notices of 2020 add up to.
+    grants_2020_total: i64,
+}
+
+impl Open2019 {
+    /// The cases of the cohort granted in 2020.
+    fn granted_2020(&self) -> Vec<usize> {
+        (0..OPEN_END_2019)
+            .filter(|i| self.fates[*i] == (Fate::Granted, 2020))
+            .collect()
+    }
+}
+
+/// Moves the largest 2020 grants of the 2019 cohort to 2021 until the cases opened in 2020
+/// have enough of the 2020 total left: an average grant of at least 14,000 €.
+fn leave_room_for_2020(open: &mut Open2019) -> Result<(), String> {
+    loop {
+        let granted_2020 = open.granted_2020();
+        let sum: i64 = granted_2020.iter().map(|i| open.grants[*i]).sum();
+        let left = open.grants_2020_total - sum;
+        let n_new = GRANTS_2020 - granted_2020.len();
+        if left >= i64::try_from(n_new).unwrap_or(0) * 1_400_000 {
+            return Ok(());
+        }
+        let largest = granted_2020
+            .iter()
+            .copied()
+            .max_by_key(|i| open.grants[*i])
+            .ok_or("no grant of 2020 left to move")?;
+        open.fates[largest] = (Fate::Granted, 2021);
+    }
+}
+
+impl Cohort<'_> {
+    /// The kind of a granted case of `cents`: sometimes a study when small, with `koop` a
+    /// cooperation now and then when middle-sized, else an e-government project.
+    fn grant_kind(&mut self, cents: i64, koop: bool) -> Kind {
+        if cents <= 2_500_000 && self.rng.chance(12) {
+            Kind::Studie
+        } else if koop && (8_000_000..=50_000_000).contains(&cents) && self.rng.chance(25) {
+            Kind::Koop
+        } else {
+            self.egov(cents)
+        }
+    }
+
+    /// What a case granted `cents` requested: in `percent` % of the cases more, cut to
+    /// 80–95 % (within the kind's usual maximum request).
+    fn request_for_grant(&mut self, cents: i64, kind: Kind, percent: u64) -> i64 {
+        if !self.rng.chance(percent) {
+            return cents;
+        }
+        let r = before_cut(cents, self.rng.range(80, 95));
+        match kind {
+            Kind::Studie => r.min(3_000_000),
+            Kind::Koop => r.min(50_000_000),
+            Kind::Egov(_) => r,
+        }
+    }
+
+    /// 2019: the grants, adding up to exactly `GRANTS_2019_CENTS`.
+    fn grants_2019(&mut self) {
+        let grants = split_exact(
+            &mut self.rng,
+            GRANTS_2019_CENTS,
+            GRANTS_2019,
+            &[(60, 5_000, 20_000), (40, 20_000, 45_000)],
+        );
+        let leads = self.leads_for(&grants);
+        let window = self.window(date(2019, 3, 1), date(2019, 12, 13));
+        for (g, lead) in grants.into_iter().zip(leads) {
+            let kind = self.grant_kind(g, false);
+            let requested = self.request_for_grant(g, kind, 15);
+            let created = self.between(date(2019, 1, 14), date(2019, 7, 31));
+            let fate = Fate::Granted;
+            self.push(created, kind, lead, requested, g, fate, window, true);
+        }
+    }
+
+    /// 2019: rejected and withdrawn within the year.
+    fn decided_2019(&mut self) {
+        let window = self.window(date(2019, 4, 1), date(2019, 12, 13));
+        for fate in [Fate::Rejected; 3].into_iter().chain([Fate::Withdrawn; 2]) {
+            let created = self.between(date(2019, 2, 1), date(2019, 8, 30));
+            self.ordinary(created, fate, window);
+        }
+    }
+
+    /// 2019: the cases open at the end of the year, decided in 2020 or 2021.
+    fn open_end_2019(&mut self) -> Result<Open2019, String> {
+        let (kinds, requested) = self.open_2019_requests();
+        let leads = self.leads_for(&requested);
+        let fates = self.open_2019_fates();
+        let grants: Vec<i64> = requested
+            .iter()
+            .map(|r| {
+                if self.rng.chance(20) {
+                    r * self.rng.range(75, 92) / 100 / 100 * 100
+                } else {
+                    *r
+                }
+            })
+            .collect();
+        let grants_2020_total = GRANTS_2020_CENTS.0 + self.rng.range(1_000, 9_000) * 100;
+        let mut open = Open2019 {
+            kinds,
+            leads,
+            requested,
+            grants,
+            fates,
+            grants_2020_total,
+        };
+        leave_room_for_2020(&mut open)?;
+        self.push_open_2019(&open);
+        Ok(open)
+    }
+
+    /// The kinds and requests of the cases open at the end of 2019: three cooperations, two
+    /// studies, the rest e-government projects, adding up to within `OPEN_END_2019_CENTS`.
+    fn open_2019_requests(&mut self) -> (Vec<Kind>, Vec<i64>) {
+        let open_total = OPEN_END_2019_CENTS.0 + self.rng.range(20_000, 80_000) * 100;
+        let mut kinds: Vec<Kind> = vec![Kind::Koop; 3];
+        kinds.extend([Kind::Studie; 2]);
+        let mut requested: Vec<i64> = kinds
+            .iter()
+            .map(|k| match k {
+                Kind::Koop => self.rng.range(250_000, 500_000) * 100,
+                _ => self.rng.range(12_000, 30_000) * 100,
+            })
+            .collect();
+        let egov = split_exact(
+            &mut self.rng,
+            open_total - requested.iter().sum::<i64>(),
+            OPEN_END_2019 - kinds.len(),
+            &[
+                (40, 20_000, 120_000),
+                (35, 120_000, 350_000),
+                (25, 350_000, 900_000),
+            ],
+        );
+        for r in &egov {
+            let k = self.egov(*r);
+            kinds.push(k);
+        }
+        requested.extend(egov);
+        (kinds, requested)
+    }
+
+    /// Fates of the cases open at the end of 2019: 4 rejected and 4 withdrawn in 2020, 5
+    /// granted in 2021, the rest granted in 2020.
+    fn open_2019_fates(&mut self) -> Vec<(Fate, i32)> {
+        let mut order: Vec<usize> = (0..OPEN_END_2019).collect();
+        self.rng.shuffle(&mut order);
+        let mut fates = vec![(Fate::Granted, 2020); OPEN_END_2019];
+        for (k, i) in order.iter().enumerate() {
+            fates[*i] = match k {
+                0..=3 => (Fate::Rejected, 2020),
+                4..=7 => (Fate::Withdrawn, 2020),
+                8..=12 => (Fate::Granted, 2021),
+                _ => (Fate::Granted, 2020),
+            };
+        }
+        fates
+    }
+
+    /// The specifications of the cases open at the end of 2019, all submitted by 20 December.
+    fn push_open_2019(&mut self, open: &Open2019) {
+        let submit_by = self.world.wt.end_of(date(2019, 12, 20));
+        for i in 0..OPEN_END_2019 {
+            let (fate, year) = open.fates[i];
+            let window = match (fate, year) {
+                (Fate::Granted, 2021) => self.window(date(2021, 1, 11), date(2021, 6, 30)),
+                (Fate::Granted, _) => self.window(date(2020, 1, 13), date(2020, 7, 31)),
+                _ => self.window(date(2020, 1, 13), date(2020, 9, 30)),
+            };
+            let created = self.between(date(2019, 9, 2), date(2019, 12, 6));
+            let hard = fate == Fate::Granted && year == 2020;
+            let grant = if fate == Fate::Granted {
+                open.grants[i]
+            } else {
+                open.requested[i]
+            };
+            let (kind, lead, requested) = (open.kinds[i], open.leads[i], open.requested[i]);
+            self.push(created, kind, lead, requested, grant, fate, window, hard);
+            if let Some(s) = self.out.last_mut() {
+                s.submit_by = Some(submit_by);
+            }
+        }
+    }
+
+    /// 2020: the grants of cases opened in 2020 (two of them opened as drafts in December
+    /// 2019), adding up with the 2019 cohort's 2020 grants to the year's total.
+    fn grants_2020(&mut self, open: &Open2019) {
+        let granted_2020 = open.granted_2020();
+        let cohort_2020: i64 = granted_2020.iter().map(|i| open.grants[*i]).sum();
+        let grants = split_exact(
+            &mut self.rng,
+            open.grants_2020_total - cohort_2020,
+            GRANTS_2020 - granted_2020.len(),
+            &[
+                (50, 3_000, 15_000),
+                (35, 15_000, 60_000),
+                (15, 60_000, 250_000),
+            ],
+        );
+        let leads = self.leads_for(&grants);
+        let window = self.window(date(2020, 2, 3), date(2020, 12, 18));
+        let first_working_day_2020 = self.world.wt.start_of(date(2020, 1, 6));
+        for (k, (g, lead)) in grants.into_iter().zip(leads).enumerate() {
+            let kind = self.grant_kind(g, true);
+            let requested = self.request_for_grant(g, kind, 12);
+            let created = if k < 2 {
+                self.between(date(2019, 12, 2), date(2019, 12, 13))
+            } else {
+                self.between(date(2020, 1, 6), date(2020, 9, 30))
+            };
+            let fate = Fate::Granted;
+            self.push(created, kind, lead, requested, g, fate, window, true);
+            if k < 2
+                && let Some(s) = self.out.last_mut()
+            {
+                s.submit_after = Some(first_working_day_2020);
+            }
+        }
+    }
+
+    /// 2020: rejected and withdrawn within the year; withdrawn drafts.
+    fn decided_2020(&mut self) {
+        let window = self.window(date(2020, 2, 3), date(2020, 12, 18));
+        for fate in [Fate::Rejected; 7].into_iter().chain([Fate::Withdrawn; 5]) {
+            let created = self.between(date(2020, 1, 6), date(2020, 10, 30));
+            self.ordinary(created, fate, window);
+        }
+        for _ in 0..2 {
+            let created = self.between(date(2020, 3, 2), date(2020, 11, 30));
+            self.ordinary(created, Fate::DraftWithdrawn, None);
+        }
+    }
+
+    /// Opened late in 2020, decided in 2021.
+    fn opened_late_2020(&mut self) {
+        let window = self.window(date(2021, 1, 11), date(2021, 6, 30));
+        for k in 0..25 {
+            let fate = match k {
+                0..=2 => Fate::Rejected,
+                3..=4 => Fate::Withdrawn,
+                _ => Fate::Granted,
+            };
+            let created = self.between(date(2020, 9, 14), date(2020, 12, 11));
+            self.ordinary(created, fate, window);
+        }
+    }
+
+    /// The one revocation: granted in 2021, two tranches paid, then the grant is partly
+    /// revoked and what was paid above the rest is reclaimed.
+    fn revocation(&mut self) {
+        let lead = draw_muni(self.world, &mut self.rng);
+        let cents = self.rng.range(60_000, 160_000) * 100;
+        let created = self.between(date(2021, 2, 1), date(2021, 3, 31));
+        let window = self.window(date(2021, 4, 12), date(2021, 9, 30));
+        let kind = Kind::Egov(self.rng.pick(&["a", "b"]));
+        let fate = Fate::Granted;
+        self.push(created, kind, lead, cents, cents, fate, window, false);
+        if let Some(s) = self.out.last_mut() {
+            s.revoke = true;
+            s.changes = false;
+        }
+    }
+
+    /// The ordinary years after 2020: `GENERIC_YEARS` cases per year, up to the end of the
+    /// history.
+    fn ordinary_years(&mut self) {
+        let world = self.world;
+        let end_date = world.wt.date(world.end);
+        for (year, n) in GENERIC_YEARS {
+            let from = world.wt.start_of(date(year, 1, 4));
+            let to = world.wt.end_of(date(year, 12, 18).min(end_date)) - 3 * super::worktime::DAY;
+            let mut created: Vec<W> = (0..n).map(|_| self.rng.range(from, to)).collect();
+            created.sort_unstable();
+            for w in created {
+                let spec = generic_spec(world, &mut self.rng, w, false);
+                self.out.push(spec);
+            }
+        }
+    }
+}
+
 /// The specifications of the demo history, in no particular order.
 pub(crate) fn specs(world: &World, seed: u64) -> Result<Vec<Spec>, String> {
     let mut c = Cohort {
@@ -168,273 +463,13 @@ pub(crate) fn specs(world: &World, seed: u64) -> Result<Vec<Spec>, String> {
         rng: Rng::stream(seed, 0xDE30_2019),
         out: Vec::new(),
     };
-
-    // 2019: the grants.
-    let grants = split_exact(
-        &mut c.rng,
-        GRANTS_2019_CENTS,
-        GRANTS_2019,
-        &[(60, 5_000, 20_000), (40, 20_000, 45_000)],
-    );
-    let leads = c.leads_for(&grants);
-    let window = c.window(date(2019, 3, 1), date(2019, 12, 13));
-    for (g, lead) in grants.into_iter().zip(leads) {
-        let kind = if g <= 2_500_000 && c.rng.chance(12) {
-            Kind::Studie
-        } else {
-            c.egov(g)
-        };
-        let requested = if c.rng.chance(15) {
-            let r = before_cut(g, c.rng.range(80, 95));
-            if kind == Kind::Studie {
-                r.min(3_000_000)
-            } else {
-                r
-            }
-        } else {
-            g
-        };
-        let created = c.between(date(2019, 1, 14), date(2019, 7, 31));
-        c.push(
-            created,
-            kind,
-            lead,
-            requested,
-            g,
-            Fate::Granted,
-            window,
-            true,
-        );
-    }
-    // 2019: rejected and withdrawn within the year.
-    let window = c.window(date(2019, 4, 1), date(2019, 12, 13));
-    for fate in [
-        Fate::Rejected,
-        Fate::Rejected,
-        Fate::Rejected,
-        Fate::Withdrawn,
-        Fate::Withdrawn,
-    ] {
-        let created = c.between(date(2019, 2, 1), date(2019, 8, 30));
-        c.ordinary(created, fate, window);
-    }
-
-    // 2019: open at the end of the year, decided in 2020 or 2021.
-    let open_total = OPEN_END_2019_CENTS.0 + c.rng.range(20_000, 80_000) * 100;
-    let mut kinds: Vec<Kind> = vec![Kind::Koop; 3];
-    kinds.extend([Kind::Studie; 2]);
-    let mut fixed: Vec<i64> = kinds
-        .iter()
-        .map(|k| match k {
-            Kind::Koop => c.rng.range(250_000, 500_000) * 100,
-            _ => c.rng.range(12_000, 30_000) * 100,
-        })
-        .collect();
-    let egov = split_exact(
-        &mut c.rng,
-        open_total - fixed.iter().sum::<i64>(),
-        OPEN_END_2019 - kinds.len(),
-        &[
-            (40, 20_000, 120_000),
-            (35, 120_000, 350_000),
-            (25, 350_000, 900_000),
-        ],
-    );
-    for r in &egov {
-        let k = c.egov(*r);
-        kinds.push(k);
-    }
-    fixed.extend(egov);
-    let requested = fixed;
-    let leads = c.leads_for(&requested);
-    // Fates: 4 rejected and 4 withdrawn in 2020, 5 granted in 2021, the rest granted in 2020.
-    let mut order: Vec<usize> = (0..OPEN_END_2019).collect();
-    c.rng.shuffle(&mut order);
-    let mut fates = vec![(Fate::Granted, 2020); OPEN_END_2019];
-    for (k, i) in order.iter().enumerate() {
-        fates[*i] = match k {
-            0..=3 => (Fate::Rejected, 2020),
-            4..=7 => (Fate::Withdrawn, 2020),
-            8..=12 => (Fate::Granted, 2021),
-            _ => (Fate::Granted, 2020),
-        };
-    }
-    let grants: Vec<i64> = requested
-        .iter()
-        .map(|r| {
-            if c.rng.chance(20) {
-                r * c.rng.range(75, 92) / 100 / 100 * 100
-            } else {
-                *r
-            }
-        })
-        .collect();
-    let grants_2020_total = GRANTS_2020_CENTS.0 + c.rng.range(1_000, 9_000) * 100;
-    // Leave the cases opened in 2020 enough of the 2020 total: an average grant of at
-    // least 14,000 €; the largest grants of the cohort move to 2021 until they do.
-    loop {
-        let granted_2020: Vec<usize> = (0..OPEN_END_2019)
-            .filter(|i| fates[*i] == (Fate::Granted, 2020))
-            .collect();
-        let sum: i64 = granted_2020.iter().map(|i| grants[*i]).sum();
-        let left = grants_2020_total - sum;
-        let n_new = GRANTS_2020 - granted_2020.len();
-        if left >= i64::try_from(n_new).unwrap_or(0) * 1_400_000 {
-            break;
-        }
-        let largest = granted_2020
-            .iter()
-            .copied()
-            .max_by_key(|i| grants[*i])
-            .ok_or("no grant of 2020 left to move")?;
-        fates[largest] = (Fate::Granted, 2021);
-    }
-    let submit_by = world.wt.end_of(date(2019, 12, 20));
-    for i in 0..OPEN_END_2019 {
-        let (fate, year) = fates[i];
-        let window = match (fate, year) {
-            (Fate::Granted, 2021) => c.window(date(2021, 1, 11), date(2021, 6, 30)),
-            (Fate::Granted, _) => c.window(date(2020, 1, 13), date(2020, 7, 31)),
-            _ => c.window(date(2020, 1, 13), date(2020, 9, 30)),
-        };
-        let created = c.between(date(2019, 9, 2), date(2019, 12, 6));
-        let hard = fate == Fate::Granted && year == 2020;
-        let grant = if fate == Fate::Granted {
-            grants[i]
-        } else {
-            requested[i]
-        };
-        c.push(
-            created,
-            kinds[i],
-            leads[i],
-            requested[i],
-            grant,
-            fate,
-            window,
-            hard,
-        );
-        if let Some(s) = c.out.last_mut() {
-            s.submit_by = Some(submit_by);
-        }
-    }
-
-    // 2020: the grants of cases opened in 2020 (two of them opened as drafts in December
-    // 2019), adding up with the 2019 cohort's 2020 grants to the year's total.
-    let cohort_2020: i64 = (0..OPEN_END_2019)
-        .filter(|i| fates[*i] == (Fate::Granted, 2020))
-        .map(|i| grants[i])
-        .sum();
-    let n_new = GRANTS_2020
-        - (0..OPEN_END_2019)
-            .filter(|i| fates[*i] == (Fate::Granted, 2020))
-            .count();
-    let grants = split_exact(
-        &mut c.rng,
-        grants_2020_total - cohort_2020,
-        n_new,
-        &[
-            (50, 3_000, 15_000),
-            (35, 15_000, 60_000),
-            (15, 60_000, 250_000),
-        ],
-    );
-    let leads = c.leads_for(&grants);
-    let window = c.window(date(2020, 2, 3), date(2020, 12, 18));
-    let first_working_day_2020 = world.wt.start_of(date(2020, 1, 6));
-    for (k, (g, lead)) in grants.into_iter().zip(leads).enumerate() {
-        let kind = if g <= 2_500_000 && c.rng.chance(12) {
-            Kind::Studie
-        } else if (8_000_000..=50_000_000).contains(&g) && c.rng.chance(25) {
-            Kind::Koop
-        } else {
-            c.egov(g)
-        };
-        let requested = if c.rng.chance(12) {
-            let r = before_cut(g, c.rng.range(80, 95));
-            match kind {
-                Kind::Studie => r.min(3_000_000),
-                Kind::Koop => r.min(50_000_000),
-                Kind::Egov(_) => r,
-            }
-        } else {
-            g
-        };
-        let created = if k < 2 {
-            c.between(date(2019, 12, 2), date(2019, 12, 13))
-        } else {
-            c.between(date(2020, 1, 6), date(2020, 9, 30))
-        };
-        c.push(
-            created,
-            kind,
-            lead,
-            requested,
-            g,
-            Fate::Granted,
-            window,
-            true,
-        );
-        if k < 2
-            && let Some(s) = c.out.last_mut()
-        {
-            s.submit_after = Some(first_working_day_2020);
-        }
-    }
-    // 2020: rejected and withdrawn within the year; withdrawn drafts.
-    for fate in [Fate::Rejected; 7].into_iter().chain([Fate::Withdrawn; 5]) {
-        let created = c.between(date(2020, 1, 6), date(2020, 10, 30));
-        c.ordinary(created, fate, window);
-    }
-    for _ in 0..2 {
-        let created = c.between(date(2020, 3, 2), date(2020, 11, 30));
-        c.ordinary(created, Fate::DraftWithdrawn, None);
-    }
-    // Opened late in 2020, decided in 2021.
-    let window = c.window(date(2021, 1, 11), date(2021, 6, 30));
-    for k in 0..25 {
-        let fate = match k {
-            0..=2 => Fate::Rejected,
-            3..=4 => Fate::Withdrawn,
-            _ => Fate::Granted,
-        };
-        let created = c.between(date(2020, 9, 14), date(2020, 12, 11));
-        c.ordinary(created, fate, window);
-    }
-
-    // The one revocation: granted in 2021, two tranches paid, then the grant is partly
-    // revoked and what was paid above the rest is reclaimed.
-    let lead = draw_muni(world, &mut c.rng);
-    let cents = c.rng.range(60_000, 160_000) * 100;
-    let created = c.between(date(2021, 2, 1), date(2021, 3, 31));
-    let window = c.window(date(2021, 4, 12), date(2021, 9, 30));
-    let kind = Kind::Egov(c.rng.pick(&["a", "b"]));
-    c.push(
-        created,
-        kind,
-        lead,
-        cents,
-        cents,
-        Fate::Granted,
-        window,
-        false,
-    );
-    if let Some(s) = c.out.last_mut() {
-        s.revoke = true;
-        s.changes = false;
-    }
-
-    // Ordinary years.
-    let end_date = world.wt.date(world.end);
-    for (year, n) in GENERIC_YEARS {
-        let from = world.wt.start_of(date(year, 1, 4));
-        let to = world.wt.end_of(date(year, 12, 18).min(end_date)) - 3 * super::worktime::DAY;
-        let mut created: Vec<W> = (0..n).map(|_| c.rng.range(from, to)).collect();
-        created.sort_unstable();
-        for w in created {
-            let spec = generic_spec(world, &mut c.rng, w, false);
-            c.out.push(spec);
-        }
-    }
+    c.grants_2019();
+    c.decided_2019();
+    let open = c.open_end_2019()?;
+    c.grants_2020(&open);
+    c.decided_2020();
+    c.opened_late_2020();
+    c.revocation();
+    c.ordinary_years();
     Ok(c.out)
 }

@@ -21,6 +21,8 @@ mod closing;
 mod crash;
 mod errors;
 mod instances;
+mod layering;
+mod migrations;
 mod municipalities;
 mod notices;
 mod operations;

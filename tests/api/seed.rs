@@ -29,11 +29,16 @@ use crate::helpers::{TestApp, spawn_app};
 
 fn seed_demo(app: &TestApp, seed: u64) -> Report {
     let mut conn = app.db();
-    seed::run(&mut conn, &Options {
+    seed::run(
+        &mut conn,
+        &Options {
             cases: None,
             seed,
             bulk: false,
-        }, &mut |_| {}).expect("the demo seeds")
+        },
+        &mut |_| {},
+    )
+    .expect("the demo seeds")
 }
 
 fn at(y: i32, m: u32, d: u32, h: u32) -> NaiveDateTime {

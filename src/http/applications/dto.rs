@@ -25,7 +25,7 @@ pub struct CostLineInput {
     pub category: CostCategory,
     #[schema(example = "Schnittstellenmodul")]
     pub description: String,
-    #[schema(value_type = crate::openapi::Amount, example = "40000.00")]
+    #[schema(value_type = crate::schemas::Amount, example = "40000.00")]
     pub amount: Money,
     /// Whether the expenditure is eligible (zuwendungsfähig).
     pub eligible: bool,
@@ -63,13 +63,13 @@ pub struct NewApplication {
     #[serde(default)]
     pub cost_lines: Vec<CostLineInput>,
     #[serde(default)]
-    #[schema(value_type = crate::openapi::Amount, example = "10800.50")]
+    #[schema(value_type = crate::schemas::Amount, example = "10800.50")]
     pub own_contribution: Money,
     #[serde(default)]
-    #[schema(value_type = crate::openapi::Amount, example = "0.00")]
+    #[schema(value_type = crate::schemas::Amount, example = "0.00")]
     pub third_party_funds: Money,
     #[serde(default)]
-    #[schema(value_type = crate::openapi::Amount, example = "42000.00")]
+    #[schema(value_type = crate::schemas::Amount, example = "42000.00")]
     pub requested_grant: Money,
     /// Empty for a single application; for a joint one every municipality, the lead included.
     #[serde(default)]
@@ -103,13 +103,13 @@ pub struct ApplicationPatch {
     #[schema(value_type = Option<Vec<CostLineInput>>)]
     pub cost_lines: Option<Option<Vec<CostLineInput>>>,
     #[serde(default, deserialize_with = "crate::http::double_option")]
-    #[schema(value_type = Option<crate::openapi::Amount>)]
+    #[schema(value_type = Option<crate::schemas::Amount>)]
     pub own_contribution: Option<Option<Money>>,
     #[serde(default, deserialize_with = "crate::http::double_option")]
-    #[schema(value_type = Option<crate::openapi::Amount>)]
+    #[schema(value_type = Option<crate::schemas::Amount>)]
     pub third_party_funds: Option<Option<Money>>,
     #[serde(default, deserialize_with = "crate::http::double_option")]
-    #[schema(value_type = Option<crate::openapi::Amount>)]
+    #[schema(value_type = Option<crate::schemas::Amount>)]
     pub requested_grant: Option<Option<Money>>,
     #[serde(default, deserialize_with = "crate::http::double_option")]
     #[schema(value_type = Option<Vec<PartnerInput>>)]
@@ -335,7 +335,7 @@ pub struct ActualCost {
     /// The cost line, numbered from 1.
     #[serde(deserialize_with = "crate::http::whole_i32")]
     pub line: i32,
-    #[schema(value_type = crate::openapi::Amount, example = "35000.00")]
+    #[schema(value_type = crate::schemas::Amount, example = "35000.00")]
     pub amount: Money,
 }
 
