@@ -156,7 +156,8 @@ mod tests {
         s.parse().unwrap()
     }
 
-    /// `../shared/data/basiszinssatz.csv`
+    /// The base rates of § 247 BGB as the Bundesbank publishes them (the rows of the seeded
+    /// `base_rates` migration).
     fn rates() -> Vec<BaseRate> {
         [
             ("2016-07-01", -88),
