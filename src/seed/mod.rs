@@ -18,6 +18,7 @@
 
 mod demo;
 mod plan;
+mod play;
 mod replay;
 mod rng;
 mod sim;
@@ -39,7 +40,10 @@ use self::sql::Table;
 use self::worktime::{DAY, W};
 use crate::domain::application::case_number;
 use crate::domain::{Money, Status};
+use crate::persistence::applications::Case;
 use crate::persistence::audit::AuditEvent;
+use crate::persistence::notices::Notice;
+use crate::persistence::payments::PaymentRow;
 use crate::persistence::schema::{
     applications as ap, budgets as b, case_counters as cc, municipalities as mu,
 };
@@ -320,7 +324,7 @@ impl<'w> Generator<'w> {
         let n = self.counters.entry((prefix, year)).or_insert(0);
         *n += 1;
         let number = case_number(prefix, year, *n);
-        let sim = plan::run_case(self.world, spec, rng, number, self.load)?;
+        let sim = play::run_case(self.world, spec, rng, number, self.load)?;
         for c in &sim.commits {
             let u = self
                 .budgets
@@ -455,6 +459,151 @@ impl BudgetPlan {
     }
 }
 
+// The columns of each table a bulk load writes, in the order `Batch` writes them.
+const APPLICATIONS_COLUMNS: &[&str] = &[
+    "id",
+    "case_number",
+    "case_year",
+    "programme_code",
+    "funding_object",
+    "lead_ags",
+    "joint",
+    "title",
+    "description",
+    "project_start",
+    "project_end",
+    "total_cost_cents",
+    "eligible_cents",
+    "own_contribution_cents",
+    "third_party_cents",
+    "requested_cents",
+    "granted_cents",
+    "paid_cents",
+    "status",
+    "version",
+    "info_due",
+    "early_start_at",
+    "early_start_by",
+    "clock_seconds",
+    "clock_since",
+    "submitted_at",
+    "created_by",
+    "created_at",
+    "updated_at",
+    "reclaimed_cents",
+];
+
+const APPLICATION_MEMBERS_COLUMNS: &[&str] = &[
+    "application_id",
+    "position",
+    "ags",
+    "kreis",
+    "share_bp",
+    "is_lead",
+];
+
+const COST_LINES_COLUMNS: &[&str] = &[
+    "application_id",
+    "line_no",
+    "category",
+    "description",
+    "amount_cents",
+    "eligible",
+    "actual_cents",
+];
+
+const NOTICES_COLUMNS: &[&str] = &[
+    "id",
+    "application_id",
+    "kind",
+    "status",
+    "number",
+    "seq",
+    "case_version",
+    "refers_to",
+    "financing_type",
+    "rate_bp",
+    "max_cents",
+    "fixed_cents",
+    "eligible_cents",
+    "computed_cents",
+    "granted_cents",
+    "paid_cents",
+    "revoked_cents",
+    "reclaim_cents",
+    "reclaim_due",
+    "interest_from",
+    "grant_period_start",
+    "grant_period_end",
+    "proof_due",
+    "purpose",
+    "binding_years",
+    "reason",
+    "posted_on",
+    "delivery_days",
+    "prepared_by",
+    "prepared_at",
+    "signed_by",
+    "signed_at",
+];
+
+const NOTICE_LINES_COLUMNS: &[&str] = &[
+    "notice_id",
+    "line_no",
+    "applied_cents",
+    "approved_cents",
+    "actual_cents",
+    "eligible",
+    "reason",
+];
+
+const NOTICE_ALLOCATIONS_COLUMNS: &[&str] = &["notice_id", "fiscal_year", "amount_cents"];
+
+const PAYMENT_REQUESTS_COLUMNS: &[&str] = &[
+    "id",
+    "application_id",
+    "amount_cents",
+    "reason",
+    "status",
+    "requested_by",
+    "requested_at",
+    "prepared_by",
+    "prepared_at",
+    "paid_by",
+    "paid_at",
+    "paid_year",
+    "rejected_by",
+    "rejected_at",
+    "rejection_reason",
+];
+
+const BUDGETS_COLUMNS: &[&str] = &[
+    "programme_code",
+    "fiscal_year",
+    "amount_cents",
+    "committed_cents",
+    "updated_by",
+    "updated_at",
+];
+
+const CASE_COUNTERS_COLUMNS: &[&str] = &["prefix", "year", "last_number"];
+
+const AUDIT_EVENTS_COLUMNS: &[&str] = &[
+    "record_type",
+    "record_key",
+    "seq",
+    "occurred_at",
+    "actor",
+    "role",
+    "action",
+    "from_status",
+    "to_status",
+    "reason",
+    "changes",
+    "prev_hash",
+    "hash",
+];
+
 /// Rows of some cases, to be written together.
 struct Batch {
     apps: Table,
@@ -472,155 +621,32 @@ struct Batch {
 impl Batch {
     fn new() -> Batch {
         Batch {
-            apps: Table::new(
-                "applications",
-                &[
-                    "id",
-                    "case_number",
-                    "case_year",
-                    "programme_code",
-                    "funding_object",
-                    "lead_ags",
-                    "joint",
-                    "title",
-                    "description",
-                    "project_start",
-                    "project_end",
-                    "total_cost_cents",
-                    "eligible_cents",
-                    "own_contribution_cents",
-                    "third_party_cents",
-                    "requested_cents",
-                    "granted_cents",
-                    "paid_cents",
-                    "status",
-                    "version",
-                    "info_due",
-                    "early_start_at",
-                    "early_start_by",
-                    "clock_seconds",
-                    "clock_since",
-                    "submitted_at",
-                    "created_by",
-                    "created_at",
-                    "updated_at",
-                    "reclaimed_cents",
-                ],
-            ),
-            members: Table::new(
-                "application_members",
-                &[
-                    "application_id",
-                    "position",
-                    "ags",
-                    "kreis",
-                    "share_bp",
-                    "is_lead",
-                ],
-            ),
-            lines: Table::new(
-                "cost_lines",
-                &[
-                    "application_id",
-                    "line_no",
-                    "category",
-                    "description",
-                    "amount_cents",
-                    "eligible",
-                    "actual_cents",
-                ],
-            ),
-            notices: Table::new(
-                "notices",
-                &[
-                    "id",
-                    "application_id",
-                    "kind",
-                    "status",
-                    "number",
-                    "seq",
-                    "case_version",
-                    "refers_to",
-                    "financing_type",
-                    "rate_bp",
-                    "max_cents",
-                    "fixed_cents",
-                    "eligible_cents",
-                    "computed_cents",
-                    "granted_cents",
-                    "paid_cents",
-                    "revoked_cents",
-                    "reclaim_cents",
-                    "reclaim_due",
-                    "interest_from",
-                    "grant_period_start",
-                    "grant_period_end",
-                    "proof_due",
-                    "purpose",
-                    "binding_years",
-                    "reason",
-                    "posted_on",
-                    "delivery_days",
-                    "prepared_by",
-                    "prepared_at",
-                    "signed_by",
-                    "signed_at",
-                ],
-            ),
-            notice_lines: Table::new(
-                "notice_lines",
-                &[
-                    "notice_id",
-                    "line_no",
-                    "applied_cents",
-                    "approved_cents",
-                    "actual_cents",
-                    "eligible",
-                    "reason",
-                ],
-            ),
-            allocations: Table::new(
-                "notice_allocations",
-                &["notice_id", "fiscal_year", "amount_cents"],
-            ),
-            payments: Table::new(
-                "payment_requests",
-                &[
-                    "id",
-                    "application_id",
-                    "amount_cents",
-                    "reason",
-                    "status",
-                    "requested_by",
-                    "requested_at",
-                    "prepared_by",
-                    "prepared_at",
-                    "paid_by",
-                    "paid_at",
-                    "paid_year",
-                    "rejected_by",
-                    "rejected_at",
-                    "rejection_reason",
-                ],
-            ),
-            budgets: Table::new(
-                "budgets",
-                &[
-                    "programme_code",
-                    "fiscal_year",
-                    "amount_cents",
-                    "committed_cents",
-                    "updated_by",
-                    "updated_at",
-                ],
-            ),
-            counters: Table::new("case_counters", &["prefix", "year", "last_number"]),
+            apps: Table::new("applications", APPLICATIONS_COLUMNS),
+            members: Table::new("application_members", APPLICATION_MEMBERS_COLUMNS),
+            lines: Table::new("cost_lines", COST_LINES_COLUMNS),
+            notices: Table::new("notices", NOTICES_COLUMNS),
+            notice_lines: Table::new("notice_lines", NOTICE_LINES_COLUMNS),
+            allocations: Table::new("notice_allocations", NOTICE_ALLOCATIONS_COLUMNS),
+            payments: Table::new("payment_requests", PAYMENT_REQUESTS_COLUMNS),
+            budgets: Table::new("budgets", BUDGETS_COLUMNS),
+            counters: Table::new("case_counters", CASE_COUNTERS_COLUMNS),
             audit: Vec::new(),
         }
     }
 
     fn add(&mut self, sim: Sim<'_>) {
-        let r = &sim.case.row;
+        self.add_case(&sim.case);
+        for n in &sim.notices {
+            self.add_notice(n);
+        }
+        for p in &sim.payments {
+            self.add_payment(p);
+        }
+        self.audit.extend(sim.audit);
+    }
+
+    fn add_case(&mut self, case: &Case) {
+        let r = &case.row;
         self.apps
             .row()
             .text(&r.id)
@@ -654,7 +680,7 @@ impl Batch {
             .ts(r.updated_at)
             .int(r.reclaimed_cents)
             .end();
-        for m in &sim.case.members {
+        for m in &case.members {
             self.members
                 .row()
                 .text(&m.application_id)
@@ -665,7 +691,7 @@ impl Batch {
                 .boolean(m.is_lead)
                 .end();
         }
-        for l in &sim.case.lines {
+        for l in &case.lines {
             self.lines
                 .row()
                 .text(&l.application_id)
@@ -677,86 +703,87 @@ impl Batch {
                 .opt_int(l.actual_cents)
                 .end();
         }
-        for n in &sim.notices {
-            let r = &n.row;
-            self.notices
+    }
+
+    fn add_notice(&mut self, n: &Notice) {
+        let r = &n.row;
+        self.notices
+            .row()
+            .text(&r.id)
+            .text(&r.application_id)
+            .text(&r.kind)
+            .text(&r.status)
+            .opt_text(r.number.as_deref())
+            .opt_int(r.seq.map(i64::from))
+            .int(i64::from(r.case_version))
+            .opt_text(r.refers_to.as_deref())
+            .opt_text(r.financing_type.as_deref())
+            .opt_int(r.rate_bp.map(i64::from))
+            .opt_int(r.max_cents)
+            .opt_int(r.fixed_cents)
+            .opt_int(r.eligible_cents)
+            .opt_int(r.computed_cents)
+            .opt_int(r.granted_cents)
+            .int(r.paid_cents)
+            .opt_int(r.revoked_cents)
+            .opt_int(r.reclaim_cents)
+            .opt_date(r.reclaim_due)
+            .opt_date(r.interest_from)
+            .opt_date(r.grant_period_start)
+            .opt_date(r.grant_period_end)
+            .opt_date(r.proof_due)
+            .opt_text(r.purpose.as_deref())
+            .opt_int(r.binding_years.map(i64::from))
+            .opt_text(r.reason.as_deref())
+            .date(r.posted_on)
+            .int(i64::from(r.delivery_days))
+            .text(&r.prepared_by)
+            .ts(r.prepared_at)
+            .opt_text(r.signed_by.as_deref())
+            .opt_ts(r.signed_at)
+            .end();
+        for l in &n.lines {
+            self.notice_lines
                 .row()
-                .text(&r.id)
-                .text(&r.application_id)
-                .text(&r.kind)
-                .text(&r.status)
-                .opt_text(r.number.as_deref())
-                .opt_int(r.seq.map(i64::from))
-                .int(i64::from(r.case_version))
-                .opt_text(r.refers_to.as_deref())
-                .opt_text(r.financing_type.as_deref())
-                .opt_int(r.rate_bp.map(i64::from))
-                .opt_int(r.max_cents)
-                .opt_int(r.fixed_cents)
-                .opt_int(r.eligible_cents)
-                .opt_int(r.computed_cents)
-                .opt_int(r.granted_cents)
-                .int(r.paid_cents)
-                .opt_int(r.revoked_cents)
-                .opt_int(r.reclaim_cents)
-                .opt_date(r.reclaim_due)
-                .opt_date(r.interest_from)
-                .opt_date(r.grant_period_start)
-                .opt_date(r.grant_period_end)
-                .opt_date(r.proof_due)
-                .opt_text(r.purpose.as_deref())
-                .opt_int(r.binding_years.map(i64::from))
-                .opt_text(r.reason.as_deref())
-                .date(r.posted_on)
-                .int(i64::from(r.delivery_days))
-                .text(&r.prepared_by)
-                .ts(r.prepared_at)
-                .opt_text(r.signed_by.as_deref())
-                .opt_ts(r.signed_at)
-                .end();
-            for l in &n.lines {
-                self.notice_lines
-                    .row()
-                    .text(&l.notice_id)
-                    .int(i64::from(l.line_no))
-                    .int(l.applied_cents)
-                    .int(l.approved_cents)
-                    .opt_int(l.actual_cents)
-                    .boolean(l.eligible)
-                    .opt_text(l.reason.as_deref())
-                    .end();
-            }
-            for a in &n.allocations {
-                self.allocations
-                    .row()
-                    .text(&a.notice_id)
-                    .int(i64::from(a.fiscal_year))
-                    .int(a.amount_cents)
-                    .end();
-            }
-        }
-        for p in &sim.payments {
-            let r = p;
-            self.payments
-                .row()
-                .text(&r.id)
-                .text(&r.application_id)
-                .int(r.amount_cents)
-                .opt_text(r.reason.as_deref())
-                .text(&r.status)
-                .text(&r.requested_by)
-                .ts(r.requested_at)
-                .opt_text(r.prepared_by.as_deref())
-                .opt_ts(r.prepared_at)
-                .opt_text(r.paid_by.as_deref())
-                .opt_ts(r.paid_at)
-                .opt_int(r.paid_year.map(i64::from))
-                .opt_text(r.rejected_by.as_deref())
-                .opt_ts(r.rejected_at)
-                .opt_text(r.rejection_reason.as_deref())
+                .text(&l.notice_id)
+                .int(i64::from(l.line_no))
+                .int(l.applied_cents)
+                .int(l.approved_cents)
+                .opt_int(l.actual_cents)
+                .boolean(l.eligible)
+                .opt_text(l.reason.as_deref())
                 .end();
         }
-        self.audit.extend(sim.audit);
+        for a in &n.allocations {
+            self.allocations
+                .row()
+                .text(&a.notice_id)
+                .int(i64::from(a.fiscal_year))
+                .int(a.amount_cents)
+                .end();
+        }
+    }
+
+    fn add_payment(&mut self, p: &PaymentRow) {
+        let r = p;
+        self.payments
+            .row()
+            .text(&r.id)
+            .text(&r.application_id)
+            .int(r.amount_cents)
+            .opt_text(r.reason.as_deref())
+            .text(&r.status)
+            .text(&r.requested_by)
+            .ts(r.requested_at)
+            .opt_text(r.prepared_by.as_deref())
+            .opt_ts(r.prepared_at)
+            .opt_text(r.paid_by.as_deref())
+            .opt_ts(r.paid_at)
+            .opt_int(r.paid_year.map(i64::from))
+            .opt_text(r.rejected_by.as_deref())
+            .opt_ts(r.rejected_at)
+            .opt_text(r.rejection_reason.as_deref())
+            .end();
     }
 
     /// The statements, parents before children; the audit entries in time order (a stable
@@ -764,24 +791,7 @@ impl Batch {
     fn statements(mut self, counts: &mut Report) -> Vec<String> {
         let mut order: Vec<usize> = (0..self.audit.len()).collect();
         order.sort_by_key(|i| self.audit[*i].occurred_at);
-        let mut audit = Table::new(
-            "audit_events",
-            &[
-                "record_type",
-                "record_key",
-                "seq",
-                "occurred_at",
-                "actor",
-                "role",
-                "action",
-                "from_status",
-                "to_status",
-                "reason",
-                "changes",
-                "prev_hash",
-                "hash",
-            ],
-        );
+        let mut audit = Table::new("audit_events", AUDIT_EVENTS_COLUMNS);
         for e in order.iter().map(|i| &self.audit[*i]) {
             audit
                 .row()

@@ -1,19 +1,18 @@
-//! What happens to a case, and when: the specification of a case (programme, partners,
-//! money, its fate, the windows its decision must fall into) and the schedule that plays it
-//! through the simulation, step by step, up to the end of the history.
+//! What happens to a case: the specification of a case (programme, partners, money, its
+//! fate, the windows its decision must fall into), its cost plan, and the calendar helpers
+//! the schedule (`play.rs`) uses.
 
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, Days, Months, NaiveDate};
 
 use super::rng::Rng;
-use super::sim::{Actor, Env, Sim, Style};
+use super::sim::Env;
 use super::text;
 use super::worktime::{DAY, W, WorkTime};
-use crate::domain::application::{Content, CostCategory, CostLine, Member};
-use crate::domain::notice::{LineDecision, NoticeKind, NoticeRequest};
-use crate::domain::split::split_by_shares;
-use crate::domain::{Action, Ags, FinancingType, Money, Role};
+use crate::domain::application::{CostCategory, CostLine};
+use crate::domain::notice::LineDecision;
+use crate::domain::{FinancingType, Money};
 
 pub(crate) const EGOV_2018: &str = "THUEREGOVRL-2018";
 pub(crate) const EGOV_2024: &str = "THUEREGOVRL-2024";
@@ -69,7 +68,7 @@ impl World {
     }
 }
 
-fn isqrt(n: u64) -> u32 {
+pub(crate) fn isqrt(n: u64) -> u32 {
     let mut x = 0u64;
     while (x + 1) * (x + 1) <= n {
         x += 1;
@@ -99,7 +98,7 @@ impl Kind {
         }
     }
 
-    fn object(self) -> &'static str {
+    pub(crate) fn object(self) -> &'static str {
         match self {
             Kind::Egov(o) => o,
             Kind::Koop => "koop",
@@ -147,7 +146,7 @@ pub(crate) struct Spec {
     pub until_proof: bool,
 }
 
-const EGOV_OBJECTS: [&str; 6] = ["a", "b", "c", "d", "e", "f"];
+pub(crate) const EGOV_OBJECTS: [&str; 6] = ["a", "b", "c", "d", "e", "f"];
 const EGOV_OBJECT_WEIGHTS: [u32; 6] = [22, 25, 15, 15, 10, 13];
 
 /// A requested grant in euros, typical of the kind and the size of the municipality.
@@ -423,7 +422,7 @@ pub(crate) fn cost_plan(
 }
 
 /// Points on the working-time axis, at random between `lo` and `hi`, in order and distinct.
-fn points(rng: &mut Rng, n: usize, lo: W, hi: W) -> Vec<W> {
+pub(crate) fn points(rng: &mut Rng, n: usize, lo: W, hi: W) -> Vec<W> {
     let mut p: Vec<W> = (0..n)
         .map(|_| rng.range(lo + 1, hi.max(lo + 2) - 1))
         .collect();
@@ -436,18 +435,18 @@ fn points(rng: &mut Rng, n: usize, lo: W, hi: W) -> Vec<W> {
     p
 }
 
-fn months(d: NaiveDate, n: u32) -> NaiveDate {
+pub(crate) fn months(d: NaiveDate, n: u32) -> NaiveDate {
     d.checked_add_months(Months::new(n)).unwrap_or(d)
 }
 
-fn days(d: NaiveDate, n: i64) -> NaiveDate {
+pub(crate) fn days(d: NaiveDate, n: i64) -> NaiveDate {
     d.checked_add_days(Days::new(u64::try_from(n.max(0)).unwrap_or(0)))
         .unwrap_or(d)
 }
 
 /// The fiscal years of a grant over a period of more than one year, in proportion to the
 /// days of the period in each year (whole euros, the first year taking the rest).
-fn split_years(granted: i64, start: NaiveDate, end: NaiveDate) -> Vec<(i32, Money)> {
+pub(crate) fn split_years(granted: i64, start: NaiveDate, end: NaiveDate) -> Vec<(i32, Money)> {
     let years: Vec<i32> = (start.year()..=end.year()).take(3).collect();
     let last = *years.last().unwrap_or(&start.year());
     let end = end.min(date(last, 12, 31));
@@ -471,541 +470,6 @@ fn split_years(granted: i64, start: NaiveDate, end: NaiveDate) -> Vec<(i32, Mone
         .collect()
 }
 
-fn m(c: i64) -> Result<Money, String> {
+pub(crate) fn m(c: i64) -> Result<Money, String> {
     Money::from_cents(c).map_err(|e| e.to_string())
-}
-
-struct Steps {
-    last: W,
-    end: W,
-}
-
-enum Next {
-    At(W),
-    Beyond,
-    OutOfOrder,
-}
-
-impl Steps {
-    fn next(&mut self, w: W) -> Next {
-        if w > self.end {
-            Next::Beyond
-        } else if w <= self.last {
-            Next::OutOfOrder
-        } else {
-            self.last = w;
-            Next::At(w)
-        }
-    }
-}
-
-/// Plays the case through, up to the end of the history.
-pub(crate) fn run_case<'w>(
-    world: &'w World,
-    spec: &Spec,
-    rng: &mut Rng,
-    case_number: String,
-    load: bool,
-) -> Result<Sim<'w>, String> {
-    let wt = &world.wt;
-    let end = world.end;
-    let c = spec.created;
-
-    // When: the draft, its submission, the review and the decision.
-    let mut edit_at = rng.chance(30).then(|| c + rng.range(DAY / 4, 4 * DAY));
-    let mut submit = edit_at.unwrap_or(c) + rng.range(DAY / 2, 10 * DAY);
-    if let Some(after) = spec.submit_after
-        && submit < after
-    {
-        submit = after + rng.range(0, 5 * DAY);
-    }
-    if let Some(by) = spec.submit_by
-        && submit > by
-    {
-        if edit_at.is_some_and(|e| e >= by) {
-            edit_at = None;
-        }
-        let from = edit_at.unwrap_or(c);
-        if from >= by {
-            return Err(format!(
-                "{case_number}: opened after its submission deadline"
-            ));
-        }
-        submit = rng.range(from + 1, by);
-    }
-    let review = submit + rng.range(DAY / 2, 8 * DAY);
-    let rounds = rng.weighted(&[70, 25, 5]);
-    let early = spec.fate != Fate::Withdrawn && rng.chance(8);
-    let mut decision = review
-        + rng.range(12 * DAY, 55 * DAY)
-        + i64::try_from(rounds).unwrap_or(0) * rng.range(8 * DAY, 25 * DAY);
-    if let Some((lo, hi)) = spec.window
-        && (decision < lo || decision > hi)
-    {
-        let from = lo.max(review + 6 * DAY);
-        if from > hi {
-            return Err(format!(
-                "{case_number}: no room for the decision in its window"
-            ));
-        }
-        decision = rng.range(from, hi.min(from + 45 * DAY));
-    }
-    let prepared = (decision - rng.range(DAY / 2, 4 * DAY)).max(review + (decision - review) / 2);
-    let mid = points(rng, 2 * usize::from(early) + 2 * rounds, review, prepared);
-    let (early_at, info) = if early {
-        (Some((mid[0], mid[1])), &mid[2..])
-    } else {
-        (None, &mid[..])
-    };
-
-    // What: the project period, the content.
-    let lead = &world.munis[spec.lead];
-    let sdate = wt.date(submit);
-    let project_start = match early_at {
-        Some((_, signed)) => days(wt.date(signed), rng.range(1, 20)),
-        None => days(sdate, rng.range(30, 100)).max(days(wt.date(decision), rng.range(7, 50))),
-    };
-    let duration = match spec.kind {
-        Kind::Koop => rng.range(12, 36),
-        Kind::Studie => rng.range(4, 9),
-        Kind::Egov("f") => rng.range(3, 8),
-        Kind::Egov(_) => rng.range(6, 24),
-    };
-    let project_end = months(project_start, u32::try_from(duration).unwrap_or(12)) - Days::new(1);
-    let (programme, kind) = match spec.kind {
-        Kind::Egov(o) if sdate >= world.egov_2024_from => {
-            let terms = world.env.terms(EGOV_2024)?;
-            let fundable = |x: &str| terms.funding_objects.iter().any(|(c, f)| c == x && *f);
-            if sdate >= world.env.current_from && !fundable(o) {
-                let now: Vec<&str> = EGOV_OBJECTS.into_iter().filter(|x| fundable(x)).collect();
-                let o = now
-                    .first()
-                    .copied()
-                    .ok_or("no fundable object of THUEREGOVRL-2024")?;
-                (
-                    EGOV_2024,
-                    Kind::Egov(if now.len() > 1 { rng.pick(&now) } else { o }),
-                )
-            } else {
-                (EGOV_2024, Kind::Egov(o))
-            }
-        }
-        Kind::Egov(o) => (EGOV_2018, Kind::Egov(o)),
-        Kind::Koop => (KOOP, Kind::Koop),
-        Kind::Studie => (STUDIE, Kind::Studie),
-    };
-    let (requested, grant) = if kind == spec.kind {
-        (spec.requested, spec.grant)
-    } else {
-        // Another funding object than drawn: another amount, too.
-        let r = draw_request(rng, kind, lead.population) * 100;
-        (
-            r,
-            if spec.grant < spec.requested {
-                r * 9 / 10 / 100 * 100
-            } else {
-                r
-            },
-        )
-    };
-    let terms = world.env.terms(programme)?;
-    // Never above the programme's maximum grant (a drawn request may carry cents above it).
-    let requested = terms
-        .max_grant
-        .map_or(requested, |cap| requested.min(cap.cents()));
-    let grant = grant.min(requested);
-    let plan = cost_plan(
-        rng,
-        kind,
-        terms.financing_type,
-        terms.max_rate_bp.unwrap_or(10_000),
-        requested,
-        grant,
-    )?;
-    let lead_ags = Ags::parse(&lead.ags).map_err(|e| e.to_string())?;
-    let joint = !spec.partners.is_empty();
-    let members = if joint {
-        let mut keys = vec![spec.lead];
-        keys.extend(&spec.partners);
-        let weights: Vec<i32> = keys
-            .iter()
-            .map(|k| {
-                i32::try_from(isqrt(
-                    u64::try_from(world.munis[*k].population.max(100)).unwrap_or(100),
-                ))
-                .unwrap_or(1)
-            })
-            .collect();
-        let shares = split_by_shares(m(10_000)?, &weights).ok_or("no shares")?;
-        keys.iter()
-            .zip(shares)
-            .map(|(k, s)| {
-                Ok(Member {
-                    ags: Ags::parse(&world.munis[*k].ags).map_err(|e| e.to_string())?,
-                    share_bp: i32::try_from(s.cents()).unwrap_or(1).max(1),
-                })
-            })
-            .collect::<Result<Vec<_>, String>>()?
-    } else {
-        Vec::new()
-    };
-    let body = text::body(&lead.name, &lead.kind);
-    let title = rng.pick(text::titles(kind.object())).replace("{}", &body);
-    let mut description = String::new();
-    let n = rng.range(2, 3);
-    let mut used = Vec::new();
-    while i64::try_from(used.len()).unwrap_or(0) < n {
-        let p = rng.below(text::PHRASES.len() as u64) as usize;
-        if !used.contains(&p) {
-            used.push(p);
-            if !description.is_empty() {
-                description.push(' ');
-            }
-            description.push_str(text::PHRASES[p]);
-        }
-    }
-    let content = Content {
-        lead: lead_ags,
-        joint,
-        members,
-        funding_object: kind.object().to_owned(),
-        title,
-        description,
-        // A draft that is edited gets its project period with the edit.
-        project_start: edit_at.is_none().then_some(project_start),
-        project_end: edit_at.is_none().then_some(project_end),
-        cost_lines: plan.lines.clone(),
-        own_contribution: m(plan.own)?,
-        third_party_funds: m(plan.third)?,
-        requested_grant: m(requested)?,
-    };
-
-    // Who.
-    let applicant = Actor::applicant(text::applicant(&lead.ags), &lead.ags);
-    let caseworker = Actor::new(rng.pick(&text::CASEWORKERS), Role::Caseworker);
-    let approver = |rng: &mut Rng| Actor::new(rng.pick(&text::APPROVERS), Role::Approver);
-
-    if c > end {
-        return Err(format!(
-            "{case_number}: opened after the end of the history"
-        ));
-    }
-    let ids = Rng::stream(rng.next(), 0x1D5);
-    let style = if load {
-        let millis = wt.at(c).and_utc().timestamp_millis();
-        Style::load(ids, u64::try_from(millis).unwrap_or(0))
-    } else {
-        Style::service(ids)
-    };
-    let mut sim = Sim::create(
-        &world.env,
-        style,
-        case_number,
-        programme,
-        &content,
-        wt.at(c),
-        &applicant,
-    )?;
-    if !load {
-        sim.record_steps(wt.at(c), &applicant, &content);
-    }
-    // Every step after the one before; a step after the end of the history ends the case
-    // where it stands (a notice may stay prepared, a payment requested).
-    let mut steps = Steps { last: c, end };
-    macro_rules! at {
-        ($w:expr) => {{
-            match steps.next($w) {
-                Next::Beyond => return Ok(sim),
-                Next::OutOfOrder => {
-                    return Err(format!("{}: steps out of order", sim.case.row.case_number));
-                }
-                Next::At(w) => wt.at(w),
-            }
-        }};
-    }
-    if let Some(e) = edit_at {
-        sim.edit(at!(e), &applicant, None, |c| {
-            c.project_start = Some(project_start);
-            c.project_end = Some(project_end);
-            c.description.push(' ');
-            c.description.push_str(text::EDIT_PHRASE);
-        })?;
-    }
-    match spec.fate {
-        Fate::Draft => return Ok(sim),
-        Fate::DraftWithdrawn => {
-            let w = at!(edit_at.unwrap_or(c) + rng.range(5 * DAY, 60 * DAY));
-            let reason = rng.pick(&text::WITHDRAWALS);
-            sim.transition(w, &applicant, Action::Withdraw, Some(reason), None, None)?;
-            return Ok(sim);
-        }
-        _ => {}
-    }
-    sim.transition(at!(submit), &applicant, Action::Submit, None, None, None)?;
-    sim.transition(
-        at!(review),
-        &caseworker,
-        Action::StartReview,
-        None,
-        None,
-        None,
-    )?;
-    if let Some((p, s)) = early_at {
-        let req = NoticeRequest {
-            posted_on: Some(wt.date(s)),
-            reason: Some(text::EARLY_START.to_owned()),
-            ..NoticeRequest::default()
-        };
-        let i = sim.prepare_notice(at!(p), &caseworker, NoticeKind::EarlyStart, &req)?;
-        let a = approver(rng);
-        sim.sign_notice(at!(s), &a, i)?;
-    }
-    let unanswered = spec.fate == Fate::Pending && rng.chance(35);
-    for (k, pair) in info.chunks(2).enumerate() {
-        let asked = at!(pair[0]);
-        let due = days(asked.date(), rng.range(14, 28));
-        let reason = rng.pick(&text::INFO_REQUESTS);
-        sim.transition(
-            asked,
-            &caseworker,
-            Action::RequestInfo,
-            Some(reason),
-            Some(due),
-            None,
-        )?;
-        if unanswered && k + 1 == rounds {
-            break;
-        }
-        sim.transition(
-            at!(pair[1]),
-            &applicant,
-            Action::ProvideInfo,
-            None,
-            None,
-            None,
-        )?;
-    }
-    if spec.fate == Fate::Pending {
-        return Ok(sim);
-    }
-    let decided_on = wt.date(decision);
-    match spec.fate {
-        Fate::Withdrawn => {
-            let reason = rng.pick(&text::WITHDRAWALS);
-            sim.transition(
-                at!(decision),
-                &applicant,
-                Action::Withdraw,
-                Some(reason),
-                None,
-                None,
-            )?;
-            return Ok(sim);
-        }
-        Fate::Rejected => {
-            let req = NoticeRequest {
-                posted_on: Some(decided_on),
-                reason: Some((rng.pick(&text::REJECTIONS)).to_owned()),
-                ..NoticeRequest::default()
-            };
-            let i = sim.prepare_notice(at!(prepared), &caseworker, NoticeKind::Rejection, &req)?;
-            let a = approver(rng);
-            sim.sign_notice(at!(decision), &a, i)?;
-            return Ok(sim);
-        }
-        _ => {}
-    }
-
-    // The grant.
-    let period_start = if early_at.is_some() {
-        project_start
-    } else {
-        project_start.max(decided_on)
-    };
-    let period_end = project_end.max(months(period_start, 3));
-    let mut req = NoticeRequest {
-        posted_on: Some(decided_on),
-        grant_period_start: Some(period_start),
-        grant_period_end: Some(period_end),
-        approved_lines: plan.cuts.clone(),
-        fixed_amount: plan.fixed.map(m).transpose()?,
-        ..NoticeRequest::default()
-    };
-    let prepared_at = at!(prepared);
-    let (draft, _) = sim.draft_notice(prepared_at, &caseworker, NoticeKind::Grant, &req, None)?;
-    let granted = draft.row.granted_cents.unwrap_or(0);
-    if granted != grant {
-        return Err(format!(
-            "{}: the grant notice comes to {granted}, not the planned {grant}",
-            sim.case.row.case_number
-        ));
-    }
-    if period_start.year() < period_end.year() && rng.chance(60) {
-        req.allocations = Some(split_years(granted, period_start, period_end));
-    }
-    let i = sim.prepare_notice(prepared_at, &caseworker, NoticeKind::Grant, &req)?;
-    let a = approver(rng);
-    sim.sign_notice(at!(decision), &a, i)?;
-    let mut cursor = decision;
-
-    // An amendment that lowers the grant, before anything is paid.
-    if spec.changes && rng.chance_pm(40) {
-        let p = cursor + rng.range(10 * DAY, 30 * DAY);
-        let s = p + rng.range(DAY, 5 * DAY);
-        let force = sim.in_force().ok_or("no grant in force")?;
-        let anteil = force.row.financing_type.as_deref() == Some("anteil");
-        let line = force
-            .lines
-            .iter()
-            .filter(|l| anteil && l.eligible && l.approved_cents > 10_000)
-            .max_by_key(|l| l.approved_cents)
-            .map(|l| (l.line_no, l.approved_cents));
-        if let Some((line, approved)) = line {
-            let req = NoticeRequest {
-                posted_on: Some(wt.date(s)),
-                reason: Some((rng.pick(&text::AMENDMENTS)).to_owned()),
-                approved_lines: vec![LineDecision {
-                    line,
-                    approved: m(approved * rng.range(75, 90) / 100)?,
-                    reason: Some(text::AMENDMENTS[0].to_owned()),
-                }],
-                ..NoticeRequest::default()
-            };
-            let i = sim.prepare_notice(at!(p), &caseworker, NoticeKind::Amendment, &req)?;
-            let a = approver(rng);
-            sim.sign_notice(at!(s), &a, i)?;
-            cursor = s;
-        }
-    }
-
-    // Tranches while the project runs.
-    let tranches: Vec<i64> = match (spec.revoke, rng.weighted(&[10, 40, 35, 15])) {
-        (true, _) | (false, 2) => vec![rng.range(3_000, 4_000), rng.range(2_000, 3_000)],
-        (false, 0) => Vec::new(),
-        (false, 1) => vec![rng.range(5_000, 7_000)],
-        (false, _) => vec![rng.range(2_000, 2_300); 3],
-    };
-    let from = cursor + 10 * DAY;
-    let until = wt.end_of(period_end).max(from + 20 * DAY);
-    let segment = (until - from) / i64::try_from(tranches.len().max(1)).unwrap_or(1);
-    let mut first_paid: Option<NaiveDate> = None;
-    for (k, bp) in tranches.iter().enumerate() {
-        let base = from + segment * i64::try_from(k).unwrap_or(0);
-        let r = (base + rng.range(0, segment / 2)).max(cursor + DAY / 4);
-        let p = r + rng.range(DAY / 4, (segment / 4).clamp(DAY / 2, 4 * DAY));
-        let x = p + rng.range(DAY / 4, (segment / 4).clamp(DAY / 2, 4 * DAY));
-        let granted = sim.case.row.granted_cents.unwrap_or(0);
-        let amount = (granted * bp / 10_000 / 100 * 100)
-            .min(sim.payment_room())
-            .max(1);
-        let i = sim.request_payment(at!(r), &applicant, amount, Some(text::TRANCHE))?;
-        sim.prepare_payment(at!(p), &caseworker, i)?;
-        let a = approver(rng);
-        sim.release_payment(at!(x), &a, i)?;
-        first_paid.get_or_insert(wt.date(x));
-        cursor = x;
-    }
-
-    // A revocation: the project failed; what was paid above the remaining grant is reclaimed.
-    if spec.revoke {
-        let p = cursor + rng.range(20 * DAY, 60 * DAY);
-        let s = p + rng.range(DAY, 5 * DAY);
-        let paid = sim.case.row.paid_cents;
-        let granted = sim.case.row.granted_cents.unwrap_or(0);
-        let keep = paid * rng.range(20, 50) / 100 / 100 * 100;
-        let req = NoticeRequest {
-            posted_on: Some(wt.date(s)),
-            reason: Some(text::REVOCATION.to_owned()),
-            revoked_amount: Some(m(granted - keep)?),
-            interest_from: first_paid,
-            ..NoticeRequest::default()
-        };
-        let i = sim.prepare_notice(at!(p), &caseworker, NoticeKind::Revocation, &req)?;
-        let a = approver(rng);
-        sim.sign_notice(at!(s), &a, i)?;
-        return Ok(sim);
-    }
-
-    // The proof of use, perhaps returned once, and the final notice.
-    let proof_day = days(period_end, rng.range(10, 120));
-    let mut proof = (wt.start_of(proof_day) + rng.range(0, DAY - 1)).max(cursor + DAY);
-    let force = sim.in_force().ok_or("no grant in force")?;
-    let actual: Vec<(i32, Money)> = sim
-        .case
-        .lines
-        .iter()
-        .zip(&force.lines)
-        .map(|(l, n)| {
-            let base = if l.eligible {
-                n.approved_cents
-            } else {
-                l.amount_cents
-            };
-            let f = if spec.full_final || !spec.changes || rng.chance(70) {
-                rng.range(10_000, 10_800)
-            } else {
-                rng.range(8_600, 10_000)
-            };
-            Ok((l.line_no, m(base * f / 10_000)?))
-        })
-        .collect::<Result<_, String>>()?;
-    sim.transition(
-        at!(proof),
-        &applicant,
-        Action::SubmitProof,
-        None,
-        None,
-        Some(&actual),
-    )?;
-    if rng.chance(4) {
-        let back = proof + rng.range(10 * DAY, 30 * DAY);
-        sim.transition(
-            at!(back),
-            &caseworker,
-            Action::ReturnProof,
-            Some(text::RETURN_PROOF),
-            None,
-            None,
-        )?;
-        proof = back + rng.range(10 * DAY, 30 * DAY);
-        sim.transition(
-            at!(proof),
-            &applicant,
-            Action::SubmitProof,
-            None,
-            None,
-            Some(&actual),
-        )?;
-    }
-    if spec.until_proof {
-        return Ok(sim);
-    }
-    let p = proof + rng.range(15 * DAY, 60 * DAY);
-    let s = p + rng.range(DAY, 5 * DAY);
-    let req = NoticeRequest {
-        posted_on: Some(wt.date(s)),
-        ..NoticeRequest::default()
-    };
-    let i = sim.prepare_notice(at!(p), &caseworker, NoticeKind::Final, &req)?;
-    let a = approver(rng);
-    sim.sign_notice(at!(s), &a, i)?;
-    if spec.full_final && sim.case.row.granted_cents != Some(grant) {
-        return Err(format!(
-            "{}: the final grant differs from the grant",
-            sim.case.row.case_number
-        ));
-    }
-
-    // The final payment.
-    let rest = sim.payment_room();
-    if rest > 0 {
-        let r = s + rng.range(5 * DAY, 20 * DAY);
-        let p = r + rng.range(DAY / 2, 4 * DAY);
-        let x = p + rng.range(DAY / 2, 4 * DAY);
-        let i = sim.request_payment(at!(r), &applicant, rest, Some(text::FINAL_PAYMENT))?;
-        sim.prepare_payment(at!(p), &caseworker, i)?;
-        let a = approver(rng);
-        sim.release_payment(at!(x), &a, i)?;
-    }
-    Ok(sim)
 }
