@@ -100,11 +100,14 @@ pub fn establish(url: &str) -> Result<AnyConnection, ConnectionError> {
 }
 
 /// Settings every SQLite connection needs: WAL so readers do not block the writer, a busy
-/// timeout so writers queue instead of failing, and foreign keys (off by default).
+/// timeout so writers queue instead of failing, foreign keys (off by default), and the
+/// statement and savepoint journals in memory instead of temporary files (a write in a
+/// savepoint, such as each write of the seed's demo history, copies every page it changes
+/// there first).
 fn configure_sqlite(c: &mut diesel::SqliteConnection) -> QueryResult<()> {
     c.batch_execute(
         "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-         PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+         PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
     )
 }
 
