@@ -9,6 +9,10 @@
 //! writes goes through the handlers' DTO conversions into the same transactions. A rule
 //! changed on one path only (the seed's inputs, a DTO mapping) makes this test fail, naming
 //! the table, the case, the field and both values.
+//!
+//! What it cannot see: a change of the seed's *inputs* (another amount, another day), since
+//! B's requests are read from what A stored; such a history is still one the API writes
+//! alike (e.g. `Sim::payment_room` one cent lower: the test passes).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
