@@ -19,6 +19,7 @@ mod base_rates;
 mod budgets;
 mod closing;
 mod crash;
+mod equivalence;
 mod errors;
 mod instances;
 mod layering;
