@@ -671,8 +671,18 @@ fn the_same_seed_gives_the_same_history_through_the_transactions_and_in_bulk() {
     );
     assert_eq!(da, db);
     assert_eq!(
-        (ra.applications, ra.notices, ra.payment_requests, ra.audit_events),
-        (rb.applications, rb.notices, rb.payment_requests, rb.audit_events + 4),
+        (
+            ra.applications,
+            ra.notices,
+            ra.payment_requests,
+            ra.audit_events
+        ),
+        (
+            rb.applications,
+            rb.notices,
+            rb.payment_requests,
+            rb.audit_events + 4
+        ),
         "the transactions also write the four programme changes"
     );
     assert_ne!(da, dc);
