@@ -397,12 +397,10 @@ fn no_notice(id: &str) -> ApiError {
     operation_id = "prepare_notice",
     tag = "notices",
     params(("id" = String, Path, description = "the application")),
-    security(("bearer" = [])),
     request_body = NewNotice,
     responses(
         (status = 201, body = NoticeDto, headers(("Location" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -433,11 +431,9 @@ pub async fn prepare(
     operation_id = "sign_notice",
     tag = "notices",
     params(("id" = String, Path, description = "the notice")),
-    security(("bearer" = [])),
     responses(
         (status = 200, body = NoticeDto),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -465,11 +461,9 @@ pub async fn sign(
     operation_id = "get_notice",
     tag = "notices",
     params(("id" = String, Path, description = "the notice")),
-    security(("bearer" = [])),
     responses(
         (status = 200, body = NoticeDto),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/notices/{id}")]
@@ -496,11 +490,9 @@ pub async fn get(
     operation_id = "list_application_notices",
     tag = "notices",
     params(("id" = String, Path, description = "the application")),
-    security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<NoticeDto>),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications/{id}/notices")]
@@ -575,11 +567,9 @@ pub struct InterestDto {
     operation_id = "application_interest",
     tag = "notices",
     params(("id" = String, Path, description = "the application"), InterestQuery),
-    security(("bearer" = [])),
     responses(
         (status = 200, body = InterestDto),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications/{id}/interest")]
@@ -758,12 +748,10 @@ fn facts(
     operation_id = "notice_document",
     tag = "notices",
     params(("id" = String, Path, description = "the notice")),
-    security(("bearer" = [])),
     responses(
         (status = 200, body = String, content_type = "application/pdf",
          description = "the document (binary)"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]

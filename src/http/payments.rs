@@ -85,12 +85,10 @@ fn no_case(id: &str) -> ApiError {
     operation_id = "request_payment",
     tag = "payments",
     params(("id" = String, Path, description = "the application")),
-    security(("bearer" = [])),
     request_body = NewPaymentRequest,
     responses(
         (status = 201, body = PaymentRequestDto, headers(("Location" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -135,11 +133,9 @@ pub async fn request(
     operation_id = "list_payment_requests",
     tag = "payments",
     params(("id" = String, Path, description = "the application")),
-    security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<PaymentRequestDto>),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications/{id}/payment-requests")]
@@ -168,11 +164,9 @@ pub async fn list(
     operation_id = "pay_out_payment_request",
     tag = "payments",
     params(("id" = String, Path, description = "the payment request")),
-    security(("bearer" = [])),
     responses(
         (status = 200, body = PaymentRequestDto),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -196,12 +190,10 @@ pub async fn payout(
     operation_id = "reject_payment_request",
     tag = "payments",
     params(("id" = String, Path, description = "the payment request")),
-    security(("bearer" = [])),
     request_body = Rejection,
     responses(
         (status = 200, body = PaymentRequestDto),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -363,7 +363,6 @@ fn volumes_table(q: &VolumeQuery, rows: &[VolumeRow]) -> Table {
     operation_id = "report_volumes",
     tag = "reports",
     params(VolumesParams),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The report; `text/csv` with `format=csv` or `csv-de`",
             content((VolumesReport = "application/json"), (String = "text/csv"))),
@@ -465,7 +464,6 @@ fn status_de(s: &str) -> &str {
     operation_id = "report_pipeline",
     tag = "reports",
     params(PipelineParams),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The report; `text/csv` with `format=csv` or `csv-de`",
             content((PipelineReport = "application/json"), (String = "text/csv"))),
@@ -579,7 +577,6 @@ pub struct BudgetReport {
     operation_id = "report_budget",
     tag = "reports",
     params(BudgetParams),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The report; `text/csv` with `format=csv` or `csv-de`",
             content((BudgetReport = "application/json"), (String = "text/csv"))),
@@ -697,7 +694,6 @@ fn days(seconds: i64) -> Decimal {
     operation_id = "report_processing_times",
     tag = "reports",
     params(ProcessingParams),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The report; `text/csv` with `format=csv` or `csv-de`",
             content((ProcessingReport = "application/json"), (String = "text/csv"))),

@@ -62,7 +62,6 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
         description = "makes a retry safe; 1 to 255 visible ASCII characters",
         pattern = "^[!-~]{1,255}$"
     )),
-    security(("bearer" = [])),
     request_body = NewApplication,
     responses(
         (status = 201, body = ApplicationDto, headers(("ETag" = String), ("Location" = String))),
@@ -129,11 +128,9 @@ pub async fn create(
     operation_id = "get_application",
     tag = "applications",
     params(("id" = String, Path)),
-    security(("bearer" = [])),
     responses(
         (status = 200, body = ApplicationDto, headers(("ETag" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications/{id}")]
@@ -250,7 +247,6 @@ fn decode_cursor(c: &str) -> Result<(NaiveDateTime, String), ApiError> {
     operation_id = "list_applications",
     tag = "applications",
     params(ListQuery),
-    security(("bearer" = [])),
     responses(
         (status = 200, body = Page<ApplicationSummary>),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -280,15 +276,11 @@ pub async fn list(
     operation_id = "update_application",
     tag = "applications",
     params(("id" = String, Path), ("If-Match" = String, Header)),
-    security(("bearer" = [])),
     request_body = ApplicationPatch,
     responses(
         (status = 200, body = ApplicationDto, headers(("ETag" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
-        (status = 428, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/applications/{id}")]
@@ -328,15 +320,11 @@ pub async fn update(
     operation_id = "transition_application",
     tag = "applications",
     params(("id" = String, Path), ("If-Match" = String, Header)),
-    security(("bearer" = [])),
     request_body = TransitionBody,
     responses(
         (status = 200, body = ApplicationDto, headers(("ETag" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
-        (status = 428, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/applications/{id}/transitions")]
@@ -391,11 +379,9 @@ pub async fn transition(
     operation_id = "application_history",
     tag = "applications",
     params(("id" = String, Path)),
-    security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<AuditEventDto>),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications/{id}/history")]
