@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::caller::Caller;
+use super::caller::{Caller, no_application};
 use super::json::Json;
 use crate::auth::policy;
 use crate::document::{Authority, DocLine, NoticeFacts, Recipient, render_pdf};
@@ -383,8 +383,12 @@ fn descriptions(
         .unwrap_or_default())
 }
 
-fn no_case(id: &str) -> ApiError {
-    ApiError::NotFound(format!("no application {id}"))
+/// The notice as answered, with its case's cost line descriptions.
+fn dto(conn: &mut crate::persistence::AnyConnection, n: &Notice) -> Result<NoticeDto, ApiError> {
+    Ok(NoticeDto::new(
+        n,
+        &descriptions(conn, &n.row.application_id)?,
+    ))
 }
 
 fn no_notice(id: &str) -> ApiError {
@@ -447,10 +451,7 @@ pub async fn sign(
     let id = path.into_inner();
     let dto = super::db(&pool, move |conn| {
         let notice = repo::sign(conn, &id, &caller.writer())?;
-        Ok(NoticeDto::new(
-            &notice,
-            &descriptions(conn, &notice.row.application_id)?,
-        ))
+        dto(conn, &notice)
     })
     .await?;
     Ok(HttpResponse::Ok().json(dto))
@@ -476,10 +477,7 @@ pub async fn get(
     let id = path.into_inner();
     let dto = super::db(&pool, move |conn| {
         let notice = repo::find(conn, &id, caller.scope())?.ok_or_else(|| no_notice(&id))?;
-        Ok(NoticeDto::new(
-            &notice,
-            &descriptions(conn, &notice.row.application_id)?,
-        ))
+        dto(conn, &notice)
     })
     .await?;
     Ok(HttpResponse::Ok().json(dto))
@@ -505,7 +503,7 @@ pub async fn list(
     let id = path.into_inner();
     let dtos = super::db(&pool, move |conn| {
         let notices =
-            repo::list_for_case(conn, &id, caller.scope())?.ok_or_else(|| no_case(&id))?;
+            repo::list_for_case(conn, &id, caller.scope())?.ok_or_else(|| no_application(&id))?;
         let d = descriptions(conn, &id)?;
         Ok(notices
             .iter()
@@ -584,7 +582,7 @@ pub async fn interest(
     let as_of = query.into_inner().as_of;
     let dto = super::db(&pool, move |conn| {
         if cases::find(conn, &id, caller.scope())?.is_none() {
-            return Err(no_case(&id));
+            return Err(no_application(&id));
         }
         let rates: Vec<_> = base_rates::list(conn)?.iter().map(|r| r.rate()).collect();
         let mut items = Vec::new();
@@ -648,7 +646,7 @@ fn facts(
         ));
     };
     let case = cases::find(conn, &r.application_id, cases::Scope::All)?
-        .ok_or_else(|| no_case(&r.application_id))?;
+        .ok_or_else(|| no_application(&r.application_id))?;
     let (programme, _) = crate::persistence::programmes::find(conn, &case.row.programme_code)?
         .ok_or_else(|| ApiError::internal("the case's programme is missing"))?;
     let keys: Vec<&str> = case.members.iter().map(|m| m.ags.as_str()).collect();

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::caller::Caller;
+use super::caller::{Caller, no_application};
 use super::json::Json;
 use crate::auth::policy;
 use crate::domain::Money;
@@ -74,10 +74,6 @@ pub struct Rejection {
 }
 
 const MAX_REASON: usize = 20_000;
-
-fn no_case(id: &str) -> ApiError {
-    ApiError::NotFound(format!("no application {id}"))
-}
 
 /// Request a tranche (the lead applicant): at most the grant less what is paid and what is
 /// requested already.
@@ -147,7 +143,7 @@ pub async fn list(
     caller.require(policy::READ_APPLICATIONS)?;
     let id = path.into_inner();
     let rows = super::db(&pool, move |conn| {
-        repo::list_for_case(conn, &id, caller.scope())?.ok_or_else(|| no_case(&id))
+        repo::list_for_case(conn, &id, caller.scope())?.ok_or_else(|| no_application(&id))
     })
     .await?;
     Ok(HttpResponse::Ok().json(

@@ -12,7 +12,7 @@ use utoipa::IntoParams;
 use self::dto::{
     ApplicationDto, ApplicationPatch, ApplicationSummary, NewApplication, TransitionBody,
 };
-use super::caller::Caller;
+use super::caller::{Caller, no_application};
 use super::dto::AuditEventDto;
 use super::etag;
 use super::json::Json;
@@ -24,10 +24,6 @@ use crate::persistence::Pool;
 use crate::persistence::applications::{
     self as repo, Case, Created, Idempotency, ListFilter, TransitionRequest,
 };
-
-fn not_found(id: &str) -> ApiError {
-    ApiError::NotFound(format!("no application {id}"))
-}
 
 fn with_etag(status: StatusCode, case: &Case, now: NaiveDateTime) -> HttpResponse {
     HttpResponse::build(status)
@@ -143,7 +139,7 @@ pub async fn get(
     let id = path.into_inner();
     let now = caller.now;
     let case = super::db(&pool, move |conn| {
-        repo::find(conn, &id, caller.scope())?.ok_or_else(|| not_found(&id))
+        repo::find(conn, &id, caller.scope())?.ok_or_else(|| no_application(&id))
     })
     .await?;
     Ok(with_etag(StatusCode::OK, &case, now))
@@ -393,7 +389,7 @@ pub async fn history(
     caller.require(policy::READ_APPLICATIONS)?;
     let id = path.into_inner();
     let events = super::db(&pool, move |conn| {
-        repo::history(conn, &id, caller.scope())?.ok_or_else(|| not_found(&id))
+        repo::history(conn, &id, caller.scope())?.ok_or_else(|| no_application(&id))
     })
     .await?;
     let dtos: Vec<AuditEventDto> = events.into_iter().map(AuditEventDto::from).collect();
