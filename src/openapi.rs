@@ -2,7 +2,7 @@
 
 use actix_web::App;
 use utoipa::openapi::path::{Operation, ParameterIn};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
@@ -64,8 +64,10 @@ pub fn document() -> utoipa::openapi::OpenApi {
     api
 }
 
-/// The responses every operation of a kind has, documented here once so that no handler can
-/// forget them (and no handler repeats them). The rule, by what the operation declares:
+/// The bearer token every operation of the API (`/api/v1/…`) requires (every handler takes a
+/// `Caller`), and the responses every operation of a kind has, documented here once so that no
+/// handler can forget them (and no handler repeats them). The rule, by what the operation
+/// declares:
 ///
 /// - a `security` requirement: 401 (the `Caller`/`Principal` extractor refuses a missing or bad
 ///   token);
@@ -77,11 +79,14 @@ pub fn document() -> utoipa::openapi::OpenApi {
 ///   cursors, formats). Path parameters alone do not count: a malformed path parameter is a
 ///   404 or a hand-written 400, and such an operation documents its own 422 if it has one;
 /// - a JSON request body: 413 (larger than the limit) and 415 (not `application/json`), both
-///   from `http::errors::json_config`.
+///   from `http::errors::json_config`;
+/// - a path parameter: 404 (no record has that key, or not one the caller may see);
+/// - an `If-Match` header: 428 without it and 412 when it is stale (`http::etag`).
 ///
 /// A row an annotation writes itself (with its own description) is kept as written.
 fn document_routine_responses(api: &mut utoipa::openapi::OpenApi) {
-    for item in api.paths.paths.values_mut() {
+    for (path, item) in api.paths.paths.iter_mut() {
+        let secured = path.starts_with("/api/v1/");
         let operations = [
             item.get.as_mut(),
             item.put.as_mut(),
@@ -93,6 +98,12 @@ fn document_routine_responses(api: &mut utoipa::openapi::OpenApi) {
             item.trace.as_mut(),
         ];
         for op in operations.into_iter().flatten() {
+            if secured {
+                op.security = Some(vec![SecurityRequirement::new::<_, [&str; 0], &str>(
+                    "bearer",
+                    [],
+                )]);
+            }
             let routine = routine_responses(op);
             let responses = &mut op.responses.responses;
             for (status, description) in routine {
@@ -112,9 +123,16 @@ fn routine_responses(op: &Operation) -> Vec<(&'static str, &'static str)> {
         Some(RefOr::T(body)) => body.content.contains_key("application/json"),
         _ => false,
     };
-    let has_query = op.parameters.iter().flatten().any(|p| match p {
-        RefOr::T(p) => matches!(p.parameter_in, ParameterIn::Query),
-        RefOr::Ref(_) => false,
+    let has = |wanted: &dyn Fn(&utoipa::openapi::path::Parameter) -> bool| {
+        op.parameters.iter().flatten().any(|p| match p {
+            RefOr::T(p) => wanted(p),
+            RefOr::Ref(_) => false,
+        })
+    };
+    let has_query = has(&|p| matches!(p.parameter_in, ParameterIn::Query));
+    let has_path = has(&|p| matches!(p.parameter_in, ParameterIn::Path));
+    let if_match = has(&|p| {
+        matches!(p.parameter_in, ParameterIn::Header) && p.name.eq_ignore_ascii_case("If-Match")
     });
     let mut rows = Vec::new();
     if has_body || has_query {
@@ -126,6 +144,13 @@ fn routine_responses(op: &Operation) -> Vec<(&'static str, &'static str)> {
     if takes_json {
         rows.push(("413", "the body is larger than the service accepts"));
         rows.push(("415", "the body is not `application/json`"));
+    }
+    if has_path {
+        rows.push(("404", ""));
+    }
+    if if_match {
+        rows.push(("412", ""));
+        rows.push(("428", ""));
     }
     if has_body || has_query {
         rows.push(("422", ""));

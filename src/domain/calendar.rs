@@ -297,26 +297,15 @@ mod tests {
     fn a_german_day_starts_at_22_or_23_utc_depending_on_summer_time() {
         let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
         // 2026: summer time from Sunday 29 March to Sunday 25 October
-        assert_eq!(
-            german_day_start_utc(d("2026-03-29")),
-            at("2026-03-28 23:00:00")
-        );
-        assert_eq!(
-            german_day_start_utc(d("2026-03-30")),
-            at("2026-03-29 22:00:00")
-        );
-        assert_eq!(
-            german_day_start_utc(d("2026-10-25")),
-            at("2026-10-24 22:00:00")
-        );
-        assert_eq!(
-            german_day_start_utc(d("2026-10-26")),
-            at("2026-10-25 23:00:00")
-        );
-        assert_eq!(
-            german_day_start_utc(d("2020-01-01")),
-            at("2019-12-31 23:00:00")
-        );
+        for (day, start) in [
+            ("2026-03-29", "2026-03-28 23:00:00"),
+            ("2026-03-30", "2026-03-29 22:00:00"),
+            ("2026-10-25", "2026-10-24 22:00:00"),
+            ("2026-10-26", "2026-10-25 23:00:00"),
+            ("2020-01-01", "2019-12-31 23:00:00"),
+        ] {
+            assert_eq!(german_day_start_utc(d(day)), at(start), "{day}");
+        }
         assert_eq!(german_date(at("2026-07-01 21:59:59")), d("2026-07-01"));
         assert_eq!(german_date(at("2026-07-01 22:00:00")), d("2026-07-02"));
         assert_eq!(german_date(at("2026-12-01 22:59:59")), d("2026-12-01"));

@@ -29,7 +29,6 @@ pub struct AuditQuery {
     operation_id = "list_audit_entries",
     tag = "audit",
     params(AuditQuery),
-    security(("bearer" = [])),
     responses(
         (status = 200, body = Page<AuditEventDto>),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -67,7 +66,6 @@ pub async fn list(
 #[utoipa::path(
     operation_id = "verify_audit_chain",
     tag = "audit",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "the log verifies", body = VerifyReport),
         (status = 409, description = "an entry does not verify; `detail` names it", body = Problem, content_type = "application/problem+json"),

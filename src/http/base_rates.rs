@@ -56,7 +56,6 @@ fn dto(rows: &[BaseRateRow]) -> BaseRatesDto {
 #[utoipa::path(
     operation_id = "list_base_rates",
     tag = "programmes",
-    security(("bearer" = [])),
     responses(
         (status = 200, body = BaseRatesDto),
     )
@@ -82,7 +81,6 @@ pub struct NewBaseRate {
 #[utoipa::path(
     operation_id = "add_base_rate",
     tag = "programmes",
-    security(("bearer" = [])),
     request_body = NewBaseRate,
     responses(
         (status = 201, body = BaseRatesDto),

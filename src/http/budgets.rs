@@ -71,11 +71,9 @@ fn no_programme(code: &str) -> ApiError {
     operation_id = "list_budgets",
     tag = "programmes",
     params(("code" = String, Path)),
-    security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<BudgetDto>),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/programmes/{code}/budgets")]
@@ -102,12 +100,10 @@ pub async fn list(
         ("code" = String, Path),
         ("year" = i32, Path, minimum = 2000, maximum = 2200)
     ),
-    security(("bearer" = [])),
     request_body = BudgetInput,
     responses(
         (status = 200, body = BudgetDto),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -138,6 +138,11 @@ impl FromRequest for Caller {
     }
 }
 
+/// The 404 of an application (case) that does not exist or that the caller may not see.
+pub fn no_application(id: &str) -> ApiError {
+    ApiError::NotFound(format!("no application {id}"))
+}
+
 /// A refused write and its answer. A missing record is named by the error itself.
 impl From<WriteError> for ApiError {
     fn from(e: WriteError) -> Self {

@@ -82,7 +82,6 @@ pub struct ListQuery {
     operation_id = "list_municipalities",
     tag = "register",
     params(ListQuery),
-    security(("bearer" = [])),
     responses(
         (status = 200, body = Page<MunicipalityDto>),
     )
@@ -159,11 +158,9 @@ pub async fn list(
         example = "16063105",
         pattern = "^160[0-9]{5}$"
     )),
-    security(("bearer" = [])),
     responses(
         (status = 200, body = MunicipalityDto),
         (status = 400, description = "malformed AGS", body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/municipalities/{ags}")]

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::caller::Caller;
+use super::caller::{Caller, no_application};
 use super::json::Json;
 use crate::auth::policy;
 use crate::document::{Authority, DocLine, NoticeFacts, Recipient, render_pdf};
@@ -383,8 +383,12 @@ fn descriptions(
         .unwrap_or_default())
 }
 
-fn no_case(id: &str) -> ApiError {
-    ApiError::NotFound(format!("no application {id}"))
+/// The notice as answered, with its case's cost line descriptions.
+fn dto(conn: &mut crate::persistence::AnyConnection, n: &Notice) -> Result<NoticeDto, ApiError> {
+    Ok(NoticeDto::new(
+        n,
+        &descriptions(conn, &n.row.application_id)?,
+    ))
 }
 
 fn no_notice(id: &str) -> ApiError {
@@ -397,12 +401,10 @@ fn no_notice(id: &str) -> ApiError {
     operation_id = "prepare_notice",
     tag = "notices",
     params(("id" = String, Path, description = "the application")),
-    security(("bearer" = [])),
     request_body = NewNotice,
     responses(
         (status = 201, body = NoticeDto, headers(("Location" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -433,11 +435,9 @@ pub async fn prepare(
     operation_id = "sign_notice",
     tag = "notices",
     params(("id" = String, Path, description = "the notice")),
-    security(("bearer" = [])),
     responses(
         (status = 200, body = NoticeDto),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -451,10 +451,7 @@ pub async fn sign(
     let id = path.into_inner();
     let dto = super::db(&pool, move |conn| {
         let notice = repo::sign(conn, &id, &caller.writer())?;
-        Ok(NoticeDto::new(
-            &notice,
-            &descriptions(conn, &notice.row.application_id)?,
-        ))
+        dto(conn, &notice)
     })
     .await?;
     Ok(HttpResponse::Ok().json(dto))
@@ -465,11 +462,9 @@ pub async fn sign(
     operation_id = "get_notice",
     tag = "notices",
     params(("id" = String, Path, description = "the notice")),
-    security(("bearer" = [])),
     responses(
         (status = 200, body = NoticeDto),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/notices/{id}")]
@@ -482,10 +477,7 @@ pub async fn get(
     let id = path.into_inner();
     let dto = super::db(&pool, move |conn| {
         let notice = repo::find(conn, &id, caller.scope())?.ok_or_else(|| no_notice(&id))?;
-        Ok(NoticeDto::new(
-            &notice,
-            &descriptions(conn, &notice.row.application_id)?,
-        ))
+        dto(conn, &notice)
     })
     .await?;
     Ok(HttpResponse::Ok().json(dto))
@@ -496,11 +488,9 @@ pub async fn get(
     operation_id = "list_application_notices",
     tag = "notices",
     params(("id" = String, Path, description = "the application")),
-    security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<NoticeDto>),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications/{id}/notices")]
@@ -513,7 +503,7 @@ pub async fn list(
     let id = path.into_inner();
     let dtos = super::db(&pool, move |conn| {
         let notices =
-            repo::list_for_case(conn, &id, caller.scope())?.ok_or_else(|| no_case(&id))?;
+            repo::list_for_case(conn, &id, caller.scope())?.ok_or_else(|| no_application(&id))?;
         let d = descriptions(conn, &id)?;
         Ok(notices
             .iter()
@@ -575,11 +565,9 @@ pub struct InterestDto {
     operation_id = "application_interest",
     tag = "notices",
     params(("id" = String, Path, description = "the application"), InterestQuery),
-    security(("bearer" = [])),
     responses(
         (status = 200, body = InterestDto),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications/{id}/interest")]
@@ -594,7 +582,7 @@ pub async fn interest(
     let as_of = query.into_inner().as_of;
     let dto = super::db(&pool, move |conn| {
         if cases::find(conn, &id, caller.scope())?.is_none() {
-            return Err(no_case(&id));
+            return Err(no_application(&id));
         }
         let rates: Vec<_> = base_rates::list(conn)?.iter().map(|r| r.rate()).collect();
         let mut items = Vec::new();
@@ -658,7 +646,7 @@ fn facts(
         ));
     };
     let case = cases::find(conn, &r.application_id, cases::Scope::All)?
-        .ok_or_else(|| no_case(&r.application_id))?;
+        .ok_or_else(|| no_application(&r.application_id))?;
     let (programme, _) = crate::persistence::programmes::find(conn, &case.row.programme_code)?
         .ok_or_else(|| ApiError::internal("the case's programme is missing"))?;
     let keys: Vec<&str> = case.members.iter().map(|m| m.ags.as_str()).collect();
@@ -758,12 +746,10 @@ fn facts(
     operation_id = "notice_document",
     tag = "notices",
     params(("id" = String, Path, description = "the notice")),
-    security(("bearer" = [])),
     responses(
         (status = 200, body = String, content_type = "application/pdf",
          description = "the document (binary)"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::caller::Caller;
+use super::caller::{Caller, no_application};
 use super::json::Json;
 use crate::auth::policy;
 use crate::domain::Money;
@@ -75,22 +75,16 @@ pub struct Rejection {
 
 const MAX_REASON: usize = 20_000;
 
-fn no_case(id: &str) -> ApiError {
-    ApiError::NotFound(format!("no application {id}"))
-}
-
 /// Request a tranche (the lead applicant): at most the grant less what is paid and what is
 /// requested already.
 #[utoipa::path(
     operation_id = "request_payment",
     tag = "payments",
     params(("id" = String, Path, description = "the application")),
-    security(("bearer" = [])),
     request_body = NewPaymentRequest,
     responses(
         (status = 201, body = PaymentRequestDto, headers(("Location" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -135,11 +129,9 @@ pub async fn request(
     operation_id = "list_payment_requests",
     tag = "payments",
     params(("id" = String, Path, description = "the application")),
-    security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<PaymentRequestDto>),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications/{id}/payment-requests")]
@@ -151,7 +143,7 @@ pub async fn list(
     caller.require(policy::READ_APPLICATIONS)?;
     let id = path.into_inner();
     let rows = super::db(&pool, move |conn| {
-        repo::list_for_case(conn, &id, caller.scope())?.ok_or_else(|| no_case(&id))
+        repo::list_for_case(conn, &id, caller.scope())?.ok_or_else(|| no_application(&id))
     })
     .await?;
     Ok(HttpResponse::Ok().json(
@@ -168,11 +160,9 @@ pub async fn list(
     operation_id = "pay_out_payment_request",
     tag = "payments",
     params(("id" = String, Path, description = "the payment request")),
-    security(("bearer" = [])),
     responses(
         (status = 200, body = PaymentRequestDto),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -196,12 +186,10 @@ pub async fn payout(
     operation_id = "reject_payment_request",
     tag = "payments",
     params(("id" = String, Path, description = "the payment request")),
-    security(("bearer" = [])),
     request_body = Rejection,
     responses(
         (status = 200, body = PaymentRequestDto),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]

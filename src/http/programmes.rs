@@ -90,7 +90,6 @@ impl ProgrammeDto {
 #[utoipa::path(
     operation_id = "list_programmes",
     tag = "programmes",
-    security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<ProgrammeDto>),
     )
@@ -111,10 +110,8 @@ pub async fn list(caller: Caller, pool: web::Data<Pool>) -> Result<HttpResponse,
     operation_id = "get_programme",
     tag = "programmes",
     params(("code" = String, Path, example = "THUEREGOVRL-2024")),
-    security(("bearer" = [])),
     responses(
         (status = 200, body = ProgrammeDto, headers(("ETag" = String))),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/programmes/{code}")]
@@ -183,14 +180,10 @@ pub struct ProgrammePatch {
     operation_id = "update_programme",
     tag = "programmes",
     params(("code" = String, Path, example = "THUEREGOVRL-2024"), ("If-Match" = String, Header)),
-    security(("bearer" = [])),
     request_body = ProgrammePatch,
     responses(
         (status = 200, body = ProgrammeDto, headers(("ETag" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
-        (status = 428, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/programmes/{code}")]

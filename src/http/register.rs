@@ -26,7 +26,6 @@ pub struct EditionDto {
 #[utoipa::path(
     operation_id = "list_register_editions",
     tag = "register",
-    security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<EditionDto>),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -64,7 +63,6 @@ pub struct ImportRequest {
 #[utoipa::path(
     operation_id = "import_register_edition",
     tag = "register",
-    security(("bearer" = [])),
     request_body = ImportRequest,
     responses(
         (status = 201, body = ImportReport),

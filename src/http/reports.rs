@@ -52,21 +52,36 @@ fn check_year(field: &str, y: Option<i32>, errors: &mut Vec<FieldError>) {
     }
 }
 
+/// The format asked for, after checking it and the years of the query (422 naming each field
+/// that is wrong).
+fn checked(format: Option<&str>, years: &[(&str, Option<i32>)]) -> Result<Format, ApiError> {
+    let mut errors = Vec::new();
+    let format = format_of(format, &mut errors);
+    for (field, year) in years {
+        check_year(field, *year, &mut errors);
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    Ok(format)
+}
+
 fn money(cents: i64) -> String {
     cents_text(cents, '.')
 }
 
-/// The answer in the format asked for.
+/// The answer in the format asked for: the JSON report, or its table (which may read the
+/// dialect, e.g. for German labels) as the CSV file `name`.
 fn respond<T: Serialize>(
     format: Format,
     json: &T,
-    table: impl FnOnce() -> Table,
     name: &str,
+    table: impl FnOnce(Dialect) -> Table,
 ) -> Result<HttpResponse, ApiError> {
     match format {
         Format::Json => Ok(HttpResponse::Ok().json(json)),
         Format::Csv(dialect) => {
-            let bytes = table()
+            let bytes = table(dialect)
                 .to_csv(dialect)
                 .map_err(|e| ApiError::Internal(format!("writing CSV: {e}")))?;
             let suffix = if dialect == Dialect::German {
@@ -348,7 +363,6 @@ fn volumes_table(q: &VolumeQuery, rows: &[VolumeRow]) -> Table {
     operation_id = "report_volumes",
     tag = "reports",
     params(VolumesParams),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The report; `text/csv` with `format=csv` or `csv-de`",
             content((VolumesReport = "application/json"), (String = "text/csv"))),
@@ -396,7 +410,7 @@ pub async fn volumes(
             })
             .collect(),
     };
-    respond(format, &report, || volumes_table(&q, &rows), "volumes")
+    respond(format, &report, "volumes", |_| volumes_table(&q, &rows))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -450,7 +464,6 @@ fn status_de(s: &str) -> &str {
     operation_id = "report_pipeline",
     tag = "reports",
     params(PipelineParams),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The report; `text/csv` with `format=csv` or `csv-de`",
             content((PipelineReport = "application/json"), (String = "text/csv"))),
@@ -465,15 +478,10 @@ pub async fn pipeline(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_REPORTS)?;
     let p = params.into_inner();
-    let mut errors = Vec::new();
-    let format = format_of(p.format.as_deref(), &mut errors);
     let as_of = p
         .as_of
         .unwrap_or_else(|| crate::domain::calendar::german_date(caller.now));
-    check_year("as_of", Some(as_of.year()), &mut errors);
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
+    let format = checked(p.format.as_deref(), &[("as_of", Some(as_of.year()))])?;
     let programme = p.programme.clone();
     let rows = super::db(&pool, move |conn| {
         check_programme(conn, programme.as_deref())?;
@@ -502,33 +510,27 @@ pub async fn pipeline(
         open,
         requested: money(requested),
     };
-    let german = format == Format::Csv(Dialect::German);
-    respond(
-        format,
-        &report,
-        || Table {
-            columns: vec![
-                Column::new("status", "Status"),
-                Column::new("count", "Offene Anträge"),
-                Column::new("requested", "Beantragt (EUR)"),
-            ],
-            rows: rows
-                .iter()
-                .map(|r| {
-                    vec![
-                        Cell::Text(if german {
-                            status_de(&r.status).to_owned()
-                        } else {
-                            r.status.clone()
-                        }),
-                        Cell::Int(r.count),
-                        Cell::Money(r.requested.unwrap_or(0)),
-                    ]
-                })
-                .collect(),
-        },
-        "pipeline",
-    )
+    respond(format, &report, "pipeline", |dialect| Table {
+        columns: vec![
+            Column::new("status", "Status"),
+            Column::new("count", "Offene Anträge"),
+            Column::new("requested", "Beantragt (EUR)"),
+        ],
+        rows: rows
+            .iter()
+            .map(|r| {
+                vec![
+                    Cell::Text(if dialect == Dialect::German {
+                        status_de(&r.status).to_owned()
+                    } else {
+                        r.status.clone()
+                    }),
+                    Cell::Int(r.count),
+                    Cell::Money(r.requested.unwrap_or(0)),
+                ]
+            })
+            .collect(),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -575,7 +577,6 @@ pub struct BudgetReport {
     operation_id = "report_budget",
     tag = "reports",
     params(BudgetParams),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The report; `text/csv` with `format=csv` or `csv-de`",
             content((BudgetReport = "application/json"), (String = "text/csv"))),
@@ -590,12 +591,7 @@ pub async fn budget(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_REPORTS)?;
     let p = params.into_inner();
-    let mut errors = Vec::new();
-    let format = format_of(p.format.as_deref(), &mut errors);
-    check_year("year", p.year, &mut errors);
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
+    let format = checked(p.format.as_deref(), &[("year", p.year)])?;
     let year = p.year;
     let rows = super::db(&pool, move |conn| Ok(reporting::budget(conn, year)?)).await?;
     let report = BudgetReport {
@@ -613,34 +609,29 @@ pub async fn budget(
             .collect(),
     };
     let opt = |c: Option<i64>| c.map_or(Cell::Empty, Cell::Money);
-    respond(
-        format,
-        &report,
-        || Table {
-            columns: vec![
-                Column::new("programme", "Förderprogramm"),
-                Column::new("fiscal_year", "Haushaltsjahr"),
-                Column::new("amount", "Haushaltsansatz (EUR)"),
-                Column::new("committed", "Gebunden (EUR)"),
-                Column::new("paid", "Ausgezahlt (EUR)"),
-                Column::new("available", "Verfügbar (EUR)"),
-            ],
-            rows: rows
-                .iter()
-                .map(|r| {
-                    vec![
-                        Cell::Text(r.programme.clone()),
-                        Cell::Int(r.fiscal_year.into()),
-                        opt(r.amount),
-                        opt(r.committed),
-                        Cell::Money(r.paid.unwrap_or(0)),
-                        opt(r.amount.zip(r.committed).map(|(a, c)| a - c)),
-                    ]
-                })
-                .collect(),
-        },
-        "budget",
-    )
+    respond(format, &report, "budget", |_| Table {
+        columns: vec![
+            Column::new("programme", "Förderprogramm"),
+            Column::new("fiscal_year", "Haushaltsjahr"),
+            Column::new("amount", "Haushaltsansatz (EUR)"),
+            Column::new("committed", "Gebunden (EUR)"),
+            Column::new("paid", "Ausgezahlt (EUR)"),
+            Column::new("available", "Verfügbar (EUR)"),
+        ],
+        rows: rows
+            .iter()
+            .map(|r| {
+                vec![
+                    Cell::Text(r.programme.clone()),
+                    Cell::Int(r.fiscal_year.into()),
+                    opt(r.amount),
+                    opt(r.committed),
+                    Cell::Money(r.paid.unwrap_or(0)),
+                    opt(r.amount.zip(r.committed).map(|(a, c)| a - c)),
+                ]
+            })
+            .collect(),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -703,7 +694,6 @@ fn days(seconds: i64) -> Decimal {
     operation_id = "report_processing_times",
     tag = "reports",
     params(ProcessingParams),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The report; `text/csv` with `format=csv` or `csv-de`",
             content((ProcessingReport = "application/json"), (String = "text/csv"))),
@@ -718,12 +708,7 @@ pub async fn processing_times(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_REPORTS)?;
     let p = params.into_inner();
-    let mut errors = Vec::new();
-    let format = format_of(p.format.as_deref(), &mut errors);
-    check_year("year", p.year, &mut errors);
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
+    let format = checked(p.format.as_deref(), &[("year", p.year)])?;
     let year = p.year.unwrap_or_else(|| german_year(caller.now));
     let rows = super::db(&pool, move |conn| {
         Ok(reporting::processing_times(conn, year)?)
@@ -752,41 +737,38 @@ pub async fn processing_times(
         })
         .collect();
     let report = ProcessingReport { year, rows: dtos };
-    let german = format == Format::Csv(Dialect::German);
-    respond(
-        format,
-        &report,
-        || Table {
-            columns: vec![
-                Column::new("programme", "Förderprogramm"),
-                Column::new("decided", "Entschieden"),
-                Column::new("granted", "Bewilligt"),
-                Column::new("rejected", "Abgelehnt"),
-                Column::new("median_days", "Median (Tage)"),
-                Column::new("p90_days", "90-%-Perzentil (Tage)"),
-                Column::new("max_days", "Maximum (Tage)"),
-            ],
-            rows: report
-                .rows
-                .iter()
-                .map(|r| {
-                    let d = |s: i64| Cell::Decimal(days(s));
-                    vec![
-                        Cell::Text(
-                            r.programme
-                                .clone()
-                                .unwrap_or_else(|| if german { "alle" } else { "all" }.to_owned()),
-                        ),
-                        Cell::Int(r.decided),
-                        Cell::Int(r.granted),
-                        Cell::Int(r.rejected),
-                        d(r.median_seconds),
-                        d(r.p90_seconds),
-                        d(r.max_seconds),
-                    ]
-                })
-                .collect(),
-        },
-        "processing-times",
-    )
+    respond(format, &report, "processing-times", |dialect| Table {
+        columns: vec![
+            Column::new("programme", "Förderprogramm"),
+            Column::new("decided", "Entschieden"),
+            Column::new("granted", "Bewilligt"),
+            Column::new("rejected", "Abgelehnt"),
+            Column::new("median_days", "Median (Tage)"),
+            Column::new("p90_days", "90-%-Perzentil (Tage)"),
+            Column::new("max_days", "Maximum (Tage)"),
+        ],
+        rows: report
+            .rows
+            .iter()
+            .map(|r| {
+                let d = |s: i64| Cell::Decimal(days(s));
+                vec![
+                    Cell::Text(r.programme.clone().unwrap_or_else(|| {
+                        if dialect == Dialect::German {
+                            "alle"
+                        } else {
+                            "all"
+                        }
+                        .to_owned()
+                    })),
+                    Cell::Int(r.decided),
+                    Cell::Int(r.granted),
+                    Cell::Int(r.rejected),
+                    d(r.median_seconds),
+                    d(r.p90_seconds),
+                    d(r.max_seconds),
+                ]
+            })
+            .collect(),
+    })
 }

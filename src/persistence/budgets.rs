@@ -67,14 +67,19 @@ fn paid_by_year(
         .collect())
 }
 
-/// The budgets of a programme by year; `None` if the programme does not exist.
-pub fn list(conn: &mut AnyConnection, programme: &str) -> QueryResult<Option<Vec<Budget>>> {
-    let exists = p::table
-        .find(programme)
+/// Whether the programme `code` exists: a budget belongs to one.
+fn programme_exists(conn: &mut AnyConnection, code: &str) -> QueryResult<bool> {
+    Ok(p::table
+        .find(code)
         .select(p::code)
         .first::<String>(conn)
-        .optional()?;
-    if exists.is_none() {
+        .optional()?
+        .is_some())
+}
+
+/// The budgets of a programme by year; `None` if the programme does not exist.
+pub fn list(conn: &mut AnyConnection, programme: &str) -> QueryResult<Option<Vec<Budget>>> {
+    if !programme_exists(conn, programme)? {
         return Ok(None);
     }
     let rows: Vec<BudgetRow> = b::table
@@ -110,12 +115,7 @@ pub fn put(
     w: &Writer<'_>,
 ) -> Result<Option<Budget>, WriteError> {
     write_tx(conn, |conn| {
-        let exists = p::table
-            .find(programme)
-            .select(p::code)
-            .first::<String>(conn)
-            .optional()?;
-        if exists.is_none() {
+        if !programme_exists(conn, programme)? {
             return Ok(None);
         }
         // Create the row if it is missing, in one statement that cannot collide: a concurrent

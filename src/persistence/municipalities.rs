@@ -6,8 +6,9 @@ use diesel::prelude::*;
 use super::schema::municipalities as m;
 use super::{AnyConnection, Db};
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = m)]
+/// An entry of the register, as read (and, inside a `register::RegisterRow`, as written).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = m, treat_none_as_null = true)]
 pub struct Municipality {
     pub ags: String,
     pub name: String,

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
 
+use super::municipalities::Municipality;
 use super::schema::{municipalities as m, register_editions as e};
 use super::{AnyConnection, BoxError, write_tx};
 use crate::domain::{Ags, MunicipalityKind};
@@ -15,21 +16,14 @@ pub const BUNDLED: &str = include_str!("../../data/municipalities-2023-11-30.tsv
 /// Keys that have left the register but that older cases may name.
 pub const BUNDLED_HISTORICAL: &str = include_str!("../../data/municipalities-historical.tsv");
 
+/// A row of an edition as written: the entry as it is read back, and its name folded for the
+/// search by part of the name.
 #[derive(Debug, Clone, PartialEq, Insertable, AsChangeset)]
 #[diesel(table_name = m, treat_none_as_null = true)]
 pub struct RegisterRow {
-    pub ags: String,
-    pub name: String,
+    #[diesel(embed)]
+    pub entry: Municipality,
     pub name_folded: String,
-    pub kind: String,
-    pub kreis: String,
-    pub verband: Option<String>,
-    pub population: Option<i64>,
-    pub area_ha: Option<i64>,
-    pub postcode: Option<String>,
-    pub valid_from: Option<NaiveDate>,
-    pub valid_to: Option<NaiveDate>,
-    pub edition: NaiveDate,
 }
 
 /// A parsed register file: its edition (from a `# edition<TAB>YYYY-MM-DD` line, if any) and
@@ -106,18 +100,20 @@ pub fn parse(text: &str, fallback_edition: NaiveDate) -> Result<RegisterFile, St
             return Err(format!("line {n}: kreis does not match the AGS"));
         }
         rows.push(RegisterRow {
-            ags: ags.as_str().to_owned(),
-            name: cells[1].to_owned(),
+            entry: Municipality {
+                ags: ags.as_str().to_owned(),
+                name: cells[1].to_owned(),
+                kind: kind.as_str().to_owned(),
+                kreis: cells[3].to_owned(),
+                verband: opt(cells[4]),
+                population: num(cells[5], "population")?,
+                area_ha: num(cells[6], "area_ha")?,
+                postcode: opt(cells[7]),
+                valid_from: date(cells[8], "valid_from")?,
+                valid_to: date(cells[9], "valid_to")?,
+                edition: edition.unwrap_or(fallback_edition),
+            },
             name_folded: cells[1].to_lowercase(),
-            kind: kind.as_str().to_owned(),
-            kreis: cells[3].to_owned(),
-            verband: opt(cells[4]),
-            population: num(cells[5], "population")?,
-            area_ha: num(cells[6], "area_ha")?,
-            postcode: opt(cells[7]),
-            valid_from: date(cells[8], "valid_from")?,
-            valid_to: date(cells[9], "valid_to")?,
-            edition: edition.unwrap_or(fallback_edition),
         });
     }
     if !header_seen {
@@ -158,8 +154,8 @@ pub fn import(
         let existing: HashSet<String> = m::table.select(m::ags).load(conn)?.into_iter().collect();
         let mut report = ImportReport::default();
         for row in rows {
-            if existing.contains(&row.ags) {
-                diesel::update(m::table.find(&row.ags))
+            if existing.contains(&row.entry.ags) {
+                diesel::update(m::table.find(&row.entry.ags))
                     .set(row)
                     .execute(conn)?;
                 report.updated += 1;
@@ -168,7 +164,7 @@ pub fn import(
                 report.inserted += 1;
             }
         }
-        let in_edition: HashSet<&str> = rows.iter().map(|r| r.ags.as_str()).collect();
+        let in_edition: HashSet<&str> = rows.iter().map(|r| r.entry.ags.as_str()).collect();
         let retire: Vec<&String> = existing
             .iter()
             .filter(|k| !in_edition.contains(k.as_str()))
@@ -235,8 +231,11 @@ mod tests {
     #[test]
     fn the_bundled_register_has_624_gemeinden_and_22_kreise() {
         let file = parse(BUNDLED, NaiveDate::MIN).unwrap();
-        let kinds: Vec<MunicipalityKind> =
-            file.rows.iter().map(|r| r.kind.parse().unwrap()).collect();
+        let kinds: Vec<MunicipalityKind> = file
+            .rows
+            .iter()
+            .map(|r| r.entry.kind.parse().unwrap())
+            .collect();
         assert_eq!(kinds.iter().filter(|k| k.is_gemeinde()).count(), 624);
         assert_eq!(kinds.iter().filter(|k| k.is_kreis()).count(), 22);
         assert_eq!(

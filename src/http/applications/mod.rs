@@ -12,7 +12,7 @@ use utoipa::IntoParams;
 use self::dto::{
     ApplicationDto, ApplicationPatch, ApplicationSummary, NewApplication, TransitionBody,
 };
-use super::caller::Caller;
+use super::caller::{Caller, no_application};
 use super::dto::AuditEventDto;
 use super::etag;
 use super::json::Json;
@@ -24,10 +24,6 @@ use crate::persistence::Pool;
 use crate::persistence::applications::{
     self as repo, Case, Created, Idempotency, ListFilter, TransitionRequest,
 };
-
-fn not_found(id: &str) -> ApiError {
-    ApiError::NotFound(format!("no application {id}"))
-}
 
 fn with_etag(status: StatusCode, case: &Case, now: NaiveDateTime) -> HttpResponse {
     HttpResponse::build(status)
@@ -62,7 +58,6 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
         description = "makes a retry safe; 1 to 255 visible ASCII characters",
         pattern = "^[!-~]{1,255}$"
     )),
-    security(("bearer" = [])),
     request_body = NewApplication,
     responses(
         (status = 201, body = ApplicationDto, headers(("ETag" = String), ("Location" = String))),
@@ -129,11 +124,9 @@ pub async fn create(
     operation_id = "get_application",
     tag = "applications",
     params(("id" = String, Path)),
-    security(("bearer" = [])),
     responses(
         (status = 200, body = ApplicationDto, headers(("ETag" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications/{id}")]
@@ -146,7 +139,7 @@ pub async fn get(
     let id = path.into_inner();
     let now = caller.now;
     let case = super::db(&pool, move |conn| {
-        repo::find(conn, &id, caller.scope())?.ok_or_else(|| not_found(&id))
+        repo::find(conn, &id, caller.scope())?.ok_or_else(|| no_application(&id))
     })
     .await?;
     Ok(with_etag(StatusCode::OK, &case, now))
@@ -250,7 +243,6 @@ fn decode_cursor(c: &str) -> Result<(NaiveDateTime, String), ApiError> {
     operation_id = "list_applications",
     tag = "applications",
     params(ListQuery),
-    security(("bearer" = [])),
     responses(
         (status = 200, body = Page<ApplicationSummary>),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -280,15 +272,11 @@ pub async fn list(
     operation_id = "update_application",
     tag = "applications",
     params(("id" = String, Path), ("If-Match" = String, Header)),
-    security(("bearer" = [])),
     request_body = ApplicationPatch,
     responses(
         (status = 200, body = ApplicationDto, headers(("ETag" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
-        (status = 428, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/applications/{id}")]
@@ -328,15 +316,11 @@ pub async fn update(
     operation_id = "transition_application",
     tag = "applications",
     params(("id" = String, Path), ("If-Match" = String, Header)),
-    security(("bearer" = [])),
     request_body = TransitionBody,
     responses(
         (status = 200, body = ApplicationDto, headers(("ETag" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
-        (status = 428, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/applications/{id}/transitions")]
@@ -391,11 +375,9 @@ pub async fn transition(
     operation_id = "application_history",
     tag = "applications",
     params(("id" = String, Path)),
-    security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<AuditEventDto>),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications/{id}/history")]
@@ -407,7 +389,7 @@ pub async fn history(
     caller.require(policy::READ_APPLICATIONS)?;
     let id = path.into_inner();
     let events = super::db(&pool, move |conn| {
-        repo::history(conn, &id, caller.scope())?.ok_or_else(|| not_found(&id))
+        repo::history(conn, &id, caller.scope())?.ok_or_else(|| no_application(&id))
     })
     .await?;
     let dtos: Vec<AuditEventDto> = events.into_iter().map(AuditEventDto::from).collect();
