@@ -1117,6 +1117,7 @@ fn a_case_built_through_the_api_is_stored_as_the_seed_stores_it() {
         &Options {
             cases: None,
             seed: seed::DEFAULT_SEED,
+            bulk: false,
         },
         &mut |_| {},
     )
