@@ -3,6 +3,7 @@
 //! budget utilisation, processing times, the CSV and German CSV read back and compared with
 //! the JSON, and refused requests.
 
+use chrono::Utc;
 use foerderakte::domain::Role;
 use serde_json::{Value, json};
 
@@ -333,6 +334,11 @@ fn every_report_reads_back_the_same_from_csv_and_german_csv() {
 #[test]
 fn the_pipeline_budget_and_processing_times_follow_the_cases() {
     let app = spawn_app();
+    // The writes happen at 11:00 UTC of today's UTC date, where the German date is the same:
+    // `day(0)` names the UTC date, the reports' days are German (between 23:00 and 24:00
+    // UTC the two differ).
+    let noon = Utc::now().date_naive().and_hms_opt(11, 0, 0).unwrap();
+    app.clock().fix(noon);
     let (single, _joint, open) = three_cases(&app);
     let approver = app.approver();
     // Today: one case open (submitted); the two approved ones are no longer open.
