@@ -190,6 +190,36 @@ fn in_transaction(c: &mut diesel::SqliteConnection) -> QueryResult<bool> {
         .is_some())
 }
 
+/// The tables whose rows `row_count` counts.
+pub const COUNTED_TABLES: [&str; 9] = [
+    "applications",
+    "application_members",
+    "cost_lines",
+    "notices",
+    "notice_lines",
+    "notice_allocations",
+    "payment_requests",
+    "budgets",
+    "audit_events",
+];
+
+/// The rows of one of `COUNTED_TABLES` (the seed's report); any other name is refused.
+pub fn row_count(conn: &mut AnyConnection, table: &str) -> QueryResult<u64> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    if !COUNTED_TABLES.contains(&table) {
+        return Err(diesel::result::Error::QueryBuilderError(
+            format!("{table} is not a counted table").into(),
+        ));
+    }
+    let c: Count =
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).get_result(conn)?;
+    Ok(u64::try_from(c.n).unwrap_or(0))
+}
+
 /// A write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so that it takes the write
 /// lock before it reads: a read-then-write `BEGIN DEFERRED` transaction fails with "database
 /// is locked" the moment another writer holds the lock, and `busy_timeout` cannot help it.

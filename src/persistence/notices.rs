@@ -139,14 +139,14 @@ fn terms(row: &NoticeRow) -> QueryResult<Option<GrantTerms>> {
     }))
 }
 
-pub(crate) fn allocation_pairs(allocations: &[AllocationRow]) -> QueryResult<Vec<(i32, Money)>> {
+fn allocation_pairs(allocations: &[AllocationRow]) -> QueryResult<Vec<(i32, Money)>> {
     allocations
         .iter()
         .map(|a| Ok((a.fiscal_year, money(a.amount_cents)?)))
         .collect()
 }
 
-/// The cost lines of a case as a notice decides on them (also for the seed).
+/// The cost lines of a case as a notice decides on them (`steps::notice::prepare`).
 pub(crate) fn case_lines(lines: &[cases::CostLineRow]) -> QueryResult<Vec<CaseLine>> {
     lines
         .iter()
@@ -160,9 +160,8 @@ pub(crate) fn case_lines(lines: &[cases::CostLineRow]) -> QueryResult<Vec<CaseLi
         .collect()
 }
 
-/// A notice, from its rows, as the one in force for a later notice (also for the seed,
-/// which plays notices through in memory).
-pub(crate) fn in_force_of(
+/// A notice, from its rows, as the one in force for a later notice.
+fn in_force_of(
     row: &NoticeRow,
     lines: &[NoticeLineRow],
     allocations: &[AllocationRow],
@@ -193,11 +192,7 @@ pub(crate) fn in_force_of(
 }
 
 /// What the audit log records of a notice, from its rows.
-pub(crate) fn snapshot_of(
-    row: &NoticeRow,
-    lines: &[NoticeLineRow],
-    allocations: &[AllocationRow],
-) -> Value {
+fn snapshot_of(row: &NoticeRow, lines: &[NoticeLineRow], allocations: &[AllocationRow]) -> Value {
     let e = |c: Option<i64>| {
         c.and_then(|c| Money::from_cents(c).ok())
             .map(|m| m.to_string())

@@ -862,7 +862,7 @@ fn demo_mode(conn: &mut AnyConnection, world: &World, seed: u64) -> Result<Repor
         ("budgets", &mut report.budgets),
         ("audit_events", &mut report.audit_events),
     ] {
-        *n = replay::count(conn, table)?;
+        *n = persistence::row_count(conn, table)?;
     }
     Ok(report)
 }

@@ -2,9 +2,7 @@
 //! (`sim::Step`) of every case, the budgets and the programme changes, in the order of their
 //! instants, each through the persistence function its handler calls, with the writer of
 //! that instant. What the simulation computed in memory and what the transactions write are
-//! then the same by construction; `seed::run` checks the counts.
-
-use diesel::prelude::*;
+//! then the same by construction (`tests/api/seed.rs` compares them with the bulk path).
 
 use super::sim::{Op, Step};
 use crate::domain::application::Content;
@@ -150,17 +148,4 @@ fn programme(
         programmes::UpdateOutcome::Updated(..) => Ok(()),
         other => Err(Replay::Other(format!("{code}: {other:?}").into())),
     }
-}
-
-/// Rows per table after the replay, for the report.
-pub(crate) fn count(conn: &mut AnyConnection, table: &str) -> QueryResult<u64> {
-    #[derive(QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    // `table` is one of the seed's own table names, never input.
-    let c: Count =
-        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).get_result(conn)?;
-    Ok(u64::try_from(c.n).unwrap_or(0))
 }
