@@ -7,6 +7,7 @@ use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::grant::{FinancingType, GrantBasis, max_grant};
+use super::names::string_enum;
 use super::rate::rate_string;
 use super::{Ags, Money};
 
@@ -34,29 +35,17 @@ pub enum CostCategory {
     Other,
 }
 
+string_enum!(CostCategory, "cost category", {
+    Software => "software",
+    Hardware => "hardware",
+    Services => "services",
+    Personnel => "personnel",
+    Training => "training",
+    Fees => "fees",
+    Other => "other",
+});
+
 impl CostCategory {
-    pub const ALL: [CostCategory; 7] = [
-        CostCategory::Software,
-        CostCategory::Hardware,
-        CostCategory::Services,
-        CostCategory::Personnel,
-        CostCategory::Training,
-        CostCategory::Fees,
-        CostCategory::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CostCategory::Software => "software",
-            CostCategory::Hardware => "hardware",
-            CostCategory::Services => "services",
-            CostCategory::Personnel => "personnel",
-            CostCategory::Training => "training",
-            CostCategory::Fees => "fees",
-            CostCategory::Other => "other",
-        }
-    }
-
     pub fn parse(s: &str) -> Option<CostCategory> {
         CostCategory::ALL.into_iter().find(|c| c.as_str() == s)
     }

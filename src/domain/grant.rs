@@ -4,10 +4,8 @@
 //! Rounding: a computed grant is rounded **down** to the cent, never up, so that no one is
 //! granted a fraction of a cent more than the rule allows.
 
-use std::fmt;
-use std::str::FromStr;
-
 use super::Money;
+use super::names::string_enum;
 
 /// Financing type (Finanzierungsart).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,39 +20,12 @@ pub enum FinancingType {
     Voll,
 }
 
-impl FinancingType {
-    pub const ALL: [FinancingType; 4] = [
-        FinancingType::Anteil,
-        FinancingType::Fehlbedarf,
-        FinancingType::Festbetrag,
-        FinancingType::Voll,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FinancingType::Anteil => "anteil",
-            FinancingType::Fehlbedarf => "fehlbedarf",
-            FinancingType::Festbetrag => "festbetrag",
-            FinancingType::Voll => "voll",
-        }
-    }
-}
-
-impl fmt::Display for FinancingType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for FinancingType {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        FinancingType::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| format!("unknown financing type {s:?}"))
-    }
-}
+string_enum!(FinancingType, "financing type", {
+    Anteil => "anteil",
+    Fehlbedarf => "fehlbedarf",
+    Festbetrag => "festbetrag",
+    Voll => "voll",
+});
 
 /// What the rule is applied to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,10 +2,8 @@
 //! `(status, action, role) → Result<status, Refusal>`. One exhaustive match; the persistence
 //! layer stores `Status::as_str()` and applies the result with a conditional update.
 
-use std::fmt;
-use std::str::FromStr;
-
 use super::Role;
+use super::names::string_enum;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Status {
@@ -72,28 +70,7 @@ pub enum Refusal {
     State { status: Status, action: Action },
 }
 
-macro_rules! names {
-    ($ty:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
-        impl $ty {
-            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $($ty::$variant => $name),+ }
-            }
-        }
-        impl FromStr for $ty {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                $ty::ALL.iter().copied().find(|v| v.as_str() == s)
-                    .ok_or_else(|| format!("unknown {} {s:?}", stringify!($ty).to_lowercase()))
-            }
-        }
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
-        }
-    };
-}
-
-names!(Status {
+string_enum!(Status, "status", {
     Draft => "draft",
     Submitted => "submitted",
     InReview => "in_review",
@@ -106,7 +83,7 @@ names!(Status {
     Revoked => "revoked",
 });
 
-names!(Action {
+string_enum!(Action, "action", {
     Submit => "submit",
     StartReview => "start_review",
     RequestInfo => "request_info",
@@ -218,8 +195,8 @@ pub fn state_machine_markdown() -> String {
          signs the named notice.\n\n```mermaid\nstateDiagram-v2\n    [*] --> draft\n",
     );
     let mut rows = Vec::new();
-    for &from in Status::ALL {
-        for &action in Action::ALL {
+    for from in Status::ALL {
+        for action in Action::ALL {
             if let Ok(to) = transition(from, action, action.role()) {
                 let via = match action.driving_notice() {
                     Some(n) => format!("{} notice", n.as_str()),
@@ -233,7 +210,7 @@ pub fn state_machine_markdown() -> String {
             }
         }
     }
-    for &s in Status::ALL {
+    for s in Status::ALL {
         if s.is_terminal() || s == Status::Closed {
             out.push_str(&format!("    {s} --> [*]\n"));
         }
@@ -298,8 +275,8 @@ mod tests {
     #[test]
     fn every_status_action_role_triple_is_allowed_exactly_as_the_domain_says() {
         let mut checked = 0;
-        for &from in S::ALL {
-            for &action in A::ALL {
+        for from in S::ALL {
+            for action in A::ALL {
                 for role in R::ALL {
                     let expected = ALLOWED
                         .iter()
@@ -319,8 +296,8 @@ mod tests {
 
     #[test]
     fn terminal_statuses_have_no_way_out() {
-        for &from in S::ALL.iter().filter(|s| s.is_terminal()) {
-            for &action in A::ALL {
+        for from in S::ALL.into_iter().filter(|s| s.is_terminal()) {
+            for action in A::ALL {
                 assert!(transition(from, action, action.role()).is_err());
             }
         }
@@ -339,10 +316,10 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for &s in S::ALL {
+        for s in S::ALL {
             assert_eq!(s.as_str().parse::<S>(), Ok(s));
         }
-        for &a in A::ALL {
+        for a in A::ALL {
             assert_eq!(a.as_str().parse::<A>(), Ok(a));
         }
     }

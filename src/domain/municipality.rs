@@ -1,5 +1,6 @@
 //! Municipality keys (Amtlicher Gemeindeschlüssel) and kinds.
 
+use super::names::string_enum;
 use std::fmt;
 use std::str::FromStr;
 
@@ -88,23 +89,14 @@ pub enum MunicipalityKind {
     Gemeinde,
 }
 
+string_enum!(MunicipalityKind, "municipality kind", {
+    KreisfreieStadt => "kreisfreie_stadt",
+    Landkreis => "landkreis",
+    Stadt => "stadt",
+    Gemeinde => "gemeinde",
+});
+
 impl MunicipalityKind {
-    pub const ALL: [MunicipalityKind; 4] = [
-        MunicipalityKind::KreisfreieStadt,
-        MunicipalityKind::Landkreis,
-        MunicipalityKind::Stadt,
-        MunicipalityKind::Gemeinde,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MunicipalityKind::KreisfreieStadt => "kreisfreie_stadt",
-            MunicipalityKind::Landkreis => "landkreis",
-            MunicipalityKind::Stadt => "stadt",
-            MunicipalityKind::Gemeinde => "gemeinde",
-        }
-    }
-
     pub fn is_gemeinde(self) -> bool {
         !matches!(self, MunicipalityKind::Landkreis)
     }
@@ -114,16 +106,6 @@ impl MunicipalityKind {
             self,
             MunicipalityKind::Landkreis | MunicipalityKind::KreisfreieStadt
         )
-    }
-}
-
-impl FromStr for MunicipalityKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        MunicipalityKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown municipality kind {s:?}"))
     }
 }
 

@@ -1,13 +1,11 @@
 //! Decision notices (Bescheide): their kinds, when each may be prepared, which lifecycle
 //! action signing one performs, and the grant a notice sets (partial approval, final notice).
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{Datelike, NaiveDate};
 
 use super::application::Violation;
 use super::grant::{FinancingType, GrantBasis, max_grant};
+use super::names::string_enum;
 use super::{Action, Money, Status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -26,27 +24,16 @@ pub enum NoticeKind {
     Revocation,
 }
 
+string_enum!(NoticeKind, "notice kind", {
+    Grant => "grant",
+    Rejection => "rejection",
+    EarlyStart => "early_start",
+    Amendment => "amendment",
+    Final => "final",
+    Revocation => "revocation",
+});
+
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 6] = [
-        NoticeKind::Grant,
-        NoticeKind::Rejection,
-        NoticeKind::EarlyStart,
-        NoticeKind::Amendment,
-        NoticeKind::Final,
-        NoticeKind::Revocation,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NoticeKind::Grant => "grant",
-            NoticeKind::Rejection => "rejection",
-            NoticeKind::EarlyStart => "early_start",
-            NoticeKind::Amendment => "amendment",
-            NoticeKind::Final => "final",
-            NoticeKind::Revocation => "revocation",
-        }
-    }
-
     /// The German title of the document.
     pub fn title_de(self) -> &'static str {
         match self {
@@ -87,21 +74,18 @@ impl NoticeKind {
     }
 }
 
-impl fmt::Display for NoticeKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+/// Where a notice is: prepared (a draft the applicant cannot see) or signed (in force from
+/// its delivery).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NoticeStatus {
+    Prepared,
+    Signed,
 }
 
-impl FromStr for NoticeKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        NoticeKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown notice kind {s:?}"))
-    }
-}
+string_enum!(NoticeStatus, "notice status", {
+    Prepared => "prepared",
+    Signed => "signed",
+});
 
 /// A cost line as a notice decides it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -31,10 +31,7 @@ pub fn limit(requested: Option<i64>) -> Result<i64, ApiError> {
 /// Encodes a position as an opaque cursor (hex of a versioned key, so that clients do not
 /// build cursors themselves and we may change the key later).
 pub fn encode(position: &str) -> String {
-    format!("v1:{position}")
-        .bytes()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::domain::audit::hex(format!("v1:{position}").as_bytes())
 }
 
 pub fn decode(cursor: &str) -> Result<String, ApiError> {
