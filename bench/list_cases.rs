@@ -43,7 +43,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Date, Integer, Nullable, Text, Timestamp};
 use foerderakte::auth::mint_hs256;
 use foerderakte::config::{JwtSettings, Settings};
-use foerderakte::domain::{Ags, Role};
+use foerderakte::domain::{Ags, Money, Role};
 use foerderakte::http::pagination;
 use foerderakte::persistence::applications::{self as repo, ApplicationRow, ListFilter, Scope};
 use foerderakte::persistence::{self, AnyConnection, Backend, Db};
@@ -577,6 +577,11 @@ struct PlainRow {
     reclaimed_cents: i64,
 }
 
+/// A stored amount (the comparison is not timed).
+fn money(cents: i64) -> Money {
+    Money::from_cents(cents).expect("a stored amount")
+}
+
 impl PlainRow {
     /// For the equivalence check only (not timed).
     fn into_row(self) -> ApplicationRow {
@@ -592,14 +597,14 @@ impl PlainRow {
             description: self.description,
             project_start: self.project_start,
             project_end: self.project_end,
-            total_cost_cents: self.total_cost_cents,
-            eligible_cents: self.eligible_cents,
-            own_contribution_cents: self.own_contribution_cents,
-            third_party_cents: self.third_party_cents,
-            requested_cents: self.requested_cents,
-            granted_cents: self.granted_cents,
-            paid_cents: self.paid_cents,
-            status: self.status,
+            total_cost_cents: money(self.total_cost_cents),
+            eligible_cents: money(self.eligible_cents),
+            own_contribution_cents: money(self.own_contribution_cents),
+            third_party_cents: money(self.third_party_cents),
+            requested_cents: money(self.requested_cents),
+            granted_cents: self.granted_cents.map(money),
+            paid_cents: money(self.paid_cents),
+            status: self.status.parse().expect("a stored status"),
             version: self.version,
             info_due: self.info_due,
             early_start_at: self.early_start_at,
@@ -610,7 +615,7 @@ impl PlainRow {
             created_by: self.created_by,
             created_at: self.created_at,
             updated_at: self.updated_at,
-            reclaimed_cents: self.reclaimed_cents,
+            reclaimed_cents: money(self.reclaimed_cents),
         }
     }
 }

@@ -110,6 +110,26 @@ impl Content {
     }
 }
 
+impl Totals {
+    /// The sums as amounts, or the violation of a cost plan whose sum exceeds the largest
+    /// accepted amount (each line may reach it, their sum may not: it is stored as an amount).
+    pub fn amounts(self) -> Result<(Money, Money), Violation> {
+        match (
+            Money::from_cents(self.total_cost),
+            Money::from_cents(self.eligible),
+        ) {
+            (Ok(total), Ok(eligible)) => Ok((total, eligible)),
+            _ => Err(v(
+                "cost_lines",
+                format!(
+                    "the cost lines add up to more than the largest accepted amount ({})",
+                    euros(super::money::MAX_CENTS)
+                ),
+            )),
+        }
+    }
+}
+
 /// The terms of a programme that the submit rules apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProgrammeTerms {
@@ -147,6 +167,9 @@ use super::money::euros_text as euros;
 /// lead among its partners, no municipality twice.
 pub fn draft_violations(c: &Content) -> Vec<Violation> {
     let mut out = Vec::new();
+    if let Err(too_much) = c.totals().amounts() {
+        out.push(too_much);
+    }
     if c.joint {
         if c.members.len() < 2 {
             out.push(v(

@@ -33,20 +33,16 @@ pub struct BudgetDto {
     pub updated_at: DateTime<Utc>,
 }
 
-fn money(c: i64) -> Money {
-    Money::from_cents(c).unwrap_or(Money::ZERO)
-}
-
 impl From<&Budget> for BudgetDto {
     fn from(b: &Budget) -> Self {
         let r = &b.row;
         BudgetDto {
             programme: r.programme_code.clone(),
             fiscal_year: r.fiscal_year,
-            amount: money(r.amount_cents),
-            committed: money(r.committed_cents),
-            paid: money(b.paid_cents),
-            available: money(r.amount_cents - r.committed_cents),
+            amount: r.amount_cents,
+            committed: r.committed_cents,
+            paid: b.paid_cents,
+            available: b.available,
             updated_by: r.updated_by.clone(),
             updated_at: r.updated_at.and_utc(),
         }

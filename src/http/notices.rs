@@ -294,10 +294,6 @@ pub struct NoticeDto {
     pub signed_at: Option<DateTime<Utc>>,
 }
 
-fn money(c: i64) -> Money {
-    Money::from_cents(c).unwrap_or(Money::ZERO)
-}
-
 impl NoticeDto {
     pub fn new(n: &Notice, descriptions: &[String]) -> Self {
         let r = &n.row;
@@ -310,23 +306,23 @@ impl NoticeDto {
             id: r.id.clone(),
             application_id: r.application_id.clone(),
             case_number: n.case_number.clone(),
-            kind: r.kind.clone(),
-            status: r.status.clone(),
+            kind: r.kind.as_str().to_owned(),
+            status: r.status.as_str().to_owned(),
             number: r.number.clone(),
             refers_to: r.refers_to.clone(),
             refers_to_number: n.refers_to_number.clone(),
             case_version: r.case_version,
-            financing_type: r.financing_type.clone(),
+            financing_type: r.financing_type.map(|t| t.as_str().to_owned()),
             rate: r.rate_bp.map(rate_string),
-            max_amount: r.max_cents.map(money),
-            fixed_amount: r.fixed_cents.map(money),
-            eligible_amount: r.eligible_cents.map(money),
-            computed_amount: r.computed_cents.map(money),
-            granted_amount: r.granted_cents.map(money),
-            previous_grant: n.previous_grant_cents.map(money),
-            paid_amount: money(r.paid_cents),
-            revoked_amount: r.revoked_cents.map(money),
-            reclaim_amount: r.reclaim_cents.map(money),
+            max_amount: r.max_cents,
+            fixed_amount: r.fixed_cents,
+            eligible_amount: r.eligible_cents,
+            computed_amount: r.computed_cents,
+            granted_amount: r.granted_cents,
+            previous_grant: n.previous_grant_cents,
+            paid_amount: r.paid_cents,
+            revoked_amount: r.revoked_cents,
+            reclaim_amount: r.reclaim_cents,
             reclaim_due: r.reclaim_due,
             interest_from: r.interest_from,
             grant_period_start: r.grant_period_start,
@@ -346,9 +342,9 @@ impl NoticeDto {
                         .cloned()
                         .unwrap_or_default(),
                     eligible: l.eligible,
-                    applied_amount: money(l.applied_cents),
-                    approved_amount: money(l.approved_cents),
-                    actual_amount: l.actual_cents.map(money),
+                    applied_amount: l.applied_cents,
+                    approved_amount: l.approved_cents,
+                    actual_amount: l.actual_cents,
                     reason: l.reason.clone(),
                 })
                 .collect(),
@@ -357,7 +353,7 @@ impl NoticeDto {
                 .iter()
                 .map(|a| Allocation {
                     fiscal_year: a.fiscal_year,
-                    amount: money(a.amount_cents),
+                    amount: a.amount_cents,
                 })
                 .collect(),
             posted_on: r.posted_on,
@@ -588,10 +584,9 @@ pub async fn interest(
         let mut items = Vec::new();
         let (mut principal_sum, mut interest_sum) = (Money::ZERO, Money::ZERO);
         for n in repo::reclaims_with_interest(conn, &id)? {
-            let (Some(cents), Some(from)) = (n.reclaim_cents, n.interest_from) else {
+            let (Some(principal), Some(from)) = (n.reclaim_cents, n.interest_from) else {
                 continue;
             };
-            let principal = money(cents);
             let i = reclaim_interest(principal, from, as_of, &rates)
                 .map_err(|e| ApiError::validation("as_of", e.to_string()))?;
             principal_sum = principal_sum
@@ -662,7 +657,7 @@ fn facts(
     };
     let mut members = case.members.clone();
     members.sort_by_key(|m| (!m.is_lead, m.position));
-    let kind = n.kind()?;
+    let kind = n.kind();
     let finality = finality(
         r.posted_on,
         u32::try_from(r.delivery_days).unwrap_or(0),
@@ -689,21 +684,16 @@ fn facts(
         refers_to: n.refers_to_number.clone(),
         purpose: r.purpose.clone(),
         binding_years: r.binding_years,
-        financing_type: r
-            .financing_type
-            .as_deref()
-            .map(str::parse::<FinancingType>)
-            .transpose()
-            .map_err(ApiError::internal)?,
+        financing_type: r.financing_type,
         rate_bp: r.rate_bp,
-        max_amount: r.max_cents.map(money),
-        fixed_amount: r.fixed_cents.map(money),
-        eligible: r.eligible_cents.map(money),
-        granted: r.granted_cents.map(money),
-        previous_grant: n.previous_grant_cents.map(money),
-        paid: money(r.paid_cents),
-        revoked: r.revoked_cents.map(money),
-        reclaim: r.reclaim_cents.map(money),
+        max_amount: r.max_cents,
+        fixed_amount: r.fixed_cents,
+        eligible: r.eligible_cents,
+        granted: r.granted_cents,
+        previous_grant: n.previous_grant_cents,
+        paid: r.paid_cents,
+        revoked: r.revoked_cents,
+        reclaim: r.reclaim_cents,
         reclaim_due: r.reclaim_due,
         interest_from: r.interest_from,
         grant_period: r.grant_period_start.zip(r.grant_period_end),
@@ -711,7 +701,7 @@ fn facts(
         allocations: n
             .allocations
             .iter()
-            .map(|a| (a.fiscal_year, money(a.amount_cents)))
+            .map(|a| (a.fiscal_year, a.amount_cents))
             .collect(),
         lines: n
             .lines
@@ -724,9 +714,9 @@ fn facts(
                     .map(|c| c.description.clone())
                     .unwrap_or_default(),
                 eligible: l.eligible,
-                applied: money(l.applied_cents),
-                approved: money(l.approved_cents),
-                actual: l.actual_cents.map(money),
+                applied: l.applied_cents,
+                approved: l.approved_cents,
+                actual: l.actual_cents,
                 reason: l.reason.clone(),
             })
             .collect(),

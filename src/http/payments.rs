@@ -38,7 +38,7 @@ pub struct PaymentRequestDto {
 impl From<PaymentRow> for PaymentRequestDto {
     fn from(r: PaymentRow) -> Self {
         PaymentRequestDto {
-            amount: Money::from_cents(r.amount_cents).unwrap_or(Money::ZERO),
+            amount: r.amount_cents,
             requested_at: r.requested_at.and_utc(),
             prepared_at: r.prepared_at.map(|t| t.and_utc()),
             paid_at: r.paid_at.map(|t| t.and_utc()),
@@ -46,7 +46,7 @@ impl From<PaymentRow> for PaymentRequestDto {
             id: r.id,
             application_id: r.application_id,
             reason: r.reason,
-            status: r.status,
+            status: r.status.as_str().to_owned(),
             requested_by: r.requested_by,
             prepared_by: r.prepared_by,
             paid_by: r.paid_by,

@@ -53,20 +53,16 @@ pub struct ProgrammeDto {
     pub updated_at: DateTime<Utc>,
 }
 
-fn money(cents: Option<i64>) -> Option<Money> {
-    cents.and_then(|c| Money::from_cents(c).ok())
-}
-
 impl ProgrammeDto {
     fn new(p: Programme, objects: Vec<FundingObject>) -> Self {
         ProgrammeDto {
             max_rate: p.max_rate_bp.map(rate_string),
-            min_grant: money(p.min_grant_cents),
-            max_grant: money(p.max_grant_cents),
+            min_grant: p.min_grant_cents,
+            max_grant: p.max_grant_cents,
             code: p.code,
             name: p.name,
             legal_basis: p.legal_basis,
-            financing_type: p.financing_type,
+            financing_type: p.financing_type.as_str().to_owned(),
             min_partners: p.min_partners,
             valid_from: p.valid_from,
             valid_to: p.valid_to,

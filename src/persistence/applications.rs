@@ -21,7 +21,7 @@ use crate::domain::application::{
     Content, CostCategory, CostLine, Member, ProgrammeTerms, Tracking, Violation, case_number,
     case_number_prefix,
 };
-use crate::domain::{Action, Ags, Clock, FinancingType, Money, Refusal, Role, Status};
+use crate::domain::{Action, Ags, Clock, Money, Refusal, Role, Status};
 
 pub const RECORD_TYPE: &str = "application";
 
@@ -42,14 +42,14 @@ pub struct ApplicationRow {
     pub description: String,
     pub project_start: Option<NaiveDate>,
     pub project_end: Option<NaiveDate>,
-    pub total_cost_cents: i64,
-    pub eligible_cents: i64,
-    pub own_contribution_cents: i64,
-    pub third_party_cents: i64,
-    pub requested_cents: i64,
-    pub granted_cents: Option<i64>,
-    pub paid_cents: i64,
-    pub status: String,
+    pub total_cost_cents: Money,
+    pub eligible_cents: Money,
+    pub own_contribution_cents: Money,
+    pub third_party_cents: Money,
+    pub requested_cents: Money,
+    pub granted_cents: Option<Money>,
+    pub paid_cents: Money,
+    pub status: Status,
     pub version: i32,
     pub info_due: Option<NaiveDate>,
     pub early_start_at: Option<NaiveDateTime>,
@@ -60,14 +60,10 @@ pub struct ApplicationRow {
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
-    pub reclaimed_cents: i64,
+    pub reclaimed_cents: Money,
 }
 
 impl ApplicationRow {
-    pub fn status(&self) -> Result<Status, String> {
-        self.status.parse()
-    }
-
     pub fn clock(&self) -> Clock {
         Clock {
             accumulated_secs: self.clock_seconds,
@@ -90,12 +86,12 @@ impl ApplicationRow {
 pub struct CostLineRow {
     pub application_id: String,
     pub line_no: i32,
-    pub category: String,
+    pub category: CostCategory,
     pub description: String,
-    pub amount_cents: i64,
+    pub amount_cents: Money,
     pub eligible: bool,
     /// The actual expenditure from the proof of use.
-    pub actual_cents: Option<i64>,
+    pub actual_cents: Option<Money>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -126,20 +122,16 @@ impl Case {
     /// The case's content as the domain rules see it.
     pub fn content(&self) -> QueryResult<Content> {
         let r = &self.row;
-        let money = |c: i64| Money::from_cents(c).map_err(corrupt);
         let lines = self
             .lines
             .iter()
-            .map(|l| {
-                Ok(CostLine {
-                    category: CostCategory::parse(&l.category)
-                        .ok_or_else(|| corrupt(&l.category))?,
-                    description: l.description.clone(),
-                    amount: money(l.amount_cents)?,
-                    eligible: l.eligible,
-                })
+            .map(|l| CostLine {
+                category: l.category,
+                description: l.description.clone(),
+                amount: l.amount_cents,
+                eligible: l.eligible,
             })
-            .collect::<QueryResult<Vec<_>>>()?;
+            .collect();
         let members = self
             .members
             .iter()
@@ -160,18 +152,18 @@ impl Case {
             project_start: r.project_start,
             project_end: r.project_end,
             cost_lines: lines,
-            own_contribution: money(r.own_contribution_cents)?,
-            third_party_funds: money(r.third_party_cents)?,
-            requested_grant: money(r.requested_cents)?,
+            own_contribution: r.own_contribution_cents,
+            third_party_funds: r.third_party_cents,
+            requested_grant: r.requested_cents,
         })
     }
 
-    /// What the audit log records of a case: everything a person can change, money as strings.
+    /// What the audit log records of a case: everything a person can change, money as strings
+    /// (`Money`'s serialisation).
     pub(crate) fn snapshot(&self) -> Value {
         let r = &self.row;
-        let euros = |c: i64| Money::from_cents(c).map_or(Value::Null, |m| json!(m.to_string()));
         json!({
-            "status": r.status,
+            "status": r.status.as_str(),
             "programme": r.programme_code,
             "funding_object": r.funding_object,
             "title": r.title,
@@ -180,12 +172,12 @@ impl Case {
             "project_end": r.project_end,
             "cost_lines": self.lines.iter().map(|l| json!({
                 "line": l.line_no, "category": l.category, "description": l.description,
-                "amount": euros(l.amount_cents), "eligible": l.eligible,
-                "actual": l.actual_cents.map(euros),
+                "amount": l.amount_cents, "eligible": l.eligible,
+                "actual": l.actual_cents,
             })).collect::<Vec<_>>(),
-            "own_contribution": euros(r.own_contribution_cents),
-            "third_party_funds": euros(r.third_party_cents),
-            "requested_grant": euros(r.requested_cents),
+            "own_contribution": r.own_contribution_cents,
+            "third_party_funds": r.third_party_cents,
+            "requested_grant": r.requested_cents,
             "joint": r.joint,
             "partners": self.members.iter().map(|m| json!({
                 "ags": m.ags, "share_bp": m.share_bp,
@@ -193,9 +185,9 @@ impl Case {
             "info_due": r.info_due,
             "early_start_at": r.early_start_at,
             "early_start_by": r.early_start_by,
-            "granted_amount": r.granted_cents.map(euros),
-            "paid_amount": euros(r.paid_cents),
-            "reclaim_amount": euros(r.reclaimed_cents),
+            "granted_amount": r.granted_cents,
+            "paid_amount": r.paid_cents,
+            "reclaim_amount": r.reclaimed_cents,
         })
     }
 }
@@ -443,12 +435,11 @@ pub(crate) fn programme_terms(
     let Some((p, objects)) = programmes::find(conn, code)? else {
         return Ok(None);
     };
-    let money = |c: Option<i64>| c.map(Money::from_cents).transpose().map_err(corrupt);
     Ok(Some(ProgrammeTerms {
-        financing_type: p.financing_type.parse::<FinancingType>().map_err(corrupt)?,
+        financing_type: p.financing_type,
         max_rate_bp: p.max_rate_bp,
-        min_grant: money(p.min_grant_cents)?,
-        max_grant: money(p.max_grant_cents)?,
+        min_grant: p.min_grant_cents,
+        max_grant: p.max_grant_cents,
         min_partners: p.min_partners,
         valid_from: p.valid_from,
         valid_to: p.valid_to,
@@ -634,7 +625,7 @@ pub fn create(
             }
             let year = w.now.year();
             let number = next_case_number(conn, case_number_prefix(programme_code), year)?;
-            let (case, entry) = step::create(w.make_id(), number, programme_code, content, w);
+            let (case, entry) = step::create(w.make_id(), number, programme_code, content, w)?;
             diesel::insert_into(ap::table)
                 .values(&case.row)
                 .execute(conn)?;

@@ -13,6 +13,7 @@ use super::schema::{applications as ap, budgets as b, payment_requests as pr, pr
 use super::{AnyConnection, audit, write_tx};
 use crate::domain::Money;
 use crate::domain::money::euros_text as euros;
+use crate::domain::payment::PaymentStatus;
 
 pub const RECORD_TYPE: &str = "budget";
 
@@ -21,17 +22,32 @@ pub const RECORD_TYPE: &str = "budget";
 pub struct BudgetRow {
     pub programme_code: String,
     pub fiscal_year: i32,
-    pub amount_cents: i64,
-    pub committed_cents: i64,
+    pub amount_cents: Money,
+    pub committed_cents: Money,
     pub updated_by: String,
     pub updated_at: NaiveDateTime,
 }
 
-/// A budget with what was paid out in its year.
+/// A budget with what was paid out in its year and what signings may still commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Budget {
     pub row: BudgetRow,
-    pub paid_cents: i64,
+    pub paid_cents: Money,
+    pub available: Money,
+}
+
+impl Budget {
+    fn new(row: BudgetRow, paid_cents: Money) -> QueryResult<Budget> {
+        let available = row
+            .amount_cents
+            .checked_sub(row.committed_cents)
+            .ok_or_else(|| crate::persistence::applications::corrupt("budget beyond range"))?;
+        Ok(Budget {
+            row,
+            paid_cents,
+            available,
+        })
+    }
 }
 
 /// The audit key of a programme-year.
@@ -44,11 +60,11 @@ fn paid_by_year(
     conn: &mut AnyConnection,
     programme: &str,
     year: Option<i32>,
-) -> QueryResult<Vec<(i32, i64)>> {
+) -> QueryResult<Vec<(i32, Money)>> {
     let mut q = pr::table
         .inner_join(ap::table)
         .filter(ap::programme_code.eq(programme))
-        .filter(pr::status.eq("paid"))
+        .filter(pr::status.eq(PaymentStatus::Paid))
         .group_by(pr::paid_year)
         .select((
             pr::paid_year,
@@ -60,10 +76,10 @@ fn paid_by_year(
     if let Some(y) = year {
         q = q.filter(pr::paid_year.eq(y));
     }
-    let rows: Vec<(Option<i32>, Option<i64>)> = q.load(conn)?;
+    let rows: Vec<(Option<i32>, Option<Money>)> = q.load(conn)?;
     Ok(rows
         .into_iter()
-        .filter_map(|(y, s)| Some((y?, s.unwrap_or(0))))
+        .filter_map(|(y, s)| Some((y?, s.unwrap_or(Money::ZERO))))
         .collect())
 }
 
@@ -90,14 +106,14 @@ pub fn list(conn: &mut AnyConnection, programme: &str) -> QueryResult<Option<Vec
     let paid = paid_by_year(conn, programme, None)?;
     Ok(Some(
         rows.into_iter()
-            .map(|row| Budget {
-                paid_cents: paid
+            .map(|row| {
+                let paid_in_year = paid
                     .iter()
                     .find(|(y, _)| *y == row.fiscal_year)
-                    .map_or(0, |(_, s)| *s),
-                row,
+                    .map_or(Money::ZERO, |(_, s)| *s);
+                Budget::new(row, paid_in_year)
             })
-            .collect(),
+            .collect::<QueryResult<_>>()?,
     ))
 }
 
@@ -163,8 +179,7 @@ pub fn put(
                 return Err(WriteError::Conflict(format!(
                     "signed notices have committed {} of the {programme} budget {year}; it \
                      cannot be set below that (was {})",
-                    euros(old.committed_cents),
-                    euros(old.amount_cents)
+                    old.committed_cents, old.amount_cents
                 )));
             }
             Some(old)
@@ -183,17 +198,15 @@ pub fn put(
             .select(BudgetRow::as_select())
             .first(conn)?;
         let paid = paid_by_year(conn, programme, Some(year))?;
-        Ok(Some(Budget {
-            paid_cents: paid.first().map_or(0, |(_, s)| *s),
-            row,
-        }))
+        let paid_in_year = paid.first().map_or(Money::ZERO, |(_, s)| *s);
+        Ok(Some(Budget::new(row, paid_in_year)?))
     })
 }
 
 /// The audit entry of setting a budget (`before`: the amount it replaces; `None` creates it).
 pub(crate) fn put_entry(
     key: &str,
-    before: Option<i64>,
+    before: Option<Money>,
     amount: Money,
     reason: Option<&str>,
     w: &Writer<'_>,
@@ -205,7 +218,7 @@ pub(crate) fn put_entry(
         None,
         None,
         reason,
-        json!({"amount": {"before": before.map(euros), "after": amount.to_string()}}),
+        json!({"amount": {"before": before, "after": amount}}),
     )
 }
 
@@ -257,12 +270,12 @@ pub fn commit(
             ),
             Some(r) if delta > 0 => format!(
                 "the {programme} budget {year} has {} available; this notice needs {}",
-                euros(r.amount_cents - r.committed_cents),
+                euros(r.amount_cents.cents() - r.committed_cents.cents()),
                 euros(delta)
             ),
             Some(r) => format!(
                 "the {programme} budget {year} commits {}, less than the {} to release",
-                euros(r.committed_cents),
+                r.committed_cents,
                 euros(-delta)
             ),
         }));

@@ -15,6 +15,7 @@ pub mod programmes;
 pub mod register;
 pub mod schema;
 pub mod steps;
+mod stored;
 
 use std::error::Error;
 use std::time::Duration;

@@ -15,36 +15,35 @@ use super::schema::{
 use super::steps::notice as step;
 use super::{AnyConnection, audit, budgets, write_tx};
 use crate::domain::calendar::DeliveryRule;
+use crate::domain::notice::NoticeStatus;
 use crate::domain::notice::{
     CaseLine, DecidedLine, GrantTerms, InForce, NoticeKind, NoticeRequest,
 };
 use crate::domain::{FinancingType, Money};
 
 pub const RECORD_TYPE: &str = "notice";
-pub const PREPARED: &str = "prepared";
-pub const SIGNED: &str = "signed";
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = n)]
 pub struct NoticeRow {
     pub id: String,
     pub application_id: String,
-    pub kind: String,
-    pub status: String,
+    pub kind: NoticeKind,
+    pub status: NoticeStatus,
     pub number: Option<String>,
     pub seq: Option<i32>,
     pub case_version: i32,
     pub refers_to: Option<String>,
-    pub financing_type: Option<String>,
+    pub financing_type: Option<FinancingType>,
     pub rate_bp: Option<i32>,
-    pub max_cents: Option<i64>,
-    pub fixed_cents: Option<i64>,
-    pub eligible_cents: Option<i64>,
-    pub computed_cents: Option<i64>,
-    pub granted_cents: Option<i64>,
-    pub paid_cents: i64,
-    pub revoked_cents: Option<i64>,
-    pub reclaim_cents: Option<i64>,
+    pub max_cents: Option<Money>,
+    pub fixed_cents: Option<Money>,
+    pub eligible_cents: Option<Money>,
+    pub computed_cents: Option<Money>,
+    pub granted_cents: Option<Money>,
+    pub paid_cents: Money,
+    pub revoked_cents: Option<Money>,
+    pub reclaim_cents: Option<Money>,
     pub reclaim_due: Option<NaiveDate>,
     pub interest_from: Option<NaiveDate>,
     pub grant_period_start: Option<NaiveDate>,
@@ -66,9 +65,9 @@ pub struct NoticeRow {
 pub struct NoticeLineRow {
     pub notice_id: String,
     pub line_no: i32,
-    pub applied_cents: i64,
-    pub approved_cents: i64,
-    pub actual_cents: Option<i64>,
+    pub applied_cents: Money,
+    pub approved_cents: Money,
+    pub actual_cents: Option<Money>,
     pub eligible: bool,
     pub reason: Option<String>,
 }
@@ -78,7 +77,7 @@ pub struct NoticeLineRow {
 pub struct AllocationRow {
     pub notice_id: String,
     pub fiscal_year: i32,
-    pub amount_cents: i64,
+    pub amount_cents: Money,
 }
 
 /// A notice with its lines and allocations, and the numbers a reader needs.
@@ -91,32 +90,24 @@ pub struct Notice {
     /// The number of the notice this one changes.
     pub refers_to_number: Option<String>,
     /// The grant in force before this notice (of the notice it refers to).
-    pub previous_grant_cents: Option<i64>,
-}
-
-fn money(c: i64) -> QueryResult<Money> {
-    Money::from_cents(c).map_err(cases::corrupt)
-}
-
-fn opt_money(c: Option<i64>) -> QueryResult<Option<Money>> {
-    c.map(money).transpose()
+    pub previous_grant_cents: Option<Money>,
 }
 
 impl Notice {
-    pub fn kind(&self) -> QueryResult<NoticeKind> {
-        self.row.kind.parse().map_err(cases::corrupt)
+    pub fn kind(&self) -> NoticeKind {
+        self.row.kind
     }
 
     pub fn is_signed(&self) -> bool {
-        self.row.status == SIGNED
+        self.row.status == NoticeStatus::Signed
     }
 
-    pub(crate) fn allocation_pairs(&self) -> QueryResult<Vec<(i32, Money)>> {
+    pub(crate) fn allocation_pairs(&self) -> Vec<(i32, Money)> {
         allocation_pairs(&self.allocations)
     }
 
     /// This notice as the one in force for a later notice.
-    pub(crate) fn as_in_force(&self) -> QueryResult<Option<InForce>> {
+    pub(crate) fn as_in_force(&self) -> Option<InForce> {
         in_force_of(&self.row, &self.lines, &self.allocations)
     }
 
@@ -127,35 +118,30 @@ impl Notice {
 }
 
 /// The financing terms a notice applied (grant-setting kinds).
-fn terms(row: &NoticeRow) -> QueryResult<Option<GrantTerms>> {
-    let Some(t) = &row.financing_type else {
-        return Ok(None);
-    };
-    Ok(Some(GrantTerms {
-        financing_type: t.parse::<FinancingType>().map_err(cases::corrupt)?,
+fn terms(row: &NoticeRow) -> Option<GrantTerms> {
+    Some(GrantTerms {
+        financing_type: row.financing_type?,
         rate_bp: row.rate_bp,
-        cap: opt_money(row.max_cents)?,
-        fixed: opt_money(row.fixed_cents)?,
-    }))
+        cap: row.max_cents,
+        fixed: row.fixed_cents,
+    })
 }
 
-fn allocation_pairs(allocations: &[AllocationRow]) -> QueryResult<Vec<(i32, Money)>> {
+fn allocation_pairs(allocations: &[AllocationRow]) -> Vec<(i32, Money)> {
     allocations
         .iter()
-        .map(|a| Ok((a.fiscal_year, money(a.amount_cents)?)))
+        .map(|a| (a.fiscal_year, a.amount_cents))
         .collect()
 }
 
 /// The cost lines of a case as a notice decides on them (`steps::notice::prepare`).
-pub(crate) fn case_lines(lines: &[cases::CostLineRow]) -> QueryResult<Vec<CaseLine>> {
+pub(crate) fn case_lines(lines: &[cases::CostLineRow]) -> Vec<CaseLine> {
     lines
         .iter()
-        .map(|l| {
-            Ok(CaseLine {
-                applied: money(l.amount_cents)?,
-                eligible: l.eligible,
-                actual: opt_money(l.actual_cents)?,
-            })
+        .map(|l| CaseLine {
+            applied: l.amount_cents,
+            eligible: l.eligible,
+            actual: l.actual_cents,
         })
         .collect()
 }
@@ -165,58 +151,51 @@ fn in_force_of(
     row: &NoticeRow,
     lines: &[NoticeLineRow],
     allocations: &[AllocationRow],
-) -> QueryResult<Option<InForce>> {
-    let (Some(terms), Some(granted)) = (terms(row)?, row.granted_cents) else {
-        return Ok(None);
-    };
+) -> Option<InForce> {
+    let (terms, granted) = terms(row).zip(row.granted_cents)?;
     let lines = lines
         .iter()
-        .map(|l| {
-            Ok(DecidedLine {
-                applied: money(l.applied_cents)?,
-                approved: money(l.approved_cents)?,
-                eligible: l.eligible,
-            })
+        .map(|l| DecidedLine {
+            applied: l.applied_cents,
+            approved: l.approved_cents,
+            eligible: l.eligible,
         })
-        .collect::<QueryResult<Vec<_>>>()?;
-    Ok(Some(InForce {
+        .collect();
+    Some(InForce {
         terms,
         lines,
-        granted: money(granted)?,
+        granted,
         grant_period: row.grant_period_start.zip(row.grant_period_end),
         proof_due: row.proof_due,
         purpose: row.purpose.clone(),
         binding_years: row.binding_years,
-        allocations: allocation_pairs(allocations)?,
-    }))
+        allocations: allocation_pairs(allocations),
+    })
 }
 
-/// What the audit log records of a notice, from its rows.
+/// What the audit log records of a notice, from its rows (amounts as strings, `Money`'s
+/// serialisation).
 fn snapshot_of(row: &NoticeRow, lines: &[NoticeLineRow], allocations: &[AllocationRow]) -> Value {
-    let e = |c: Option<i64>| {
-        c.and_then(|c| Money::from_cents(c).ok())
-            .map(|m| m.to_string())
-    };
     let r = row;
     json!({
-        "kind": r.kind, "status": r.status, "number": r.number,
+        "kind": r.kind.as_str(), "status": r.status.as_str(), "number": r.number,
         "case_version": r.case_version, "refers_to": r.refers_to,
-        "financing_type": r.financing_type, "rate_bp": r.rate_bp,
-        "max_amount": e(r.max_cents), "fixed_amount": e(r.fixed_cents),
-        "eligible_amount": e(r.eligible_cents), "computed_amount": e(r.computed_cents),
-        "granted_amount": e(r.granted_cents), "paid_amount": e(Some(r.paid_cents)),
-        "revoked_amount": e(r.revoked_cents), "reclaim_amount": e(r.reclaim_cents),
+        "financing_type": r.financing_type.map(FinancingType::as_str), "rate_bp": r.rate_bp,
+        "max_amount": r.max_cents, "fixed_amount": r.fixed_cents,
+        "eligible_amount": r.eligible_cents, "computed_amount": r.computed_cents,
+        "granted_amount": r.granted_cents, "paid_amount": r.paid_cents,
+        "revoked_amount": r.revoked_cents, "reclaim_amount": r.reclaim_cents,
         "reclaim_due": r.reclaim_due, "interest_from": r.interest_from,
         "grant_period_start": r.grant_period_start, "grant_period_end": r.grant_period_end,
         "proof_due": r.proof_due, "purpose": r.purpose, "binding_years": r.binding_years,
         "reason": r.reason, "posted_on": r.posted_on, "delivery_days": r.delivery_days,
         "lines": lines.iter().map(|l| json!({
-            "line": l.line_no, "applied": e(Some(l.applied_cents)),
-            "approved": e(Some(l.approved_cents)), "actual": e(l.actual_cents),
+            "line": l.line_no, "applied": l.applied_cents,
+            "approved": l.approved_cents, "actual": l.actual_cents,
             "eligible": l.eligible, "reason": l.reason,
         })).collect::<Vec<_>>(),
         "allocations": allocations.iter().map(|a| json!({
-            "fiscal_year": a.fiscal_year, "amount": e(Some(a.amount_cents)),
+            "fiscal_year": a.fiscal_year, "amount": a.amount_cents,
         })).collect::<Vec<_>>(),
     })
 }
@@ -240,7 +219,7 @@ fn load_children(conn: &mut AnyConnection, row: NoticeRow) -> QueryResult<Notice
         Some(r) => n::table
             .find(r)
             .select((n::number, n::granted_cents))
-            .first::<(Option<String>, Option<i64>)>(conn)?,
+            .first::<(Option<String>, Option<Money>)>(conn)?,
         None => (None, None),
     };
     Ok(Notice {
@@ -258,7 +237,8 @@ fn visible(conn: &mut AnyConnection, row: &NoticeRow, scope: Scope<'_>) -> Query
     match scope {
         Scope::All => Ok(true),
         Scope::Municipalities(_) => {
-            Ok(row.status == SIGNED && cases::visible(conn, &row.application_id, scope)?)
+            Ok(row.status == NoticeStatus::Signed
+                && cases::visible(conn, &row.application_id, scope)?)
         }
     }
 }
@@ -292,7 +272,7 @@ pub fn list_for_case(
         .select(NoticeRow::as_select())
         .into_boxed();
     if !matches!(scope, Scope::All) {
-        q = q.filter(n::status.eq(SIGNED));
+        q = q.filter(n::status.eq(NoticeStatus::Signed));
     }
     let rows: Vec<NoticeRow> = q.load(conn)?;
     rows.into_iter()
@@ -306,7 +286,7 @@ pub fn list_for_case(
 pub fn in_force(conn: &mut AnyConnection, case_id: &str) -> QueryResult<Option<Notice>> {
     let row: Option<NoticeRow> = n::table
         .filter(n::application_id.eq(case_id))
-        .filter(n::status.eq(SIGNED))
+        .filter(n::status.eq(NoticeStatus::Signed))
         .filter(n::granted_cents.is_not_null())
         .order(n::seq.desc())
         .select(NoticeRow::as_select())
@@ -322,7 +302,7 @@ pub fn reclaims_with_interest(
 ) -> QueryResult<Vec<NoticeRow>> {
     n::table
         .filter(n::application_id.eq(case_id))
-        .filter(n::status.eq(SIGNED))
+        .filter(n::status.eq(NoticeStatus::Signed))
         .filter(n::reclaim_cents.gt(0_i64))
         .filter(n::interest_from.is_not_null())
         .order(n::seq.asc())
@@ -424,22 +404,26 @@ pub fn sign(conn: &mut AnyConnection, id: &str, w: &Writer<'_>) -> Result<Notice
         budgets::commit(conn, &before.row.programme_code, &deltas, w.now, w.subject)?;
         let seq: i32 = n::table
             .filter(n::application_id.eq(&case_id))
-            .filter(n::status.eq(SIGNED))
+            .filter(n::status.eq(NoticeStatus::Signed))
             .select(diesel::dsl::max(n::seq))
             .first::<Option<i32>>(conn)?
             .unwrap_or(0)
             + 1;
         let s = step::sign(&notice, &before, statuses, deltas, seq, w)?;
         let row = &s.notice.row;
-        let updated = diesel::update(n::table.find(id).filter(n::status.eq(PREPARED)))
-            .set((
-                n::status.eq(SIGNED),
-                n::number.eq(&row.number),
-                n::seq.eq(row.seq),
-                n::signed_by.eq(&row.signed_by),
-                n::signed_at.eq(row.signed_at),
-            ))
-            .execute(conn)?;
+        let updated = diesel::update(
+            n::table
+                .find(id)
+                .filter(n::status.eq(NoticeStatus::Prepared)),
+        )
+        .set((
+            n::status.eq(NoticeStatus::Signed),
+            n::number.eq(&row.number),
+            n::seq.eq(row.seq),
+            n::signed_by.eq(&row.signed_by),
+            n::signed_at.eq(row.signed_at),
+        ))
+        .execute(conn)?;
         if updated == 0 {
             return Err(WriteError::Conflict(format!(
                 "notice {id} was signed by someone else a moment ago"

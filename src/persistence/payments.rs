@@ -12,6 +12,7 @@ use super::applications::{self as cases, Case, Scope, WriteError, Writer};
 use super::schema::{applications as ap, payment_requests as pr};
 use super::steps::payment as step;
 use super::{AnyConnection, audit, write_tx};
+use crate::domain::payment::PaymentStatus;
 use crate::domain::{Money, Status};
 
 pub const RECORD_TYPE: &str = "payment_request";
@@ -24,9 +25,9 @@ pub const PAYABLE: [Status; 3] = [Status::Approved, Status::ProofSubmitted, Stat
 pub struct PaymentRow {
     pub id: String,
     pub application_id: String,
-    pub amount_cents: i64,
+    pub amount_cents: Money,
     pub reason: Option<String>,
-    pub status: String,
+    pub status: PaymentStatus,
     pub requested_by: String,
     pub requested_at: NaiveDateTime,
     pub prepared_by: Option<String>,
@@ -78,15 +79,15 @@ pub fn list_for_case(
 }
 
 /// Requested or prepared, not yet paid or rejected.
-fn open_sum(conn: &mut AnyConnection, case_id: &str) -> QueryResult<i64> {
-    let s: Option<i64> = pr::table
+fn open_sum(conn: &mut AnyConnection, case_id: &str) -> QueryResult<Money> {
+    let s: Option<Money> = pr::table
         .filter(pr::application_id.eq(case_id))
-        .filter(pr::status.eq_any(step::OPEN))
+        .filter(pr::status.eq_any(PaymentStatus::OPEN))
         .select(sql::<Nullable<BigInt>>(
             "CAST(SUM(payment_requests.amount_cents) AS BIGINT)",
         ))
         .first(conn)?;
-    Ok(s.unwrap_or(0))
+    Ok(s.unwrap_or(Money::ZERO))
 }
 
 /// A tranche requested by the lead applicant: at most what the grant leaves after what was
@@ -128,8 +129,8 @@ pub fn payout(
         let case = cases::find(conn, &row.application_id, Scope::All)?.ok_or_else(|| {
             WriteError::NotFound(format!("no application {}", row.application_id))
         })?;
-        match row.status.as_str() {
-            step::REQUESTED => prepare(conn, &case, &row, w),
+        match row.status {
+            PaymentStatus::Requested => prepare(conn, &case, &row, w),
             _ => release(conn, &case, &row, w),
         }
     })
@@ -139,7 +140,7 @@ pub fn payout(
 fn update_request(
     conn: &mut AnyConnection,
     after: &PaymentRow,
-    status: &str,
+    status: PaymentStatus,
 ) -> Result<(), WriteError> {
     let n = diesel::update(pr::table.find(&after.id).filter(pr::status.eq(status)))
         .set((
@@ -169,7 +170,7 @@ fn prepare(
     w: &Writer<'_>,
 ) -> Result<PaymentRow, WriteError> {
     let (after, entry) = step::prepare(case, row, w)?;
-    update_request(conn, &after, step::REQUESTED)?;
+    update_request(conn, &after, PaymentStatus::Requested)?;
     audit::append(conn, &entry)?;
     Ok(after)
 }
@@ -187,7 +188,7 @@ fn release(
         ap::table
             .find(&row.application_id)
             .filter(ap::version.eq(case.row.version))
-            .filter(ap::status.eq_any(step::payable_strs()))
+            .filter(ap::status.eq_any(PAYABLE))
             .filter(ap::granted_cents.is_not_null())
             .filter((ap::paid_cents + x).le(ap::granted_cents.assume_not_null())),
     )
@@ -202,7 +203,7 @@ fn release(
             "the case changed while the payout was being released; try again".into(),
         ));
     }
-    update_request(conn, &r.payment, step::PREPARED).map_err(|_| {
+    update_request(conn, &r.payment, PaymentStatus::Prepared).map_err(|_| {
         WriteError::Conflict("this payout was released by someone else a moment ago".into())
     })?;
     for e in &r.entries {
@@ -222,7 +223,7 @@ pub fn reject(
         let row = find(conn, id, w.scope())?
             .ok_or_else(|| WriteError::NotFound(format!("no payment request {id}")))?;
         let (after, entry) = step::reject(&row, reason, w)?;
-        update_request(conn, &after, &row.status)?;
+        update_request(conn, &after, row.status)?;
         audit::append(conn, &entry)?;
         Ok(after)
     })

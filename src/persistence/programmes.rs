@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::audit::{self, Entry, diff};
 use super::schema::{funding_objects as f, programmes as p};
 use super::{AnyConnection, write_tx};
+use crate::domain::{FinancingType, Money};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
 #[diesel(table_name = p)]
@@ -14,10 +15,10 @@ pub struct Programme {
     pub code: String,
     pub name: String,
     pub legal_basis: String,
-    pub financing_type: String,
+    pub financing_type: FinancingType,
     pub max_rate_bp: Option<i32>,
-    pub min_grant_cents: Option<i64>,
-    pub max_grant_cents: Option<i64>,
+    pub min_grant_cents: Option<Money>,
+    pub max_grant_cents: Option<Money>,
     pub min_partners: Option<i32>,
     pub valid_from: NaiveDate,
     pub valid_to: Option<NaiveDate>,
@@ -124,8 +125,8 @@ fn snapshot(prog: &Programme, objects: &[FundingObject]) -> Value {
         "name": prog.name,
         "legal_basis": prog.legal_basis,
         "max_rate_bp": prog.max_rate_bp,
-        "min_grant_cents": prog.min_grant_cents,
-        "max_grant_cents": prog.max_grant_cents,
+        "min_grant_cents": prog.min_grant_cents.map(Money::cents),
+        "max_grant_cents": prog.max_grant_cents.map(Money::cents),
         "min_partners": prog.min_partners,
         "valid_to": prog.valid_to,
         "call_opens": prog.call_opens,

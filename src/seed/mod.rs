@@ -269,14 +269,14 @@ impl Stats {
     fn add(&mut self, sim: &Sim<'_>) {
         *self
             .statuses
-            .entry(sim.case.row.status.clone())
+            .entry(sim.case.row.status.as_str().to_owned())
             .or_default() += 1;
         for n in &sim.notices {
             if let (Some(at), "grant") = (n.row.signed_at, n.row.kind.as_str()) {
                 // 07:00–16:00 UTC: the UTC year is the German year.
                 let e = self.grants_by_year.entry(at.year()).or_default();
                 e.0 += 1;
-                e.1 += n.row.granted_cents.unwrap_or(0);
+                e.1 += n.row.granted_cents.map_or(0, Money::cents);
             }
         }
         let limit = end_of_2019();
@@ -291,7 +291,7 @@ impl Stats {
             && status.is_open()
         {
             self.open_end_2019.0 += 1;
-            self.open_end_2019.1 += sim.case.row.requested_cents;
+            self.open_end_2019.1 += sim.case.row.requested_cents.cents();
         }
     }
 }
@@ -660,14 +660,14 @@ impl Batch {
             .text(&r.description)
             .opt_date(r.project_start)
             .opt_date(r.project_end)
-            .int(r.total_cost_cents)
-            .int(r.eligible_cents)
-            .int(r.own_contribution_cents)
-            .int(r.third_party_cents)
-            .int(r.requested_cents)
-            .opt_int(r.granted_cents)
-            .int(r.paid_cents)
-            .text(&r.status)
+            .money(r.total_cost_cents)
+            .money(r.eligible_cents)
+            .money(r.own_contribution_cents)
+            .money(r.third_party_cents)
+            .money(r.requested_cents)
+            .opt_money(r.granted_cents)
+            .money(r.paid_cents)
+            .text(r.status.as_str())
             .int(i64::from(r.version))
             .opt_date(r.info_due)
             .opt_ts(r.early_start_at)
@@ -678,7 +678,7 @@ impl Batch {
             .text(&r.created_by)
             .ts(r.created_at)
             .ts(r.updated_at)
-            .int(r.reclaimed_cents)
+            .money(r.reclaimed_cents)
             .end();
         for m in &case.members {
             self.members
@@ -696,11 +696,11 @@ impl Batch {
                 .row()
                 .text(&l.application_id)
                 .int(i64::from(l.line_no))
-                .text(&l.category)
+                .text(l.category.as_str())
                 .text(&l.description)
-                .int(l.amount_cents)
+                .money(l.amount_cents)
                 .boolean(l.eligible)
-                .opt_int(l.actual_cents)
+                .opt_money(l.actual_cents)
                 .end();
         }
     }
@@ -711,22 +711,22 @@ impl Batch {
             .row()
             .text(&r.id)
             .text(&r.application_id)
-            .text(&r.kind)
-            .text(&r.status)
+            .text(r.kind.as_str())
+            .text(r.status.as_str())
             .opt_text(r.number.as_deref())
             .opt_int(r.seq.map(i64::from))
             .int(i64::from(r.case_version))
             .opt_text(r.refers_to.as_deref())
-            .opt_text(r.financing_type.as_deref())
+            .opt_text(r.financing_type.map(|t| t.as_str()))
             .opt_int(r.rate_bp.map(i64::from))
-            .opt_int(r.max_cents)
-            .opt_int(r.fixed_cents)
-            .opt_int(r.eligible_cents)
-            .opt_int(r.computed_cents)
-            .opt_int(r.granted_cents)
-            .int(r.paid_cents)
-            .opt_int(r.revoked_cents)
-            .opt_int(r.reclaim_cents)
+            .opt_money(r.max_cents)
+            .opt_money(r.fixed_cents)
+            .opt_money(r.eligible_cents)
+            .opt_money(r.computed_cents)
+            .opt_money(r.granted_cents)
+            .money(r.paid_cents)
+            .opt_money(r.revoked_cents)
+            .opt_money(r.reclaim_cents)
             .opt_date(r.reclaim_due)
             .opt_date(r.interest_from)
             .opt_date(r.grant_period_start)
@@ -747,9 +747,9 @@ impl Batch {
                 .row()
                 .text(&l.notice_id)
                 .int(i64::from(l.line_no))
-                .int(l.applied_cents)
-                .int(l.approved_cents)
-                .opt_int(l.actual_cents)
+                .money(l.applied_cents)
+                .money(l.approved_cents)
+                .opt_money(l.actual_cents)
                 .boolean(l.eligible)
                 .opt_text(l.reason.as_deref())
                 .end();
@@ -759,7 +759,7 @@ impl Batch {
                 .row()
                 .text(&a.notice_id)
                 .int(i64::from(a.fiscal_year))
-                .int(a.amount_cents)
+                .money(a.amount_cents)
                 .end();
         }
     }
@@ -770,9 +770,9 @@ impl Batch {
             .row()
             .text(&r.id)
             .text(&r.application_id)
-            .int(r.amount_cents)
+            .money(r.amount_cents)
             .opt_text(r.reason.as_deref())
-            .text(&r.status)
+            .text(r.status.as_str())
             .text(&r.requested_by)
             .ts(r.requested_at)
             .opt_text(r.prepared_by.as_deref())

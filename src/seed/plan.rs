@@ -446,7 +446,11 @@ pub(crate) fn days(d: NaiveDate, n: i64) -> NaiveDate {
 
 /// The fiscal years of a grant over a period of more than one year, in proportion to the
 /// days of the period in each year (whole euros, the first year taking the rest).
-pub(crate) fn split_years(granted: i64, start: NaiveDate, end: NaiveDate) -> Vec<(i32, Money)> {
+pub(crate) fn split_years(
+    granted: i64,
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Result<Vec<(i32, Money)>, String> {
     let years: Vec<i32> = (start.year()..=end.year()).take(3).collect();
     let last = *years.last().unwrap_or(&start.year());
     let end = end.min(date(last, 12, 31));
@@ -466,7 +470,7 @@ pub(crate) fn split_years(granted: i64, start: NaiveDate, end: NaiveDate) -> Vec
         .into_iter()
         .zip(parts)
         .filter(|(_, c)| *c > 0)
-        .map(|(y, c)| (y, Money::from_cents(c).unwrap_or(Money::ZERO)))
+        .map(|(y, c)| Ok((y, m(c)?)))
         .collect()
 }
 

@@ -16,7 +16,7 @@ use super::worktime::{DAY, W};
 use crate::domain::application::{Content, Member};
 use crate::domain::notice::{LineDecision, NoticeKind, NoticeRequest};
 use crate::domain::split::split_by_shares;
-use crate::domain::{Action, Ags, Money, Role};
+use crate::domain::{Action, Ags, FinancingType, Money, Role};
 
 /// Why a case's play ends early.
 enum Stop {
@@ -520,7 +520,7 @@ impl Play<'_, '_> {
         let (draft, _) =
             self.sim
                 .draft_notice(prepared_at, &self.caseworker, NoticeKind::Grant, &req, None)?;
-        let granted = draft.row.granted_cents.unwrap_or(0);
+        let granted = draft.row.granted_cents.map_or(0, Money::cents);
         if granted != d.grant {
             let number = &self.sim.case.row.case_number;
             return Err(Stop::Failed(format!(
@@ -529,7 +529,7 @@ impl Play<'_, '_> {
             )));
         }
         if period_start.year() < period_end.year() && self.rng.chance(60) {
-            req.allocations = Some(split_years(granted, period_start, period_end));
+            req.allocations = Some(split_years(granted, period_start, period_end)?);
         }
         self.notice(t.prepared, t.decision, NoticeKind::Grant, &req)?;
         Ok((t.decision, period_end))
@@ -543,13 +543,13 @@ impl Play<'_, '_> {
         let p = cursor + self.rng.range(10 * DAY, 30 * DAY);
         let s = p + self.rng.range(DAY, 5 * DAY);
         let force = self.sim.in_force().ok_or("no grant in force")?;
-        let anteil = force.row.financing_type.as_deref() == Some("anteil");
+        let anteil = force.row.financing_type == Some(FinancingType::Anteil);
         let line = force
             .lines
             .iter()
-            .filter(|l| anteil && l.eligible && l.approved_cents > 10_000)
+            .filter(|l| anteil && l.eligible && l.approved_cents.cents() > 10_000)
             .max_by_key(|l| l.approved_cents)
-            .map(|l| (l.line_no, l.approved_cents));
+            .map(|l| (l.line_no, l.approved_cents.cents()));
         let Some((line, approved)) = line else {
             return Ok(cursor);
         };
@@ -588,7 +588,7 @@ impl Play<'_, '_> {
             let r = (base + self.rng.range(0, segment / 2)).max(cursor + DAY / 4);
             let p = r + self.rng.range(DAY / 4, gap);
             let x = p + self.rng.range(DAY / 4, gap);
-            let granted = self.sim.case.row.granted_cents.unwrap_or(0);
+            let granted = self.sim.case.row.granted_cents.map_or(0, Money::cents);
             let amount = (granted * bp / 10_000 / 100 * 100)
                 .min(self.sim.payment_room())
                 .max(1);
@@ -604,8 +604,8 @@ impl Play<'_, '_> {
     fn revocation(&mut self, cursor: W, first_paid: Option<NaiveDate>) -> Played {
         let p = cursor + self.rng.range(20 * DAY, 60 * DAY);
         let s = p + self.rng.range(DAY, 5 * DAY);
-        let paid = self.sim.case.row.paid_cents;
-        let granted = self.sim.case.row.granted_cents.unwrap_or(0);
+        let paid = self.sim.case.row.paid_cents.cents();
+        let granted = self.sim.case.row.granted_cents.map_or(0, Money::cents);
         let keep = paid * self.rng.range(20, 50) / 100 / 100 * 100;
         let req = NoticeRequest {
             posted_on: Some(self.date(s)),
@@ -633,9 +633,9 @@ impl Play<'_, '_> {
             .zip(&force.lines)
             .map(|(l, n)| {
                 let base = if l.eligible {
-                    n.approved_cents
+                    n.approved_cents.cents()
                 } else {
-                    l.amount_cents
+                    l.amount_cents.cents()
                 };
                 let f = if spec.full_final || !spec.changes || rng.chance(70) {
                     rng.range(10_000, 10_800)
@@ -676,7 +676,9 @@ impl Play<'_, '_> {
             ..NoticeRequest::default()
         };
         self.notice(p, s, NoticeKind::Final, &req)?;
-        if self.spec.full_final && self.sim.case.row.granted_cents != Some(d.grant) {
+        if self.spec.full_final
+            && self.sim.case.row.granted_cents.map(Money::cents) != Some(d.grant)
+        {
             let number = &self.sim.case.row.case_number;
             return Err(Stop::Failed(format!(
                 "{number}: the final grant differs from the grant"

@@ -266,7 +266,8 @@ impl<'e> Sim<'e> {
         }
         let id = style.next_id();
         let w = actor.writer(at, None);
-        let (case, entry) = case_step::create(id, case_number, programme, content, &w);
+        let (case, entry) = case_step::create(id, case_number, programme, content, &w)
+            .map_err(|e| refused("draft", e))?;
         let mut sim = Sim {
             env,
             case,
@@ -492,14 +493,16 @@ impl<'e> Sim<'e> {
     fn open_payments(&self) -> i64 {
         self.payments
             .iter()
-            .filter(|p| payment_step::OPEN.contains(&p.status.as_str()))
-            .map(|p| p.amount_cents)
+            .filter(|p| p.status.is_open())
+            .map(|p| p.amount_cents.cents())
             .sum()
     }
 
     /// What the lead applicant may still request.
     pub(crate) fn payment_room(&self) -> i64 {
-        self.case.row.granted_cents.unwrap_or(0) - self.case.row.paid_cents - self.open_payments()
+        self.case.row.granted_cents.map_or(0, Money::cents)
+            - self.case.row.paid_cents.cents()
+            - self.open_payments()
     }
 
     /// `persistence::payments::request` (lead applicant); returns the request's index.
@@ -513,9 +516,9 @@ impl<'e> Sim<'e> {
         let id = self.style.next_id();
         let w = actor.writer(at, Some(&id));
         let amount = Money::from_cents(amount).map_err(|e| e.to_string())?;
-        let (row, entry) =
-            payment_step::request(&self.case, self.open_payments(), amount, reason, &w)
-                .map_err(|e| refused("payment request", e))?;
+        let open = Money::from_cents(self.open_payments()).map_err(|e| e.to_string())?;
+        let (row, entry) = payment_step::request(&self.case, open, amount, reason, &w)
+            .map_err(|e| refused("payment request", e))?;
         let case = self.case.row.id.clone();
         let reason = reason.map(str::to_owned);
         self.step(at, actor, &case, Some(&id), Op::Request { amount, reason });

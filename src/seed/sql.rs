@@ -8,6 +8,8 @@ use std::fmt::Write as _;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 
+use crate::domain::Money;
+
 /// Rows per statement.
 pub(crate) const ROWS_PER_STATEMENT: usize = 500;
 
@@ -124,6 +126,15 @@ impl Row<'_> {
             Some(n) => self.int(n),
             None => self.null(),
         }
+    }
+
+    /// An amount as its integer cents (the column's type).
+    pub(crate) fn money(self, m: Money) -> Self {
+        self.int(m.cents())
+    }
+
+    pub(crate) fn opt_money(self, m: Option<Money>) -> Self {
+        self.opt_int(m.map(Money::cents))
     }
 
     pub(crate) fn boolean(mut self, b: bool) -> Self {

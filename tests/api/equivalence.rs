@@ -18,10 +18,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 
 use diesel::prelude::*;
-use foerderakte::domain::Role;
-use foerderakte::domain::money::euros_text;
 use foerderakte::domain::notice::ABOVE_APPROVAL_DE;
+use foerderakte::domain::notice::{NoticeKind, NoticeStatus};
+use foerderakte::domain::payment::PaymentStatus;
 use foerderakte::domain::rate::rate_string;
+use foerderakte::domain::{Money, Role};
 use foerderakte::persistence::AnyConnection;
 use foerderakte::persistence::applications::{ApplicationRow, CostLineRow, MemberRow};
 use foerderakte::persistence::audit::AuditEvent;
@@ -145,9 +146,13 @@ fn features(c: &CaseRows) -> BTreeSet<&'static str> {
     let signed = |kind: &'static str| {
         c.notices
             .iter()
-            .filter(move |n| n.kind == kind && n.status == "signed")
+            .filter(move |n| n.kind.as_str() == kind && n.status == NoticeStatus::Signed)
     };
-    let paid: Vec<&PaymentRow> = c.payments.iter().filter(|p| p.status == "paid").collect();
+    let paid: Vec<&PaymentRow> = c
+        .payments
+        .iter()
+        .filter(|p| p.status == PaymentStatus::Paid)
+        .collect();
     let mut out = BTreeSet::new();
     let mut add = |i: usize, yes: bool| {
         if yes {
@@ -729,10 +734,6 @@ fn changes_differences(d: &mut Vec<String>, at: &str, a: &str, b: &str) {
     }
 }
 
-fn euros(cents: i64) -> String {
-    euros_text(cents)
-}
-
 /// The fields of `after` in `changes` written onto `state` (an audit entry's diff applied).
 fn apply_diff(state: &mut Value, changes: &Value) {
     if let (Some(s), Some(c)) = (state.as_object_mut(), changes.as_object()) {
@@ -988,7 +989,7 @@ impl Rebuild<'_> {
         let p = case.payments.iter().find(|p| p.id == e.record_key).unwrap();
         match e.action.as_str() {
             "request" => {
-                let body = json!({"amount": euros(p.amount_cents), "reason": p.reason});
+                let body = json!({"amount": p.amount_cents, "reason": p.reason});
                 let id = self.map.b(&case.app.id).to_owned();
                 let r = self.b.request_payment(&id, &token, &body);
                 let made = self.ok(e, "POST payment request", r);
@@ -1028,7 +1029,7 @@ fn notice_body(case: &CaseRows, n: &NoticeRow) -> Value {
             .collect(),
         None => Vec::new(),
     };
-    let mut body = json!({"kind": n.kind, "posted_on": n.posted_on});
+    let mut body = json!({"kind": n.kind.as_str(), "posted_on": n.posted_on});
     let mut set = |k: &str, v: Value| {
         if !v.is_null() {
             body[k] = v;
@@ -1038,16 +1039,19 @@ fn notice_body(case: &CaseRows, n: &NoticeRow) -> Value {
     set("purpose", json!(n.purpose));
     let grant_setting = matches!(n.kind.as_str(), "grant" | "amendment");
     if grant_setting {
-        set("financing_type", json!(n.financing_type));
+        set(
+            "financing_type",
+            json!(n.financing_type.map(|t| t.as_str())),
+        );
         set("rate", json!(n.rate_bp.map(rate_string)));
-        set("max_amount", json!(n.max_cents.map(euros)));
-        set("fixed_amount", json!(n.fixed_cents.map(euros)));
+        set("max_amount", json!(n.max_cents));
+        set("fixed_amount", json!(n.fixed_cents));
         set("grant_period_start", json!(n.grant_period_start));
         set("grant_period_end", json!(n.grant_period_end));
         set("proof_due", json!(n.proof_due));
         set("binding_years", json!(n.binding_years));
     }
-    if grant_setting || n.kind == "final" {
+    if grant_setting || n.kind == NoticeKind::Final {
         let decisions: Vec<Value> = lines
             .iter()
             .filter(|l| {
@@ -1055,7 +1059,7 @@ fn notice_body(case: &CaseRows, n: &NoticeRow) -> Value {
                 let (base, reason) = match (n.kind.as_str(), f) {
                     ("amendment", Some(f)) => (f.approved_cents, None),
                     ("final", Some(f)) => {
-                        let actual = l.actual_cents.unwrap_or(0);
+                        let actual = l.actual_cents.unwrap_or(Money::ZERO);
                         let above = actual > f.approved_cents;
                         (
                             actual.min(f.approved_cents),
@@ -1067,7 +1071,7 @@ fn notice_body(case: &CaseRows, n: &NoticeRow) -> Value {
                 l.approved_cents != base || l.reason != reason
             })
             .map(|l| {
-                json!({"line": l.line_no, "approved_amount": euros(l.approved_cents),
+                json!({"line": l.line_no, "approved_amount": l.approved_cents,
                        "reason": l.reason})
             })
             .collect();
@@ -1076,12 +1080,12 @@ fn notice_body(case: &CaseRows, n: &NoticeRow) -> Value {
             .allocations
             .iter()
             .filter(|a| a.notice_id == n.id)
-            .map(|a| json!({"fiscal_year": a.fiscal_year, "amount": euros(a.amount_cents)}))
+            .map(|a| json!({"fiscal_year": a.fiscal_year, "amount": a.amount_cents}))
             .collect();
         set("allocations", Value::Array(allocations));
     }
-    if n.kind == "revocation" {
-        set("revoked_amount", json!(n.revoked_cents.map(euros)));
+    if n.kind == NoticeKind::Revocation {
+        set("revoked_amount", json!(n.revoked_cents));
         set("interest_from", json!(n.interest_from));
     }
     if matches!(n.kind.as_str(), "final" | "revocation") {

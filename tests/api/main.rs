@@ -33,3 +33,4 @@ mod reports;
 mod reports_demo;
 mod reports_property;
 mod seed;
+mod stored;

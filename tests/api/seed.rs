@@ -9,6 +9,7 @@ use std::process::Command;
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamp};
+use foerderakte::domain::Money;
 use foerderakte::domain::calendar::is_working_day;
 use foerderakte::persistence::AnyConnection;
 use foerderakte::persistence::applications::{ApplicationRow, CostLineRow, MemberRow};
@@ -160,8 +161,8 @@ fn the_demo_history_has_the_reported_figures_of_2019_and_2020() {
         .unwrap();
     assert_eq!(revocations.len(), 1);
     let r = &revocations[0];
-    assert_eq!(r.status, "signed");
-    assert!(r.reclaim_cents.unwrap() > 0);
+    assert_eq!(r.status.as_str(), "signed");
+    assert!(r.reclaim_cents.map(Money::cents).unwrap() > 0);
     let granted_on: NaiveDateTime = notices::table
         .filter(notices::application_id.eq(&r.application_id))
         .filter(notices::kind.eq("grant"))
@@ -391,19 +392,21 @@ fn assert_consistent(conn: &mut AnyConnection) -> Data {
         let lines: Vec<&CostLineRow> = d.lines.iter().filter(|l| l.application_id == id).collect();
         assert!((1..=4).contains(&lines.len()), "{cn}");
         assert_eq!(
-            a.total_cost_cents,
-            lines.iter().map(|l| l.amount_cents).sum::<i64>(),
+            a.total_cost_cents.cents(),
+            lines.iter().map(|l| l.amount_cents.cents()).sum::<i64>(),
             "{cn}"
         );
         let eligible: i64 = lines
             .iter()
             .filter(|l| l.eligible)
-            .map(|l| l.amount_cents)
+            .map(|l| l.amount_cents.cents())
             .sum();
-        assert_eq!(a.eligible_cents, eligible, "{cn}");
+        assert_eq!(a.eligible_cents.cents(), eligible, "{cn}");
         assert_eq!(
-            a.own_contribution_cents + a.third_party_cents + a.requested_cents,
-            a.total_cost_cents,
+            a.own_contribution_cents.cents()
+                + a.third_party_cents.cents()
+                + a.requested_cents.cents(),
+            a.total_cost_cents.cents(),
             "{cn}"
         );
         let (financing, rate, cap) = &terms[&a.programme_code];
@@ -413,7 +416,7 @@ fn assert_consistent(conn: &mut AnyConnection) -> Data {
         };
         let ceiling = cap.map_or(ceiling, |c| ceiling.min(c));
         assert!(
-            a.requested_cents > 0 && a.requested_cents <= ceiling,
+            a.requested_cents.cents() > 0 && a.requested_cents.cents() <= ceiling,
             "{cn}"
         );
 
@@ -432,7 +435,7 @@ fn assert_consistent(conn: &mut AnyConnection) -> Data {
             .rev()
             .find_map(|e| e.to_status.clone())
             .unwrap();
-        assert_eq!(last_status, a.status, "{cn}");
+        assert_eq!(last_status, a.status.as_str(), "{cn}");
         assert!(
             events
                 .windows(2)
@@ -450,9 +453,13 @@ fn assert_consistent(conn: &mut AnyConnection) -> Data {
         // The clock runs while the case waits for the competence centre, and only then.
         let running = matches!(a.status.as_str(), "submitted" | "in_review");
         assert_eq!(a.clock_since.is_some(), running, "{cn}");
-        assert_eq!(a.info_due.is_some(), a.status == "info_requested", "{cn}");
+        assert_eq!(
+            a.info_due.is_some(),
+            a.status.as_str() == "info_requested",
+            "{cn}"
+        );
         assert!(a.clock_seconds >= 0, "{cn}");
-        if a.status != "draft" && a.status != "withdrawn" {
+        if a.status.as_str() != "draft" && a.status.as_str() != "withdrawn" {
             assert!(a.submitted_at.is_some(), "{cn}");
         }
 
@@ -463,7 +470,10 @@ fn assert_consistent(conn: &mut AnyConnection) -> Data {
             .filter(|n| n.application_id == id)
             .collect();
         ns.sort_by_key(|n| n.prepared_at);
-        let signed: Vec<&&NoticeRow> = ns.iter().filter(|n| n.status == "signed").collect();
+        let signed: Vec<&&NoticeRow> = ns
+            .iter()
+            .filter(|n| n.status.as_str() == "signed")
+            .collect();
         for (i, n) in signed.iter().enumerate() {
             let seq = i32::try_from(i + 1).unwrap();
             assert_eq!(n.seq, Some(seq), "{cn}");
@@ -472,24 +482,33 @@ fn assert_consistent(conn: &mut AnyConnection) -> Data {
             assert!(n.signed_at.unwrap() > n.prepared_at, "{cn}");
             assert!(n.posted_on >= n.prepared_at.date(), "{cn}");
             assert_eq!(n.delivery_days, 3, "{cn}");
-            if n.granted_cents.is_some() && n.kind != "revocation" && n.kind != "final" {
+            if n.granted_cents.map(Money::cents).is_some()
+                && n.kind.as_str() != "revocation"
+                && n.kind.as_str() != "final"
+            {
                 let alloc: i64 = d
                     .allocations
                     .iter()
                     .filter(|x| x.notice_id == n.id)
-                    .map(|x| x.amount_cents)
+                    .map(|x| x.amount_cents.cents())
                     .sum();
-                assert_eq!(Some(alloc), n.granted_cents, "{cn}");
+                assert_eq!(Some(alloc), n.granted_cents.map(Money::cents), "{cn}");
             }
         }
-        let in_force = signed.iter().rev().find(|n| n.granted_cents.is_some());
+        let in_force = signed
+            .iter()
+            .rev()
+            .find(|n| n.granted_cents.map(Money::cents).is_some());
         assert_eq!(
-            a.granted_cents,
-            in_force.and_then(|n| n.granted_cents),
+            a.granted_cents.map(Money::cents),
+            in_force.and_then(|n| n.granted_cents.map(Money::cents)),
             "{cn}"
         );
-        let reclaimed: i64 = signed.iter().filter_map(|n| n.reclaim_cents).sum();
-        assert_eq!(a.reclaimed_cents, reclaimed, "{cn}");
+        let reclaimed: i64 = signed
+            .iter()
+            .filter_map(|n| n.reclaim_cents.map(Money::cents))
+            .sum();
+        assert_eq!(a.reclaimed_cents.cents(), reclaimed, "{cn}");
 
         // Payments: paid is the sum of the paid requests, and never above the grant (what
         // was reclaimed is paid back).
@@ -500,16 +519,19 @@ fn assert_consistent(conn: &mut AnyConnection) -> Data {
             .collect();
         let paid: i64 = ps
             .iter()
-            .filter(|p| p.status == "paid")
-            .map(|p| p.amount_cents)
+            .filter(|p| p.status.as_str() == "paid")
+            .map(|p| p.amount_cents.cents())
             .sum();
-        assert_eq!(a.paid_cents, paid, "{cn}");
-        let granted = a.granted_cents.unwrap_or(0);
-        assert!(a.paid_cents - a.reclaimed_cents <= granted, "{cn}");
-        if a.reclaimed_cents == 0 {
-            assert!(a.paid_cents <= granted, "{cn}");
+        assert_eq!(a.paid_cents.cents(), paid, "{cn}");
+        let granted = a.granted_cents.map(Money::cents).unwrap_or(0);
+        assert!(
+            a.paid_cents.cents() - a.reclaimed_cents.cents() <= granted,
+            "{cn}"
+        );
+        if a.reclaimed_cents.cents() == 0 {
+            assert!(a.paid_cents.cents() <= granted, "{cn}");
         }
-        for p in ps.iter().filter(|p| p.status == "paid") {
+        for p in ps.iter().filter(|p| p.status.as_str() == "paid") {
             assert_eq!(p.paid_year, Some(p.paid_at.unwrap().year()), "{cn}");
             assert_ne!(p.paid_by, p.prepared_by, "{cn}");
             assert!(p.requested_at < p.prepared_at.unwrap(), "{cn}");
@@ -532,14 +554,14 @@ fn assert_consistent(conn: &mut AnyConnection) -> Data {
         let force = d
             .notices
             .iter()
-            .filter(|n| n.application_id == a.id && n.status == "signed")
-            .filter(|n| n.granted_cents.is_some())
+            .filter(|n| n.application_id == a.id && n.status.as_str() == "signed")
+            .filter(|n| n.granted_cents.map(Money::cents).is_some())
             .max_by_key(|n| n.seq);
         if let Some(n) = force {
             for x in d.allocations.iter().filter(|x| x.notice_id == n.id) {
                 *committed
                     .entry((a.programme_code.clone(), x.fiscal_year))
-                    .or_default() += x.amount_cents;
+                    .or_default() += x.amount_cents.cents();
             }
         }
     }
@@ -548,12 +570,14 @@ fn assert_consistent(conn: &mut AnyConnection) -> Data {
             .remove(&(b.programme_code.clone(), b.fiscal_year))
             .unwrap_or(0);
         assert_eq!(
-            b.committed_cents, c,
+            b.committed_cents.cents(),
+            c,
             "{} {}",
-            b.programme_code, b.fiscal_year
+            b.programme_code,
+            b.fiscal_year
         );
-        assert!(b.amount_cents >= b.committed_cents);
-        assert_eq!(b.amount_cents % 10_000_000, 0, "whole 100,000 €");
+        assert!(b.amount_cents.cents() >= b.committed_cents.cents());
+        assert_eq!(b.amount_cents.cents() % 10_000_000, 0, "whole 100,000 €");
     }
     assert!(
         committed.values().all(|c| *c == 0),
@@ -575,22 +599,32 @@ fn every_seeded_case_is_consistent_with_its_rows_and_its_history() {
     let d = assert_consistent(&mut conn);
     assert!(d.apps.len() > 1_000);
     // Only the revoked case was paid more than its grant (and has to pay it back).
-    let reclaimed: Vec<&ApplicationRow> = d.apps.iter().filter(|a| a.reclaimed_cents > 0).collect();
+    let reclaimed: Vec<&ApplicationRow> = d
+        .apps
+        .iter()
+        .filter(|a| a.reclaimed_cents.cents() > 0)
+        .collect();
     assert_eq!(reclaimed.len(), 1);
-    assert_eq!(reclaimed[0].status, "revoked");
+    assert_eq!(reclaimed[0].status.as_str(), "revoked");
     // The 2019 and 2020 grants were closed with the grant as final grant and paid in full.
     let (from, to) = (german_year(2019).0, german_year(2020).1);
     let early: Vec<&NoticeRow> = d
         .notices
         .iter()
-        .filter(|n| n.kind == "grant" && n.signed_at.is_some_and(|t| t >= from && t < to))
+        .filter(|n| n.kind.as_str() == "grant" && n.signed_at.is_some_and(|t| t >= from && t < to))
         .collect();
     assert_eq!(early.len(), 16 + 163);
     for g in early {
         let a = d.apps.iter().find(|a| a.id == g.application_id).unwrap();
-        assert_eq!(a.status, "closed", "{}", a.case_number);
-        assert_eq!(a.granted_cents, g.granted_cents);
-        assert_eq!(Some(a.paid_cents), g.granted_cents);
+        assert_eq!(a.status.as_str(), "closed", "{}", a.case_number);
+        assert_eq!(
+            a.granted_cents.map(Money::cents),
+            g.granted_cents.map(Money::cents)
+        );
+        assert_eq!(
+            Some(a.paid_cents.cents()),
+            g.granted_cents.map(Money::cents)
+        );
         assert!(
             d.notices.iter().all(|n| n.application_id != a.id
                 || !matches!(n.kind.as_str(), "amendment" | "revocation"))

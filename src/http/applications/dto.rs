@@ -339,10 +339,6 @@ pub struct ActualCost {
     pub amount: Money,
 }
 
-fn money(cents: i64) -> Money {
-    Money::from_cents(cents).unwrap_or(Money::ZERO)
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CostLineDto {
     /// Numbered from 1 in the order of the cost plan.
@@ -430,7 +426,7 @@ impl ApplicationDto {
         ApplicationDto {
             id: r.id.clone(),
             case_number: r.case_number.clone(),
-            status: r.status.clone(),
+            status: r.status.as_str().to_owned(),
             version: r.version,
             programme: r.programme_code.clone(),
             funding_object: r.funding_object.clone(),
@@ -457,21 +453,21 @@ impl ApplicationDto {
                 .iter()
                 .map(|l| CostLineDto {
                     line: l.line_no,
-                    category: l.category.clone(),
+                    category: l.category.as_str().to_owned(),
                     description: l.description.clone(),
-                    amount: money(l.amount_cents),
+                    amount: l.amount_cents,
                     eligible: l.eligible,
-                    actual_amount: l.actual_cents.map(money),
+                    actual_amount: l.actual_cents,
                 })
                 .collect(),
-            total_cost: money(r.total_cost_cents),
-            eligible_total: money(r.eligible_cents),
-            own_contribution: money(r.own_contribution_cents),
-            third_party_funds: money(r.third_party_cents),
-            requested_grant: money(r.requested_cents),
-            granted_amount: r.granted_cents.map(money),
-            paid_amount: money(r.paid_cents),
-            reclaim_amount: money(r.reclaimed_cents),
+            total_cost: r.total_cost_cents,
+            eligible_total: r.eligible_cents,
+            own_contribution: r.own_contribution_cents,
+            third_party_funds: r.third_party_cents,
+            requested_grant: r.requested_cents,
+            granted_amount: r.granted_cents,
+            paid_amount: r.paid_cents,
+            reclaim_amount: r.reclaimed_cents,
             info_due: r.info_due,
             early_start: match (r.early_start_at, &r.early_start_by) {
                 (Some(at), Some(by)) => Some(EarlyStartDto {
@@ -519,16 +515,16 @@ pub struct ApplicationSummary {
 impl From<ApplicationRow> for ApplicationSummary {
     fn from(r: ApplicationRow) -> Self {
         ApplicationSummary {
-            eligible_total: money(r.eligible_cents),
-            requested_grant: money(r.requested_cents),
-            granted_amount: r.granted_cents.map(money),
-            paid_amount: money(r.paid_cents),
+            eligible_total: r.eligible_cents,
+            requested_grant: r.requested_cents,
+            granted_amount: r.granted_cents,
+            paid_amount: r.paid_cents,
             submitted_at: r.submitted_at.map(|t| t.and_utc()),
             created_at: r.created_at.and_utc(),
             updated_at: r.updated_at.and_utc(),
             id: r.id,
             case_number: r.case_number,
-            status: r.status,
+            status: r.status.as_str().to_owned(),
             version: r.version,
             programme: r.programme_code,
             funding_object: r.funding_object,

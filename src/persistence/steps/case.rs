@@ -27,9 +27,9 @@ pub(crate) fn content_rows(id: &str, content: &Content) -> (Vec<CostLineRow>, Ve
         .map(|(i, l)| CostLineRow {
             application_id: id.to_owned(),
             line_no: i32::try_from(i + 1).unwrap_or(i32::MAX),
-            category: l.category.as_str().to_owned(),
+            category: l.category,
             description: l.description.clone(),
-            amount_cents: l.amount.cents(),
+            amount_cents: l.amount,
             eligible: l.eligible,
             actual_cents: None,
         })
@@ -58,8 +58,11 @@ pub(crate) fn content_rows(id: &str, content: &Content) -> (Vec<CostLineRow>, Ve
 }
 
 /// The case with `content` (and `programme`) in place of its own.
-fn with_content(before: &Case, programme: &str, content: &Content) -> Case {
-    let t = content.totals();
+fn with_content(before: &Case, programme: &str, content: &Content) -> Result<Case, WriteError> {
+    let (total_cost, eligible) = content
+        .totals()
+        .amounts()
+        .map_err(|v| WriteError::Invalid(vec![v]))?;
     let mut row = before.row.clone();
     row.programme_code = programme.to_owned();
     row.funding_object.clone_from(&content.funding_object);
@@ -68,17 +71,17 @@ fn with_content(before: &Case, programme: &str, content: &Content) -> Case {
     row.description.clone_from(&content.description);
     row.project_start = content.project_start;
     row.project_end = content.project_end;
-    row.total_cost_cents = t.total_cost;
-    row.eligible_cents = t.eligible;
-    row.own_contribution_cents = content.own_contribution.cents();
-    row.third_party_cents = content.third_party_funds.cents();
-    row.requested_cents = content.requested_grant.cents();
+    row.total_cost_cents = total_cost;
+    row.eligible_cents = eligible;
+    row.own_contribution_cents = content.own_contribution;
+    row.third_party_cents = content.third_party_funds;
+    row.requested_cents = content.requested_grant;
     let (lines, members) = content_rows(&row.id, content);
-    Case {
+    Ok(Case {
         row,
         lines,
         members,
-    }
+    })
 }
 
 /// The municipality keys a content names (lead and partners), sorted, once each.
@@ -156,7 +159,7 @@ pub(crate) fn create(
     programme: &str,
     content: &Content,
     w: &Writer<'_>,
-) -> (Case, Entry) {
+) -> Result<(Case, Entry), WriteError> {
     let empty = Case {
         row: ApplicationRow {
             id,
@@ -170,14 +173,14 @@ pub(crate) fn create(
             description: String::new(),
             project_start: None,
             project_end: None,
-            total_cost_cents: 0,
-            eligible_cents: 0,
-            own_contribution_cents: 0,
-            third_party_cents: 0,
-            requested_cents: 0,
+            total_cost_cents: Money::ZERO,
+            eligible_cents: Money::ZERO,
+            own_contribution_cents: Money::ZERO,
+            third_party_cents: Money::ZERO,
+            requested_cents: Money::ZERO,
             granted_cents: None,
-            paid_cents: 0,
-            status: Status::Draft.as_str().to_owned(),
+            paid_cents: Money::ZERO,
+            status: Status::Draft,
             version: FIRST_VERSION,
             info_due: None,
             early_start_at: None,
@@ -188,12 +191,12 @@ pub(crate) fn create(
             created_by: w.subject.to_owned(),
             created_at: w.now,
             updated_at: w.now,
-            reclaimed_cents: 0,
+            reclaimed_cents: Money::ZERO,
         },
         lines: Vec::new(),
         members: Vec::new(),
     };
-    let case = with_content(&empty, programme, content);
+    let case = with_content(&empty, programme, content)?;
     let mut changes = diff(&json!({}), &case.snapshot());
     if let Value::Object(m) = &mut changes {
         m.insert(
@@ -210,12 +213,12 @@ pub(crate) fn create(
         None,
         changes,
     );
-    (case, entry)
+    Ok((case, entry))
 }
 
 /// Only a draft is edited.
 pub(crate) fn editable(before: &Case) -> Result<(), WriteError> {
-    if before.row.status != Status::Draft.as_str() {
+    if before.row.status != Status::Draft {
         return Err(WriteError::Conflict(format!(
             "only a draft can be edited; this case is {} and changes only through its lifecycle",
             before.row.status
@@ -236,7 +239,7 @@ pub(crate) fn edit(
     if *content == before.content()? && programme == before.row.programme_code {
         return Ok(None);
     }
-    let mut after = with_content(before, programme, content);
+    let mut after = with_content(before, programme, content)?;
     after.row.version = before.row.version + 1;
     after.row.updated_at = w.now;
     let entry = w.entry(
@@ -316,7 +319,7 @@ pub(crate) fn transition_case(
     if !input.is_empty() {
         return Err(WriteError::Invalid(input));
     }
-    let from = before.row.status().map_err(corrupt)?;
+    let from = before.row.status;
     let decided = transition(from, t.action, w.role);
     if let Err(refusal @ Refusal::Role { .. }) = decided {
         return Err(WriteError::Refused(refusal));
@@ -344,7 +347,7 @@ pub(crate) fn transition_case(
         .after(t.action, to, t.response_due, w.now, w.subject)
         .map_err(WriteError::Conflict)?;
     let mut after = before.clone();
-    after.row.status = to.as_str().to_owned();
+    after.row.status = to;
     after.row.version = t.expected_version + 1;
     after.row.updated_at = w.now;
     after.row.info_due = track.info_due;
@@ -355,7 +358,7 @@ pub(crate) fn transition_case(
     for (line, amount) in t.actual_costs.unwrap_or_default() {
         let stored = after.lines.iter_mut().find(|l| l.line_no == *line);
         match stored {
-            Some(l) => l.actual_cents = Some(amount.cents()),
+            Some(l) => l.actual_cents = Some(*amount),
             None => return Err(corrupt(format!("cost line {line} is not stored")).into()),
         }
     }

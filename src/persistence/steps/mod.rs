@@ -10,3 +10,17 @@
 pub mod case;
 pub mod notice;
 pub mod payment;
+
+use crate::domain::Money;
+use crate::persistence::applications::WriteError;
+
+/// `a + b` for amounts the step has already bounded (a payout within its grant, a grant
+/// within its programme): beyond `MAX_CENTS` only if stored data is corrupt, which is then a
+/// 500, never a wrapped or clamped amount.
+pub(crate) fn add(a: Money, b: Money) -> Result<Money, WriteError> {
+    a.checked_add(b).ok_or_else(|| {
+        WriteError::Db(crate::persistence::applications::corrupt(format!(
+            "{a} + {b} exceeds the largest amount"
+        )))
+    })
+}

@@ -4,26 +4,19 @@
 
 use serde_json::{Value, json};
 
+use super::add;
 use crate::domain::application::{ProgrammeTerms, Tracking, Violation};
 use crate::domain::calendar::{DeliveryRule, delivery_days};
 use crate::domain::money::euros_text;
 use crate::domain::notice::{
-    CaseFacts, NoticeKind, NoticeRequest, ProgrammeLimits, allocation_deltas, decide,
+    CaseFacts, NoticeKind, NoticeRequest, NoticeStatus, ProgrammeLimits, allocation_deltas, decide,
 };
 use crate::domain::{Action, Money, Role, Status, transition};
 use crate::persistence::applications::{self as cases, Case, WriteError, Writer, corrupt};
 use crate::persistence::audit::{Entry, diff};
 use crate::persistence::notices::{
-    AllocationRow, Notice, NoticeLineRow, NoticeRow, PREPARED, RECORD_TYPE, SIGNED, case_lines,
+    AllocationRow, Notice, NoticeLineRow, NoticeRow, RECORD_TYPE, case_lines,
 };
-
-fn money(c: i64) -> Result<Money, WriteError> {
-    Ok(Money::from_cents(c).map_err(corrupt)?)
-}
-
-fn case_status(case: &Case) -> Result<Status, WriteError> {
-    Ok(case.row.status().map_err(corrupt)?)
-}
 
 /// The status rule of a kind of notice, as a conflict message.
 fn check_status(kind: NoticeKind, status: Status) -> Result<(), WriteError> {
@@ -97,23 +90,23 @@ pub(crate) fn prepare(
     facts: PrepareFacts<'_>,
     w: &Writer<'_>,
 ) -> Result<(Notice, Entry), WriteError> {
-    let status = case_status(case)?;
+    let status = case.row.status;
     check_status(kind, status)?;
     check_early_start(kind, case)?;
     let force = facts.in_force.filter(|_| refers_to_in_force(kind));
-    let force_terms = force.map(Notice::as_in_force).transpose()?.flatten();
-    let lines = case_lines(&case.lines)?;
+    let force_terms = force.and_then(Notice::as_in_force);
+    let lines = case_lines(&case.lines);
     let days = delivery(req, facts.delivery, w)?;
     let terms = facts.terms;
     let case_facts = CaseFacts {
         status,
         title: &case.row.title,
         lines: &lines,
-        own_contribution: money(case.row.own_contribution_cents)?,
-        third_party: money(case.row.third_party_cents)?,
-        requested: money(case.row.requested_cents)?,
-        paid: money(case.row.paid_cents)?,
-        reclaimed: money(case.row.reclaimed_cents)?,
+        own_contribution: case.row.own_contribution_cents,
+        third_party: case.row.third_party_cents,
+        requested: case.row.requested_cents,
+        paid: case.row.paid_cents,
+        reclaimed: case.row.reclaimed_cents,
         programme: ProgrammeLimits {
             financing_type: terms.financing_type,
             max_rate_bp: terms.max_rate_bp,
@@ -125,26 +118,25 @@ pub(crate) fn prepare(
     };
     let d = decide(kind, req, &case_facts).map_err(WriteError::Invalid)?;
     let id = w.make_id();
-    let cents = |m: Option<Money>| m.map(Money::cents);
     let row = NoticeRow {
         id: id.clone(),
         application_id: case.row.id.clone(),
-        kind: kind.as_str().to_owned(),
-        status: PREPARED.to_owned(),
+        kind,
+        status: NoticeStatus::Prepared,
         number: None,
         seq: None,
         case_version: case.row.version,
         refers_to: force.map(|f| f.row.id.clone()),
-        financing_type: d.terms.map(|t| t.financing_type.as_str().to_owned()),
+        financing_type: d.terms.map(|t| t.financing_type),
         rate_bp: d.terms.and_then(|t| t.rate_bp),
-        max_cents: d.terms.and_then(|t| t.cap).map(Money::cents),
-        fixed_cents: d.terms.and_then(|t| t.fixed).map(Money::cents),
-        eligible_cents: cents(d.eligible),
-        computed_cents: cents(d.computed),
-        granted_cents: cents(d.granted),
+        max_cents: d.terms.and_then(|t| t.cap),
+        fixed_cents: d.terms.and_then(|t| t.fixed),
+        eligible_cents: d.eligible,
+        computed_cents: d.computed,
+        granted_cents: d.granted,
         paid_cents: case.row.paid_cents,
-        revoked_cents: cents(d.revoked),
-        reclaim_cents: cents(d.reclaim),
+        revoked_cents: d.revoked,
+        reclaim_cents: d.reclaim,
         reclaim_due: d.reclaim_due,
         interest_from: d.interest_from,
         grant_period_start: d.grant_period.map(|p| p.0),
@@ -166,9 +158,9 @@ pub(crate) fn prepare(
         .map(|l| NoticeLineRow {
             notice_id: id.clone(),
             line_no: l.line,
-            applied_cents: l.applied.cents(),
-            approved_cents: l.approved.cents(),
-            actual_cents: l.actual.map(Money::cents),
+            applied_cents: l.applied,
+            approved_cents: l.approved,
+            actual_cents: l.actual,
             eligible: l.eligible,
             reason: l.reason.clone(),
         })
@@ -180,7 +172,7 @@ pub(crate) fn prepare(
         .map(|(year, amount)| AllocationRow {
             notice_id: id.clone(),
             fiscal_year: *year,
-            amount_cents: amount.cents(),
+            amount_cents: *amount,
         })
         .collect();
     allocations.sort_by_key(|a| a.fiscal_year);
@@ -197,7 +189,7 @@ pub(crate) fn prepare(
         &id,
         "prepare",
         None,
-        Some(PREPARED),
+        Some(NoticeStatus::Prepared.as_str()),
         None,
         diff(&json!({}), &notice.snapshot()),
     );
@@ -235,7 +227,7 @@ pub(crate) fn check_signing(
                 .into(),
         ));
     }
-    let kind = notice.kind()?;
+    let kind = notice.kind();
     if case.row.version != notice.row.case_version {
         return Err(WriteError::Conflict(format!(
             "the case has changed since this notice was prepared (version {} then, {} \
@@ -243,7 +235,7 @@ pub(crate) fn check_signing(
             notice.row.case_version, case.row.version
         )));
     }
-    let from = case_status(case)?;
+    let from = case.row.status;
     check_status(kind, from)?;
     check_early_start(kind, case)?;
     let to = match kind.drives() {
@@ -263,10 +255,10 @@ pub(crate) fn budget_deltas(
         return Ok(Vec::new());
     }
     let old = match referred {
-        Some(r) => r.allocation_pairs()?,
+        Some(r) => r.allocation_pairs(),
         None => Vec::new(),
     };
-    Ok(allocation_deltas(&old, &notice.allocation_pairs()?))
+    Ok(allocation_deltas(&old, &notice.allocation_pairs()))
 }
 
 /// What a signing changes.
@@ -290,10 +282,10 @@ pub(crate) fn sign(
     seq: i32,
     w: &Writer<'_>,
 ) -> Result<Signing, WriteError> {
-    let kind = notice.kind()?;
+    let kind = notice.kind();
     let number = NoticeKind::number(&before.row.case_number, i64::from(seq));
     let mut signed = notice.clone();
-    signed.row.status = SIGNED.to_owned();
+    signed.row.status = NoticeStatus::Signed;
     signed.row.number = Some(number.clone());
     signed.row.seq = Some(seq);
     signed.row.signed_by = Some(w.subject.to_owned());
@@ -311,9 +303,12 @@ pub(crate) fn sign(
     let r = &mut after.row;
     r.version = before.row.version + 1;
     r.updated_at = w.now;
-    r.status = to.as_str().to_owned();
+    r.status = to;
     r.granted_cents = notice.row.granted_cents.or(before.row.granted_cents);
-    r.reclaimed_cents = before.row.reclaimed_cents + notice.row.reclaim_cents.unwrap_or(0);
+    r.reclaimed_cents = add(
+        before.row.reclaimed_cents,
+        notice.row.reclaim_cents.unwrap_or(Money::ZERO),
+    )?;
     r.info_due = track.info_due;
     (r.early_start_at, r.early_start_by) = track.early_start.unzip();
     r.clock_seconds = track.clock.accumulated_secs;
@@ -341,8 +336,8 @@ pub(crate) fn sign(
         RECORD_TYPE,
         &notice.row.id,
         "sign",
-        Some(PREPARED),
-        Some(SIGNED),
+        Some(NoticeStatus::Prepared.as_str()),
+        Some(NoticeStatus::Signed.as_str()),
         Some(&number),
         changes,
     );

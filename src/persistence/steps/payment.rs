@@ -7,29 +7,24 @@ use serde_json::json;
 use crate::domain::application::Violation;
 use crate::domain::calendar::german_year;
 use crate::domain::money::euros_text as euros;
+use crate::domain::payment::PaymentStatus;
 use crate::domain::{Money, Role, Status};
 use crate::persistence::applications::{self as cases, Case, WriteError, Writer};
 use crate::persistence::audit::Entry;
 use crate::persistence::payments::{PAYABLE, PaymentRow, RECORD_TYPE};
 
-pub(crate) const REQUESTED: &str = "requested";
-pub(crate) const PREPARED: &str = "prepared";
-pub(crate) const PAID: &str = "paid";
-pub(crate) const REJECTED: &str = "rejected";
-/// Requested or prepared: not yet paid or rejected.
-pub(crate) const OPEN: [&str; 2] = [REQUESTED, PREPARED];
+use super::add;
 
-pub(crate) fn payable_strs() -> [&'static str; 3] {
-    PAYABLE.map(Status::as_str)
-}
+const REQUESTED: PaymentStatus = PaymentStatus::Requested;
+const PREPARED: PaymentStatus = PaymentStatus::Prepared;
 
 fn check_payable(case: &Case) -> Result<(), WriteError> {
-    if payable_strs().contains(&case.row.status.as_str()) {
+    if PAYABLE.contains(&case.row.status) {
         return Ok(());
     }
     Err(WriteError::Conflict(format!(
         "money is paid out for a case that is {}; this case is {}",
-        payable_strs().join(", "),
+        PAYABLE.map(Status::as_str).join(", "),
         case.row.status
     )))
 }
@@ -38,15 +33,15 @@ fn check_payable(case: &Case) -> Result<(), WriteError> {
 /// paid and what is already requested (`open`).
 pub(crate) fn request(
     case: &Case,
-    open: i64,
+    open: Money,
     amount: Money,
     reason: Option<&str>,
     w: &Writer<'_>,
 ) -> Result<(PaymentRow, Entry), WriteError> {
     w.check_lead(case)?;
     check_payable(case)?;
-    let granted = case.row.granted_cents.unwrap_or(0);
-    let room = granted - case.row.paid_cents - open;
+    let granted = case.row.granted_cents.map_or(0, Money::cents);
+    let room = granted - case.row.paid_cents.cents() - open.cents();
     if amount.cents() <= 0 || amount.cents() > room {
         return Err(WriteError::Invalid(vec![Violation {
             field: "amount".into(),
@@ -55,8 +50,8 @@ pub(crate) fn request(
                  requested and not yet paid",
                 euros(room.max(0)),
                 euros(granted),
-                euros(case.row.paid_cents),
-                euros(open)
+                case.row.paid_cents,
+                open
             ),
         }]));
     }
@@ -64,9 +59,9 @@ pub(crate) fn request(
     let row = PaymentRow {
         id: id.clone(),
         application_id: case.row.id.clone(),
-        amount_cents: amount.cents(),
+        amount_cents: amount,
         reason: reason.map(str::to_owned),
-        status: REQUESTED.to_owned(),
+        status: REQUESTED,
         requested_by: w.subject.to_owned(),
         requested_at: w.now,
         prepared_by: None,
@@ -83,11 +78,11 @@ pub(crate) fn request(
         &id,
         "request",
         None,
-        Some(REQUESTED),
+        Some(REQUESTED.as_str()),
         reason,
         json!({
             "application": {"before": null, "after": case.row.id},
-            "amount": {"before": null, "after": amount.to_string()},
+            "amount": {"before": null, "after": amount},
         }),
     );
     Ok((row, entry))
@@ -96,7 +91,7 @@ pub(crate) fn request(
 /// Who may move a request on, and to what: a caseworker prepares a requested payout, an
 /// approver releases a prepared one.
 pub(crate) fn check_payout_role(row: &PaymentRow, w: &Writer<'_>) -> Result<(), WriteError> {
-    match (w.role, row.status.as_str()) {
+    match (w.role, row.status) {
         (Role::Caseworker, REQUESTED) | (Role::Approver, PREPARED) => Ok(()),
         (Role::Caseworker | Role::Approver, status) => Err(WriteError::Conflict(format!(
             "this payment request is {status}; a caseworker prepares a requested payout and \
@@ -115,24 +110,24 @@ pub(crate) fn prepare(
     w: &Writer<'_>,
 ) -> Result<(PaymentRow, Entry), WriteError> {
     check_payable(case)?;
-    let room = case.row.granted_cents.unwrap_or(0) - case.row.paid_cents;
-    if row.amount_cents > room {
+    let room = case.row.granted_cents.map_or(0, Money::cents) - case.row.paid_cents.cents();
+    if row.amount_cents.cents() > room {
         return Err(WriteError::Conflict(format!(
             "{} would exceed the grant: {} of it is not yet paid",
-            euros(row.amount_cents),
+            row.amount_cents,
             euros(room.max(0))
         )));
     }
     let mut after = row.clone();
-    after.status = PREPARED.to_owned();
+    after.status = PREPARED;
     after.prepared_by = Some(w.subject.to_owned());
     after.prepared_at = Some(w.now);
     let entry = w.entry(
         RECORD_TYPE,
         &row.id,
         "prepare",
-        Some(REQUESTED),
-        Some(PREPARED),
+        Some(REQUESTED.as_str()),
+        Some(PREPARED.as_str()),
         None,
         json!({}),
     );
@@ -166,23 +161,22 @@ pub(crate) fn release(
     check_payable(case)?;
     let x = row.amount_cents;
     let paid = case.row.paid_cents;
+    let paid_after = add(paid, x)?;
     match case.row.granted_cents {
-        Some(granted) if paid + x <= granted => {}
+        Some(granted) if paid_after <= granted => {}
         granted => {
             return Err(WriteError::Conflict(format!(
-                "paying {} would exceed the grant {}: {} is paid already",
-                euros(x),
-                euros(granted.unwrap_or(0)),
-                euros(paid)
+                "paying {x} would exceed the grant {}: {paid} is paid already",
+                granted.unwrap_or(Money::ZERO),
             )));
         }
     }
     let mut after = case.clone();
-    after.row.paid_cents = paid + x;
+    after.row.paid_cents = paid_after;
     after.row.version = case.row.version + 1;
     after.row.updated_at = w.now;
     let mut payment = row.clone();
-    payment.status = PAID.to_owned();
+    payment.status = PaymentStatus::Paid;
     payment.paid_by = Some(w.subject.to_owned());
     payment.paid_at = Some(w.now);
     payment.paid_year = Some(german_year(w.now));
@@ -195,14 +189,14 @@ pub(crate) fn release(
         Some(status),
         Some(status),
         Some(&reason),
-        json!({"paid_amount": {"before": euros(paid), "after": euros(paid + x)}}),
+        json!({"paid_amount": {"before": paid, "after": paid_after}}),
     );
     let pay = w.entry(
         RECORD_TYPE,
         &row.id,
         "pay",
-        Some(PREPARED),
-        Some(PAID),
+        Some(PREPARED.as_str()),
+        Some(PaymentStatus::Paid.as_str()),
         None,
         json!({}),
     );
@@ -219,14 +213,14 @@ pub(crate) fn reject(
     reason: &str,
     w: &Writer<'_>,
 ) -> Result<(PaymentRow, Entry), WriteError> {
-    if !OPEN.contains(&row.status.as_str()) {
+    if !row.status.is_open() {
         return Err(WriteError::Conflict(format!(
             "this payment request is {}; only a requested or prepared one can be rejected",
             row.status
         )));
     }
     let mut after = row.clone();
-    after.status = REJECTED.to_owned();
+    after.status = PaymentStatus::Rejected;
     after.rejected_by = Some(w.subject.to_owned());
     after.rejected_at = Some(w.now);
     after.rejection_reason = Some(reason.to_owned());
@@ -234,8 +228,8 @@ pub(crate) fn reject(
         RECORD_TYPE,
         &row.id,
         "reject",
-        Some(&row.status),
-        Some(REJECTED),
+        Some(row.status.as_str()),
+        Some(PaymentStatus::Rejected.as_str()),
         Some(reason),
         json!({}),
     );
