@@ -70,7 +70,9 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// declares:
 ///
 /// - a `security` requirement: 401 (the `Caller`/`Principal` extractor refuses a missing or bad
-///   token);
+///   token), and 403 (`Caller::require` refuses a role the operation's policy does not name),
+///   except for the reads of reference data every role may make (`OPEN_TO_EVERY_ROLE`; the
+///   authorization matrix test checks both directions against the decided policy);
 /// - input, that is a request body or a query parameter: 400 when it cannot be read
 ///   (`http::errors`: a body that is not JSON or does not fit the schema, an unknown or
 ///   unreadable query parameter) and 422 when it is read but refused (every body is validated
@@ -86,6 +88,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// A row an annotation writes itself (with its own description) is kept as written.
 fn document_routine_responses(api: &mut utoipa::openapi::OpenApi) {
     for (path, item) in api.paths.paths.iter_mut() {
+        let open_get = OPEN_TO_EVERY_ROLE.contains(&path.as_str());
         let secured = path.starts_with("/api/v1/");
         let operations = [
             item.get.as_mut(),
@@ -97,14 +100,16 @@ fn document_routine_responses(api: &mut utoipa::openapi::OpenApi) {
             item.patch.as_mut(),
             item.trace.as_mut(),
         ];
-        for op in operations.into_iter().flatten() {
+        for (i, op) in operations.into_iter().enumerate() {
+            let Some(op) = op else { continue };
+            let open = open_get && i == 0;
             if secured {
                 op.security = Some(vec![SecurityRequirement::new::<_, [&str; 0], &str>(
                     "bearer",
                     [],
                 )]);
             }
-            let routine = routine_responses(op);
+            let routine = routine_responses(op, open);
             let responses = &mut op.responses.responses;
             for (status, description) in routine {
                 responses
@@ -115,8 +120,19 @@ fn document_routine_responses(api: &mut utoipa::openapi::OpenApi) {
     }
 }
 
-/// The routine (status, description) rows of one operation, by the rule above.
-fn routine_responses(op: &Operation) -> Vec<(&'static str, &'static str)> {
+/// The paths whose `GET` every role may call (`auth::policy::ANY_ROLE`): the register, the
+/// programmes and the base rates.
+const OPEN_TO_EVERY_ROLE: [&str; 5] = [
+    "/api/v1/base-rates",
+    "/api/v1/municipalities",
+    "/api/v1/municipalities/{ags}",
+    "/api/v1/programmes",
+    "/api/v1/programmes/{code}",
+];
+
+/// The routine (status, description) rows of one operation, by the rule above (`open`: every
+/// role may call it).
+fn routine_responses(op: &Operation, open: bool) -> Vec<(&'static str, &'static str)> {
     let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
     let has_body = op.request_body.is_some();
     let takes_json = match &op.request_body {
@@ -140,6 +156,9 @@ fn routine_responses(op: &Operation) -> Vec<(&'static str, &'static str)> {
     }
     if secured {
         rows.push(("401", ""));
+        if !open {
+            rows.push(("403", ""));
+        }
     }
     if takes_json {
         rows.push(("413", "the body is larger than the service accepts"));

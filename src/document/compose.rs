@@ -528,7 +528,7 @@ fn allocation_table(f: &NoticeFacts) -> Table {
 }
 
 fn lines_table(lines: &[DocLine]) -> Table {
-    let with_actual = lines.iter().any(|l| l.actual.is_some());
+    let with_actual = lines.iter().any(|l| l.decided.actual.is_some());
     let mut columns = vec![
         Column::new("Nr.", 4, Align::Left),
         Column::new("Bezeichnung", 16, Align::Left),
@@ -543,13 +543,18 @@ fn lines_table(lines: &[DocLine]) -> Table {
     let mut rows = Vec::new();
     for l in lines {
         let mut row = vec![
-            l.line.to_string(),
+            l.decided.line.to_string(),
             l.description.clone(),
-            euro_de(l.applied),
-            euro_de(l.approved),
+            euro_de(l.decided.applied),
+            euro_de(l.decided.approved),
         ];
         if with_actual {
-            row.push(l.actual.map(euro_de).unwrap_or_else(|| "–".to_owned()));
+            row.push(
+                l.decided
+                    .actual
+                    .map(euro_de)
+                    .unwrap_or_else(|| "–".to_owned()),
+            );
         }
         row.push(reduced(l).unwrap_or_default());
         rows.push(row);
@@ -557,11 +562,11 @@ fn lines_table(lines: &[DocLine]) -> Table {
     let mut total = vec![
         String::new(),
         "Summe".to_owned(),
-        sum(lines.iter().map(|l| l.applied)),
-        sum(lines.iter().map(|l| l.approved)),
+        sum(lines.iter().map(|l| l.decided.applied)),
+        sum(lines.iter().map(|l| l.decided.approved)),
     ];
     if with_actual {
-        total.push(sum(lines.iter().filter_map(|l| l.actual)));
+        total.push(sum(lines.iter().filter_map(|l| l.decided.actual)));
     }
     total.push(String::new());
     rows.push(total);
@@ -575,11 +580,11 @@ fn lines_table(lines: &[DocLine]) -> Table {
 /// `Some(reason)` when the line is not recognised in full (against the actual expenditure
 /// where there is one): the reason given, or for an ineligible line a default.
 fn reduced(l: &DocLine) -> Option<String> {
-    let basis = l.actual.unwrap_or(l.applied);
-    if l.eligible && l.approved >= basis {
+    let basis = l.decided.actual.unwrap_or(l.decided.applied);
+    if l.decided.eligible && l.decided.approved >= basis {
         return None;
     }
-    Some(match (&l.reason, l.eligible) {
+    Some(match (&l.decided.reason, l.decided.eligible) {
         (Some(r), _) if !r.trim().is_empty() => r.trim().to_owned(),
         (_, false) => "nicht zuwendungsfähig".to_owned(),
         _ => String::new(),
@@ -604,9 +609,9 @@ fn reason_paragraphs(f: &NoticeFacts) -> Vec<String> {
         .iter()
         .filter_map(|l| {
             let why = reduced(l)?;
-            let basis = match l.actual {
+            let basis = match l.decided.actual {
                 Some(a) => format!("nachgewiesen {}", euro_de(a)),
-                None => format!("beantragt {}", euro_de(l.applied)),
+                None => format!("beantragt {}", euro_de(l.decided.applied)),
             };
             let why = if why.is_empty() {
                 String::new()
@@ -615,9 +620,9 @@ fn reason_paragraphs(f: &NoticeFacts) -> Vec<String> {
             };
             Some(format!(
                 "Nr. {} {}: {basis}, anerkannt {}{why}",
-                l.line,
+                l.decided.line,
                 l.description,
-                euro_de(l.approved)
+                euro_de(l.decided.approved)
             ))
         })
         .collect();

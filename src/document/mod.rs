@@ -17,7 +17,7 @@ mod tests;
 use chrono::NaiveDate;
 
 use crate::domain::calendar::Finality;
-use crate::domain::notice::NoticeKind;
+use crate::domain::notice::{NoticeKind, NoticeLine};
 use crate::domain::{FinancingType, Money};
 
 pub use compose::{Align, Block, Column, Table, compose, plain_text, validate};
@@ -44,18 +44,12 @@ pub struct Recipient {
     pub share_bp: Option<i32>,
 }
 
-/// A cost line as the notice decides it.
+/// A cost line as the notice decides it (`decided`: applied, approved, actual expenditure of
+/// a final notice, the reason of a cut), with the case's description of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocLine {
-    pub line: i32,
+    pub decided: NoticeLine,
     pub description: String,
-    pub eligible: bool,
-    pub applied: Money,
-    pub approved: Money,
-    /// Actual expenditure from the proof of use (final notice).
-    pub actual: Option<Money>,
-    /// Why the line is not recognised in full.
-    pub reason: Option<String>,
 }
 
 /// Everything a notice says. Which fields a kind needs is checked by [`validate`].

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 
 use super::*;
-use crate::domain::notice::NoticeKind;
+use crate::domain::notice::{NoticeKind, NoticeLine};
 use crate::domain::{FinancingType, Money};
 
 fn m(cents: i64) -> Money {
@@ -26,13 +26,15 @@ const REDUCTION: &str = "Schulungskosten sind nur bis 150,00 € je Teilnehmerta
 
 fn line(n: i32, text: &str, applied: i64, approved: i64, reason: Option<&str>) -> DocLine {
     DocLine {
-        line: n,
+        decided: NoticeLine {
+            line: n,
+            eligible: reason != Some("Bewirtungskosten sind nicht zuwendungsfähig"),
+            applied: m(applied),
+            approved: m(approved),
+            actual: None,
+            reason: reason.map(str::to_owned),
+        },
         description: text.to_owned(),
-        eligible: reason != Some("Bewirtungskosten sind nicht zuwendungsfähig"),
-        applied: m(applied),
-        approved: m(approved),
-        actual: None,
-        reason: reason.map(str::to_owned),
     }
 }
 
@@ -137,7 +139,7 @@ fn sample(kind: NoticeKind) -> NoticeFacts {
             f.reclaim = Some(m(300_000));
             f.reclaim_due = Some(d(2027, 4, 30));
             for l in &mut f.lines {
-                l.actual = Some(l.approved);
+                l.decided.actual = Some(l.decided.approved);
             }
         }
         NoticeKind::Revocation => {

@@ -10,7 +10,6 @@ use super::dto::AuditEventDto;
 use super::pagination::{self, Page};
 use crate::auth::policy;
 use crate::error::{ApiError, Problem};
-use crate::persistence::Pool;
 use crate::persistence::audit::{self as repo, VerifyReport};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -31,15 +30,10 @@ pub struct AuditQuery {
     params(AuditQuery),
     responses(
         (status = 200, body = Page<AuditEventDto>),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/audit")]
-pub async fn list(
-    caller: Caller,
-    query: web::Query<AuditQuery>,
-    pool: web::Data<Pool>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list(caller: Caller, query: web::Query<AuditQuery>) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_AUDIT)?;
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
@@ -54,10 +48,9 @@ pub async fn list(
         })
         .transpose()?;
     let since = q.since.map(|s| s.naive_utc());
-    let rows = super::db(&pool, move |conn| {
-        Ok(repo::list(conn, since, after, limit + 1)?)
-    })
-    .await?;
+    let rows = caller
+        .db(move |conn, _| Ok(repo::list(conn, since, after, limit + 1)?))
+        .await?;
     let page = pagination::page(rows, limit, |e| e.id.to_string(), AuditEventDto::from);
     Ok(HttpResponse::Ok().json(page))
 }
@@ -69,13 +62,12 @@ pub async fn list(
     responses(
         (status = 200, description = "the log verifies", body = VerifyReport),
         (status = 409, description = "an entry does not verify; `detail` names it", body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/audit/verify")]
-pub async fn verify(caller: Caller, pool: web::Data<Pool>) -> Result<HttpResponse, ApiError> {
+pub async fn verify(caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_AUDIT)?;
-    let report = super::db(&pool, |conn| Ok(repo::verify(conn)?)).await?;
+    let report = caller.db(|conn, _| Ok(repo::verify(conn)?)).await?;
     match report.first_broken {
         None => Ok(HttpResponse::Ok().json(report)),
         Some(b) => Err(ApiError::Conflict(format!(

@@ -1,6 +1,6 @@
 //! Base rates of § 247 BGB for interest on reclaims: read by every role, extended by admin.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, post};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -10,7 +10,6 @@ use super::json::Json;
 use crate::auth::policy;
 use crate::domain::interest::{is_change_day, known_until, parse_percent, percent_string};
 use crate::error::{ApiError, FieldError, Problem};
-use crate::persistence::Pool;
 use crate::persistence::base_rates::{self as repo, AddError, BaseRateRow};
 use crate::persistence::programmes::Actor;
 
@@ -61,9 +60,9 @@ fn dto(rows: &[BaseRateRow]) -> BaseRatesDto {
     )
 )]
 #[get("/base-rates")]
-pub async fn list(caller: Caller, pool: web::Data<Pool>) -> Result<HttpResponse, ApiError> {
+pub async fn list(caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.require(policy::ANY_ROLE)?;
-    let rows = super::db(&pool, |conn| Ok(repo::list(conn)?)).await?;
+    let rows = caller.db(|conn, _| Ok(repo::list(conn)?)).await?;
     Ok(HttpResponse::Ok().json(dto(&rows)))
 }
 
@@ -84,16 +83,11 @@ pub struct NewBaseRate {
     request_body = NewBaseRate,
     responses(
         (status = 201, body = BaseRatesDto),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/base-rates")]
-pub async fn add(
-    caller: Caller,
-    body: Json<NewBaseRate>,
-    pool: web::Data<Pool>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn add(caller: Caller, body: Json<NewBaseRate>) -> Result<HttpResponse, ApiError> {
     caller.require(policy::MANAGE_PROGRAMMES)?;
     let b = body.into_inner();
     let mut errors = Vec::new();
@@ -109,7 +103,7 @@ pub async fn add(
     let Some(hundredths) = hundredths.filter(|_| errors.is_empty()) else {
         return Err(ApiError::Validation(errors));
     };
-    let rows = super::db(&pool, move |conn| {
+    let rows = caller.db(move |conn, caller| {
         let actor = Actor {
             subject: &caller.principal.subject,
             role: caller.principal.role.as_str(),

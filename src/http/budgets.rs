@@ -11,7 +11,6 @@ use super::json::Json;
 use crate::auth::policy;
 use crate::domain::Money;
 use crate::error::{ApiError, Problem};
-use crate::persistence::Pool;
 use crate::persistence::budgets::{self as repo, Budget};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -69,21 +68,15 @@ fn no_programme(code: &str) -> ApiError {
     params(("code" = String, Path)),
     responses(
         (status = 200, body = Vec<BudgetDto>),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/programmes/{code}/budgets")]
-pub async fn list(
-    caller: Caller,
-    path: web::Path<String>,
-    pool: web::Data<Pool>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list(caller: Caller, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_BUDGETS)?;
     let code = path.into_inner();
-    let budgets = super::db(&pool, move |conn| {
-        repo::list(conn, &code)?.ok_or_else(|| no_programme(&code))
-    })
-    .await?;
+    let budgets = caller
+        .db(move |conn, _| repo::list(conn, &code)?.ok_or_else(|| no_programme(&code)))
+        .await?;
     Ok(HttpResponse::Ok().json(budgets.iter().map(BudgetDto::from).collect::<Vec<_>>()))
 }
 
@@ -99,7 +92,6 @@ pub async fn list(
     request_body = BudgetInput,
     responses(
         (status = 200, body = BudgetDto),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -108,7 +100,6 @@ pub async fn put(
     caller: Caller,
     path: web::Path<(String, i32)>,
     body: Json<BudgetInput>,
-    pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::MANAGE_PROGRAMMES)?;
     let (code, year) = path.into_inner();
@@ -122,11 +113,12 @@ pub async fn put(
     if body.amount.is_negative() {
         return Err(ApiError::validation("amount", "must not be negative"));
     }
-    let budget = super::db(&pool, move |conn| {
-        let reason = body.reason.as_deref();
-        repo::put(conn, &code, year, body.amount, reason, &caller.writer())?
-            .ok_or_else(|| no_programme(&code))
-    })
-    .await?;
+    let budget = caller
+        .db(move |conn, caller| {
+            let reason = body.reason.as_deref();
+            repo::put(conn, &code, year, body.amount, reason, &caller.writer())?
+                .ok_or_else(|| no_programme(&code))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(BudgetDto::from(&budget)))
 }

@@ -15,6 +15,7 @@ use crate::auth::Principal;
 use crate::domain::{Refusal, Role};
 use crate::error::ApiError;
 use crate::persistence::applications::{Scope, WriteError, Writer};
+use crate::persistence::{AnyConnection, Pool};
 
 /// Where the instant of a request comes from: the system clock, fixed at an instant, or the
 /// system clock shifted by a duration. One is registered in app data by `startup`; clones
@@ -77,18 +78,30 @@ impl RequestClock {
 }
 
 /// The authenticated caller of a request (401 when the token is missing or bad, as
-/// `Principal`), its municipality keys and the request's instant.
-#[derive(Debug, Clone)]
+/// `Principal`), its municipality keys, the request's instant and the connection pool its
+/// database work runs on (`Caller::db`).
+#[derive(Clone)]
 pub struct Caller {
     pub principal: Principal,
     /// The keys of the municipalities an applicant acts for (empty for staff).
     pub keys: Vec<String>,
     /// When the request happens (from `RequestClock`, microseconds).
     pub now: NaiveDateTime,
+    pool: web::Data<Pool>,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("principal", &self.principal)
+            .field("keys", &self.keys)
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Caller {
-    pub fn new(principal: Principal, now: NaiveDateTime) -> Self {
+    pub fn new(principal: Principal, now: NaiveDateTime, pool: web::Data<Pool>) -> Self {
         let keys = principal
             .municipalities
             .iter()
@@ -98,7 +111,18 @@ impl Caller {
             principal,
             keys,
             now,
+            pool,
         }
+    }
+
+    /// Runs the request's database work (`http::db`) with a pooled connection and the caller.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut AnyConnection, &Caller) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let caller = self.clone();
+        super::db(&self.pool, move |conn| f(conn, &caller)).await
     }
 
     /// Refuses with 403 unless the caller has one of the roles.
@@ -134,7 +158,11 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let principal = Principal::from_request(req, payload).into_inner();
-        ready(principal.map(|p| Caller::new(p, RequestClock::of(req))))
+        let pool = req
+            .app_data::<web::Data<Pool>>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("no connection pool in the app data"));
+        ready(principal.and_then(|p| Ok(Caller::new(p, RequestClock::of(req), pool?))))
     }
 }
 

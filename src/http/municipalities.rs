@@ -42,7 +42,7 @@ impl From<Municipality> for MunicipalityDto {
         MunicipalityDto {
             ags: m.ags,
             name: m.name,
-            kind: m.kind,
+            kind: m.kind.as_str().to_owned(),
             kreis: m.kreis,
             verband: m.verband,
             population: m.population,
@@ -87,11 +87,7 @@ pub struct ListQuery {
     )
 )]
 #[get("/municipalities")]
-pub async fn list(
-    caller: Caller,
-    query: web::Query<ListQuery>,
-    pool: web::Data<crate::persistence::Pool>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list(caller: Caller, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
     caller.require(policy::ANY_ROLE)?;
     let q = query.into_inner();
     let kreis = q
@@ -103,17 +99,15 @@ pub async fn list(
                 .map_err(|e| ApiError::validation("kreis", e.to_string()))
         })
         .transpose()?;
-    let kinds: Vec<&'static str> = match q.level.as_deref() {
+    let kinds: Vec<MunicipalityKind> = match q.level.as_deref() {
         None => vec![],
         Some("gemeinde") => MunicipalityKind::ALL
             .into_iter()
             .filter(|k| k.is_gemeinde())
-            .map(MunicipalityKind::as_str)
             .collect(),
         Some("kreis") => MunicipalityKind::ALL
             .into_iter()
             .filter(|k| k.is_kreis())
-            .map(MunicipalityKind::as_str)
             .collect(),
         Some(_) => return Err(ApiError::validation("level", "must be gemeinde or kreis")),
     };
@@ -142,7 +136,9 @@ pub async fn list(
         after,
         limit: limit + 1,
     };
-    let rows = super::db(&pool, move |conn| Ok(repo::list(conn, &filter)?)).await?;
+    let rows = caller
+        .db(move |conn, _| Ok(repo::list(conn, &filter)?))
+        .await?;
     let page = pagination::page(rows, limit, |m| m.ags.clone(), MunicipalityDto::from);
     Ok(HttpResponse::Ok().json(page))
 }
@@ -164,16 +160,14 @@ pub async fn list(
     )
 )]
 #[get("/municipalities/{ags}")]
-pub async fn get(
-    caller: Caller,
-    path: web::Path<String>,
-    pool: web::Data<crate::persistence::Pool>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get(caller: Caller, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     caller.require(policy::ANY_ROLE)?;
     let ags =
         Ags::parse(&path.into_inner()).map_err(|e| ApiError::BadRequest(format!("the AGS {e}")))?;
     let key = ags.as_str().to_owned();
-    let found = super::db(&pool, move |conn| Ok(repo::find(conn, &key)?)).await?;
+    let found = caller
+        .db(move |conn, _| Ok(repo::find(conn, &key)?))
+        .await?;
     match found {
         Some(m) => Ok(HttpResponse::Ok().json(MunicipalityDto::from(m))),
         None => Err(ApiError::NotFound(format!(

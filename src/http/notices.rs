@@ -18,7 +18,6 @@ use crate::domain::notice::{LineDecision, NoticeKind, NoticeRequest};
 use crate::domain::rate::{parse_rate, rate_string};
 use crate::domain::{FinancingType, Money};
 use crate::error::{ApiError, FieldError, Problem};
-use crate::persistence::Pool;
 use crate::persistence::notices::{self as repo, Notice};
 use crate::persistence::{applications as cases, base_rates};
 
@@ -400,7 +399,6 @@ fn no_notice(id: &str) -> ApiError {
     request_body = NewNotice,
     responses(
         (status = 201, body = NoticeDto, headers(("Location" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -409,16 +407,16 @@ pub async fn prepare(
     caller: Caller,
     path: web::Path<String>,
     body: Json<NewNotice>,
-    pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::PREPARE_NOTICES)?;
     let id = path.into_inner();
     let (kind, request) = body.into_inner().into_request()?;
-    let dto = super::db(&pool, move |conn| {
-        let notice = repo::prepare(conn, &id, kind, &request, &caller.writer())?;
-        Ok(NoticeDto::new(&notice, &descriptions(conn, &id)?))
-    })
-    .await?;
+    let dto = caller
+        .db(move |conn, caller| {
+            let notice = repo::prepare(conn, &id, kind, &request, &caller.writer())?;
+            Ok(NoticeDto::new(&notice, &descriptions(conn, &id)?))
+        })
+        .await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/notices/{}", dto.id)))
         .json(dto))
@@ -433,23 +431,19 @@ pub async fn prepare(
     params(("id" = String, Path, description = "the notice")),
     responses(
         (status = 200, body = NoticeDto),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/notices/{id}/sign")]
-pub async fn sign(
-    caller: Caller,
-    path: web::Path<String>,
-    pool: web::Data<Pool>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn sign(caller: Caller, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     caller.require(policy::SIGN_NOTICES)?;
     let id = path.into_inner();
-    let dto = super::db(&pool, move |conn| {
-        let notice = repo::sign(conn, &id, &caller.writer())?;
-        dto(conn, &notice)
-    })
-    .await?;
+    let dto = caller
+        .db(move |conn, caller| {
+            let notice = repo::sign(conn, &id, &caller.writer())?;
+            dto(conn, &notice)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(dto))
 }
 
@@ -460,22 +454,18 @@ pub async fn sign(
     params(("id" = String, Path, description = "the notice")),
     responses(
         (status = 200, body = NoticeDto),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/notices/{id}")]
-pub async fn get(
-    caller: Caller,
-    path: web::Path<String>,
-    pool: web::Data<Pool>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get(caller: Caller, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_APPLICATIONS)?;
     let id = path.into_inner();
-    let dto = super::db(&pool, move |conn| {
-        let notice = repo::find(conn, &id, caller.scope())?.ok_or_else(|| no_notice(&id))?;
-        dto(conn, &notice)
-    })
-    .await?;
+    let dto = caller
+        .db(move |conn, caller| {
+            let notice = repo::find(conn, &id, caller.scope())?.ok_or_else(|| no_notice(&id))?;
+            dto(conn, &notice)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(dto))
 }
 
@@ -486,27 +476,23 @@ pub async fn get(
     params(("id" = String, Path, description = "the application")),
     responses(
         (status = 200, body = Vec<NoticeDto>),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications/{id}/notices")]
-pub async fn list(
-    caller: Caller,
-    path: web::Path<String>,
-    pool: web::Data<Pool>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list(caller: Caller, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_APPLICATIONS)?;
     let id = path.into_inner();
-    let dtos = super::db(&pool, move |conn| {
-        let notices =
-            repo::list_for_case(conn, &id, caller.scope())?.ok_or_else(|| no_application(&id))?;
-        let d = descriptions(conn, &id)?;
-        Ok(notices
-            .iter()
-            .map(|n| NoticeDto::new(n, &d))
-            .collect::<Vec<_>>())
-    })
-    .await?;
+    let dtos = caller
+        .db(move |conn, caller| {
+            let notices = repo::list_for_case(conn, &id, caller.scope())?
+                .ok_or_else(|| no_application(&id))?;
+            let d = descriptions(conn, &id)?;
+            Ok(notices
+                .iter()
+                .map(|n| NoticeDto::new(n, &d))
+                .collect::<Vec<_>>())
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(dtos))
 }
 
@@ -563,7 +549,6 @@ pub struct InterestDto {
     params(("id" = String, Path, description = "the application"), InterestQuery),
     responses(
         (status = 200, body = InterestDto),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications/{id}/interest")]
@@ -571,56 +556,56 @@ pub async fn interest(
     caller: Caller,
     path: web::Path<String>,
     query: web::Query<InterestQuery>,
-    pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_APPLICATIONS)?;
     let id = path.into_inner();
     let as_of = query.into_inner().as_of;
-    let dto = super::db(&pool, move |conn| {
-        if cases::find(conn, &id, caller.scope())?.is_none() {
-            return Err(no_application(&id));
-        }
-        let rates: Vec<_> = base_rates::list(conn)?.iter().map(|r| r.rate()).collect();
-        let mut items = Vec::new();
-        let (mut principal_sum, mut interest_sum) = (Money::ZERO, Money::ZERO);
-        for n in repo::reclaims_with_interest(conn, &id)? {
-            let (Some(principal), Some(from)) = (n.reclaim_cents, n.interest_from) else {
-                continue;
-            };
-            let i = reclaim_interest(principal, from, as_of, &rates)
-                .map_err(|e| ApiError::validation("as_of", e.to_string()))?;
-            principal_sum = principal_sum
-                .checked_add(principal)
-                .ok_or_else(|| ApiError::internal("principal out of range"))?;
-            interest_sum = interest_sum
-                .checked_add(i.amount)
-                .ok_or_else(|| ApiError::internal("interest out of range"))?;
-            items.push(InterestItemDto {
-                notice: n.id,
-                number: n.number,
-                principal,
-                interest_from: from,
-                interest: i.amount,
-                periods: i
-                    .periods
-                    .iter()
-                    .map(|p| InterestPeriodDto {
-                        from: p.from,
-                        to: p.to,
-                        days: p.days,
-                        rate_percent: percent_string(p.rate_hundredths),
-                    })
-                    .collect(),
-            });
-        }
-        Ok(InterestDto {
-            as_of,
-            principal: principal_sum,
-            interest: interest_sum,
-            items,
+    let dto = caller
+        .db(move |conn, caller| {
+            if cases::find(conn, &id, caller.scope())?.is_none() {
+                return Err(no_application(&id));
+            }
+            let rates: Vec<_> = base_rates::list(conn)?.iter().map(|r| r.rate()).collect();
+            let mut items = Vec::new();
+            let (mut principal_sum, mut interest_sum) = (Money::ZERO, Money::ZERO);
+            for n in repo::reclaims_with_interest(conn, &id)? {
+                let (Some(principal), Some(from)) = (n.reclaim_cents, n.interest_from) else {
+                    continue;
+                };
+                let i = reclaim_interest(principal, from, as_of, &rates)
+                    .map_err(|e| ApiError::validation("as_of", e.to_string()))?;
+                principal_sum = principal_sum
+                    .checked_add(principal)
+                    .ok_or_else(|| ApiError::internal("principal out of range"))?;
+                interest_sum = interest_sum
+                    .checked_add(i.amount)
+                    .ok_or_else(|| ApiError::internal("interest out of range"))?;
+                items.push(InterestItemDto {
+                    notice: n.id,
+                    number: n.number,
+                    principal,
+                    interest_from: from,
+                    interest: i.amount,
+                    periods: i
+                        .periods
+                        .iter()
+                        .map(|p| InterestPeriodDto {
+                            from: p.from,
+                            to: p.to,
+                            days: p.days,
+                            rate_percent: percent_string(p.rate_hundredths),
+                        })
+                        .collect(),
+                });
+            }
+            Ok(InterestDto {
+                as_of,
+                principal: principal_sum,
+                interest: interest_sum,
+                items,
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(HttpResponse::Ok().json(dto))
 }
 
@@ -707,17 +692,12 @@ fn facts(
             .lines
             .iter()
             .map(|l| DocLine {
-                line: l.line_no,
+                decided: l.decided(),
                 description: usize::try_from(l.line_no - 1)
                     .ok()
                     .and_then(|i| case.lines.get(i))
                     .map(|c| c.description.clone())
                     .unwrap_or_default(),
-                eligible: l.eligible,
-                applied: l.applied_cents,
-                approved: l.approved_cents,
-                actual: l.actual_cents,
-                reason: l.reason.clone(),
             })
             .collect(),
         reason: r.reason.clone(),
@@ -739,7 +719,6 @@ fn facts(
     responses(
         (status = 200, body = String, content_type = "application/pdf",
          description = "the document (binary)"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -748,17 +727,17 @@ pub async fn document(
     caller: Caller,
     path: web::Path<String>,
     authority: web::Data<Authority>,
-    pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_APPLICATIONS)?;
     let id = path.into_inner();
-    let (number, pdf) = super::db(&pool, move |conn| {
-        let notice = repo::find(conn, &id, caller.scope())?.ok_or_else(|| no_notice(&id))?;
-        let f = facts(conn, &notice, &authority)?;
-        let pdf = render_pdf(&f).map_err(ApiError::internal)?;
-        Ok((f.number, pdf))
-    })
-    .await?;
+    let (number, pdf) = caller
+        .db(move |conn, caller| {
+            let notice = repo::find(conn, &id, caller.scope())?.ok_or_else(|| no_notice(&id))?;
+            let f = facts(conn, &notice, &authority)?;
+            let pdf = render_pdf(&f).map_err(ApiError::internal)?;
+            Ok((f.number, pdf))
+        })
+        .await?;
     Ok(HttpResponse::Ok()
         .content_type("application/pdf")
         .insert_header((

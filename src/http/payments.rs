@@ -12,7 +12,6 @@ use super::json::Json;
 use crate::auth::policy;
 use crate::domain::Money;
 use crate::error::{ApiError, Problem};
-use crate::persistence::Pool;
 use crate::persistence::payments::{self as repo, PaymentRow};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -84,7 +83,6 @@ const MAX_REASON: usize = 20_000;
     request_body = NewPaymentRequest,
     responses(
         (status = 201, body = PaymentRequestDto, headers(("Location" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -93,7 +91,6 @@ pub async fn request(
     caller: Caller,
     path: web::Path<String>,
     body: Json<NewPaymentRequest>,
-    pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::REQUEST_PAYMENTS)?;
     let id = path.into_inner();
@@ -105,17 +102,18 @@ pub async fn request(
     {
         return Err(ApiError::validation("reason", "too long"));
     }
-    let row = super::db(&pool, move |conn| {
-        let reason = body.reason.as_deref();
-        Ok(repo::request(
-            conn,
-            &id,
-            body.amount,
-            reason,
-            &caller.writer(),
-        )?)
-    })
-    .await?;
+    let row = caller
+        .db(move |conn, caller| {
+            let reason = body.reason.as_deref();
+            Ok(repo::request(
+                conn,
+                &id,
+                body.amount,
+                reason,
+                &caller.writer(),
+            )?)
+        })
+        .await?;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
@@ -131,21 +129,17 @@ pub async fn request(
     params(("id" = String, Path, description = "the application")),
     responses(
         (status = 200, body = Vec<PaymentRequestDto>),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications/{id}/payment-requests")]
-pub async fn list(
-    caller: Caller,
-    path: web::Path<String>,
-    pool: web::Data<Pool>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list(caller: Caller, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_APPLICATIONS)?;
     let id = path.into_inner();
-    let rows = super::db(&pool, move |conn| {
-        repo::list_for_case(conn, &id, caller.scope())?.ok_or_else(|| no_application(&id))
-    })
-    .await?;
+    let rows = caller
+        .db(move |conn, caller| {
+            repo::list_for_case(conn, &id, caller.scope())?.ok_or_else(|| no_application(&id))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(
         rows.into_iter()
             .map(PaymentRequestDto::from)
@@ -162,22 +156,16 @@ pub async fn list(
     params(("id" = String, Path, description = "the payment request")),
     responses(
         (status = 200, body = PaymentRequestDto),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/payment-requests/{id}/payout")]
-pub async fn payout(
-    caller: Caller,
-    path: web::Path<String>,
-    pool: web::Data<Pool>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn payout(caller: Caller, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     caller.require(policy::PAY_OUT)?;
     let id = path.into_inner();
-    let row = super::db(&pool, move |conn| {
-        Ok(repo::payout(conn, &id, &caller.writer())?)
-    })
-    .await?;
+    let row = caller
+        .db(move |conn, caller| Ok(repo::payout(conn, &id, &caller.writer())?))
+        .await?;
     Ok(HttpResponse::Ok().json(PaymentRequestDto::from(row)))
 }
 
@@ -189,7 +177,6 @@ pub async fn payout(
     request_body = Rejection,
     responses(
         (status = 200, body = PaymentRequestDto),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -198,7 +185,6 @@ pub async fn reject(
     caller: Caller,
     path: web::Path<String>,
     body: Json<Rejection>,
-    pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::REJECT_PAYMENTS)?;
     let id = path.into_inner();
@@ -209,9 +195,8 @@ pub async fn reject(
             "say why the request is turned down (at most 20,000 characters)",
         ));
     }
-    let row = super::db(&pool, move |conn| {
-        Ok(repo::reject(conn, &id, &reason, &caller.writer())?)
-    })
-    .await?;
+    let row = caller
+        .db(move |conn, caller| Ok(repo::reject(conn, &id, &reason, &caller.writer())?))
+        .await?;
     Ok(HttpResponse::Ok().json(PaymentRequestDto::from(row)))
 }

@@ -12,8 +12,7 @@ use super::json::Json;
 use crate::auth::policy;
 use crate::domain::Money;
 use crate::domain::rate::{parse_rate, rate_string};
-use crate::error::{ApiError, FieldError, Problem};
-use crate::persistence::Pool;
+use crate::error::{ApiError, FieldError};
 use crate::persistence::programmes::{
     self as repo, Actor, FundingObject, FundingObjectChange, Programme, ProgrammeChanges,
     UpdateOutcome,
@@ -91,9 +90,9 @@ impl ProgrammeDto {
     )
 )]
 #[get("/programmes")]
-pub async fn list(caller: Caller, pool: web::Data<Pool>) -> Result<HttpResponse, ApiError> {
+pub async fn list(caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.require(policy::ANY_ROLE)?;
-    let rows = super::db(&pool, |conn| Ok(repo::list(conn)?)).await?;
+    let rows = caller.db(|conn, _| Ok(repo::list(conn)?)).await?;
     let dtos: Vec<ProgrammeDto> = rows
         .into_iter()
         .map(|(p, o)| ProgrammeDto::new(p, o))
@@ -111,16 +110,14 @@ pub async fn list(caller: Caller, pool: web::Data<Pool>) -> Result<HttpResponse,
     )
 )]
 #[get("/programmes/{code}")]
-pub async fn get(
-    caller: Caller,
-    path: web::Path<String>,
-    pool: web::Data<Pool>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get(caller: Caller, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     caller.require(policy::ANY_ROLE)?;
     let code = path.into_inner();
     let found = {
         let code = code.clone();
-        super::db(&pool, move |conn| Ok(repo::find(conn, &code)?)).await?
+        caller
+            .db(move |conn, _| Ok(repo::find(conn, &code)?))
+            .await?
     };
     let (p, o) = found.ok_or_else(|| ApiError::NotFound(format!("no programme {code}")))?;
     Ok(HttpResponse::Ok()
@@ -179,7 +176,6 @@ pub struct ProgrammePatch {
     request_body = ProgrammePatch,
     responses(
         (status = 200, body = ProgrammeDto, headers(("ETag" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/programmes/{code}")]
@@ -188,7 +184,6 @@ pub async fn update(
     req: HttpRequest,
     path: web::Path<String>,
     body: Json<ProgrammePatch>,
-    pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::MANAGE_PROGRAMMES)?;
     let expected = etag::if_match(&req)?;
@@ -249,26 +244,24 @@ pub async fn update(
     let reason = b.reason;
     let outcome = {
         let code = code.clone();
-        let now = caller.now;
-        let subject = caller.principal.subject;
-        let role = caller.principal.role.as_str();
-        super::db(&pool, move |conn| {
-            let actor = Actor {
-                subject: &subject,
-                role,
-                now,
-            };
-            Ok(repo::update(
-                conn,
-                &code,
-                expected,
-                &changes,
-                &objects,
-                &actor,
-                reason.as_deref(),
-            )?)
-        })
-        .await?
+        caller
+            .db(move |conn, caller| {
+                let actor = Actor {
+                    subject: &caller.principal.subject,
+                    role: caller.principal.role.as_str(),
+                    now: caller.now,
+                };
+                Ok(repo::update(
+                    conn,
+                    &code,
+                    expected,
+                    &changes,
+                    &objects,
+                    &actor,
+                    reason.as_deref(),
+                )?)
+            })
+            .await?
     };
     match outcome {
         UpdateOutcome::Updated(p, o) => Ok(HttpResponse::Ok()

@@ -1,6 +1,6 @@
 //! Managing the register itself (admin): which editions are loaded, loading a newer one.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, post};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -9,7 +9,6 @@ use super::caller::Caller;
 use super::json::Json;
 use crate::auth::policy;
 use crate::error::{ApiError, Problem};
-use crate::persistence::Pool;
 use crate::persistence::register::{self, ImportReport};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -28,16 +27,12 @@ pub struct EditionDto {
     tag = "register",
     responses(
         (status = 200, body = Vec<EditionDto>),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/register/editions")]
-pub async fn list_editions(
-    caller: Caller,
-    pool: web::Data<Pool>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list_editions(caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.require(policy::MANAGE_REGISTER)?;
-    let rows = super::db(&pool, |conn| Ok(register::editions(conn)?)).await?;
+    let rows = caller.db(|conn, _| Ok(register::editions(conn)?)).await?;
     let dtos: Vec<EditionDto> = rows
         .into_iter()
         .map(|e| EditionDto {
@@ -66,7 +61,6 @@ pub struct ImportRequest {
     request_body = ImportRequest,
     responses(
         (status = 201, body = ImportReport),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "edition already loaded", body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
@@ -76,7 +70,6 @@ pub struct ImportRequest {
 pub async fn import_edition(
     caller: Caller,
     body: Json<ImportRequest>,
-    pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::MANAGE_REGISTER)?;
     let parsed = register::parse(&body.content, NaiveDate::MIN)
@@ -84,11 +77,12 @@ pub async fn import_edition(
     let edition = parsed.edition.ok_or_else(|| {
         ApiError::validation("content", "names no edition (`# edition<TAB>YYYY-MM-DD`)")
     })?;
-    let who = caller.principal.subject;
-    let report = super::db(&pool, move |conn| {
-        register::import(conn, edition, &parsed.rows, &who).map_err(ApiError::internal)
-    })
-    .await?;
+    let report = caller
+        .db(move |conn, caller| {
+            let who = &caller.principal.subject;
+            register::import(conn, edition, &parsed.rows, who).map_err(ApiError::internal)
+        })
+        .await?;
     if report.skipped_already_imported {
         return Err(ApiError::Conflict(format!(
             "the edition {edition} is already loaded"

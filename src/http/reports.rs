@@ -14,8 +14,8 @@ use crate::auth::policy;
 use crate::domain::KreisKey;
 use crate::domain::calendar::german_year;
 use crate::domain::money::cents_text;
-use crate::error::{ApiError, FieldError, Problem};
-use crate::persistence::{Pool, programmes};
+use crate::error::{ApiError, FieldError};
+use crate::persistence::programmes;
 use crate::reporting::table::{Cell, Column, Dialect, Table};
 use crate::reporting::{self, Basis, GroupKey, VolumeQuery, VolumeRow};
 
@@ -366,24 +366,23 @@ fn volumes_table(q: &VolumeQuery, rows: &[VolumeRow]) -> Table {
     responses(
         (status = 200, description = "The report; `text/csv` with `format=csv` or `csv-de`",
             content((VolumesReport = "application/json"), (String = "text/csv"))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/reports/volumes")]
 pub async fn volumes(
     caller: Caller,
     params: web::Query<VolumesParams>,
-    pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_REPORTS)?;
     let (q, format) = params.into_inner().validate()?;
     let rows = {
         let q = q.clone();
-        super::db(&pool, move |conn| {
-            check_programme(conn, q.programme.as_deref())?;
-            Ok(reporting::volumes(conn, &q)?)
-        })
-        .await?
+        caller
+            .db(move |conn, _| {
+                check_programme(conn, q.programme.as_deref())?;
+                Ok(reporting::volumes(conn, &q)?)
+            })
+            .await?
     };
     let totals = reporting::total(&rows)
         .ok_or_else(|| ApiError::Internal("report totals out of range".into()))?;
@@ -467,14 +466,12 @@ fn status_de(s: &str) -> &str {
     responses(
         (status = 200, description = "The report; `text/csv` with `format=csv` or `csv-de`",
             content((PipelineReport = "application/json"), (String = "text/csv"))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/reports/pipeline")]
 pub async fn pipeline(
     caller: Caller,
     params: web::Query<PipelineParams>,
-    pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_REPORTS)?;
     let p = params.into_inner();
@@ -483,11 +480,12 @@ pub async fn pipeline(
         .unwrap_or_else(|| crate::domain::calendar::german_date(caller.now));
     let format = checked(p.format.as_deref(), &[("as_of", Some(as_of.year()))])?;
     let programme = p.programme.clone();
-    let rows = super::db(&pool, move |conn| {
-        check_programme(conn, programme.as_deref())?;
-        Ok(reporting::pipeline(conn, as_of, programme.as_deref())?)
-    })
-    .await?;
+    let rows = caller
+        .db(move |conn, _| {
+            check_programme(conn, programme.as_deref())?;
+            Ok(reporting::pipeline(conn, as_of, programme.as_deref())?)
+        })
+        .await?;
     let mut open = 0i64;
     let mut requested = 0i64;
     for r in &rows {
@@ -580,20 +578,20 @@ pub struct BudgetReport {
     responses(
         (status = 200, description = "The report; `text/csv` with `format=csv` or `csv-de`",
             content((BudgetReport = "application/json"), (String = "text/csv"))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/reports/budget")]
 pub async fn budget(
     caller: Caller,
     params: web::Query<BudgetParams>,
-    pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_REPORTS)?;
     let p = params.into_inner();
     let format = checked(p.format.as_deref(), &[("year", p.year)])?;
     let year = p.year;
-    let rows = super::db(&pool, move |conn| Ok(reporting::budget(conn, year)?)).await?;
+    let rows = caller
+        .db(move |conn, _| Ok(reporting::budget(conn, year)?))
+        .await?;
     let report = BudgetReport {
         year,
         rows: rows
@@ -697,23 +695,20 @@ fn days(seconds: i64) -> Decimal {
     responses(
         (status = 200, description = "The report; `text/csv` with `format=csv` or `csv-de`",
             content((ProcessingReport = "application/json"), (String = "text/csv"))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/reports/processing-times")]
 pub async fn processing_times(
     caller: Caller,
     params: web::Query<ProcessingParams>,
-    pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_REPORTS)?;
     let p = params.into_inner();
     let format = checked(p.format.as_deref(), &[("year", p.year)])?;
     let year = p.year.unwrap_or_else(|| german_year(caller.now));
-    let rows = super::db(&pool, move |conn| {
-        Ok(reporting::processing_times(conn, year)?)
-    })
-    .await?;
+    let rows = caller
+        .db(move |conn, _| Ok(reporting::processing_times(conn, year)?))
+        .await?;
     let dtos: Vec<ProcessingRowDto> = rows
         .iter()
         .map(|r| {

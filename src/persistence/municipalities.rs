@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::municipalities as m;
 use super::{AnyConnection, Db};
+use crate::domain::MunicipalityKind;
 
 /// An entry of the register, as read (and, inside a `register::RegisterRow`, as written).
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
@@ -12,7 +13,7 @@ use super::{AnyConnection, Db};
 pub struct Municipality {
     pub ags: String,
     pub name: String,
-    pub kind: String,
+    pub kind: MunicipalityKind,
     pub kreis: String,
     pub verband: Option<String>,
     pub population: Option<i64>,
@@ -30,7 +31,7 @@ pub struct MunicipalityFilter {
     /// Part of the name, any case.
     pub name_contains: Option<String>,
     /// Only kinds in this list (empty: all).
-    pub kinds: Vec<&'static str>,
+    pub kinds: Vec<MunicipalityKind>,
     /// Only entries valid on this day; `None` includes historical keys.
     pub valid_on: Option<NaiveDate>,
     /// Keyset pagination: entries with a key after this one.
@@ -90,11 +91,14 @@ pub fn count_current(conn: &mut AnyConnection, day: NaiveDate) -> QueryResult<(i
             .into_boxed::<Db>()
     };
     let gemeinden = current_on(day)
-        .filter(m::kind.ne("landkreis"))
+        .filter(m::kind.ne(MunicipalityKind::Landkreis))
         .count()
         .get_result(conn)?;
     let kreise = current_on(day)
-        .filter(m::kind.eq_any(["landkreis", "kreisfreie_stadt"]))
+        .filter(m::kind.eq_any([
+            MunicipalityKind::Landkreis,
+            MunicipalityKind::KreisfreieStadt,
+        ]))
         .count()
         .get_result(conn)?;
     Ok((gemeinden, kreise))

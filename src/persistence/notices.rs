@@ -17,7 +17,7 @@ use super::{AnyConnection, audit, budgets, write_tx};
 use crate::domain::calendar::DeliveryRule;
 use crate::domain::notice::NoticeStatus;
 use crate::domain::notice::{
-    CaseLine, DecidedLine, GrantTerms, InForce, NoticeKind, NoticeRequest,
+    CaseLine, DecidedLine, GrantTerms, InForce, NoticeKind, NoticeLine, NoticeRequest,
 };
 use crate::domain::{FinancingType, Money};
 
@@ -78,6 +78,20 @@ pub struct AllocationRow {
     pub notice_id: String,
     pub fiscal_year: i32,
     pub amount_cents: Money,
+}
+
+impl NoticeLineRow {
+    /// The line as the notice decided it.
+    pub fn decided(&self) -> NoticeLine {
+        NoticeLine {
+            line: self.line_no,
+            applied: self.applied_cents,
+            approved: self.approved_cents,
+            actual: self.actual_cents,
+            eligible: self.eligible,
+            reason: self.reason.clone(),
+        }
+    }
 }
 
 /// A notice with its lines and allocations, and the numbers a reader needs.

@@ -103,7 +103,7 @@ pub fn parse(text: &str, fallback_edition: NaiveDate) -> Result<RegisterFile, St
             entry: Municipality {
                 ags: ags.as_str().to_owned(),
                 name: cells[1].to_owned(),
-                kind: kind.as_str().to_owned(),
+                kind,
                 kreis: cells[3].to_owned(),
                 verband: opt(cells[4]),
                 population: num(cells[5], "population")?,
@@ -231,11 +231,7 @@ mod tests {
     #[test]
     fn the_bundled_register_has_624_gemeinden_and_22_kreise() {
         let file = parse(BUNDLED, NaiveDate::MIN).unwrap();
-        let kinds: Vec<MunicipalityKind> = file
-            .rows
-            .iter()
-            .map(|r| r.entry.kind.parse().unwrap())
-            .collect();
+        let kinds: Vec<MunicipalityKind> = file.rows.iter().map(|r| r.entry.kind).collect();
         assert_eq!(kinds.iter().filter(|k| k.is_gemeinde()).count(), 624);
         assert_eq!(kinds.iter().filter(|k| k.is_kreis()).count(), 22);
         assert_eq!(

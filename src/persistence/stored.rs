@@ -23,7 +23,7 @@ use super::MultiBackend;
 use crate::domain::application::CostCategory;
 use crate::domain::notice::{NoticeKind, NoticeStatus};
 use crate::domain::payment::PaymentStatus;
-use crate::domain::{FinancingType, Money, Status};
+use crate::domain::{FinancingType, Money, MunicipalityKind, Status};
 
 /// A stored value that no version of the service writes.
 fn corrupt(column_type: &str, raw: impl std::fmt::Debug, why: impl std::fmt::Display) -> String {
@@ -158,4 +158,5 @@ stored_text!(
     PaymentStatus => "payment status",
     FinancingType => "financing type",
     CostCategory => "cost category",
+    MunicipalityKind => "municipality kind",
 );

@@ -131,20 +131,10 @@ impl Cohort<'_> {
     ) {
         let partners = self.partners(kind, lead);
         self.out.push(Spec {
-            created,
-            kind,
-            lead,
-            partners,
-            requested,
-            grant,
-            fate,
             window,
-            submit_after: None,
-            submit_by: None,
             full_final: hard,
             changes: !hard,
-            revoke: false,
-            until_proof: false,
+            ..Spec::new(created, kind, lead, partners, requested, grant, fate)
         });
     }
 

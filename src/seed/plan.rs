@@ -146,6 +146,37 @@ pub(crate) struct Spec {
     pub until_proof: bool,
 }
 
+impl Spec {
+    /// A case with these figures and fate, without a decision window or submission bounds,
+    /// open to amendments, without a revocation, played to its end.
+    pub(crate) fn new(
+        created: W,
+        kind: Kind,
+        lead: usize,
+        partners: Vec<usize>,
+        requested: i64,
+        grant: i64,
+        fate: Fate,
+    ) -> Spec {
+        Spec {
+            created,
+            kind,
+            lead,
+            partners,
+            requested,
+            grant,
+            fate,
+            window: None,
+            submit_after: None,
+            submit_by: None,
+            full_final: false,
+            changes: true,
+            revoke: false,
+            until_proof: false,
+        }
+    }
+}
+
 pub(crate) const EGOV_OBJECTS: [&str; 6] = ["a", "b", "c", "d", "e", "f"];
 const EGOV_OBJECT_WEIGHTS: [u32; 6] = [22, 25, 15, 15, 10, 13];
 
@@ -261,20 +292,9 @@ pub(crate) fn generic_spec(world: &World, rng: &mut Rng, created: W, load: bool)
         requested
     };
     Spec {
-        created,
-        kind,
-        lead,
-        partners,
-        requested,
-        grant,
-        fate,
-        window: None,
-        submit_after: None,
-        submit_by: None,
-        full_final: false,
-        changes: true,
         revoke: load && fate == Fate::Granted && !until_proof && rng.chance_pm(4),
         until_proof,
+        ..Spec::new(created, kind, lead, partners, requested, grant, fate)
     }
 }
 

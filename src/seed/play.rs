@@ -334,10 +334,10 @@ impl Play<'_, '_> {
             .sim
             .request_payment(at, &self.applicant, amount, Some(reason))?;
         let at = self.at(p)?;
-        self.sim.prepare_payment(at, &self.caseworker, i)?;
+        self.sim.payout(at, &self.caseworker, i)?;
         let approver = self.approver();
         let at = self.at(x)?;
-        Ok(self.sim.release_payment(at, &approver, i)?)
+        Ok(self.sim.payout(at, &approver, i)?)
     }
 }
 

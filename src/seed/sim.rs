@@ -18,6 +18,7 @@ use crate::domain::application::{Content, ProgrammeTerms};
 use crate::domain::audit::GENESIS;
 use crate::domain::calendar::DeliveryRule;
 use crate::domain::notice::{NoticeKind, NoticeRequest};
+use crate::domain::payment::PaymentStatus;
 use crate::domain::{Action, Money, Role};
 use crate::persistence::applications::{Case, TransitionRequest, WriteError, Writer};
 use crate::persistence::audit::{AuditEvent, Entry};
@@ -315,6 +316,13 @@ impl<'e> Sim<'e> {
         }
     }
 
+    /// A write on the case that creates the record `id` (a notice, a payment request).
+    fn created(&mut self, at: NaiveDateTime, actor: &Actor, id: &str, op: Op, e: &Entry) {
+        let case = self.case.row.id.clone();
+        self.step(at, actor, &case, Some(id), op);
+        self.log(e);
+    }
+
     fn log(&mut self, e: &Entry) {
         let event = self.chains.append(e);
         self.audit.push(event);
@@ -430,11 +438,9 @@ impl<'e> Sim<'e> {
     ) -> Result<usize, String> {
         let id = self.style.next_id();
         let (notice, entry) = self.draft_notice(at, actor, kind, req, Some(&id))?;
-        let case = self.case.row.id.clone();
         let req = Box::new(req.clone());
-        self.step(at, actor, &case, Some(&id), Op::Prepare { kind, req });
+        self.created(at, actor, &id, Op::Prepare { kind, req }, &entry);
         self.notices.push(notice);
-        self.log(&entry);
         Ok(self.notices.len() - 1)
     }
 
@@ -519,16 +525,15 @@ impl<'e> Sim<'e> {
         let open = Money::from_cents(self.open_payments()).map_err(|e| e.to_string())?;
         let (row, entry) = payment_step::request(&self.case, open, amount, reason, &w)
             .map_err(|e| refused("payment request", e))?;
-        let case = self.case.row.id.clone();
         let reason = reason.map(str::to_owned);
-        self.step(at, actor, &case, Some(&id), Op::Request { amount, reason });
+        self.created(at, actor, &id, Op::Request { amount, reason }, &entry);
         self.payments.push(row);
-        self.log(&entry);
         Ok(self.payments.len() - 1)
     }
 
-    /// `persistence::payments::payout` by a caseworker: prepares a requested payout.
-    pub(crate) fn prepare_payment(
+    /// `persistence::payments::payout`: a caseworker prepares a requested payout, an approver
+    /// releases a prepared one.
+    pub(crate) fn payout(
         &mut self,
         at: NaiveDateTime,
         actor: &Actor,
@@ -536,31 +541,21 @@ impl<'e> Sim<'e> {
     ) -> Result<(), String> {
         let w = actor.writer(at, None);
         let row = self.payments.get(idx).ok_or("no such payment request")?;
-        let (row, entry) = payment_step::check_payout_role(row, &w)
-            .and_then(|()| payment_step::prepare(&self.case, row, &w))
-            .map_err(|e| refused("payout", e))?;
-        self.step(at, actor, &row.id, None, Op::Payout);
-        self.payments[idx] = row;
-        self.log(&entry);
-        Ok(())
-    }
-
-    /// `persistence::payments::payout` by an approver: releases a prepared payout.
-    pub(crate) fn release_payment(
-        &mut self,
-        at: NaiveDateTime,
-        actor: &Actor,
-        idx: usize,
-    ) -> Result<(), String> {
-        let w = actor.writer(at, None);
-        let row = self.payments.get(idx).ok_or("no such payment request")?;
-        let r = payment_step::check_payout_role(row, &w)
-            .and_then(|()| payment_step::release(&self.case, row, &w))
-            .map_err(|e| refused("payout", e))?;
-        self.step(at, actor, &r.payment.id, None, Op::Payout);
-        self.case = r.case;
-        self.payments[idx] = r.payment;
-        for e in &r.entries {
+        payment_step::check_payout_role(row, &w).map_err(|e| refused("payout", e))?;
+        let (case, payment, entries) = if row.status == PaymentStatus::Requested {
+            let (payment, entry) =
+                payment_step::prepare(&self.case, row, &w).map_err(|e| refused("payout", e))?;
+            (None, payment, vec![entry])
+        } else {
+            let r = payment_step::release(&self.case, row, &w).map_err(|e| refused("payout", e))?;
+            (Some(r.case), r.payment, r.entries.to_vec())
+        };
+        self.step(at, actor, &payment.id, None, Op::Payout);
+        if let Some(case) = case {
+            self.case = case;
+        }
+        self.payments[idx] = payment;
+        for e in &entries {
             self.log(e);
         }
         Ok(())

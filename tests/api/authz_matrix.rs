@@ -224,6 +224,15 @@ fn the_policy_table_has_one_row_for_every_documented_operation_and_no_other() {
                  list: {responses:?}"
             );
         }
+        // …and no refusal it does not decide: 403 only where some role is refused with it.
+        let refuses_a_role = EVERYONE
+            .iter()
+            .any(|w| !may.contains(w) && refusal(*w, may, *reach) == 403);
+        assert_eq!(
+            responses.contains("403"),
+            refuses_a_role,
+            "{method} {path}: the document's 403 row and the policy disagree"
+        );
     }
 }
 

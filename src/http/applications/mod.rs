@@ -20,7 +20,6 @@ use super::pagination::{self, Page};
 use crate::auth::policy;
 use crate::domain::{Action, Ags, KreisKey, Status};
 use crate::error::{ApiError, FieldError, Problem};
-use crate::persistence::Pool;
 use crate::persistence::applications::{
     self as repo, Case, Created, Idempotency, ListFilter, TransitionRequest,
 };
@@ -61,7 +60,6 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     request_body = NewApplication,
     responses(
         (status = 201, body = ApplicationDto, headers(("ETag" = String), ("Location" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/applications")]
@@ -69,7 +67,6 @@ pub async fn create(
     caller: Caller,
     req: HttpRequest,
     body: Json<NewApplication>,
-    pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::CREATE_APPLICATIONS)?;
     let key = idempotency_key(&req)?;
@@ -86,24 +83,25 @@ pub async fn create(
         )));
     }
     let (programme, content) = body.into_content().map_err(ApiError::Validation)?;
-    let created = super::db(&pool, move |conn| {
-        let idem = key.as_deref().map(|k| Idempotency {
-            key: k,
-            request_hash: &request_hash,
-        });
-        let render = |c: &Case| {
-            serde_json::to_string(&ApplicationDto::new(c, caller.now)).unwrap_or_default()
-        };
-        Ok(repo::create(
-            conn,
-            &programme,
-            &content,
-            &caller.writer(),
-            idem,
-            &render,
-        )?)
-    })
-    .await?;
+    let created = caller
+        .db(move |conn, caller| {
+            let idem = key.as_deref().map(|k| Idempotency {
+                key: k,
+                request_hash: &request_hash,
+            });
+            let render = |c: &Case| {
+                serde_json::to_string(&ApplicationDto::new(c, caller.now)).unwrap_or_default()
+            };
+            Ok(repo::create(
+                conn,
+                &programme,
+                &content,
+                &caller.writer(),
+                idem,
+                &render,
+            )?)
+        })
+        .await?;
     // A create answers the case at its first version; a replay is that same first answer.
     let (status, body, id, replayed) = match created {
         Created::New { case, body } => (201, body, case.row.id, false),
@@ -126,22 +124,18 @@ pub async fn create(
     params(("id" = String, Path)),
     responses(
         (status = 200, body = ApplicationDto, headers(("ETag" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications/{id}")]
-pub async fn get(
-    caller: Caller,
-    path: web::Path<String>,
-    pool: web::Data<Pool>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get(caller: Caller, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_APPLICATIONS)?;
     let id = path.into_inner();
     let now = caller.now;
-    let case = super::db(&pool, move |conn| {
-        repo::find(conn, &id, caller.scope())?.ok_or_else(|| no_application(&id))
-    })
-    .await?;
+    let case = caller
+        .db(move |conn, caller| {
+            repo::find(conn, &id, caller.scope())?.ok_or_else(|| no_application(&id))
+        })
+        .await?;
     Ok(with_etag(StatusCode::OK, &case, now))
 }
 
@@ -245,22 +239,16 @@ fn decode_cursor(c: &str) -> Result<(NaiveDateTime, String), ApiError> {
     params(ListQuery),
     responses(
         (status = 200, body = Page<ApplicationSummary>),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications")]
-pub async fn list(
-    caller: Caller,
-    query: web::Query<ListQuery>,
-    pool: web::Data<Pool>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list(caller: Caller, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_APPLICATIONS)?;
     let filter = query.into_inner().filter()?;
     let limit = filter.limit - 1;
-    let rows = super::db(&pool, move |conn| {
-        Ok(repo::list(conn, caller.scope(), &filter)?)
-    })
-    .await?;
+    let rows = caller
+        .db(move |conn, caller| Ok(repo::list(conn, caller.scope(), &filter)?))
+        .await?;
     let page: Page<ApplicationSummary> =
         pagination::page(rows, limit, cursor_key, ApplicationSummary::from);
     Ok(HttpResponse::Ok().json(page))
@@ -275,7 +263,6 @@ pub async fn list(
     request_body = ApplicationPatch,
     responses(
         (status = 200, body = ApplicationDto, headers(("ETag" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -285,26 +272,26 @@ pub async fn update(
     req: HttpRequest,
     path: web::Path<String>,
     body: Json<ApplicationPatch>,
-    pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::EDIT_DRAFTS)?;
     let expected = etag::if_match(&req)?;
     let id = path.into_inner();
     let patch = body.into_inner();
     let now = caller.now;
-    let case = super::db(&pool, move |conn| {
-        let edit = |c: &mut _, p: &mut String| patch.apply(c, p);
-        let reason = patch.reason.as_deref();
-        Ok(repo::update_draft(
-            conn,
-            &id,
-            expected,
-            &caller.writer(),
-            &edit,
-            reason,
-        )?)
-    })
-    .await?;
+    let case = caller
+        .db(move |conn, caller| {
+            let edit = |c: &mut _, p: &mut String| patch.apply(c, p);
+            let reason = patch.reason.as_deref();
+            Ok(repo::update_draft(
+                conn,
+                &id,
+                expected,
+                &caller.writer(),
+                &edit,
+                reason,
+            )?)
+        })
+        .await?;
     Ok(with_etag(StatusCode::OK, &case, now))
 }
 
@@ -319,7 +306,6 @@ pub async fn update(
     request_body = TransitionBody,
     responses(
         (status = 200, body = ApplicationDto, headers(("ETag" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -329,7 +315,6 @@ pub async fn transition(
     req: HttpRequest,
     path: web::Path<String>,
     body: Json<TransitionBody>,
-    pool: web::Data<Pool>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_APPLICATIONS)?;
     let expected = etag::if_match(&req)?;
@@ -351,21 +336,22 @@ pub async fn transition(
         )
     })?;
     let now = caller.now;
-    let case = super::db(&pool, move |conn| {
-        let actual: Option<Vec<(i32, crate::domain::Money)>> = body
-            .actual_costs
-            .as_ref()
-            .map(|a| a.iter().map(|c| (c.line, c.amount)).collect());
-        let t = TransitionRequest {
-            action,
-            reason: body.reason.as_deref(),
-            response_due: body.response_due,
-            expected_version: expected,
-            actual_costs: actual.as_deref(),
-        };
-        Ok(repo::apply_transition(conn, &id, &caller.writer(), &t)?)
-    })
-    .await?;
+    let case = caller
+        .db(move |conn, caller| {
+            let actual: Option<Vec<(i32, crate::domain::Money)>> = body
+                .actual_costs
+                .as_ref()
+                .map(|a| a.iter().map(|c| (c.line, c.amount)).collect());
+            let t = TransitionRequest {
+                action,
+                reason: body.reason.as_deref(),
+                response_due: body.response_due,
+                expected_version: expected,
+                actual_costs: actual.as_deref(),
+            };
+            Ok(repo::apply_transition(conn, &id, &caller.writer(), &t)?)
+        })
+        .await?;
     Ok(with_etag(StatusCode::OK, &case, now))
 }
 
@@ -377,21 +363,17 @@ pub async fn transition(
     params(("id" = String, Path)),
     responses(
         (status = 200, body = Vec<AuditEventDto>),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/applications/{id}/history")]
-pub async fn history(
-    caller: Caller,
-    path: web::Path<String>,
-    pool: web::Data<Pool>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn history(caller: Caller, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_APPLICATIONS)?;
     let id = path.into_inner();
-    let events = super::db(&pool, move |conn| {
-        repo::history(conn, &id, caller.scope())?.ok_or_else(|| no_application(&id))
-    })
-    .await?;
+    let events = caller
+        .db(move |conn, caller| {
+            repo::history(conn, &id, caller.scope())?.ok_or_else(|| no_application(&id))
+        })
+        .await?;
     let dtos: Vec<AuditEventDto> = events.into_iter().map(AuditEventDto::from).collect();
     Ok(HttpResponse::Ok().json(dtos))
 }
