@@ -6,14 +6,14 @@
 //! The domain types stay free of diesel (the layering test); the impls live here, one macro
 //! for all of them, and work through `MultiConnection`: `FromSql` for every backend (through
 //! the raw `i64` or `String`), `ToSql` for SQLite, PostgreSQL and the `MultiBackend` that
-//! dispatches to them, and the `AsExpression`/`Queryable` impls diesel's derives would write.
+//! dispatches to them, `Queryable`, and `AsExpression` by way of the raw type (only diesel's
+//! public API).
 
 use std::io::Write;
 
 use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql, Queryable};
 use diesel::expression::AsExpression;
-use diesel::internal::derives::as_expression::Bound;
 use diesel::pg::Pg;
 use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_types::{BigInt, Nullable, Text};
@@ -31,11 +31,13 @@ fn corrupt(column_type: &str, raw: impl std::fmt::Debug, why: impl std::fmt::Dis
 }
 
 /// The diesel impls of a domain type stored as `$st` through the raw Rust type `$raw`: `load`
-/// converts a raw value (or says why not), `sqlite` binds a value, `pg` writes PostgreSQL's
-/// binary format of it.
+/// converts a raw value (or says why not), `bind` gives the primitive a value binds as in a
+/// query; `sqlite` and `pg` serialise it where diesel asks the type itself (an `Option` of it,
+/// through diesel's `Option` impls).
 macro_rules! stored {
     ($ty:ty as $st:ty, $what:literal, raw: $raw:ty,
      load: |$r:ident| $load:expr,
+     bind: $bty:ty = |$bv:ident| $bind:expr,
      sqlite: |$sv:ident, $so:ident| $sqlite:expr,
      pg: |$pv:ident, $po:ident| $pg:expr) => {
         impl<DB: Backend> FromSql<$st, DB> for $ty
@@ -83,54 +85,45 @@ macro_rules! stored {
             }
         }
 
+        // Values in queries and inserts bind as their raw type (`$bty`), so these use only
+        // diesel's public impls of the primitive types.
         impl AsExpression<$st> for $ty {
-            type Expression = Bound<$st, Self>;
+            type Expression = <$bty as AsExpression<$st>>::Expression;
             fn as_expression(self) -> Self::Expression {
-                Bound::new(self)
+                let $bv = self;
+                AsExpression::<$st>::as_expression($bind)
             }
         }
 
         impl<'a> AsExpression<$st> for &'a $ty {
-            type Expression = Bound<$st, Self>;
+            type Expression = <$bty as AsExpression<$st>>::Expression;
             fn as_expression(self) -> Self::Expression {
-                Bound::new(self)
+                let $bv = *self;
+                AsExpression::<$st>::as_expression($bind)
             }
         }
 
         impl AsExpression<Nullable<$st>> for $ty {
-            type Expression = Bound<Nullable<$st>, Self>;
+            type Expression = <$bty as AsExpression<Nullable<$st>>>::Expression;
             fn as_expression(self) -> Self::Expression {
-                Bound::new(self)
+                let $bv = self;
+                AsExpression::<Nullable<$st>>::as_expression($bind)
             }
         }
 
         impl<'a> AsExpression<Nullable<$st>> for &'a $ty {
-            type Expression = Bound<Nullable<$st>, Self>;
+            type Expression = <$bty as AsExpression<Nullable<$st>>>::Expression;
             fn as_expression(self) -> Self::Expression {
-                Bound::new(self)
+                let $bv = *self;
+                AsExpression::<Nullable<$st>>::as_expression($bind)
             }
         }
 
         impl<'a, 'b> AsExpression<$st> for &'b &'a $ty {
-            type Expression = Bound<$st, Self>;
+            type Expression = <$bty as AsExpression<$st>>::Expression;
             fn as_expression(self) -> Self::Expression {
-                Bound::new(self)
-            }
-        }
-
-        impl<'a, 'b> AsExpression<Nullable<$st>> for &'b &'a $ty {
-            type Expression = Bound<Nullable<$st>, Self>;
-            fn as_expression(self) -> Self::Expression {
-                Bound::new(self)
-            }
-        }
-
-        impl<DB: Backend> ToSql<Nullable<$st>, DB> for $ty
-        where
-            $ty: ToSql<$st, DB>,
-        {
-            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
-                ToSql::<$st, DB>::to_sql(self, out)
+                let $bv = **self;
+                AsExpression::<$st>::as_expression($bind)
             }
         }
     };
@@ -141,6 +134,7 @@ macro_rules! stored_text {
     ($($ty:ty => $what:literal),+ $(,)?) => {$(
         stored!($ty as Text, $what, raw: String,
             load: |s| s.parse::<$ty>(),
+            bind: &'static str = |v| v.as_str(),
             sqlite: |v, out| out.set_value(v.as_str()),
             pg: |v, out| out.write_all(v.as_str().as_bytes()));
     )+};
@@ -148,6 +142,7 @@ macro_rules! stored_text {
 
 stored!(Money as BigInt, "amount of cents", raw: i64,
     load: |c| Money::from_cents(*c).map_err(|e| e.to_string()),
+    bind: i64 = |m| m.cents(),
     sqlite: |m, out| out.set_value(m.cents()),
     pg: |m, out| out.write_all(&m.cents().to_be_bytes()));
 
