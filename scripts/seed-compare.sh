@@ -46,10 +46,8 @@ run() {
   echo "$end - $start" | bc
 }
 
-declare -a base_t head_t
 for ((r = 1; r <= rounds; r++)); do
   b=$(run "$BASE_BIN"); h=$(run "$HEAD_BIN")
-  base_t+=("$b"); head_t+=("$h")
   printf 'round %d: base %.1f s, head %.1f s, head/base %.2f\n' "$r" "$b" "$h" "$(echo "$h / $b" | bc -l)"
 done
 reset_db >/dev/null

@@ -414,7 +414,7 @@ pub fn sign(conn: &mut AnyConnection, id: &str, w: &Writer<'_>) -> Result<Notice
             ),
             None => None,
         };
-        let deltas = step::budget_deltas(&notice, referred.as_ref())?;
+        let deltas = step::budget_deltas(&notice, referred.as_ref());
         budgets::commit(conn, &before.row.programme_code, &deltas, w.now, w.subject)?;
         let seq: i32 = n::table
             .filter(n::application_id.eq(&case_id))

@@ -484,7 +484,7 @@ impl<'e> Sim<'e> {
             .refers_to
             .as_ref()
             .and_then(|r| self.notices.iter().find(|n| n.row.id == *r));
-        let deltas = notice_step::budget_deltas(notice, referred)?;
+        let deltas = notice_step::budget_deltas(notice, referred);
         let seq = self
             .notices
             .iter()

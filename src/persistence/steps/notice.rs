@@ -247,18 +247,15 @@ pub(crate) fn check_signing(
 
 /// The budget changes of a signing: the change of the allocation in force, year by year
 /// (`referred`: the notice this one changes).
-pub(crate) fn budget_deltas(
-    notice: &Notice,
-    referred: Option<&Notice>,
-) -> Result<Vec<(i32, i64)>, WriteError> {
+pub(crate) fn budget_deltas(notice: &Notice, referred: Option<&Notice>) -> Vec<(i32, i64)> {
     if notice.row.granted_cents.is_none() {
-        return Ok(Vec::new());
+        return Vec::new();
     }
     let old = match referred {
         Some(r) => r.allocation_pairs(),
         None => Vec::new(),
     };
-    Ok(allocation_deltas(&old, &notice.allocation_pairs()))
+    allocation_deltas(&old, &notice.allocation_pairs())
 }
 
 /// What a signing changes.
