@@ -84,6 +84,7 @@ fn run(
     let metrics = web::Data::new(Metrics::default());
     let authority = web::Data::new(authority);
     let clock = web::Data::new(clock);
+    let verify_runs = web::Data::new(crate::http::audit::VerifyRuns::default());
     let server = HttpServer::new(move || {
         // The docs and the document come first: the `/api/v1` scope would otherwise claim
         // `/api/v1/openapi.json`.
@@ -98,6 +99,7 @@ fn run(
             .app_data(metrics.clone())
             .app_data(authority.clone())
             .app_data(clock.clone())
+            .app_data(verify_runs.clone())
             .app_data(routes.clone())
             .app_data(errors::json_config())
             .app_data(errors::query_config())

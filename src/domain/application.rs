@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use chrono::{Months, NaiveDate};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::grant::{FinancingType, GrantBasis, max_grant};
 use super::names::string_enum;
@@ -22,7 +22,7 @@ pub const MAX_COST_LINES: usize = 500;
 pub const MAX_PARTNERS: usize = 100;
 
 /// What a cost line is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CostCategory {
     Software,

@@ -1,17 +1,109 @@
-//! The hash chain of the audit log: each entry's hash covers its own fields and the previous
-//! entry's hash of the same record, so that an edited, inserted or removed entry breaks the
-//! chain from there on.
+//! The rules of the trusted audit log (docs/audit.md), without I/O:
+//!
+//! - the **global chain**: entry `n` carries the MAC of entry `n - 1` (`prev_mac`) and its own
+//!   MAC, an HMAC-SHA256 under the audit key over its fields and `prev_mac`, so that an entry
+//!   edited, inserted, removed or appended without the key breaks the chain from there on;
+//! - **checkpoints**: the head (sequence number and MAC) at a moment, MAC'd the same way, to
+//!   be published outside the database;
+//! - **record states**: what a write stored, as the record's rows in canonical JSON. Each
+//!   entry carries the RFC 7386 merge patch from the state before to the state after and the
+//!   SHA-256 of the state after; verify replays the patches and compares with the live rows.
 
+use hmac::{Hmac, Mac};
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-/// The hash that starts every record's chain.
+/// The `prev_mac` of the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// The fields an entry's hash covers, in a fixed order.
+/// What the MAC of an entry covers first: a version tag, so that no other message the key
+/// signs (a checkpoint) can be taken for an entry.
+const ENTRY_TAG: &str = "foerderakte-audit-entry-v2";
+const CHECKPOINT_TAG: &str = "foerderakte-audit-checkpoint-v2";
+
+/// The shortest secret accepted: 256 bits, the HMAC-SHA256 block's security level.
+pub const MIN_KEY_BYTES: usize = 32;
+
+/// A secret audit key and its public id (the first 16 hex digits of the SHA-256 of the
+/// secret with a tag: it names the key in every entry without revealing it).
+#[derive(Clone)]
+pub struct AuditKey {
+    id: String,
+    secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditKey").field("id", &self.id).finish()
+    }
+}
+
+impl AuditKey {
+    pub fn new(secret: Vec<u8>) -> Result<AuditKey, String> {
+        if secret.len() < MIN_KEY_BYTES {
+            return Err(format!(
+                "an audit key needs at least {MIN_KEY_BYTES} bytes, this one has {}",
+                secret.len()
+            ));
+        }
+        let mut h = Sha256::new();
+        h.update(b"foerderakte-audit-key-id\0");
+        h.update(&secret);
+        let id = hex(&h.finalize()[..8]);
+        Ok(AuditKey { id, secret })
+    }
+
+    /// A key from its hexadecimal text (64 or more hex digits).
+    pub fn from_hex(text: &str) -> Result<AuditKey, String> {
+        AuditKey::new(unhex(text.trim())?)
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn mac(&self, message: &[u8]) -> String {
+        let mut m = match Hmac::<Sha256>::new_from_slice(&self.secret) {
+            Ok(m) => m,
+            Err(e) => unreachable!("HMAC takes keys of any length: {e}"),
+        };
+        m.update(message);
+        hex(&m.finalize().into_bytes())
+    }
+}
+
+/// The key that signs new entries and the earlier ones that still verify old entries
+/// (rotation: docs/audit.md).
+#[derive(Debug, Clone)]
+pub struct Keyring {
+    pub current: AuditKey,
+    pub previous: Vec<AuditKey>,
+}
+
+impl Keyring {
+    pub fn single(current: AuditKey) -> Keyring {
+        Keyring {
+            current,
+            previous: Vec::new(),
+        }
+    }
+
+    /// The key with this id, if the ring holds it.
+    pub fn find(&self, id: &str) -> Option<&AuditKey> {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|k| k.id == id)
+    }
+}
+
+/// The fields an entry's MAC covers, in a fixed order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainedFields<'a> {
+    /// The entry's place in the global chain.
+    pub id: i64,
     pub record_type: &'a str,
     pub record_key: &'a str,
+    /// The entry's place in its record's history.
     pub seq: i64,
     /// RFC 3339 with microseconds, UTC.
     pub occurred_at: &'a str,
@@ -23,32 +115,191 @@ pub struct ChainedFields<'a> {
     pub reason: Option<&'a str>,
     /// The changed fields as JSON text, exactly as stored.
     pub changes: &'a str,
+    /// The merge patch of the record's state, as stored.
+    pub state: &'a str,
+    pub state_hash: &'a str,
 }
 
-/// SHA-256 (hex) over the previous hash and the fields, serialised as a JSON array so that no
-/// two different field lists serialise alike.
-pub fn entry_hash(prev_hash: &str, f: &ChainedFields<'_>) -> String {
-    // A tuple serialises as the JSON array `[prev, type, …]`, byte for byte what a
-    // `json!([…])` of the same values prints, without copying every field into a `Value`.
-    let canonical = (
-        prev_hash,
-        f.record_type,
-        f.record_key,
-        f.seq,
-        f.occurred_at,
-        f.actor,
-        f.role,
-        f.action,
-        f.from_status,
-        f.to_status,
-        f.reason,
-        f.changes,
+/// The entry's MAC: HMAC-SHA256 under `key` over one compact JSON array of a tag, the key id,
+/// the previous entry's MAC and the fields (a JSON array: no two different field lists
+/// serialise alike).
+pub fn entry_mac(key: &AuditKey, prev_mac: &str, f: &ChainedFields<'_>) -> String {
+    let message = (
+        ENTRY_TAG,
+        key.id(),
+        prev_mac,
+        f.id,
+        (f.record_type, f.record_key, f.seq, f.occurred_at),
+        (f.actor, f.role, f.action),
+        (f.from_status, f.to_status, f.reason),
+        (f.changes, f.state, f.state_hash),
     );
-    let text = match serde_json::to_vec(&canonical) {
-        Ok(text) => text,
+    key.mac(&json_bytes(&message))
+}
+
+/// A checkpoint's MAC: the head `seq` with its MAC at `created_at` (RFC 3339, UTC).
+pub fn checkpoint_mac(key: &AuditKey, seq: i64, head_mac: &str, created_at: &str) -> String {
+    key.mac(&json_bytes(&(
+        CHECKPOINT_TAG,
+        key.id(),
+        seq,
+        head_mac,
+        created_at,
+    )))
+}
+
+fn json_bytes<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    match serde_json::to_vec(v) {
+        Ok(bytes) => bytes,
         Err(e) => unreachable!("strings, integers and nulls always serialise: {e}"),
+    }
+}
+
+/// A record's state without its null fields: RFC 7386 cannot tell a null value from a
+/// removed one, so a state never holds either (a missing field reads as null).
+pub fn without_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, without_nulls(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// The RFC 7386 merge patch that turns `before` into `after` (both objects without nulls;
+/// anything else is replaced whole).
+pub fn merge_patch_between(before: &Value, after: &Value) -> Value {
+    match (before, after) {
+        (Value::Object(b), Value::Object(a)) => {
+            let mut out = Map::new();
+            for (k, bv) in b {
+                match a.get(k) {
+                    None => {
+                        out.insert(k.clone(), Value::Null);
+                    }
+                    Some(av) if av != bv => {
+                        out.insert(k.clone(), merge_patch_between(bv, av));
+                    }
+                    Some(_) => {}
+                }
+            }
+            for (k, av) in a {
+                if !b.contains_key(k) {
+                    out.insert(k.clone(), av.clone());
+                }
+            }
+            Value::Object(out)
+        }
+        (_, a) => a.clone(),
+    }
+}
+
+/// Applies an RFC 7386 merge patch to `target` (section 2's algorithm).
+pub fn apply_merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(p) = patch else {
+        *target = patch.clone();
+        return;
     };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    if let Value::Object(t) = target {
+        for (k, v) in p {
+            if v.is_null() {
+                t.remove(k);
+            } else {
+                apply_merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+    }
+}
+
+/// The SHA-256 (hex) of a state in canonical form: compact JSON with every object's keys in
+/// byte order, whatever order the map kept them in.
+pub fn state_hash(state: &Value) -> String {
+    let mut text = Vec::with_capacity(256);
+    canonical(state, &mut text);
     hex(&Sha256::digest(&text))
+}
+
+fn canonical(v: &Value, out: &mut Vec<u8>) {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push(b'{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(&json_bytes(k));
+                out.push(b':');
+                canonical(&m[k], out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                canonical(item, out);
+            }
+            out.push(b']');
+        }
+        scalar => out.extend_from_slice(&json_bytes(scalar)),
+    }
+}
+
+/// One field where two states differ: its path (`table.field` or `table.row.field`) and both
+/// values (`None`: absent or null).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldDifference {
+    pub path: String,
+    pub logged: Option<String>,
+    pub live: Option<String>,
+}
+
+/// Every leaf field where `logged` and `live` differ, in path order.
+pub fn differences(logged: &Value, live: &Value) -> Vec<FieldDifference> {
+    let mut out = Vec::new();
+    walk("", logged, live, &mut out);
+    out
+}
+
+fn walk(path: &str, logged: &Value, live: &Value, out: &mut Vec<FieldDifference>) {
+    if let (Value::Object(l), Value::Object(r)) = (logged, live) {
+        let mut keys: Vec<&String> = l.keys().chain(r.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        for k in keys {
+            let sub = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            let (a, b) = (
+                l.get(k).unwrap_or(&Value::Null),
+                r.get(k).unwrap_or(&Value::Null),
+            );
+            walk(&sub, a, b, out);
+        }
+    } else if logged != live {
+        let text = |v: &Value| match v {
+            Value::Null => None,
+            Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        };
+        out.push(FieldDifference {
+            path: path.to_owned(),
+            logged: text(logged),
+            live: text(live),
+        });
+    }
 }
 
 /// Lower-case hexadecimal.
@@ -62,12 +313,39 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// The bytes of a hexadecimal text.
+pub fn unhex(text: &str) -> Result<Vec<u8>, String> {
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    let bytes = text.as_bytes();
+    if bytes.len() % 2 != 0 {
+        return Err("a hexadecimal key has an even number of digits".into());
+    }
+    bytes
+        .chunks(2)
+        .map(|p| match (digit(p[0]), digit(p[1])) {
+            (Some(h), Some(l)) => Ok(h << 4 | l),
+            _ => Err("a hexadecimal key has only the digits 0-9 and a-f".to_owned()),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn key(byte: u8) -> AuditKey {
+        AuditKey::new(vec![byte; 32]).unwrap()
+    }
 
     fn fields(reason: Option<&str>) -> ChainedFields<'_> {
         ChainedFields {
+            id: 7,
             record_type: "application",
             record_key: "1",
             seq: 1,
@@ -79,29 +357,104 @@ mod tests {
             to_status: Some("in_review"),
             reason,
             changes: "{}",
+            state: "{}",
+            state_hash: "ab",
         }
     }
 
     #[test]
-    fn the_hash_covers_the_fields_as_one_compact_json_array() {
-        // SHA-256 of `["p","application","1",1,"2026-11-22T10:15:00.000000Z","anna",
-        // "caseworker","start_review","submitted","in_review","a \"quoted\" reason","{}"]`,
-        // computed outside Rust (Python's json.dumps with compact separators and hashlib):
-        // the entries written so far keep verifying.
+    fn the_mac_is_hmac_sha256_over_one_compact_json_array() {
+        // HMAC-SHA256 with 32 bytes 0x01 over
+        // ["foerderakte-audit-entry-v2","<id>","p",7,["application","1",1,
+        // "2026-11-22T10:15:00.000000Z"],["anna","caseworker","start_review"],
+        // ["submitted","in_review","a \"quoted\" reason"],["{}","{}","ab"]],
+        // recomputed outside Rust (Python's hmac, json.dumps with compact separators).
+        let k = key(1);
+        assert_eq!(k.id(), "836bea8704f708b7");
         let f = fields(Some("a \"quoted\" reason"));
         assert_eq!(
-            entry_hash("p", &f),
-            "10ce260643e177e68265867d4d1ee9b02ae267a745812ac3d20f6802d01cbf02"
+            entry_mac(&k, "p", &f),
+            "8864b8346d536e23411c0279a0d6c9bb012e41e7be190cacf63a8e57ad90b299"
         );
-        assert_eq!(hex(&[0x00, 0x9f, 0xff]), "009fff");
     }
 
     #[test]
-    fn any_changed_field_or_predecessor_changes_the_hash() {
-        let h = entry_hash(GENESIS, &fields(None));
-        assert_eq!(h.len(), 64);
-        assert_eq!(h, entry_hash(GENESIS, &fields(None)));
-        assert_ne!(h, entry_hash(GENESIS, &fields(Some(""))));
-        assert_ne!(h, entry_hash(&h, &fields(None)));
+    fn any_changed_field_predecessor_or_key_changes_the_mac() {
+        let k = key(1);
+        let m = entry_mac(&k, GENESIS, &fields(None));
+        assert_eq!(m.len(), 64);
+        assert_eq!(m, entry_mac(&k, GENESIS, &fields(None)));
+        assert_ne!(m, entry_mac(&k, GENESIS, &fields(Some(""))));
+        assert_ne!(m, entry_mac(&k, &m, &fields(None)));
+        assert_ne!(m, entry_mac(&key(2), GENESIS, &fields(None)));
+        let cp = checkpoint_mac(&k, 7, &m, "2026-11-22T10:15:00.000000Z");
+        assert_ne!(cp, checkpoint_mac(&k, 8, &m, "2026-11-22T10:15:00.000000Z"));
+    }
+
+    #[test]
+    fn short_keys_and_bad_hex_are_refused_and_debug_hides_the_secret() {
+        assert!(AuditKey::new(vec![0; 31]).is_err());
+        assert!(AuditKey::from_hex("zz").is_err());
+        assert!(AuditKey::from_hex("abc").is_err());
+        let k = AuditKey::from_hex(&"0a".repeat(32)).unwrap();
+        assert!(!format!("{k:?}").contains("0a0a"));
+        let ring = Keyring {
+            current: key(1),
+            previous: vec![k.clone()],
+        };
+        assert_eq!(ring.find(k.id()).map(AuditKey::id), Some(k.id()));
+        assert!(ring.find("nope").is_none());
+    }
+
+    #[test]
+    fn a_merge_patch_turns_the_state_before_into_the_state_after() {
+        let before = json!({"t": {"a": 1, "b": "x", "rows": {"1": {"v": 1}, "2": {"v": 2}}}});
+        let after = json!({"t": {"a": 2, "c": true, "rows": {"1": {"v": 1}, "3": {"v": 3}}}});
+        let patch = merge_patch_between(&before, &after);
+        assert_eq!(
+            patch,
+            json!({"t": {"a": 2, "b": null, "c": true, "rows": {"2": null, "3": {"v": 3}}}})
+        );
+        let mut s = before.clone();
+        apply_merge_patch(&mut s, &patch);
+        assert_eq!(s, after);
+        let mut fresh = Value::Null;
+        apply_merge_patch(&mut fresh, &merge_patch_between(&Value::Null, &after));
+        assert_eq!(fresh, after);
+        assert_eq!(without_nulls(json!({"a": null, "b": {"c": null, "d": 1}})), json!({"b": {"d": 1}}));
+    }
+
+    #[test]
+    fn the_state_hash_ignores_key_order_and_differences_name_the_field() {
+        let a = json!({"t": {"b": 1, "a": [1, "x"]}});
+        let mut m = Map::new();
+        m.insert("a".into(), json!([1, "x"]));
+        m.insert("b".into(), json!(1));
+        let b = json!({"t": Value::Object(m)});
+        assert_eq!(state_hash(&a), state_hash(&b));
+        // SHA-256 of `{"t":{"a":[1,"x"],"b":1}}`.
+        assert_eq!(
+            state_hash(&a),
+            hex(&Sha256::digest(br#"{"t":{"a":[1,"x"],"b":1}}"#))
+        );
+        let live = json!({"t": {"b": 2, "a": [1, "x"], "c": "new"}});
+        let d = differences(&a, &live);
+        assert_eq!(
+            d,
+            vec![
+                FieldDifference {
+                    path: "t.b".into(),
+                    logged: Some("1".into()),
+                    live: Some("2".into())
+                },
+                FieldDifference {
+                    path: "t.c".into(),
+                    logged: None,
+                    live: Some("new".into())
+                },
+            ]
+        );
+        assert_eq!(unhex("00ff10").unwrap(), vec![0, 255, 16]);
+        assert_eq!(hex(&[0x00, 0x9f, 0xff]), "009fff");
     }
 }

@@ -1,5 +1,6 @@
 //! The one macro for the enums the service stores and exchanges as snake_case strings: the
-//! list of `ALL` values, `as_str`, `FromStr` (the error names the kind of value) and `Display`.
+//! list of `ALL` values, `as_str`, `FromStr` (the error names the kind of value), `Display`
+//! and `Serialize` (as `as_str`).
 //! `persistence::stored` gives the same enums their database columns.
 
 /// `string_enum!(Status, "status", { Draft => "draft", … })`.
@@ -22,6 +23,12 @@ macro_rules! string_enum {
                     .into_iter()
                     .find(|v| v.as_str() == s)
                     .ok_or_else(|| format!(concat!("unknown ", $what, " {:?}"), s))
+            }
+        }
+
+        impl ::serde::Serialize for $ty {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
             }
         }
 

@@ -2,7 +2,7 @@
 
 use super::names::string_enum;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// A municipal IT lead; acts for the municipalities in its token's `ags` claim.

@@ -1,16 +1,23 @@
-//! The audit log (admin): read it, and verify its hash chains.
+//! The audit log (admin): read it, verify it against the rows, sign checkpoints.
 
-use actix_web::{HttpResponse, get, web};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use utoipa::IntoParams;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::caller::Caller;
 use super::dto::AuditEventDto;
 use super::pagination::{self, Page};
 use crate::auth::policy;
 use crate::error::{ApiError, Problem};
-use crate::persistence::audit::{self as repo, VerifyReport};
+use crate::persistence::audit as repo;
+use crate::persistence::verify::{self as check, VerifyReport};
+use crate::persistence::{Pool, checkpoints};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -55,24 +62,189 @@ pub async fn list(caller: Caller, query: web::Query<AuditQuery>) -> Result<HttpR
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// Walks every record's hash chain and names the first broken entry.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct VerifyQuery {
+    /// Seconds to wait for a run to finish before answering 202 with its progress (0–60,
+    /// default 20).
+    #[param(minimum = 0, maximum = 60)]
+    pub wait: Option<u64>,
+}
+
+/// The verify runs of this instance: at most one at a time; a result nobody has seen yet
+/// (its run outlasted the request that started it) is kept for the next request.
+#[derive(Default)]
+pub struct VerifyRuns {
+    state: Mutex<RunsState>,
+    done: Condvar,
+}
+
+#[derive(Default)]
+struct RunsState {
+    running: Option<Arc<AtomicU64>>,
+    unseen: Option<Result<VerifyReport, String>>,
+    generation: u64,
+}
+
+/// A verify run still going.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerifyProgress {
+    /// `running`
+    pub state: String,
+    pub entries_checked: u64,
+}
+
+/// Verifies the whole audit log: the keyed chain from its first entry, every checkpoint,
+/// every stored notice document, and every row of every audited table against the state the
+/// log gives it (docs/audit.md). Starts a run unless one is going and answers with its result
+/// within `wait` seconds, else 202 with its progress; ask again for the result.
 #[utoipa::path(
-    operation_id = "verify_audit_chain",
+    operation_id = "verify_audit_log",
     tag = "audit",
+    params(VerifyQuery),
     responses(
-        (status = 200, description = "the log verifies", body = VerifyReport),
-        (status = 409, description = "an entry does not verify; `detail` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "the log and the rows verify", body = VerifyReport),
+        (status = 202, description = "a run is going; ask again", body = VerifyProgress),
+        (status = 409, description = "something does not verify; `findings` names each difference (table, record, field)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/audit/verify")]
-pub async fn verify(caller: Caller) -> Result<HttpResponse, ApiError> {
+pub async fn verify(
+    caller: Caller,
+    query: web::Query<VerifyQuery>,
+    runs: web::Data<VerifyRuns>,
+    pool: web::Data<Pool>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_AUDIT)?;
-    let report = caller.db(|conn, _| Ok(repo::verify(conn)?)).await?;
-    match report.first_broken {
-        None => Ok(HttpResponse::Ok().json(report)),
-        Some(b) => Err(ApiError::Conflict(format!(
-            "the audit log does not verify: entry {} ({} {} seq {}): {}",
-            b.id, b.record_type, b.record_key, b.seq, b.problem
-        ))),
+    let wait = query.wait.unwrap_or(20);
+    if wait > 60 {
+        return Err(ApiError::validation("wait", "must lie between 0 and 60"));
+    }
+    let runs = runs.into_inner();
+    let outcome = web::block(move || start_or_wait(&runs, &pool, Duration::from_secs(wait)))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    match outcome {
+        Outcome::Running(n) => Ok(HttpResponse::Accepted()
+            .insert_header((header::RETRY_AFTER, "5"))
+            .json(VerifyProgress {
+                state: "running".into(),
+                entries_checked: n,
+            })),
+        Outcome::Done(Err(e)) => Err(ApiError::internal(e)),
+        Outcome::Done(Ok(report)) if report.ok => Ok(HttpResponse::Ok().json(report)),
+        Outcome::Done(Ok(report)) => Ok(not_verified(&report)),
+    }
+}
+
+enum Outcome {
+    Running(u64),
+    Done(Result<VerifyReport, String>),
+}
+
+fn start_or_wait(runs: &Arc<VerifyRuns>, pool: &Pool, wait: Duration) -> Outcome {
+    let mut st = runs.state.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(r) = st.unseen.take() {
+        return Outcome::Done(r);
+    }
+    if st.running.is_none() {
+        let progress = Arc::new(AtomicU64::new(0));
+        st.running = Some(progress.clone());
+        st.generation += 1;
+        let (runs2, pool) = (runs.clone(), pool.clone());
+        std::thread::spawn(move || {
+            let result = run_verify(&pool, &progress);
+            let mut st = runs2.state.lock().unwrap_or_else(PoisonError::into_inner);
+            st.running = None;
+            st.unseen = Some(result);
+            runs2.done.notify_all();
+        });
+    }
+    let generation = st.generation;
+    let (mut st, _) = runs
+        .done
+        .wait_timeout_while(st, wait, |s| s.running.is_some() && s.generation == generation)
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(r) = st.unseen.take() {
+        return Outcome::Done(r);
+    }
+    Outcome::Running(st.running.as_ref().map_or(0, |p| p.load(Ordering::Relaxed)))
+}
+
+fn run_verify(pool: &Pool, progress: &AtomicU64) -> Result<VerifyReport, String> {
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let keys = repo::keys().map_err(|e| e.to_string())?;
+    check::verify(&mut conn, &keys, &[], &|n| progress.store(n, Ordering::Relaxed))
+        .map_err(|e| format!("verify: {e}"))
+}
+
+/// 409 problem+json naming every finding (the first 200; `findings_total` counts all).
+fn not_verified(report: &VerifyReport) -> HttpResponse {
+    let first = report.findings.first();
+    let detail = format!(
+        "the audit log or the rows do not verify: {} finding(s){}",
+        report.findings_total,
+        first.map_or(String::new(), |f| format!(
+            "; first: {} {} {}{}: {}",
+            f.kind,
+            f.table,
+            f.record,
+            f.field.as_deref().map_or(String::new(), |x| format!(" {x}")),
+            f.detail
+        ))
+    );
+    let body = serde_json::json!({
+        "type": "/problems/conflict",
+        "title": "Conflict",
+        "status": 409,
+        "detail": detail,
+        "findings_total": report.findings_total,
+        "findings": report.findings,
+        "entries_checked": report.entries_checked,
+        "head_seq": report.head_seq,
+    });
+    HttpResponse::Conflict()
+        .content_type("application/problem+json")
+        .body(body.to_string())
+}
+
+/// Signs the chain's current head as a checkpoint and stores it (for publication:
+/// `foerderakte audit checkpoint`).
+#[utoipa::path(
+    operation_id = "create_audit_checkpoint",
+    tag = "audit",
+    responses(
+        (status = 201, body = CheckpointDto),
+    )
+)]
+#[post("/audit/checkpoints")]
+pub async fn checkpoint(caller: Caller) -> Result<HttpResponse, ApiError> {
+    caller.require(policy::READ_AUDIT)?;
+    let cp = caller
+        .db(|conn, caller| Ok(checkpoints::create(conn, caller.now)?))
+        .await?;
+    Ok(HttpResponse::Created().json(CheckpointDto::from(cp)))
+}
+
+/// A signed checkpoint as published.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckpointDto {
+    pub seq: i64,
+    pub head_mac: String,
+    pub created_at: DateTime<Utc>,
+    pub key_id: String,
+    pub mac: String,
+}
+
+impl From<checkpoints::Checkpoint> for CheckpointDto {
+    fn from(c: checkpoints::Checkpoint) -> Self {
+        CheckpointDto {
+            seq: c.seq,
+            head_mac: c.head_mac,
+            created_at: c.created_at.and_utc(),
+            key_id: c.key_id,
+            mac: c.mac,
+        }
     }
 }

@@ -15,7 +15,7 @@ pub struct AuditEventDto {
     /// `programme`, `budget`, `application`, …
     pub record_type: String,
     pub record_key: String,
-    /// Position in the record's chain, from 1.
+    /// Position in the record's history, from 1 (`id` is the position in the global chain).
     pub seq: i64,
     pub occurred_at: DateTime<Utc>,
     pub actor: String,
@@ -27,8 +27,13 @@ pub struct AuditEventDto {
     /// `{"field": {"before": …, "after": …}}`
     #[schema(value_type = Object)]
     pub changes: serde_json::Value,
-    pub prev_hash: String,
-    pub hash: String,
+    /// The MAC of the entry before this one in the global chain (`id - 1`).
+    pub prev_mac: String,
+    /// HMAC-SHA256 of this entry under the audit key `key_id` (docs/audit.md).
+    pub mac: String,
+    pub key_id: String,
+    /// SHA-256 of the record's stored rows after the write.
+    pub state_hash: String,
 }
 
 impl From<AuditEvent> for AuditEventDto {
@@ -46,8 +51,10 @@ impl From<AuditEvent> for AuditEventDto {
             from_status: e.from_status,
             to_status: e.to_status,
             reason: e.reason,
-            prev_hash: e.prev_hash,
-            hash: e.hash,
+            prev_mac: e.prev_mac,
+            mac: e.mac,
+            key_id: e.key_id,
+            state_hash: e.state_hash,
         }
     }
 }

@@ -65,7 +65,8 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
                 .service(reports::budget)
                 .service(reports::processing_times)
                 .service(audit::list)
-                .service(audit::verify),
+                .service(audit::verify)
+                .service(audit::checkpoint),
         );
 }
 

@@ -28,7 +28,7 @@ pub const RECORD_TYPE: &str = "application";
 /// The version of a new case (its first `ETag`).
 pub const FIRST_VERSION: i32 = 1;
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = ap)]
 pub struct ApplicationRow {
     pub id: String,
@@ -81,7 +81,7 @@ impl ApplicationRow {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = cl)]
 pub struct CostLineRow {
     pub application_id: String,
@@ -94,7 +94,7 @@ pub struct CostLineRow {
     pub actual_cents: Option<Money>,
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = am)]
 pub struct MemberRow {
     pub application_id: String,
@@ -423,6 +423,7 @@ impl Writer<'_> {
             to_status: to.map(str::to_owned),
             reason: reason.map(str::to_owned),
             changes,
+            state: None,
         }
     }
 }

@@ -1,16 +1,62 @@
-//! The append-only audit log, written in the same transaction as the change it records.
+//! The append-only audit log, written in the same transaction as the change it records, as
+//! one keyed chain over every entry (`domain::audit`, docs/audit.md).
+
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use super::AnyConnection;
-use super::schema::audit_events as a;
-use crate::domain::audit::{ChainedFields, GENESIS, entry_hash};
+use super::schema::{audit_events as a, audit_head as h};
+use crate::domain::audit::{
+    ChainedFields, GENESIS, Keyring, entry_mac, merge_patch_between, state_hash, without_nulls,
+};
+
+/// The keys of this process (set by `startup` or the CLI from the settings). One process
+/// signs with one key; tests share the suite's.
+static KEYS: RwLock<Option<Arc<Keyring>>> = RwLock::new(None);
+
+/// Makes `keys` the ones every append of this process uses.
+pub fn install_keys(keys: Keyring) {
+    let mut slot = KEYS.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    *slot = Some(Arc::new(keys));
+}
+
+/// The installed keys, or an error that rolls the write back: nothing is written unsigned.
+pub fn keys() -> QueryResult<Arc<Keyring>> {
+    KEYS.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+        .ok_or_else(|| {
+            diesel::result::Error::QueryBuilderError(
+                "no audit key is installed; nothing is written without one".into(),
+            )
+        })
+}
+
+/// What a write did to a record's stored rows: the merge patch from before to after and the
+/// hash of after (`domain::audit`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateChange {
+    pub patch: Value,
+    pub hash: String,
+}
+
+impl StateChange {
+    /// From the record's state before (`Value::Null`: it did not exist) and after.
+    pub fn between(before: Value, after: Value) -> StateChange {
+        let (before, after) = (without_nulls(before), without_nulls(after));
+        StateChange {
+            patch: merge_patch_between(&before, &after),
+            hash: state_hash(&after),
+        }
+    }
+}
 
 /// An entry to append: what a write says about one record, made by the write path's pure
-/// steps (`persistence::steps`) and chained into the record's log by `append` or, for the
-/// seed's bulk load, by `AuditEvent::chained`.
+/// steps (`persistence::steps`) and chained by `append_all` or, for the seed's bulk load, by
+/// `Chain::link`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub record_type: &'static str,
@@ -24,12 +70,24 @@ pub struct Entry {
     pub to_status: Option<String>,
     pub reason: Option<String>,
     /// `{"field": {"before": …, "after": …}, …}`
-    pub changes: serde_json::Value,
+    pub changes: Value,
+    /// The record's rows before and after (`None` until `with_state`; `append_all` refuses
+    /// an entry without it).
+    pub state: Option<StateChange>,
+}
+
+impl Entry {
+    /// The entry with the record's state before and after the write.
+    pub fn with_state(mut self, before: Value, after: Value) -> Entry {
+        self.state = Some(StateChange::between(before, after));
+        self
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = a)]
 pub struct AuditEvent {
+    /// The place in the global chain, from 1, without gaps.
     pub id: i64,
     pub record_type: String,
     pub record_key: String,
@@ -42,8 +100,11 @@ pub struct AuditEvent {
     pub to_status: Option<String>,
     pub reason: Option<String>,
     pub changes: String,
-    pub prev_hash: String,
-    pub hash: String,
+    pub prev_mac: String,
+    pub mac: String,
+    pub state: String,
+    pub state_hash: String,
+    pub key_id: String,
 }
 
 fn timestamp_text(t: NaiveDateTime) -> String {
@@ -53,14 +114,23 @@ fn timestamp_text(t: NaiveDateTime) -> String {
 }
 
 impl AuditEvent {
-    /// The entry as the `seq`-th of its record's chain after `prev_hash`, hashed.
-    pub fn chained(e: &Entry, seq: i64, prev_hash: String) -> AuditEvent {
-        let mut entry = AuditEvent {
-            id: 0,
+    /// The entry as the `seq`-th of its record, at place `id` of the chain, before its MAC.
+    fn unsigned(e: &Entry, id: i64, seq: i64) -> QueryResult<AuditEvent> {
+        let state = e.state.as_ref().ok_or_else(|| {
+            diesel::result::Error::QueryBuilderError(
+                format!(
+                    "the {} entry of {} {} has no state",
+                    e.action, e.record_type, e.record_key
+                )
+                .into(),
+            )
+        })?;
+        Ok(AuditEvent {
+            id,
             record_type: e.record_type.to_owned(),
             record_key: e.record_key.clone(),
             seq,
-            // Microseconds: what both databases store exactly, so the hash verifies after a
+            // Microseconds: what both databases store exactly, so the MAC verifies after a
             // round trip.
             occurred_at: e.occurred_at.trunc_subsecs(6),
             actor: e.actor.clone(),
@@ -70,68 +140,160 @@ impl AuditEvent {
             to_status: e.to_status.clone(),
             reason: e.reason.clone(),
             changes: e.changes.to_string(),
-            prev_hash,
-            hash: String::new(),
-        };
-        entry.hash = entry.expected_hash();
-        entry
+            prev_mac: String::new(),
+            mac: String::new(),
+            state: state.patch.to_string(),
+            state_hash: state.hash.clone(),
+            key_id: String::new(),
+        })
     }
 
-    /// The hash of this entry's fields chained to its `prev_hash`, with the timestamp text
-    /// `append` uses. Also for writers that insert entries themselves (`seed`).
-    pub(crate) fn expected_hash(&self) -> String {
+    /// The fields the MAC covers.
+    pub fn fields<'a>(&'a self, occurred_at: &'a str) -> ChainedFields<'a> {
+        ChainedFields {
+            id: self.id,
+            record_type: &self.record_type,
+            record_key: &self.record_key,
+            seq: self.seq,
+            occurred_at,
+            actor: &self.actor,
+            role: &self.role,
+            action: &self.action,
+            from_status: self.from_status.as_deref(),
+            to_status: self.to_status.as_deref(),
+            reason: self.reason.as_deref(),
+            changes: &self.changes,
+            state: &self.state,
+            state_hash: &self.state_hash,
+        }
+    }
+
+    /// The MAC this entry's fields and `prev_mac` have under the key `keys` knows as its
+    /// `key_id`; `None`: the key is not in the ring.
+    pub fn expected_mac(&self, keys: &Keyring) -> Option<String> {
+        let key = keys.find(&self.key_id)?;
         let at = timestamp_text(self.occurred_at);
-        entry_hash(
-            &self.prev_hash,
-            &ChainedFields {
-                record_type: &self.record_type,
-                record_key: &self.record_key,
-                seq: self.seq,
-                occurred_at: &at,
-                actor: &self.actor,
-                role: &self.role,
-                action: &self.action,
-                from_status: self.from_status.as_deref(),
-                to_status: self.to_status.as_deref(),
-                reason: self.reason.as_deref(),
-                changes: &self.changes,
-            },
-        )
+        Some(entry_mac(key, &self.prev_mac, &self.fields(&at)))
     }
 }
 
-/// Appends an entry to its record's chain. Call inside the transaction of the change; two
-/// writers appending to the same record collide on the unique `(record, seq)` and one fails.
-pub fn append(conn: &mut AnyConnection, ev: &Entry) -> QueryResult<AuditEvent> {
-    let last: Option<(i64, String)> = a::table
-        .filter(a::record_type.eq(ev.record_type))
-        .filter(a::record_key.eq(&ev.record_key))
-        .order(a::seq.desc())
-        .select((a::seq, a::hash))
-        .first(conn)
-        .optional()?;
-    let (seq, prev_hash) = match last {
-        Some((s, h)) => (s + 1, h),
-        None => (1, GENESIS.to_owned()),
+/// The chain's head as a writer extends it: the next id and the MAC before it.
+#[derive(Debug, Clone)]
+pub struct Chain {
+    pub keys: Arc<Keyring>,
+    pub seq: i64,
+    pub mac: String,
+}
+
+impl Chain {
+    /// An empty chain.
+    pub fn genesis(keys: Arc<Keyring>) -> Chain {
+        Chain {
+            keys,
+            seq: 0,
+            mac: GENESIS.to_owned(),
+        }
+    }
+
+    /// The entry as the next of the chain, its `seq`-th of its record, MAC'd with the
+    /// current key.
+    pub fn link(&mut self, e: &Entry, seq: i64) -> QueryResult<AuditEvent> {
+        let mut ev = AuditEvent::unsigned(e, self.seq + 1, seq)?;
+        ev.prev_mac.clone_from(&self.mac);
+        ev.key_id = self.keys.current.id().to_owned();
+        let at = timestamp_text(ev.occurred_at);
+        ev.mac = entry_mac(&self.keys.current, &ev.prev_mac, &ev.fields(&at));
+        self.seq = ev.id;
+        self.mac.clone_from(&ev.mac);
+        Ok(ev)
+    }
+}
+
+/// The last `seq` of a record's history (0: none yet).
+fn record_seq(conn: &mut AnyConnection, record_type: &str, record_key: &str) -> QueryResult<i64> {
+    Ok(a::table
+        .filter(a::record_type.eq(record_type))
+        .filter(a::record_key.eq(record_key))
+        .select(diesel::dsl::max(a::seq))
+        .first::<Option<i64>>(conn)?
+        .unwrap_or(0))
+}
+
+/// Appends one entry (`append_all`).
+pub fn append(conn: &mut AnyConnection, e: &Entry) -> QueryResult<AuditEvent> {
+    let mut out = append_all(conn, &[e])?;
+    out.pop()
+        .ok_or_else(|| diesel::result::Error::QueryBuilderError("nothing appended".into()))
+}
+
+/// Appends a write's entries to the global chain. Call as the last statement of the write's
+/// transaction: it takes the head row's lock (concurrent writers queue there, briefly, until
+/// this transaction commits), so ids follow commit order without gaps. The records' own
+/// counts are read before the lock; the writer holds the records' locks already.
+pub fn append_all(conn: &mut AnyConnection, entries: &[&Entry]) -> QueryResult<Vec<AuditEvent>> {
+    let keys = keys()?;
+    let mut seqs: Vec<(&str, &str, i64)> = Vec::with_capacity(entries.len());
+    for e in entries {
+        let last = match seqs
+            .iter()
+            .rev()
+            .find(|(t, k, _)| *t == e.record_type && *k == e.record_key)
+        {
+            Some(&(_, _, s)) => s,
+            None => record_seq(conn, e.record_type, &e.record_key)?,
+        };
+        seqs.push((e.record_type, &e.record_key, last + 1));
+    }
+    let n = i64::try_from(entries.len()).unwrap_or(i64::MAX);
+    let (end, prev): (i64, String) = diesel::update(h::table.find(1))
+        .set(h::seq.eq(h::seq + n))
+        .returning((h::seq, h::mac))
+        .get_result(conn)?;
+    let mut chain = Chain {
+        keys,
+        seq: end - n,
+        mac: prev,
     };
-    let entry = AuditEvent::chained(ev, seq, prev_hash);
+    let mut out = Vec::with_capacity(entries.len());
+    for (e, (_, _, seq)) in entries.iter().zip(&seqs) {
+        let ev = chain.link(e, *seq)?;
+        insert(conn, &ev)?;
+        out.push(ev);
+    }
+    diesel::update(h::table.find(1))
+        .set(h::mac.eq(&chain.mac))
+        .execute(conn)?;
+    Ok(out)
+}
+
+fn insert(conn: &mut AnyConnection, ev: &AuditEvent) -> QueryResult<()> {
     diesel::insert_into(a::table)
         .values((
-            a::record_type.eq(&entry.record_type),
-            a::record_key.eq(&entry.record_key),
-            a::seq.eq(entry.seq),
-            a::occurred_at.eq(entry.occurred_at),
-            a::actor.eq(&entry.actor),
-            a::role.eq(&entry.role),
-            a::action.eq(&entry.action),
-            a::from_status.eq(&entry.from_status),
-            a::to_status.eq(&entry.to_status),
-            a::reason.eq(&entry.reason),
-            a::changes.eq(&entry.changes),
-            a::prev_hash.eq(&entry.prev_hash),
-            a::hash.eq(&entry.hash),
+            a::id.eq(ev.id),
+            a::record_type.eq(&ev.record_type),
+            a::record_key.eq(&ev.record_key),
+            a::seq.eq(ev.seq),
+            a::occurred_at.eq(ev.occurred_at),
+            a::actor.eq(&ev.actor),
+            a::role.eq(&ev.role),
+            a::action.eq(&ev.action),
+            a::from_status.eq(&ev.from_status),
+            a::to_status.eq(&ev.to_status),
+            a::reason.eq(&ev.reason),
+            a::changes.eq(&ev.changes),
+            a::prev_mac.eq(&ev.prev_mac),
+            a::mac.eq(&ev.mac),
+            a::state.eq(&ev.state),
+            a::state_hash.eq(&ev.state_hash),
+            a::key_id.eq(&ev.key_id),
         ))
-        .get_result(conn)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The head as stored: the last id and its MAC.
+pub fn head(conn: &mut AnyConnection) -> QueryResult<(i64, String)> {
+    h::table.find(1).select((h::seq, h::mac)).first(conn)
 }
 
 /// `{"field": {"before": …, "after": …}}` for every top-level field that differs.
@@ -165,7 +327,7 @@ pub fn list(
     q.order(a::id.asc()).limit(limit).load(conn)
 }
 
-/// One record's chain, in order.
+/// One record's history, in order.
 pub fn for_record(
     conn: &mut AnyConnection,
     record_type: &str,
@@ -177,98 +339,4 @@ pub fn for_record(
         .order(a::seq.asc())
         .select(AuditEvent::as_select())
         .load(conn)
-}
-
-/// The first entry that does not verify, and why.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-pub struct BrokenEntry {
-    pub id: i64,
-    pub record_type: String,
-    pub record_key: String,
-    pub seq: i64,
-    pub problem: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-pub struct VerifyReport {
-    pub ok: bool,
-    pub entries_checked: u64,
-    pub records_checked: u64,
-    /// The first broken entry in (record, seq) order; null when the log verifies.
-    pub first_broken: Option<BrokenEntry>,
-}
-
-/// Walks every chain: sequence numbers without gaps from 1, each `prev_hash` the hash of the
-/// entry before, each hash recomputed from the entry's fields. Reads in pages so that memory
-/// stays flat on a large log.
-pub fn verify(conn: &mut AnyConnection) -> QueryResult<VerifyReport> {
-    const PAGE: i64 = 5_000;
-    let mut report = VerifyReport {
-        ok: true,
-        entries_checked: 0,
-        records_checked: 0,
-        first_broken: None,
-    };
-    let mut cursor: Option<(String, String, i64)> = None;
-    let mut prev: Option<(String, String, i64, String)> = None;
-    loop {
-        let mut q = a::table.select(AuditEvent::as_select()).into_boxed();
-        if let Some((t, k, s)) = &cursor {
-            q = q.filter(
-                a::record_type
-                    .gt(t.clone())
-                    .or(a::record_type.eq(t.clone()).and(
-                        a::record_key
-                            .gt(k.clone())
-                            .or(a::record_key.eq(k.clone()).and(a::seq.gt(*s))),
-                    )),
-            );
-        }
-        let page: Vec<AuditEvent> = q
-            .order((a::record_type.asc(), a::record_key.asc(), a::seq.asc()))
-            .limit(PAGE)
-            .load(conn)?;
-        let n = page.len();
-        for e in page {
-            report.entries_checked += 1;
-            let same_record = prev
-                .as_ref()
-                .is_some_and(|(t, k, _, _)| *t == e.record_type && *k == e.record_key);
-            let (expected_seq, expected_prev) = match &prev {
-                Some((_, _, s, h)) if same_record => (s + 1, h.clone()),
-                _ => {
-                    report.records_checked += 1;
-                    (1, GENESIS.to_owned())
-                }
-            };
-            let problem = if e.seq != expected_seq {
-                Some(format!(
-                    "sequence {} where {expected_seq} was expected (an entry is missing)",
-                    e.seq
-                ))
-            } else if e.prev_hash != expected_prev {
-                Some("prev_hash does not match the previous entry".to_owned())
-            } else if e.hash != e.expected_hash() {
-                Some("the entry's content does not match its hash".to_owned())
-            } else {
-                None
-            };
-            if let Some(problem) = problem {
-                report.ok = false;
-                report.first_broken = Some(BrokenEntry {
-                    id: e.id,
-                    record_type: e.record_type,
-                    record_key: e.record_key,
-                    seq: e.seq,
-                    problem,
-                });
-                return Ok(report);
-            }
-            cursor = Some((e.record_type.clone(), e.record_key.clone(), e.seq));
-            prev = Some((e.record_type, e.record_key, e.seq, e.hash));
-        }
-        if n < PAGE as usize {
-            return Ok(report);
-        }
-    }
 }

@@ -9,10 +9,10 @@ use serde_json::json;
 use super::audit::{self, Entry};
 use super::programmes::Actor;
 use super::schema::base_rates as b;
-use super::{AnyConnection, write_tx};
+use super::{AnyConnection, ledger, write_tx};
 use crate::domain::interest::{BaseRate, percent_string};
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = b)]
 pub struct BaseRateRow {
     pub valid_from: NaiveDate,
@@ -88,7 +88,7 @@ pub fn add(
         audit::append(
             conn,
             &Entry {
-                record_type: "base_rate",
+                record_type: ledger::BASE_RATE,
                 record_key: key,
                 occurred_at: row.added_at,
                 actor: actor.subject.to_owned(),
@@ -98,7 +98,9 @@ pub fn add(
                 to_status: None,
                 reason: None,
                 changes: json!({"rate_percent": {"before": null, "after": percent_string(hundredths)}}),
-            },
+                state: None,
+            }
+            .with_state(serde_json::Value::Null, ledger::base_rate(&row)),
         )?;
         Ok(row)
     })

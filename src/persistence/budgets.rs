@@ -10,14 +10,14 @@ use serde_json::json;
 
 use super::applications::{WriteError, Writer};
 use super::schema::{applications as ap, budgets as b, payment_requests as pr, programmes as p};
-use super::{AnyConnection, audit, write_tx};
+use super::{AnyConnection, audit, ledger, write_tx};
 use crate::domain::Money;
 use crate::domain::money::euros_text as euros;
 use crate::domain::payment::PaymentStatus;
 
 pub const RECORD_TYPE: &str = "budget";
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = b)]
 pub struct BudgetRow {
     pub programme_code: String,
@@ -184,41 +184,37 @@ pub fn put(
             }
             Some(old)
         };
-        let k = key(programme, year);
-        let entry = put_entry(
-            &k,
-            before.as_ref().map(|o| o.amount_cents),
-            amount,
-            reason,
-            w,
-        );
-        audit::append(conn, &entry)?;
         let row: BudgetRow = b::table
             .find((programme, year))
             .select(BudgetRow::as_select())
             .first(conn)?;
         let paid = paid_by_year(conn, programme, Some(year))?;
         let paid_in_year = paid.first().map_or(Money::ZERO, |(_, s)| *s);
+        let entry = put_entry(before.as_ref(), &row, reason, w);
+        audit::append(conn, &entry)?;
         Ok(Some(Budget::new(row, paid_in_year)?))
     })
 }
 
-/// The audit entry of setting a budget (`before`: the amount it replaces; `None` creates it).
+/// The audit entry of setting a budget (`before`: the row it replaces; `None` creates it).
 pub(crate) fn put_entry(
-    key: &str,
-    before: Option<Money>,
-    amount: Money,
+    before: Option<&BudgetRow>,
+    after: &BudgetRow,
     reason: Option<&str>,
     w: &Writer<'_>,
 ) -> audit::Entry {
     w.entry(
         RECORD_TYPE,
-        key,
+        &key(&after.programme_code, after.fiscal_year),
         if before.is_some() { "change" } else { "create" },
         None,
         None,
         reason,
-        json!({"amount": {"before": before, "after": amount}}),
+        json!({"amount": {"before": before.map(|b| b.amount_cents), "after": after.amount_cents}}),
+    )
+    .with_state(
+        before.map_or(serde_json::Value::Null, ledger::budget),
+        ledger::budget(after),
     )
 }
 
@@ -226,13 +222,13 @@ pub(crate) fn put_entry(
 /// transaction). An increase is one conditional `UPDATE … WHERE committed + x <= amount`: on
 /// PostgreSQL the row lock makes concurrent signings wait and re-check, on SQLite the write
 /// transaction is exclusive. Zero rows updated means the budget is missing or exhausted: a
-/// conflict that rolls the whole signing back.
+/// conflict that rolls the whole signing back. Only `committed_cents` changes: `updated_by`
+/// and `updated_at` say who set the amount, and the commitment is in the signing's audit
+/// entry (`budget_commitments`), from which verify sums it.
 pub fn commit(
     conn: &mut AnyConnection,
     programme: &str,
     deltas: &[(i32, i64)],
-    now: NaiveDateTime,
-    by: &str,
 ) -> Result<(), WriteError> {
     for &(year, delta) in deltas {
         let target = b::table
@@ -240,19 +236,11 @@ pub fn commit(
             .filter(b::fiscal_year.eq(year));
         let n = if delta > 0 {
             diesel::update(target.filter((b::committed_cents + delta).le(b::amount_cents)))
-                .set((
-                    b::committed_cents.eq(b::committed_cents + delta),
-                    b::updated_by.eq(by),
-                    b::updated_at.eq(now),
-                ))
+                .set(b::committed_cents.eq(b::committed_cents + delta))
                 .execute(conn)?
         } else {
             diesel::update(target.filter(b::committed_cents.ge(-delta)))
-                .set((
-                    b::committed_cents.eq(b::committed_cents + delta),
-                    b::updated_by.eq(by),
-                    b::updated_at.eq(now),
-                ))
+                .set(b::committed_cents.eq(b::committed_cents + delta))
                 .execute(conn)?
         };
         if n == 1 {

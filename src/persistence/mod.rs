@@ -8,6 +8,8 @@ pub mod applications;
 pub mod audit;
 pub mod base_rates;
 pub mod budgets;
+pub mod checkpoints;
+pub mod ledger;
 pub mod municipalities;
 pub mod notices;
 pub mod payments;
@@ -15,6 +17,7 @@ pub mod programmes;
 pub mod register;
 pub mod schema;
 pub mod steps;
+pub mod verify;
 mod stored;
 
 use std::error::Error;

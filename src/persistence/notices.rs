@@ -23,7 +23,7 @@ use crate::domain::{FinancingType, Money};
 
 pub const RECORD_TYPE: &str = "notice";
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = n)]
 pub struct NoticeRow {
     pub id: String,
@@ -60,7 +60,7 @@ pub struct NoticeRow {
     pub signed_at: Option<NaiveDateTime>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = nl)]
 pub struct NoticeLineRow {
     pub notice_id: String,
@@ -72,7 +72,7 @@ pub struct NoticeLineRow {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = na)]
 pub struct AllocationRow {
     pub notice_id: String,
@@ -415,7 +415,7 @@ pub fn sign(conn: &mut AnyConnection, id: &str, w: &Writer<'_>) -> Result<Notice
             None => None,
         };
         let deltas = step::budget_deltas(&notice, referred.as_ref());
-        budgets::commit(conn, &before.row.programme_code, &deltas, w.now, w.subject)?;
+        budgets::commit(conn, &before.row.programme_code, &deltas)?;
         let seq: i32 = n::table
             .filter(n::application_id.eq(&case_id))
             .filter(n::status.eq(NoticeStatus::Signed))

@@ -20,7 +20,7 @@ pub const RECORD_TYPE: &str = "payment_request";
 /// The statuses in which money may be requested and paid out.
 pub const PAYABLE: [Status; 3] = [Status::Approved, Status::ProofSubmitted, Status::Closed];
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = pr)]
 pub struct PaymentRow {
     pub id: String,

@@ -6,10 +6,10 @@ use serde_json::{Value, json};
 
 use super::audit::{self, Entry, diff};
 use super::schema::{funding_objects as f, programmes as p};
-use super::{AnyConnection, write_tx};
+use super::{AnyConnection, ledger, write_tx};
 use crate::domain::{FinancingType, Money};
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = p)]
 pub struct Programme {
     pub code: String,
@@ -28,7 +28,7 @@ pub struct Programme {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = f)]
 pub struct FundingObject {
     pub programme_code: String,
@@ -228,7 +228,7 @@ pub fn update(
         audit::append(
             conn,
             &Entry {
-                record_type: "programme",
+                record_type: ledger::PROGRAMME,
                 record_key: code.to_owned(),
                 occurred_at: now,
                 actor: actor.subject.to_owned(),
@@ -241,7 +241,12 @@ pub fn update(
                     &snapshot(&before, &before_objects),
                     &snapshot(&after, &after_objects),
                 ),
-            },
+                state: None,
+            }
+            .with_state(
+                ledger::programme(&before, &before_objects),
+                ledger::programme(&after, &after_objects),
+            ),
         )?;
         Ok(UpdateOutcome::Updated(after, after_objects))
     });

@@ -209,7 +209,7 @@ pub fn import_bundled_if_missing(conn: &mut AnyConnection) -> Result<(), BoxErro
 }
 
 /// An imported edition.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, Queryable, serde::Serialize)]
 pub struct Edition {
     pub edition: NaiveDate,
     pub imported_at: chrono::NaiveDateTime,

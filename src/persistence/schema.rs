@@ -68,8 +68,38 @@ diesel::table! {
         to_status -> Nullable<Text>,
         reason -> Nullable<Text>,
         changes -> Text,
-        prev_hash -> Text,
-        hash -> Text,
+        prev_mac -> Text,
+        mac -> Text,
+        state -> Text,
+        state_hash -> Text,
+        key_id -> Text,
+    }
+}
+
+diesel::table! {
+    audit_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        mac -> Text,
+    }
+}
+
+diesel::table! {
+    audit_checkpoints (seq) {
+        seq -> BigInt,
+        head_mac -> Text,
+        created_at -> Timestamp,
+        key_id -> Text,
+        mac -> Text,
+    }
+}
+
+diesel::table! {
+    notice_documents (notice_id) {
+        notice_id -> Text,
+        sha256 -> Text,
+        content -> Binary,
+        created_at -> Timestamp,
     }
 }
 

@@ -41,7 +41,8 @@ use self::worktime::{DAY, W};
 use crate::domain::application::case_number;
 use crate::domain::{Money, Status};
 use crate::persistence::applications::Case;
-use crate::persistence::audit::AuditEvent;
+use crate::persistence::audit::Chain;
+use crate::persistence::budgets::BudgetRow;
 use crate::persistence::notices::Notice;
 use crate::persistence::payments::PaymentRow;
 use crate::persistence::schema::{
@@ -250,7 +251,6 @@ struct BudgetUse {
     /// Every increase: at least the highest commitment at any moment.
     raised: i64,
     first: NaiveDateTime,
-    last: (NaiveDateTime, String),
 }
 
 #[derive(Debug, Default)]
@@ -283,11 +283,11 @@ impl Stats {
         let last = sim
             .audit
             .iter()
-            .filter(|e| e.record_type == applications::RECORD_TYPE)
-            .filter(|e| e.to_status.is_some() && e.occurred_at < limit)
+            .filter(|e| e.entry.record_type == applications::RECORD_TYPE)
+            .filter(|e| e.entry.to_status.is_some() && e.entry.occurred_at < limit)
             .max_by_key(|e| e.seq);
         if let Some(e) = last
-            && let Some(Ok(status)) = e.to_status.as_deref().map(str::parse::<Status>)
+            && let Some(Ok(status)) = e.entry.to_status.as_deref().map(str::parse::<Status>)
             && status.is_open()
         {
             self.open_end_2019.0 += 1;
@@ -333,14 +333,10 @@ impl<'w> Generator<'w> {
                     committed: 0,
                     raised: 0,
                     first: c.at,
-                    last: (c.at, c.by.clone()),
                 });
             u.committed += c.delta;
             u.raised += c.delta.max(0);
             u.first = u.first.min(c.at);
-            if c.at >= u.last.0 {
-                u.last = (c.at, c.by.clone());
-            }
         }
         self.stats.add(&sim);
         Ok(sim)
@@ -373,7 +369,6 @@ impl<'w> Generator<'w> {
                 amount: Money::from_cents(amount).map_err(|e| e.to_string())?,
                 committed: u.committed,
                 created_at,
-                last: (u.last.0 > created_at).then(|| u.last.clone()),
             });
         }
         Ok(out)
@@ -383,25 +378,28 @@ impl<'w> Generator<'w> {
     fn finish(&mut self, batch: &mut Batch) -> Result<(), String> {
         let admin = budget_admin();
         for p in self.budget_plans()? {
-            let (updated_at, updated_by) = p
-                .last
-                .clone()
-                .unwrap_or_else(|| (p.created_at, admin.subject.clone()));
+            // What `budgets::put` stores; signings change only `committed_cents`.
+            let row = BudgetRow {
+                programme_code: p.programme.clone(),
+                fiscal_year: p.year,
+                amount_cents: p.amount,
+                committed_cents: Money::from_cents(p.committed).map_err(|e| e.to_string())?,
+                updated_by: admin.subject.clone(),
+                updated_at: p.created_at,
+            };
             batch
                 .budgets
                 .row()
-                .text(&p.programme)
-                .int(i64::from(p.year))
-                .int(p.amount.cents())
-                .int(p.committed)
-                .text(&updated_by)
-                .ts(updated_at)
+                .text(&row.programme_code)
+                .int(i64::from(row.fiscal_year))
+                .money(row.amount_cents)
+                .money(row.committed_cents)
+                .text(&row.updated_by)
+                .ts(row.updated_at)
                 .end();
-            let key = persistence::budgets::key(&p.programme, p.year);
             let entry = persistence::budgets::put_entry(
-                &key,
                 None,
-                p.amount,
+                &row,
                 Some(&p.reason()),
                 &admin.writer(p.created_at, None),
             );
@@ -432,8 +430,6 @@ struct BudgetPlan {
     amount: Money,
     committed: i64,
     created_at: NaiveDateTime,
-    /// The last signing that committed it, if after its creation: when and by whom.
-    last: Option<(NaiveDateTime, String)>,
 }
 
 impl BudgetPlan {
@@ -589,6 +585,7 @@ const BUDGETS_COLUMNS: &[&str] = &[
 const CASE_COUNTERS_COLUMNS: &[&str] = &["prefix", "year", "last_number"];
 
 const AUDIT_EVENTS_COLUMNS: &[&str] = &[
+    "id",
     "record_type",
     "record_key",
     "seq",
@@ -600,8 +597,11 @@ const AUDIT_EVENTS_COLUMNS: &[&str] = &[
     "to_status",
     "reason",
     "changes",
-    "prev_hash",
-    "hash",
+    "prev_mac",
+    "mac",
+    "state",
+    "state_hash",
+    "key_id",
 ];
 
 /// Rows of some cases, to be written together.
@@ -615,7 +615,7 @@ struct Batch {
     payments: Table,
     budgets: Table,
     counters: Table,
-    audit: Vec<AuditEvent>,
+    audit: Vec<sim::Logged>,
 }
 
 impl Batch {
@@ -788,13 +788,15 @@ impl Batch {
 
     /// The statements, parents before children; the audit entries in time order (a stable
     /// sort: entries of one instant keep the order in which the write path appends them).
-    fn statements(mut self, counts: &mut Report) -> Vec<String> {
+    fn statements(mut self, chain: &mut Chain, counts: &mut Report) -> Result<Vec<String>, String> {
         let mut order: Vec<usize> = (0..self.audit.len()).collect();
-        order.sort_by_key(|i| self.audit[*i].occurred_at);
+        order.sort_by_key(|i| self.audit[*i].entry.occurred_at);
         let mut audit = Table::new("audit_events", AUDIT_EVENTS_COLUMNS);
-        for e in order.iter().map(|i| &self.audit[*i]) {
+        for l in order.iter().map(|i| &self.audit[*i]) {
+            let e = chain.link(&l.entry, l.seq).map_err(|e| e.to_string())?;
             audit
                 .row()
+                .int(e.id)
                 .text(&e.record_type)
                 .text(&e.record_key)
                 .int(e.seq)
@@ -806,8 +808,11 @@ impl Batch {
                 .opt_text(e.to_status.as_deref())
                 .opt_text(e.reason.as_deref())
                 .text(&e.changes)
-                .text(&e.prev_hash)
-                .text(&e.hash)
+                .text(&e.prev_mac)
+                .text(&e.mac)
+                .text(&e.state)
+                .text(&e.state_hash)
+                .text(&e.key_id)
                 .end();
         }
         counts.applications += self.apps.total;
@@ -834,7 +839,7 @@ impl Batch {
         ] {
             out.extend(t.take());
         }
-        out
+        Ok(out)
     }
 }
 
@@ -878,7 +883,9 @@ fn demo_bulk(conn: &mut AnyConnection, world: &World, seed: u64) -> Result<Repor
     }
     generator.finish(&mut batch)?;
     let mut report = Report::default();
-    let statements = batch.statements(&mut report);
+    let mut chain = head_chain(conn)?;
+    let mut statements = batch.statements(&mut chain, &mut report)?;
+    statements.push(head_statement(&chain));
     execute(conn, &statements)?;
     let stats = std::mem::take(&mut generator.stats);
     report.statuses = stats.statuses;
@@ -984,6 +991,26 @@ fn load_created(world: &World, n: u64, k: u64, rng: &mut Rng) -> W {
     world.end - 3 * DAY
 }
 
+/// The chain as the database holds it (the register's import, …): a bulk load continues
+/// it; nothing else writes while it runs.
+fn head_chain(conn: &mut AnyConnection) -> Result<Chain, BoxError> {
+    let (seq, mac) = persistence::audit::head(conn)?;
+    Ok(Chain {
+        keys: persistence::audit::keys()?,
+        seq,
+        mac,
+    })
+}
+
+/// The head as `audit::append_all` leaves it after the bulk load's entries (a MAC is hex
+/// digits only: nothing to escape).
+fn head_statement(chain: &Chain) -> String {
+    format!(
+        "UPDATE audit_head SET seq = {}, mac = '{}' WHERE id = 1",
+        chain.seq, chain.mac
+    )
+}
+
 /// What the generator hands the writer.
 struct Chunk {
     statements: Vec<String>,
@@ -1000,6 +1027,7 @@ fn load_mode(
 ) -> Result<Report, BoxError> {
     let started = Instant::now();
     let mut report = Report::default();
+    let mut chain = head_chain(conn)?;
     let stats = std::thread::scope(|s| -> Result<Stats, BoxError> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Chunk, String>>(2);
         let generator = s.spawn(move || {
@@ -1015,14 +1043,14 @@ fn load_mode(
                     batch.add(g.case(&spec, &mut rng)?);
                     Ok::<(), String>(())
                 });
-                let chunk = made.map(|()| {
+                let chunk = made.and_then(|()| {
                     let mut counts = Report::default();
-                    let statements = batch.statements(&mut counts);
-                    Chunk {
+                    let statements = batch.statements(&mut chain, &mut counts)?;
+                    Ok(Chunk {
                         statements,
                         counts,
                         cases: upto - from,
-                    }
+                    })
                 });
                 let failed = chunk.is_err();
                 if tx.send(chunk).is_err() || failed {
@@ -1031,14 +1059,15 @@ fn load_mode(
                 from = upto;
             }
             let mut batch = Batch::new();
-            let last = g.finish(&mut batch).map(|()| {
+            let last = g.finish(&mut batch).and_then(|()| {
                 let mut counts = Report::default();
-                let statements = batch.statements(&mut counts);
-                Chunk {
+                let mut statements = batch.statements(&mut chain, &mut counts)?;
+                statements.push(head_statement(&chain));
+                Ok(Chunk {
                     statements,
                     counts,
                     cases: 0,
-                }
+                })
             });
             let _ = tx.send(last);
             g.stats

@@ -15,13 +15,12 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 use super::rng::Rng;
 use crate::domain::application::{Content, ProgrammeTerms};
-use crate::domain::audit::GENESIS;
 use crate::domain::calendar::DeliveryRule;
 use crate::domain::notice::{NoticeKind, NoticeRequest};
 use crate::domain::payment::PaymentStatus;
 use crate::domain::{Action, Money, Role};
 use crate::persistence::applications::{Case, TransitionRequest, WriteError, Writer};
-use crate::persistence::audit::{AuditEvent, Entry};
+use crate::persistence::audit::Entry;
 use crate::persistence::notices::Notice;
 use crate::persistence::payments::PaymentRow;
 use crate::persistence::steps::case::{self as case_step, SubmitFacts, member_keys};
@@ -198,23 +197,32 @@ pub(crate) enum Op {
     },
 }
 
-/// The audit chains of some records in memory: `persistence::audit::append` without the
-/// database.
+/// An audit entry of the history with its place in its record's history; the bulk load links
+/// it into the global chain when it writes it (`persistence::audit::Chain::link`).
+#[derive(Debug, Clone)]
+pub(crate) struct Logged {
+    pub entry: Entry,
+    pub seq: i64,
+}
+
+/// The records' history counts in memory: what `persistence::audit::append_all` reads.
 #[derive(Debug, Default)]
 pub(crate) struct Chains {
-    heads: HashMap<(&'static str, String), (i64, String)>,
+    heads: HashMap<(&'static str, String), i64>,
 }
 
 impl Chains {
-    /// The entry as the next of its record's chain.
-    pub(crate) fn append(&mut self, e: &Entry) -> AuditEvent {
+    /// The entry as the next of its record's history.
+    pub(crate) fn append(&mut self, e: &Entry) -> Logged {
         let head = self
             .heads
             .entry((e.record_type, e.record_key.clone()))
-            .or_insert_with(|| (0, GENESIS.to_owned()));
-        let event = AuditEvent::chained(e, head.0 + 1, head.1.clone());
-        *head = (event.seq, event.hash.clone());
-        event
+            .or_insert(0);
+        *head += 1;
+        Logged {
+            entry: e.clone(),
+            seq: *head,
+        }
     }
 }
 
@@ -240,7 +248,7 @@ pub(crate) struct Sim<'e> {
     pub notices: Vec<Notice>,
     in_force: Option<usize>,
     pub payments: Vec<PaymentRow>,
-    pub audit: Vec<AuditEvent>,
+    pub audit: Vec<Logged>,
     chains: Chains,
     pub commits: Vec<Commit>,
     style: Style,

@@ -16,6 +16,7 @@ use crate::persistence::applications::{
     WriteError, Writer, corrupt,
 };
 use crate::persistence::audit::{Entry, diff};
+use crate::persistence::ledger;
 
 /// The cost lines and members a content gives a case (a single case: the lead with the whole
 /// share).
@@ -212,7 +213,8 @@ pub(crate) fn create(
         Some(Status::Draft.as_str()),
         None,
         changes,
-    );
+    )
+    .with_state(Value::Null, ledger::case(&case));
     Ok((case, entry))
 }
 
@@ -250,7 +252,8 @@ pub(crate) fn edit(
         None,
         reason,
         diff(&before.snapshot(), &after.snapshot()),
-    );
+    )
+    .with_state(ledger::case(before), ledger::case(&after));
     Ok(Some((after, entry)))
 }
 
@@ -370,6 +373,7 @@ pub(crate) fn transition_case(
         Some(to.as_str()),
         t.reason,
         diff(&before.snapshot(), &after.snapshot()),
-    );
+    )
+    .with_state(ledger::case(before), ledger::case(&after));
     Ok((after, entry))
 }

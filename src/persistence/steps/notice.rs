@@ -14,6 +14,7 @@ use crate::domain::notice::{
 use crate::domain::{Action, Money, Role, Status, transition};
 use crate::persistence::applications::{self as cases, Case, WriteError, Writer, corrupt};
 use crate::persistence::audit::{Entry, diff};
+use crate::persistence::ledger;
 use crate::persistence::notices::{
     AllocationRow, Notice, NoticeLineRow, NoticeRow, RECORD_TYPE, case_lines,
 };
@@ -192,7 +193,8 @@ pub(crate) fn prepare(
         Some(NoticeStatus::Prepared.as_str()),
         None,
         diff(&json!({}), &notice.snapshot()),
-    );
+    )
+    .with_state(Value::Null, ledger::notice(&notice, None));
     Ok((notice, entry))
 }
 
@@ -318,7 +320,8 @@ pub(crate) fn sign(
         Some(to.as_str()),
         Some(&number),
         diff(&before.snapshot(), &after.snapshot()),
-    );
+    )
+    .with_state(ledger::case(before), ledger::case(&after));
     let mut changes = diff(&notice.snapshot(), &signed.snapshot());
     if let Value::Object(m) = &mut changes {
         m.insert(
@@ -337,7 +340,8 @@ pub(crate) fn sign(
         Some(NoticeStatus::Signed.as_str()),
         Some(&number),
         changes,
-    );
+    )
+    .with_state(ledger::notice(notice, None), ledger::notice(&signed, None));
     Ok(Signing {
         notice: signed,
         case: after,

@@ -2,7 +2,7 @@
 //! (caseworker), release (an approver who did not prepare it), reject. No I/O; the
 //! conditional updates in `persistence::payments` guard against concurrent writers.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::domain::application::Violation;
 use crate::domain::calendar::german_year;
@@ -11,6 +11,7 @@ use crate::domain::payment::PaymentStatus;
 use crate::domain::{Money, Role, Status};
 use crate::persistence::applications::{self as cases, Case, WriteError, Writer};
 use crate::persistence::audit::Entry;
+use crate::persistence::ledger;
 use crate::persistence::payments::{PAYABLE, PaymentRow, RECORD_TYPE};
 
 use super::add;
@@ -84,7 +85,8 @@ pub(crate) fn request(
             "application": {"before": null, "after": case.row.id},
             "amount": {"before": null, "after": amount},
         }),
-    );
+    )
+    .with_state(Value::Null, ledger::payment(&row));
     Ok((row, entry))
 }
 
@@ -130,7 +132,8 @@ pub(crate) fn prepare(
         Some(PREPARED.as_str()),
         None,
         json!({}),
-    );
+    )
+    .with_state(ledger::payment(row), ledger::payment(&after));
     Ok((after, entry))
 }
 
@@ -190,7 +193,8 @@ pub(crate) fn release(
         Some(status),
         Some(&reason),
         json!({"paid_amount": {"before": paid, "after": paid_after}}),
-    );
+    )
+    .with_state(ledger::case(case), ledger::case(&after));
     let pay = w.entry(
         RECORD_TYPE,
         &row.id,
@@ -199,7 +203,8 @@ pub(crate) fn release(
         Some(PaymentStatus::Paid.as_str()),
         None,
         json!({}),
-    );
+    )
+    .with_state(ledger::payment(row), ledger::payment(&payment));
     Ok(Release {
         case: after,
         payment,
@@ -232,6 +237,7 @@ pub(crate) fn reject(
         Some(PaymentStatus::Rejected.as_str()),
         Some(reason),
         json!({}),
-    );
+    )
+    .with_state(ledger::payment(row), ledger::payment(&after));
     Ok((after, entry))
 }

@@ -1,0 +1,141 @@
+//! The state of every audited record as its stored rows, the one shape both sides of the
+//! reconciliation use: a write's audit entry carries the change of this state
+//! (`audit::Entry::with_state`), and verify computes it from the live rows
+//! (`persistence::verify`). A record's state is `{"<table>": {<column>: <value>, …}, …}`
+//! with child rows keyed by their key column (`{"cost_lines": {"1": {…}, "2": {…}}}`);
+//! money in cents as decimal text, dates ISO 8601, instants with microseconds.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::applications::Case;
+use super::base_rates::BaseRateRow;
+use super::budgets::BudgetRow;
+use super::municipalities::Municipality;
+use super::notices::Notice;
+use super::payments::PaymentRow;
+use super::programmes::{FundingObject, Programme};
+use super::register::Edition;
+
+/// Record types of the log, as `record_type`.
+pub const APPLICATION: &str = "application";
+pub const NOTICE: &str = "notice";
+pub const PAYMENT_REQUEST: &str = "payment_request";
+pub const BUDGET: &str = "budget";
+pub const PROGRAMME: &str = "programme";
+pub const BASE_RATE: &str = "base_rate";
+pub const DELIVERY_RULE: &str = "delivery_rule";
+pub const MUNICIPALITY: &str = "municipality";
+pub const REGISTER_EDITION: &str = "register_edition";
+
+/// A row as a JSON object of its columns, without the columns `drop` names (a child row's
+/// parent key, which its place in the state says already).
+fn columns<T: Serialize>(row: &T, drop: &[&str]) -> Value {
+    match serde_json::to_value(row) {
+        Ok(Value::Object(mut m)) => {
+            for d in drop {
+                m.remove(*d);
+            }
+            Value::Object(m)
+        }
+        Ok(other) => other,
+        Err(e) => unreachable!("a row of strings, numbers and dates serialises: {e}"),
+    }
+}
+
+/// Child rows keyed by `key`.
+fn keyed<T: Serialize>(rows: &[T], key: impl Fn(&T) -> String, drop: &[&str]) -> Value {
+    Value::Object(
+        rows.iter()
+            .map(|r| (key(r), columns(r, drop)))
+            .collect::<Map<String, Value>>(),
+    )
+}
+
+fn tables(parts: Vec<(&str, Value)>) -> Value {
+    Value::Object(parts.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+}
+
+/// A case: its row, cost lines and members.
+pub fn case(c: &Case) -> Value {
+    tables(vec![
+        ("applications", columns(&c.row, &[])),
+        (
+            "cost_lines",
+            keyed(&c.lines, |l| l.line_no.to_string(), &["application_id"]),
+        ),
+        (
+            "application_members",
+            keyed(&c.members, |m| m.ags.clone(), &["application_id"]),
+        ),
+    ])
+}
+
+/// A notice: its row, lines, allocations and, once signed, its document's hash.
+pub fn notice(n: &Notice, document_sha256: Option<&str>) -> Value {
+    let mut parts = vec![
+        ("notices", columns(&n.row, &[])),
+        (
+            "notice_lines",
+            keyed(&n.lines, |l| l.line_no.to_string(), &["notice_id"]),
+        ),
+        (
+            "notice_allocations",
+            keyed(&n.allocations, |a| a.fiscal_year.to_string(), &["notice_id"]),
+        ),
+    ];
+    if let Some(sha) = document_sha256 {
+        parts.push((
+            "notice_documents",
+            serde_json::json!({ "sha256": sha }),
+        ));
+    }
+    tables(parts)
+}
+
+pub fn payment(p: &PaymentRow) -> Value {
+    tables(vec![("payment_requests", columns(p, &[]))])
+}
+
+/// A budget as its administrator sets it. What signings committed of it is not part of the
+/// budget's own state: verify sums it from the signing entries (`budget_commitments`).
+pub fn budget(b: &BudgetRow) -> Value {
+    tables(vec![("budgets", columns(b, &["committed_cents"]))])
+}
+
+pub fn programme(p: &Programme, objects: &[FundingObject]) -> Value {
+    tables(vec![
+        ("programmes", columns(p, &[])),
+        (
+            "funding_objects",
+            keyed(objects, |o| o.code.clone(), &["programme_code"]),
+        ),
+    ])
+}
+
+pub fn base_rate(r: &BaseRateRow) -> Value {
+    tables(vec![("base_rates", columns(r, &[]))])
+}
+
+/// A delivery rule (`delivery_rules`: from `valid_from`, deemed delivered on day `days`).
+pub fn delivery_rule(
+    valid_from: chrono::NaiveDate,
+    days: i32,
+    added_by: &str,
+    added_at: chrono::NaiveDateTime,
+) -> Value {
+    tables(vec![(
+        "delivery_rules",
+        serde_json::json!({
+            "valid_from": valid_from, "days": days, "added_by": added_by, "added_at": added_at
+        }),
+    )])
+}
+
+pub fn municipality(m: &Municipality) -> Value {
+    tables(vec![("municipalities", columns(m, &[]))])
+}
+
+pub fn edition(e: &Edition) -> Value {
+    tables(vec![("register_editions", columns(e, &[]))])
+}
