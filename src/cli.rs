@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
 use crate::auth::mint_hs256;
-use crate::config::Settings;
+use crate::config::{AuditSettings, Settings};
 use crate::domain::{Ags, Role};
 use crate::persistence::{self, BoxError};
 use crate::startup::Application;
@@ -46,6 +46,11 @@ pub enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// The audit log: verify it offline, sign and print a checkpoint (docs/audit.md).
+    Audit {
+        #[command(subcommand)]
+        action: AuditCommand,
+    },
     /// Load a newer register edition (TSV from tools/gv100ad_to_tsv.py).
     ImportRegister { file: std::path::PathBuf },
     /// Fill an empty database with a reproducible demo grant history (2019 to 2026-11-20),
@@ -66,6 +71,20 @@ pub enum Command {
         #[arg(long, env = "DATABASE_URL", default_value = "foerderakte.sqlite3")]
         database_url: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify the whole log, its checkpoints, the stored documents and every audited row;
+    /// exits 1 on any finding.
+    Verify {
+        /// A published checkpoint (the JSON `audit checkpoint` printed); repeatable.
+        #[arg(long)]
+        checkpoint: Vec<std::path::PathBuf>,
+    },
+    /// Sign the chain's current head as a checkpoint, store it, and print it for
+    /// publication.
+    Checkpoint,
 }
 
 pub fn main() -> ExitCode {
@@ -108,6 +127,7 @@ fn run(command: Command) -> Result<(), BoxError> {
         }
         Command::Migrate => {
             let settings = Settings::from_env()?;
+            persistence::audit::install_keys(settings.audit.load()?);
             let mut conn = persistence::establish(&settings.database_url)?;
             persistence::prepare_database(&mut conn)?;
             log::info!("database is current");
@@ -121,6 +141,7 @@ fn run(command: Command) -> Result<(), BoxError> {
             let edition = parsed
                 .edition
                 .ok_or("the file names no edition (`# edition<TAB>YYYY-MM-DD`)")?;
+            persistence::audit::install_keys(settings.audit.load()?);
             let mut conn = persistence::establish(&settings.database_url)?;
             persistence::prepare_database(&mut conn)?;
             let report = persistence::register::import(&mut conn, edition, &parsed.rows, "cli")?;
@@ -136,6 +157,8 @@ fn run(command: Command) -> Result<(), BoxError> {
             if cases == Some(0) {
                 return Err("--cases: at least 1".into());
             }
+            let audit = AuditSettings::from_lookup(|k| std::env::var(k).ok(), &database_url)?;
+            persistence::audit::install_keys(audit.load()?);
             let mut conn = persistence::establish(&database_url)?;
             let options = crate::seed::Options { cases, seed, bulk };
             let report = crate::seed::run(&mut conn, &options, &mut |line| {
@@ -144,12 +167,66 @@ fn run(command: Command) -> Result<(), BoxError> {
             print!("{}", report.text());
             Ok(())
         }
+        Command::Audit { action } => audit(action),
         Command::Serve => {
             let settings = Settings::from_env()?;
             let app = Application::build(&settings)?;
             log::info!("serving on http://{} (docs at /docs)", settings.bind_addr);
             actix_web::rt::System::new().block_on(app.server())?;
             Ok(())
+        }
+    }
+}
+
+fn audit(action: AuditCommand) -> Result<(), BoxError> {
+    let settings = Settings::from_env()?;
+    let keys = settings.audit.load()?;
+    persistence::audit::install_keys(keys.clone());
+    let mut conn = persistence::establish(&settings.database_url)?;
+    if !persistence::migrations_current(&mut conn)? {
+        return Err("the database's schema is not current; run `foerderakte migrate` first".into());
+    }
+    match action {
+        AuditCommand::Checkpoint => {
+            let cp = persistence::checkpoints::create(&mut conn, chrono::Utc::now().naive_utc())?;
+            println!("{}", cp.to_text());
+            Ok(())
+        }
+        AuditCommand::Verify { checkpoint } => {
+            let published = checkpoint
+                .iter()
+                .map(|f| {
+                    let text =
+                        std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+                    persistence::checkpoints::Checkpoint::from_text(&text)
+                        .map_err(|e| format!("{}: {e}", f.display()))
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            let started = std::time::Instant::now();
+            let report = persistence::verify::verify(&mut conn, &keys, &published, &|n| {
+                if n % 1_000_000 < 5_000 && n >= 1_000_000 {
+                    eprintln!("audit verify: {n} entries");
+                }
+            })?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            eprintln!(
+                "audit verify: {} entries, {} records, {} checkpoints, {} documents in {:.1} s: {}",
+                report.entries_checked,
+                report.records_checked,
+                report.checkpoints_checked,
+                report.documents_checked,
+                started.elapsed().as_secs_f64(),
+                if report.ok {
+                    "ok".to_owned()
+                } else {
+                    format!("{} finding(s)", report.findings_total)
+                }
+            );
+            if report.ok {
+                Ok(())
+            } else {
+                Err("the audit log or the rows do not verify".into())
+            }
         }
     }
 }

@@ -4,6 +4,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use crate::domain::audit::{AuditKey, Keyring};
+
 use crate::document::Authority;
 
 /// Everything the service reads from its environment. `.env.example` documents each variable.
@@ -15,6 +17,115 @@ pub struct Settings {
     pub jwt: JwtSettings,
     /// The issuing authority printed on notices.
     pub authority: Authority,
+    /// Where the audit log's key comes from (docs/audit.md).
+    pub audit: AuditSettings,
+}
+
+/// Where the audit key comes from: `AUDIT_KEY` (hex), `AUDIT_KEY_FILE` (a file holding the
+/// hex), or, for a SQLite database without either, a key generated into the file beside it
+/// (`<database>.audit-key`, development). The key is never stored in the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditKeySource {
+    Hex(String),
+    File(PathBuf),
+    /// Read from this file, generated there first if it does not exist.
+    Generated(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSettings {
+    pub source: AuditKeySource,
+    /// Earlier keys (hex, `AUDIT_PREVIOUS_KEYS`, comma-separated) that still verify the
+    /// entries they signed: rotation without re-signing.
+    pub previous: Vec<String>,
+}
+
+impl AuditSettings {
+    /// From `AUDIT_KEY`, `AUDIT_KEY_FILE`, `AUDIT_PREVIOUS_KEYS`, for the database
+    /// `database_url`.
+    pub fn from_lookup(
+        get: impl Fn(&str) -> Option<String>,
+        database_url: &str,
+    ) -> Result<AuditSettings, ConfigError> {
+        let non_empty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let source = match (non_empty("AUDIT_KEY"), non_empty("AUDIT_KEY_FILE")) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError(
+                    "set AUDIT_KEY or AUDIT_KEY_FILE, not both".into(),
+                ));
+            }
+            (Some(hex), None) => AuditKeySource::Hex(hex),
+            (None, Some(file)) => AuditKeySource::File(PathBuf::from(file)),
+            (None, None)
+                if crate::persistence::Backend::of_url(database_url)
+                    == crate::persistence::Backend::Postgres =>
+            {
+                return Err(ConfigError(
+                    "AUDIT_KEY or AUDIT_KEY_FILE is required with PostgreSQL: the audit key \
+                     must not live with the database (docs/audit.md)"
+                        .into(),
+                ));
+            }
+            (None, None) => {
+                AuditKeySource::Generated(PathBuf::from(format!("{database_url}.audit-key")))
+            }
+        };
+        let previous = non_empty("AUDIT_PREVIOUS_KEYS")
+            .map(|v| {
+                v.split(',')
+                    .map(|k| k.trim().to_owned())
+                    .filter(|k| !k.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(AuditSettings { source, previous })
+    }
+
+    /// The keys, reading (or, for `Generated`, first writing) the key file.
+    pub fn load(&self) -> Result<Keyring, ConfigError> {
+        let hex = match &self.source {
+            AuditKeySource::Hex(h) => h.clone(),
+            AuditKeySource::File(f) => read_key_file(f)?,
+            AuditKeySource::Generated(f) if f.exists() => read_key_file(f)?,
+            AuditKeySource::Generated(f) => generate_key_file(f)?,
+        };
+        let bad = |e: String| ConfigError(format!("audit key: {e}"));
+        let current = AuditKey::from_hex(&hex).map_err(bad)?;
+        let previous = self
+            .previous
+            .iter()
+            .map(|h| AuditKey::from_hex(h).map_err(bad))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Keyring { current, previous })
+    }
+}
+
+fn read_key_file(f: &std::path::Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(f)
+        .map_err(|e| ConfigError(format!("audit key file {}: {e}", f.display())))
+}
+
+/// A new random 256-bit key in `f` (hex, readable by its owner only), with a warning: fine
+/// for development, not for production.
+fn generate_key_file(f: &std::path::Path) -> Result<String, ConfigError> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| ConfigError(format!("no randomness: {e}")))?;
+    let hex = crate::domain::audit::hex(&secret);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(f)
+        .map_err(|e| ConfigError(format!("audit key file {}: {e}", f.display())))?;
+    std::io::Write::write_all(&mut file, format!("{hex}\n").as_bytes())
+        .map_err(|e| ConfigError(format!("audit key file {}: {e}", f.display())))?;
+    log::warn!(
+        "no AUDIT_KEY: generated a development audit key in {} (keep it apart from the \
+         database in production; docs/audit.md)",
+        f.display()
+    );
+    Ok(hex)
 }
 
 /// The letterhead of the notices. Defaults: the competence centre; override with
@@ -140,12 +251,16 @@ impl Settings {
             }),
             place: non_empty("AUTHORITY_PLACE").unwrap_or(d.place),
         };
+        let database_url =
+            non_empty("DATABASE_URL").unwrap_or_else(|| "foerderakte.sqlite3".into());
+        let audit = AuditSettings::from_lookup(&get, &database_url)?;
         Ok(Settings {
-            database_url: non_empty("DATABASE_URL").unwrap_or_else(|| "foerderakte.sqlite3".into()),
+            database_url,
             bind_addr: non_empty("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
             pool_size,
             jwt,
             authority,
+            audit,
         })
     }
 }

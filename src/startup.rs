@@ -27,6 +27,7 @@ impl Application {
     /// async runtime or from a blocking context.
     pub fn build(settings: &Settings) -> Result<Self, BoxError> {
         let verifier = JwtVerifier::from_settings(&settings.jwt)?;
+        persistence::audit::install_keys(settings.audit.load()?);
         let pool = persistence::build_pool(&settings.database_url, settings.pool_size)?;
         {
             let mut conn = pool.get()?;

@@ -421,7 +421,10 @@ mod tests {
         let mut fresh = Value::Null;
         apply_merge_patch(&mut fresh, &merge_patch_between(&Value::Null, &after));
         assert_eq!(fresh, after);
-        assert_eq!(without_nulls(json!({"a": null, "b": {"c": null, "d": 1}})), json!({"b": {"d": 1}}));
+        assert_eq!(
+            without_nulls(json!({"a": null, "b": {"c": null, "d": 1}})),
+            json!({"b": {"d": 1}})
+        );
     }
 
     #[test]

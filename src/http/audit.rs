@@ -164,7 +164,9 @@ fn start_or_wait(runs: &Arc<VerifyRuns>, pool: &Pool, wait: Duration) -> Outcome
     let generation = st.generation;
     let (mut st, _) = runs
         .done
-        .wait_timeout_while(st, wait, |s| s.running.is_some() && s.generation == generation)
+        .wait_timeout_while(st, wait, |s| {
+            s.running.is_some() && s.generation == generation
+        })
         .unwrap_or_else(PoisonError::into_inner);
     if let Some(r) = st.unseen.take() {
         return Outcome::Done(r);
@@ -175,8 +177,10 @@ fn start_or_wait(runs: &Arc<VerifyRuns>, pool: &Pool, wait: Duration) -> Outcome
 fn run_verify(pool: &Pool, progress: &AtomicU64) -> Result<VerifyReport, String> {
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     let keys = repo::keys().map_err(|e| e.to_string())?;
-    check::verify(&mut conn, &keys, &[], &|n| progress.store(n, Ordering::Relaxed))
-        .map_err(|e| format!("verify: {e}"))
+    check::verify(&mut conn, &keys, &[], &|n| {
+        progress.store(n, Ordering::Relaxed)
+    })
+    .map_err(|e| format!("verify: {e}"))
 }
 
 /// 409 problem+json naming every finding (the first 200; `findings_total` counts all).
@@ -190,7 +194,9 @@ fn not_verified(report: &VerifyReport) -> HttpResponse {
             f.kind,
             f.table,
             f.record,
-            f.field.as_deref().map_or(String::new(), |x| format!(" {x}")),
+            f.field
+                .as_deref()
+                .map_or(String::new(), |x| format!(" {x}")),
             f.detail
         ))
     );

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::caller::{Caller, no_application};
 use super::json::Json;
 use crate::auth::policy;
-use crate::document::{Authority, DocLine, NoticeFacts, Recipient, render_pdf};
+use crate::document::Authority;
 use crate::domain::application::MAX_COST_LINES;
 use crate::domain::calendar::finality;
 use crate::domain::interest::{percent_string, reclaim_interest};
@@ -435,12 +435,16 @@ pub async fn prepare(
     )
 )]
 #[post("/notices/{id}/sign")]
-pub async fn sign(caller: Caller, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn sign(
+    caller: Caller,
+    path: web::Path<String>,
+    authority: web::Data<Authority>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(policy::SIGN_NOTICES)?;
     let id = path.into_inner();
     let dto = caller
         .db(move |conn, caller| {
-            let notice = repo::sign(conn, &id, &caller.writer())?;
+            let notice = repo::sign(conn, &id, &caller.writer(), &authority)?;
             dto(conn, &notice)
         })
         .await?;
@@ -609,106 +613,6 @@ pub async fn interest(
     Ok(HttpResponse::Ok().json(dto))
 }
 
-/// Everything the document of a signed notice prints, from the notice, its case, the
-/// programme and the register.
-fn facts(
-    conn: &mut crate::persistence::AnyConnection,
-    n: &Notice,
-    authority: &Authority,
-) -> Result<NoticeFacts, ApiError> {
-    use crate::persistence::schema::municipalities as mu;
-    use diesel::prelude::*;
-    let r = &n.row;
-    let (Some(number), Some(signed_by), Some(signed_at)) = (&r.number, &r.signed_by, r.signed_at)
-    else {
-        return Err(ApiError::Conflict(
-            "the notice is not signed yet; only a signed notice has a document".into(),
-        ));
-    };
-    let case = cases::find(conn, &r.application_id, cases::Scope::All)?
-        .ok_or_else(|| no_application(&r.application_id))?;
-    let (programme, _) = crate::persistence::programmes::find(conn, &case.row.programme_code)?
-        .ok_or_else(|| ApiError::internal("the case's programme is missing"))?;
-    let keys: Vec<&str> = case.members.iter().map(|m| m.ags.as_str()).collect();
-    let names: Vec<(String, String)> = mu::table
-        .filter(mu::ags.eq_any(&keys))
-        .select((mu::ags, mu::name))
-        .load(conn)?;
-    let name_of = |ags: &str| {
-        names
-            .iter()
-            .find(|(a, _)| a == ags)
-            .map_or_else(|| ags.to_owned(), |(_, n)| n.clone())
-    };
-    let mut members = case.members.clone();
-    members.sort_by_key(|m| (!m.is_lead, m.position));
-    let kind = n.kind();
-    let finality = finality(
-        r.posted_on,
-        u32::try_from(r.delivery_days).unwrap_or(0),
-        true,
-    )
-    .ok_or_else(|| ApiError::internal("the notice's dates are out of range"))?;
-    Ok(NoticeFacts {
-        kind,
-        authority: authority.clone(),
-        recipients: members
-            .iter()
-            .map(|m| Recipient {
-                name: name_of(&m.ags),
-                ags: m.ags.clone(),
-                share_bp: case.row.joint.then_some(m.share_bp),
-            })
-            .collect(),
-        number: number.clone(),
-        case_number: n.case_number.clone(),
-        case_title: case.row.title.clone(),
-        programme_name: programme.name.clone(),
-        legal_basis: programme.legal_basis.clone(),
-        dated: signed_at.date(),
-        refers_to: n.refers_to_number.clone(),
-        purpose: r.purpose.clone(),
-        binding_years: r.binding_years,
-        financing_type: r.financing_type,
-        rate_bp: r.rate_bp,
-        max_amount: r.max_cents,
-        fixed_amount: r.fixed_cents,
-        eligible: r.eligible_cents,
-        granted: r.granted_cents,
-        previous_grant: n.previous_grant_cents,
-        paid: r.paid_cents,
-        revoked: r.revoked_cents,
-        reclaim: r.reclaim_cents,
-        reclaim_due: r.reclaim_due,
-        interest_from: r.interest_from,
-        grant_period: r.grant_period_start.zip(r.grant_period_end),
-        proof_due: r.proof_due,
-        allocations: n
-            .allocations
-            .iter()
-            .map(|a| (a.fiscal_year, a.amount_cents))
-            .collect(),
-        lines: n
-            .lines
-            .iter()
-            .map(|l| DocLine {
-                decided: l.decided(),
-                description: usize::try_from(l.line_no - 1)
-                    .ok()
-                    .and_then(|i| case.lines.get(i))
-                    .map(|c| c.description.clone())
-                    .unwrap_or_default(),
-            })
-            .collect(),
-        reason: r.reason.clone(),
-        posted_on: r.posted_on,
-        delivery_days: u32::try_from(r.delivery_days).unwrap_or(0),
-        finality,
-        prepared_by: r.prepared_by.clone(),
-        signed_by: signed_by.clone(),
-    })
-}
-
 /// The signed notice as a German PDF (recipient, decision, amounts, grant period,
 /// allocation, ancillary provisions, reasons, legal-remedy instructions, delivery and
 /// finality dates). 409 while the notice is only prepared.
@@ -723,19 +627,23 @@ fn facts(
     )
 )]
 #[get("/notices/{id}/document")]
-pub async fn document(
-    caller: Caller,
-    path: web::Path<String>,
-    authority: web::Data<Authority>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn document(caller: Caller, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_APPLICATIONS)?;
     let id = path.into_inner();
     let (number, pdf) = caller
         .db(move |conn, caller| {
             let notice = repo::find(conn, &id, caller.scope())?.ok_or_else(|| no_notice(&id))?;
-            let f = facts(conn, &notice, &authority)?;
-            let pdf = render_pdf(&f).map_err(ApiError::internal)?;
-            Ok((f.number, pdf))
+            let Some(number) = notice.row.number.clone() else {
+                return Err(ApiError::Conflict(
+                    "the notice is not signed yet; only a signed notice has a document".into(),
+                ));
+            };
+            let pdf = repo::document(conn, &id)?.ok_or_else(|| {
+                ApiError::NotFound(format!(
+                    "notice {number} was loaded in bulk without its document"
+                ))
+            })?;
+            Ok((number, pdf))
         })
         .await?;
     Ok(HttpResponse::Ok()

@@ -19,7 +19,9 @@ static KEYS: RwLock<Option<Arc<Keyring>>> = RwLock::new(None);
 
 /// Makes `keys` the ones every append of this process uses.
 pub fn install_keys(keys: Keyring) {
-    let mut slot = KEYS.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut slot = KEYS
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     *slot = Some(Arc::new(keys));
 }
 

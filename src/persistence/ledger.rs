@@ -81,14 +81,15 @@ pub fn notice(n: &Notice, document_sha256: Option<&str>) -> Value {
         ),
         (
             "notice_allocations",
-            keyed(&n.allocations, |a| a.fiscal_year.to_string(), &["notice_id"]),
+            keyed(
+                &n.allocations,
+                |a| a.fiscal_year.to_string(),
+                &["notice_id"],
+            ),
         ),
     ];
     if let Some(sha) = document_sha256 {
-        parts.push((
-            "notice_documents",
-            serde_json::json!({ "sha256": sha }),
-        ));
+        parts.push(("notice_documents", serde_json::json!({ "sha256": sha })));
     }
     tables(parts)
 }

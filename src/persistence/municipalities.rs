@@ -8,7 +8,9 @@ use super::{AnyConnection, Db};
 use crate::domain::MunicipalityKind;
 
 /// An entry of the register, as read (and, inside a `register::RegisterRow`, as written).
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, serde::Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, serde::Serialize,
+)]
 #[diesel(table_name = m, treat_none_as_null = true)]
 pub struct Municipality {
     pub ags: String,

@@ -8,13 +8,17 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use super::applications::{self as cases, Scope, WriteError, Writer};
+use sha2::Digest;
+
 use super::schema::{
-    applications as ap, delivery_rules as dr, notice_allocations as na, notice_lines as nl,
-    notices as n,
+    applications as ap, delivery_rules as dr, notice_allocations as na, notice_documents as nd,
+    notice_lines as nl, notices as n,
 };
 use super::steps::notice as step;
-use super::{AnyConnection, audit, budgets, write_tx};
+use super::{AnyConnection, audit, budgets, ledger, write_tx};
+use crate::document::{Authority, DocLine, NoticeFacts, Recipient};
 use crate::domain::calendar::DeliveryRule;
+use crate::domain::calendar::finality;
 use crate::domain::notice::NoticeStatus;
 use crate::domain::notice::{
     CaseLine, DecidedLine, GrantTerms, InForce, NoticeKind, NoticeLine, NoticeRequest,
@@ -383,8 +387,144 @@ fn insert(conn: &mut AnyConnection, notice: &Notice) -> QueryResult<()> {
     Ok(())
 }
 
-/// Signs a prepared notice (approver, not its preparer).
-pub fn sign(conn: &mut AnyConnection, id: &str, w: &Writer<'_>) -> Result<Notice, WriteError> {
+/// Everything the document of a signed notice prints, from the notice, its case, the
+/// programme and the register.
+pub fn document_facts(
+    conn: &mut AnyConnection,
+    n: &Notice,
+    authority: &Authority,
+) -> Result<NoticeFacts, WriteError> {
+    use super::schema::municipalities as mu;
+    let r = &n.row;
+    let (Some(number), Some(signed_by), Some(signed_at)) = (&r.number, &r.signed_by, r.signed_at)
+    else {
+        return Err(WriteError::Conflict(
+            "the notice is not signed yet; only a signed notice has a document".into(),
+        ));
+    };
+    let case = cases::find(conn, &r.application_id, cases::Scope::All)?
+        .ok_or_else(|| WriteError::NotFound(format!("no application {}", r.application_id)))?;
+    let (programme, _) = super::programmes::find(conn, &case.row.programme_code)?
+        .ok_or_else(|| cases::corrupt("the case's programme is missing"))?;
+    let keys: Vec<&str> = case.members.iter().map(|m| m.ags.as_str()).collect();
+    let names: Vec<(String, String)> = mu::table
+        .filter(mu::ags.eq_any(&keys))
+        .select((mu::ags, mu::name))
+        .load(conn)?;
+    let name_of = |ags: &str| {
+        names
+            .iter()
+            .find(|(a, _)| a == ags)
+            .map_or_else(|| ags.to_owned(), |(_, n)| n.clone())
+    };
+    let mut members = case.members.clone();
+    members.sort_by_key(|m| (!m.is_lead, m.position));
+    let kind = n.kind();
+    let finality = finality(
+        r.posted_on,
+        u32::try_from(r.delivery_days).unwrap_or(0),
+        true,
+    )
+    .ok_or_else(|| cases::corrupt("the notice's dates are out of range"))?;
+    Ok(NoticeFacts {
+        kind,
+        authority: authority.clone(),
+        recipients: members
+            .iter()
+            .map(|m| Recipient {
+                name: name_of(&m.ags),
+                ags: m.ags.clone(),
+                share_bp: case.row.joint.then_some(m.share_bp),
+            })
+            .collect(),
+        number: number.clone(),
+        case_number: n.case_number.clone(),
+        case_title: case.row.title.clone(),
+        programme_name: programme.name.clone(),
+        legal_basis: programme.legal_basis.clone(),
+        dated: signed_at.date(),
+        refers_to: n.refers_to_number.clone(),
+        purpose: r.purpose.clone(),
+        binding_years: r.binding_years,
+        financing_type: r.financing_type,
+        rate_bp: r.rate_bp,
+        max_amount: r.max_cents,
+        fixed_amount: r.fixed_cents,
+        eligible: r.eligible_cents,
+        granted: r.granted_cents,
+        previous_grant: n.previous_grant_cents,
+        paid: r.paid_cents,
+        revoked: r.revoked_cents,
+        reclaim: r.reclaim_cents,
+        reclaim_due: r.reclaim_due,
+        interest_from: r.interest_from,
+        grant_period: r.grant_period_start.zip(r.grant_period_end),
+        proof_due: r.proof_due,
+        allocations: n
+            .allocations
+            .iter()
+            .map(|a| (a.fiscal_year, a.amount_cents))
+            .collect(),
+        lines: n
+            .lines
+            .iter()
+            .map(|l| DocLine {
+                decided: l.decided(),
+                description: usize::try_from(l.line_no - 1)
+                    .ok()
+                    .and_then(|i| case.lines.get(i))
+                    .map(|c| c.description.clone())
+                    .unwrap_or_default(),
+            })
+            .collect(),
+        reason: r.reason.clone(),
+        posted_on: r.posted_on,
+        delivery_days: u32::try_from(r.delivery_days).unwrap_or(0),
+        finality,
+        prepared_by: r.prepared_by.clone(),
+        signed_by: signed_by.clone(),
+    })
+}
+
+/// The stored document of a signed notice: the bytes rendered at signing.
+pub fn document(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Vec<u8>>> {
+    nd::table
+        .find(id)
+        .select(nd::content)
+        .first(conn)
+        .optional()
+}
+
+/// Renders the signed notice's document once and stores it; returns its SHA-256 (hex).
+fn freeze_document(
+    conn: &mut AnyConnection,
+    signed: &Notice,
+    authority: &Authority,
+    now: chrono::NaiveDateTime,
+) -> Result<String, WriteError> {
+    let facts = document_facts(conn, signed, authority)?;
+    let pdf = crate::document::render_pdf(&facts)
+        .map_err(|e| WriteError::Conflict(format!("the notice's document cannot be made: {e}")))?;
+    let sha = crate::domain::audit::hex(&sha2::Sha256::digest(&pdf));
+    diesel::insert_into(nd::table)
+        .values((
+            nd::notice_id.eq(&signed.row.id),
+            nd::sha256.eq(&sha),
+            nd::content.eq(&pdf),
+            nd::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(sha)
+}
+
+/// Signs a prepared notice (approver, not its preparer): the document is rendered once with
+/// the authority as it is now, stored, and its hash enters the signing's audit entry.
+pub fn sign(
+    conn: &mut AnyConnection,
+    id: &str,
+    w: &Writer<'_>,
+    authority: &Authority,
+) -> Result<Notice, WriteError> {
     write_tx(conn, |conn| {
         let notice = find(conn, id, w.scope())?
             .ok_or_else(|| WriteError::NotFound(format!("no notice {id}")))?;
@@ -423,7 +563,12 @@ pub fn sign(conn: &mut AnyConnection, id: &str, w: &Writer<'_>) -> Result<Notice
             .first::<Option<i32>>(conn)?
             .unwrap_or(0)
             + 1;
-        let s = step::sign(&notice, &before, statuses, deltas, seq, w)?;
+        let mut s = step::sign(&notice, &before, statuses, deltas, seq, w)?;
+        let sha = freeze_document(conn, &s.notice, authority, w.now)?;
+        s.notice_entry = s.notice_entry.with_state(
+            ledger::notice(&notice, None),
+            ledger::notice(&s.notice, Some(&sha)),
+        );
         let row = &s.notice.row;
         let updated = diesel::update(
             n::table
@@ -456,8 +601,7 @@ pub fn sign(conn: &mut AnyConnection, id: &str, w: &Writer<'_>) -> Result<Notice
                 ap::clock_since.eq(r.clock_since),
             ))
             .execute(conn)?;
-        audit::append(conn, &s.case_entry)?;
-        audit::append(conn, &s.notice_entry)?;
+        audit::append_all(conn, &[&s.case_entry, &s.notice_entry])?;
         Ok(s.notice)
     })
 }

@@ -1,14 +1,16 @@
 //! Loading an edition of the municipality register (converted from Destatis GV100AD by
 //! `tools/gv100ad_to_tsv.py`) into the database.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use chrono::{NaiveDate, Utc};
+use chrono::{NaiveDate, SubsecRound, Utc};
 use diesel::prelude::*;
+use serde_json::{Value, json};
 
+use super::audit::{self, Entry};
 use super::municipalities::Municipality;
 use super::schema::{municipalities as m, register_editions as e};
-use super::{AnyConnection, BoxError, write_tx};
+use super::{AnyConnection, BoxError, ledger, write_tx};
 use crate::domain::{Ags, MunicipalityKind};
 
 /// The edition shipped with the binary.
@@ -151,7 +153,8 @@ pub fn import(
                 ..Default::default()
             });
         }
-        let existing: HashSet<String> = m::table.select(m::ags).load(conn)?.into_iter().collect();
+        let before: HashMap<String, Municipality> = all(conn)?;
+        let existing: HashSet<String> = before.keys().cloned().collect();
         let mut report = ImportReport::default();
         for row in rows {
             if existing.contains(&row.entry.ags) {
@@ -176,16 +179,85 @@ pub fn import(
                 .execute(conn)?;
         }
         let records = i32::try_from(rows.len()).map_err(|_| "too many rows")?;
+        let row = Edition {
+            edition,
+            imported_at: Utc::now().naive_utc().trunc_subsecs(6),
+            records,
+            imported_by: imported_by.to_owned(),
+        };
         diesel::insert_into(e::table)
             .values((
-                e::edition.eq(edition),
-                e::imported_at.eq(Utc::now().naive_utc()),
-                e::records.eq(records),
-                e::imported_by.eq(imported_by),
+                e::edition.eq(row.edition),
+                e::imported_at.eq(row.imported_at),
+                e::records.eq(row.records),
+                e::imported_by.eq(&row.imported_by),
             ))
             .execute(conn)?;
+        let entries = import_entries(&before, &all(conn)?, &row);
+        audit::append_all(conn, &entries.iter().collect::<Vec<_>>())?;
         Ok(report)
     })
+}
+
+/// The register as stored, by key.
+fn all(conn: &mut AnyConnection) -> QueryResult<HashMap<String, Municipality>> {
+    let rows: Vec<Municipality> = m::table.select(Municipality::as_select()).load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.ags.clone(), r)).collect())
+}
+
+/// The audit entries of an import: one per municipality it inserted or changed, and the
+/// edition's. `system` and `cli` import as the system, anyone else as an administrator.
+fn import_entries(
+    before: &HashMap<String, Municipality>,
+    after: &HashMap<String, Municipality>,
+    edition: &Edition,
+) -> Vec<Entry> {
+    let role = match edition.imported_by.as_str() {
+        "system" | "cli" => "system",
+        _ => "admin",
+    };
+    let entry = |record_type, key: &str, action: &str, changes| Entry {
+        record_type,
+        record_key: key.to_owned(),
+        occurred_at: edition.imported_at,
+        actor: edition.imported_by.clone(),
+        role: role.to_owned(),
+        action: action.to_owned(),
+        from_status: None,
+        to_status: None,
+        reason: Some(format!("register edition {}", edition.edition)),
+        changes,
+        state: None,
+    };
+    let mut keys: Vec<&String> = after.keys().collect();
+    keys.sort();
+    let mut out = Vec::new();
+    for k in keys {
+        let now = &after[k];
+        let old = before.get(k);
+        if old == Some(now) {
+            continue;
+        }
+        let (b, a) = (
+            old.map_or(Value::Null, ledger::municipality),
+            ledger::municipality(now),
+        );
+        let action = if old.is_some() { "update" } else { "create" };
+        let changes = audit::diff(&b["municipalities"], &a["municipalities"]);
+        out.push(entry(ledger::MUNICIPALITY, k, action, changes).with_state(b, a));
+    }
+    let e = ledger::edition(edition);
+    let changes = json!({"records": {"before": null, "after": edition.records}});
+    out.push(
+        entry(
+            ledger::REGISTER_EDITION,
+            &edition.edition.to_string(),
+            "import",
+            changes,
+        )
+        .with_state(Value::Null, e),
+    );
+    out
 }
 
 /// Imports the edition shipped with the binary unless it is in the database already.

@@ -139,7 +139,10 @@ fn check_checkpoint_macs(
                 "audit_checkpoints",
                 &record,
                 Some("mac"),
-                format!("the {origin} checkpoint {} does not verify under its key {}", cp.seq, cp.key_id),
+                format!(
+                    "the {origin} checkpoint {} does not verify under its key {}",
+                    cp.seq, cp.key_id
+                ),
             );
             continue;
         }
@@ -186,7 +189,11 @@ fn walk_chain(
     }
     run.report.head_seq = last_id;
     run.report.head_mac = last_mac;
-    let beyond: Vec<i64> = run.expected_heads.range(last_id + 1..).map(|(s, _)| *s).collect();
+    let beyond: Vec<i64> = run
+        .expected_heads
+        .range(last_id + 1..)
+        .map(|(s, _)| *s)
+        .collect();
     for seq in beyond {
         run.find(
             "checkpoint",
@@ -267,7 +274,9 @@ fn add_commitments(run: &mut Run<'_>, e: &AuditEvent) {
     for c in list.unwrap_or_default() {
         let (Some(p), Some(y), Some(change)) = (
             c["programme"].as_str(),
-            c["fiscal_year"].as_i64().and_then(|y| i32::try_from(y).ok()),
+            c["fiscal_year"]
+                .as_i64()
+                .and_then(|y| i32::try_from(y).ok()),
             c["change"].as_str().and_then(|t| t.parse::<Money>().ok()),
         ) else {
             run.find(
@@ -352,32 +361,71 @@ fn reconcile(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<()> {
         compare(conn, run, ledger::BUDGET, &key, &ledger::budget(row))?;
     }
     for ((p, y), c) in std::mem::take(&mut run.committed) {
-        let detail = format!("signings commit {} of a budget that is gone", Money::from_cents(c).unwrap_or(Money::ZERO));
-        run.find("row_gone", "budgets", &super::budgets::key(&p, y), None, detail);
+        let detail = format!(
+            "signings commit {} of a budget that is gone",
+            Money::from_cents(c).unwrap_or(Money::ZERO)
+        );
+        run.find(
+            "row_gone",
+            "budgets",
+            &super::budgets::key(&p, y),
+            None,
+            detail,
+        );
     }
     for (p, objects) in super::programmes::list(conn)? {
-        compare(conn, run, ledger::PROGRAMME, &p.code.clone(), &ledger::programme(&p, &objects))?;
+        compare(
+            conn,
+            run,
+            ledger::PROGRAMME,
+            &p.code.clone(),
+            &ledger::programme(&p, &objects),
+        )?;
     }
     for r in super::base_rates::list(conn)? {
-        compare(conn, run, ledger::BASE_RATE, &r.valid_from.to_string(), &ledger::base_rate(&r))?;
+        compare(
+            conn,
+            run,
+            ledger::BASE_RATE,
+            &r.valid_from.to_string(),
+            &ledger::base_rate(&r),
+        )?;
     }
     let rules: Vec<(chrono::NaiveDate, i32, String, NaiveDateTime)> = dr::table
         .select((dr::valid_from, dr::days, dr::added_by, dr::added_at))
         .load(conn)?;
     for (from, days, by, at) in rules {
-        compare(conn, run, ledger::DELIVERY_RULE, &from.to_string(), &ledger::delivery_rule(from, days, &by, at))?;
+        compare(
+            conn,
+            run,
+            ledger::DELIVERY_RULE,
+            &from.to_string(),
+            &ledger::delivery_rule(from, days, &by, at),
+        )?;
     }
     let register: Vec<super::municipalities::Municipality> = mu::table
         .select(super::municipalities::Municipality::as_select())
         .load(conn)?;
     for m in &register {
-        compare(conn, run, ledger::MUNICIPALITY, &m.ags, &ledger::municipality(m))?;
+        compare(
+            conn,
+            run,
+            ledger::MUNICIPALITY,
+            &m.ags,
+            &ledger::municipality(m),
+        )?;
     }
     let editions: Vec<super::register::Edition> = re::table
         .select((re::edition, re::imported_at, re::records, re::imported_by))
         .load(conn)?;
     for e in &editions {
-        compare(conn, run, ledger::REGISTER_EDITION, &e.edition.to_string(), &ledger::edition(e))?;
+        compare(
+            conn,
+            run,
+            ledger::REGISTER_EDITION,
+            &e.edition.to_string(),
+            &ledger::edition(e),
+        )?;
     }
     let gone: Vec<(String, String)> = run.latest.keys().cloned().collect();
     for (t, k) in gone {
@@ -548,7 +596,13 @@ fn live_notices(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<()> 
                 previous_grant_cents: None,
             };
             let sha = documents.remove(&id);
-            compare(conn, run, ledger::NOTICE, &id, &ledger::notice(&notice, sha.as_deref()))?;
+            compare(
+                conn,
+                run,
+                ledger::NOTICE,
+                &id,
+                &ledger::notice(&notice, sha.as_deref()),
+            )?;
         }
         orphans(run, "notice_lines", lines.into_keys());
         orphans(run, "notice_allocations", allocations.into_keys());
@@ -571,7 +625,13 @@ fn live_payments(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<()>
         };
         after = last.id.clone();
         for row in &rows {
-            compare(conn, run, ledger::PAYMENT_REQUEST, &row.id, &ledger::payment(row))?;
+            compare(
+                conn,
+                run,
+                ledger::PAYMENT_REQUEST,
+                &row.id,
+                &ledger::payment(row),
+            )?;
         }
     }
 }

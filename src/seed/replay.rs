@@ -86,7 +86,7 @@ fn write(conn: &mut AnyConnection, step: &Step) -> Result<(), Replay> {
             notices::prepare(conn, id, *kind, req, &w)?;
         }
         Op::Sign => {
-            notices::sign(conn, id, &w)?;
+            notices::sign(conn, id, &w, &crate::config::default_authority())?;
         }
         Op::Request { amount, reason } => {
             payments::request(conn, id, *amount, reason.as_deref(), &w)?;

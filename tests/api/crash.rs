@@ -208,6 +208,7 @@ impl Server {
                 .env("JWT_ISSUER", ISSUER)
                 .env("JWT_AUDIENCE", AUDIENCE)
                 .env("DATABASE_POOL_SIZE", "8")
+                .env("AUDIT_KEY", crate::helpers::AUDIT_KEY)
                 .env("RUST_LOG", "warn")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())

@@ -160,7 +160,35 @@ pub fn settings_for(database: &TestDatabase, jwt: JwtSettings) -> Settings {
         pool_size: 8,
         jwt,
         authority: foerderakte::config::default_authority(),
+        audit: audit_settings(),
     }
+}
+
+/// The suite's audit key (hex): every in-process server and every spawned binary signs with
+/// it, so that one process's entries verify in another.
+pub const AUDIT_KEY: &str = "a0d17c0ffee0a0d17c0ffee0a0d17c0ffee0a0d17c0ffee0a0d17c0ffee01234";
+
+pub fn audit_settings() -> foerderakte::config::AuditSettings {
+    foerderakte::config::AuditSettings {
+        source: foerderakte::config::AuditKeySource::Hex(AUDIT_KEY.into()),
+        previous: Vec::new(),
+    }
+}
+
+/// The suite's keys, for verify in the test itself.
+pub fn audit_keys() -> foerderakte::domain::audit::Keyring {
+    audit_settings()
+        .load()
+        .expect("the suite's audit key loads")
+}
+
+/// Verifies the database as `foerderakte audit verify` does.
+pub fn verify_db(
+    conn: &mut foerderakte::persistence::AnyConnection,
+) -> foerderakte::persistence::verify::VerifyReport {
+    foerderakte::persistence::audit::install_keys(audit_keys());
+    foerderakte::persistence::verify::verify(conn, &audit_keys(), &[], &|_| {})
+        .expect("verify runs")
 }
 
 fn agent() -> ureq::Agent {

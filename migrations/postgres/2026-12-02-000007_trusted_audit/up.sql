@@ -55,7 +55,7 @@ CREATE FUNCTION foerderakte_refuse_signed_part() RETURNS trigger LANGUAGE plpgsq
 DECLARE
     parent TEXT;
 BEGIN
-    IF TG_OP = 'INSERT' THEN parent := NEW.notice_id; ELSE parent := OLD.notice_id; END IF;
+    parent := OLD.notice_id;
     IF EXISTS (SELECT 1 FROM notices WHERE id = parent AND status = 'signed') THEN
         RAISE EXCEPTION 'a signed notice cannot be changed'
             USING ERRCODE = 'integrity_constraint_violation';
@@ -74,10 +74,10 @@ CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoint
 CREATE TRIGGER notices_signed_frozen BEFORE UPDATE OR DELETE ON notices
     FOR EACH ROW WHEN (OLD.status = 'signed')
     EXECUTE FUNCTION foerderakte_refuse('a signed notice cannot be changed');
-CREATE TRIGGER notice_lines_signed_frozen BEFORE INSERT OR UPDATE OR DELETE ON notice_lines
+CREATE TRIGGER notice_lines_signed_frozen BEFORE UPDATE OR DELETE ON notice_lines
     FOR EACH ROW EXECUTE FUNCTION foerderakte_refuse_signed_part();
 CREATE TRIGGER notice_allocations_signed_frozen
-    BEFORE INSERT OR UPDATE OR DELETE ON notice_allocations
+    BEFORE UPDATE OR DELETE ON notice_allocations
     FOR EACH ROW EXECUTE FUNCTION foerderakte_refuse_signed_part();
 CREATE TRIGGER notice_documents_frozen BEFORE UPDATE OR DELETE ON notice_documents
     FOR EACH ROW EXECUTE FUNCTION foerderakte_refuse('a signed notice cannot be changed');

@@ -57,17 +57,11 @@ CREATE TRIGGER notices_signed_frozen_u BEFORE UPDATE ON notices WHEN OLD.status 
 BEGIN SELECT RAISE(ABORT, 'a signed notice cannot be changed'); END;
 CREATE TRIGGER notices_signed_frozen_d BEFORE DELETE ON notices WHEN OLD.status = 'signed'
 BEGIN SELECT RAISE(ABORT, 'a signed notice cannot be changed'); END;
-CREATE TRIGGER notice_lines_signed_frozen_i BEFORE INSERT ON notice_lines
-WHEN (SELECT status FROM notices WHERE id = NEW.notice_id) = 'signed'
-BEGIN SELECT RAISE(ABORT, 'a signed notice cannot be changed'); END;
 CREATE TRIGGER notice_lines_signed_frozen_u BEFORE UPDATE ON notice_lines
 WHEN (SELECT status FROM notices WHERE id = OLD.notice_id) = 'signed'
 BEGIN SELECT RAISE(ABORT, 'a signed notice cannot be changed'); END;
 CREATE TRIGGER notice_lines_signed_frozen_d BEFORE DELETE ON notice_lines
 WHEN (SELECT status FROM notices WHERE id = OLD.notice_id) = 'signed'
-BEGIN SELECT RAISE(ABORT, 'a signed notice cannot be changed'); END;
-CREATE TRIGGER notice_allocations_signed_frozen_i BEFORE INSERT ON notice_allocations
-WHEN (SELECT status FROM notices WHERE id = NEW.notice_id) = 'signed'
 BEGIN SELECT RAISE(ABORT, 'a signed notice cannot be changed'); END;
 CREATE TRIGGER notice_allocations_signed_frozen_u BEFORE UPDATE ON notice_allocations
 WHEN (SELECT status FROM notices WHERE id = OLD.notice_id) = 'signed'

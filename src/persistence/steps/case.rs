@@ -205,16 +205,17 @@ pub(crate) fn create(
             json!({"before": null, "after": case.row.case_number}),
         );
     }
-    let entry = w.entry(
-        RECORD_TYPE,
-        &case.row.id,
-        "create",
-        None,
-        Some(Status::Draft.as_str()),
-        None,
-        changes,
-    )
-    .with_state(Value::Null, ledger::case(&case));
+    let entry = w
+        .entry(
+            RECORD_TYPE,
+            &case.row.id,
+            "create",
+            None,
+            Some(Status::Draft.as_str()),
+            None,
+            changes,
+        )
+        .with_state(Value::Null, ledger::case(&case));
     Ok((case, entry))
 }
 
@@ -244,16 +245,17 @@ pub(crate) fn edit(
     let mut after = with_content(before, programme, content)?;
     after.row.version = before.row.version + 1;
     after.row.updated_at = w.now;
-    let entry = w.entry(
-        RECORD_TYPE,
-        &before.row.id,
-        "edit",
-        None,
-        None,
-        reason,
-        diff(&before.snapshot(), &after.snapshot()),
-    )
-    .with_state(ledger::case(before), ledger::case(&after));
+    let entry = w
+        .entry(
+            RECORD_TYPE,
+            &before.row.id,
+            "edit",
+            None,
+            None,
+            reason,
+            diff(&before.snapshot(), &after.snapshot()),
+        )
+        .with_state(ledger::case(before), ledger::case(&after));
     Ok(Some((after, entry)))
 }
 
@@ -365,15 +367,16 @@ pub(crate) fn transition_case(
             None => return Err(corrupt(format!("cost line {line} is not stored")).into()),
         }
     }
-    let entry = w.entry(
-        RECORD_TYPE,
-        &before.row.id,
-        t.action.as_str(),
-        Some(from.as_str()),
-        Some(to.as_str()),
-        t.reason,
-        diff(&before.snapshot(), &after.snapshot()),
-    )
-    .with_state(ledger::case(before), ledger::case(&after));
+    let entry = w
+        .entry(
+            RECORD_TYPE,
+            &before.row.id,
+            t.action.as_str(),
+            Some(from.as_str()),
+            Some(to.as_str()),
+            t.reason,
+            diff(&before.snapshot(), &after.snapshot()),
+        )
+        .with_state(ledger::case(before), ledger::case(&after));
     Ok((after, entry))
 }

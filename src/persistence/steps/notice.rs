@@ -185,16 +185,17 @@ pub(crate) fn prepare(
         refers_to_number: force.and_then(|f| f.row.number.clone()),
         previous_grant_cents: force.and_then(|f| f.row.granted_cents),
     };
-    let entry = w.entry(
-        RECORD_TYPE,
-        &id,
-        "prepare",
-        None,
-        Some(NoticeStatus::Prepared.as_str()),
-        None,
-        diff(&json!({}), &notice.snapshot()),
-    )
-    .with_state(Value::Null, ledger::notice(&notice, None));
+    let entry = w
+        .entry(
+            RECORD_TYPE,
+            &id,
+            "prepare",
+            None,
+            Some(NoticeStatus::Prepared.as_str()),
+            None,
+            diff(&json!({}), &notice.snapshot()),
+        )
+        .with_state(Value::Null, ledger::notice(&notice, None));
     Ok((notice, entry))
 }
 
@@ -312,16 +313,17 @@ pub(crate) fn sign(
     (r.early_start_at, r.early_start_by) = track.early_start.unzip();
     r.clock_seconds = track.clock.accumulated_secs;
     r.clock_since = track.clock.running_since;
-    let case_entry = w.entry(
-        cases::RECORD_TYPE,
-        &before.row.id,
-        history_action(kind),
-        Some(from.as_str()),
-        Some(to.as_str()),
-        Some(&number),
-        diff(&before.snapshot(), &after.snapshot()),
-    )
-    .with_state(ledger::case(before), ledger::case(&after));
+    let case_entry = w
+        .entry(
+            cases::RECORD_TYPE,
+            &before.row.id,
+            history_action(kind),
+            Some(from.as_str()),
+            Some(to.as_str()),
+            Some(&number),
+            diff(&before.snapshot(), &after.snapshot()),
+        )
+        .with_state(ledger::case(before), ledger::case(&after));
     let mut changes = diff(&notice.snapshot(), &signed.snapshot());
     if let Value::Object(m) = &mut changes {
         m.insert(
@@ -332,16 +334,17 @@ pub(crate) fn sign(
             })).collect::<Vec<_>>()}),
         );
     }
-    let notice_entry = w.entry(
-        RECORD_TYPE,
-        &notice.row.id,
-        "sign",
-        Some(NoticeStatus::Prepared.as_str()),
-        Some(NoticeStatus::Signed.as_str()),
-        Some(&number),
-        changes,
-    )
-    .with_state(ledger::notice(notice, None), ledger::notice(&signed, None));
+    let notice_entry = w
+        .entry(
+            RECORD_TYPE,
+            &notice.row.id,
+            "sign",
+            Some(NoticeStatus::Prepared.as_str()),
+            Some(NoticeStatus::Signed.as_str()),
+            Some(&number),
+            changes,
+        )
+        .with_state(ledger::notice(notice, None), ledger::notice(&signed, None));
     Ok(Signing {
         notice: signed,
         case: after,

@@ -74,19 +74,20 @@ pub(crate) fn request(
         rejected_at: None,
         rejection_reason: None,
     };
-    let entry = w.entry(
-        RECORD_TYPE,
-        &id,
-        "request",
-        None,
-        Some(REQUESTED.as_str()),
-        reason,
-        json!({
-            "application": {"before": null, "after": case.row.id},
-            "amount": {"before": null, "after": amount},
-        }),
-    )
-    .with_state(Value::Null, ledger::payment(&row));
+    let entry = w
+        .entry(
+            RECORD_TYPE,
+            &id,
+            "request",
+            None,
+            Some(REQUESTED.as_str()),
+            reason,
+            json!({
+                "application": {"before": null, "after": case.row.id},
+                "amount": {"before": null, "after": amount},
+            }),
+        )
+        .with_state(Value::Null, ledger::payment(&row));
     Ok((row, entry))
 }
 
@@ -124,16 +125,17 @@ pub(crate) fn prepare(
     after.status = PREPARED;
     after.prepared_by = Some(w.subject.to_owned());
     after.prepared_at = Some(w.now);
-    let entry = w.entry(
-        RECORD_TYPE,
-        &row.id,
-        "prepare",
-        Some(REQUESTED.as_str()),
-        Some(PREPARED.as_str()),
-        None,
-        json!({}),
-    )
-    .with_state(ledger::payment(row), ledger::payment(&after));
+    let entry = w
+        .entry(
+            RECORD_TYPE,
+            &row.id,
+            "prepare",
+            Some(REQUESTED.as_str()),
+            Some(PREPARED.as_str()),
+            None,
+            json!({}),
+        )
+        .with_state(ledger::payment(row), ledger::payment(&after));
     Ok((after, entry))
 }
 
@@ -185,26 +187,28 @@ pub(crate) fn release(
     payment.paid_year = Some(german_year(w.now));
     let status = case.row.status.as_str();
     let reason = format!("payment request {}", row.id);
-    let payout = w.entry(
-        cases::RECORD_TYPE,
-        &case.row.id,
-        "payout",
-        Some(status),
-        Some(status),
-        Some(&reason),
-        json!({"paid_amount": {"before": paid, "after": paid_after}}),
-    )
-    .with_state(ledger::case(case), ledger::case(&after));
-    let pay = w.entry(
-        RECORD_TYPE,
-        &row.id,
-        "pay",
-        Some(PREPARED.as_str()),
-        Some(PaymentStatus::Paid.as_str()),
-        None,
-        json!({}),
-    )
-    .with_state(ledger::payment(row), ledger::payment(&payment));
+    let payout = w
+        .entry(
+            cases::RECORD_TYPE,
+            &case.row.id,
+            "payout",
+            Some(status),
+            Some(status),
+            Some(&reason),
+            json!({"paid_amount": {"before": paid, "after": paid_after}}),
+        )
+        .with_state(ledger::case(case), ledger::case(&after));
+    let pay = w
+        .entry(
+            RECORD_TYPE,
+            &row.id,
+            "pay",
+            Some(PREPARED.as_str()),
+            Some(PaymentStatus::Paid.as_str()),
+            None,
+            json!({}),
+        )
+        .with_state(ledger::payment(row), ledger::payment(&payment));
     Ok(Release {
         case: after,
         payment,
@@ -229,15 +233,16 @@ pub(crate) fn reject(
     after.rejected_by = Some(w.subject.to_owned());
     after.rejected_at = Some(w.now);
     after.rejection_reason = Some(reason.to_owned());
-    let entry = w.entry(
-        RECORD_TYPE,
-        &row.id,
-        "reject",
-        Some(row.status.as_str()),
-        Some(PaymentStatus::Rejected.as_str()),
-        Some(reason),
-        json!({}),
-    )
-    .with_state(ledger::payment(row), ledger::payment(&after));
+    let entry = w
+        .entry(
+            RECORD_TYPE,
+            &row.id,
+            "reject",
+            Some(row.status.as_str()),
+            Some(PaymentStatus::Rejected.as_str()),
+            Some(reason),
+            json!({}),
+        )
+        .with_state(ledger::payment(row), ledger::payment(&after));
     Ok((after, entry))
 }
