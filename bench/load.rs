@@ -54,6 +54,9 @@ use common::{BenchDb, Rng, env_usize, ms};
 const SECRET: &str = "bench-secret-that-is-long-enough-0123456789";
 const PROGRAMME: &str = "THUEREGOVRL-2024";
 
+/// The audit key of the server and the load generator (hex).
+const AUDIT_KEY: &str = "be1ce0debe1ce0debe1ce0debe1ce0debe1ce0debe1ce0debe1ce0debe1ce0de";
+
 fn jwt() -> JwtSettings {
     JwtSettings {
         algorithm: foerderakte::auth::JwtAlgorithm::Hs256,
@@ -90,6 +93,7 @@ impl Server {
             .env("DATABASE_POOL_SIZE", pool.to_string())
             .env("JWT_ALGORITHM", "HS256")
             .env("JWT_SECRET", SECRET)
+            .env("AUDIT_KEY", AUDIT_KEY)
             .env("JWT_ISSUER", "foerderakte")
             .env("JWT_AUDIENCE", "foerderakte-api")
             // One access-log line per request would be measured too; warnings still show.
@@ -471,6 +475,9 @@ fn main() {
         seed: foerderakte::seed::DEFAULT_SEED,
         bulk: false,
     };
+    foerderakte::persistence::audit::install_keys(foerderakte::domain::audit::Keyring::single(
+        foerderakte::domain::audit::AuditKey::from_hex(AUDIT_KEY).expect("the bench's audit key"),
+    ));
     foerderakte::seed::run(&mut conn, &options, &mut |_| {}).expect("the load generator");
     eprintln!(
         "loaded {n_cases} cases in {:.0} s",
