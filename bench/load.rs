@@ -467,6 +467,9 @@ fn main() {
 
     let (url, _db) = BenchDb::create("fa_load");
     let backend = Backend::of_url(&url);
+    foerderakte::persistence::audit::install_keys(foerderakte::domain::audit::Keyring::single(
+        foerderakte::domain::audit::AuditKey::from_hex(AUDIT_KEY).expect("the bench's audit key"),
+    ));
     let mut conn = persistence::establish(&url).expect("the bench database connects");
     persistence::prepare_database(&mut conn).expect("migrations and register");
     let t = Instant::now();
@@ -475,9 +478,6 @@ fn main() {
         seed: foerderakte::seed::DEFAULT_SEED,
         bulk: false,
     };
-    foerderakte::persistence::audit::install_keys(foerderakte::domain::audit::Keyring::single(
-        foerderakte::domain::audit::AuditKey::from_hex(AUDIT_KEY).expect("the bench's audit key"),
-    ));
     foerderakte::seed::run(&mut conn, &options, &mut |_| {}).expect("the load generator");
     eprintln!(
         "loaded {n_cases} cases in {:.0} s",

@@ -94,6 +94,9 @@ export BIND_ADDR=127.0.0.1:$PORT
 export JWT_ALGORITHM=HS256
 export JWT_SECRET
 JWT_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+# The audit key of this throw-away database (required on PostgreSQL).
+export AUDIT_KEY
+AUDIT_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 export JWT_ISSUER=foerderakte JWT_AUDIENCE=foerderakte-api
 export RUST_LOG=${RUST_LOG:-warn}
 BASE=http://127.0.0.1:$PORT

@@ -81,6 +81,10 @@ pub enum AuditCommand {
         /// A published checkpoint (the JSON `audit checkpoint` printed); repeatable.
         #[arg(long)]
         checkpoint: Vec<std::path::PathBuf>,
+        /// Start from the last checkpoint a full run verified: the entries since, and the
+        /// records they wrote (a full run if there is none).
+        #[arg(long)]
+        incremental: bool,
     },
     /// Sign the chain's current head as a checkpoint, store it, and print it for
     /// publication.
@@ -192,7 +196,10 @@ fn audit(action: AuditCommand) -> Result<(), BoxError> {
             println!("{}", cp.to_text());
             Ok(())
         }
-        AuditCommand::Verify { checkpoint } => {
+        AuditCommand::Verify {
+            checkpoint,
+            incremental,
+        } => {
             let published = checkpoint
                 .iter()
                 .map(|f| {
@@ -203,11 +210,21 @@ fn audit(action: AuditCommand) -> Result<(), BoxError> {
                 })
                 .collect::<Result<Vec<_>, String>>()?;
             let started = std::time::Instant::now();
-            let report = persistence::verify::verify(&mut conn, &keys, &published, &|n| {
-                if n % 1_000_000 < 5_000 && n >= 1_000_000 {
-                    eprintln!("audit verify: {n} entries");
-                }
-            })?;
+            let extent = match incremental {
+                true => persistence::verify::Extent::SinceVerified,
+                false => persistence::verify::Extent::Full,
+            };
+            let report = persistence::verify::verify_and_record(
+                &mut conn,
+                &keys,
+                &published,
+                extent,
+                &|n| {
+                    if n % 1_000_000 < 5_000 && n >= 1_000_000 {
+                        eprintln!("audit verify: {n} entries");
+                    }
+                },
+            )?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             eprintln!(
                 "audit verify: {} entries, {} records, {} checkpoints, {} documents in {:.1} s: {}",

@@ -137,14 +137,22 @@ pub fn entry_mac(key: &AuditKey, prev_mac: &str, f: &ChainedFields<'_>) -> Strin
     key.mac(&json_bytes(&message))
 }
 
-/// A checkpoint's MAC: the head `seq` with its MAC at `created_at` (RFC 3339, UTC).
-pub fn checkpoint_mac(key: &AuditKey, seq: i64, head_mac: &str, created_at: &str) -> String {
+/// A checkpoint's MAC: the head `seq` with its MAC at `created_at` (RFC 3339, UTC), and
+/// whether a full verify run verified the log up to it.
+pub fn checkpoint_mac(
+    key: &AuditKey,
+    seq: i64,
+    head_mac: &str,
+    created_at: &str,
+    verified: bool,
+) -> String {
     key.mac(&json_bytes(&(
         CHECKPOINT_TAG,
         key.id(),
         seq,
         head_mac,
         created_at,
+        verified,
     )))
 }
 
@@ -322,7 +330,7 @@ pub fn unhex(text: &str) -> Result<Vec<u8>, String> {
         _ => None,
     };
     let bytes = text.as_bytes();
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err("a hexadecimal key has an even number of digits".into());
     }
     bytes
@@ -387,8 +395,10 @@ mod tests {
         assert_ne!(m, entry_mac(&k, GENESIS, &fields(Some(""))));
         assert_ne!(m, entry_mac(&k, &m, &fields(None)));
         assert_ne!(m, entry_mac(&key(2), GENESIS, &fields(None)));
-        let cp = checkpoint_mac(&k, 7, &m, "2026-11-22T10:15:00.000000Z");
-        assert_ne!(cp, checkpoint_mac(&k, 8, &m, "2026-11-22T10:15:00.000000Z"));
+        let at = "2026-11-22T10:15:00.000000Z";
+        let cp = checkpoint_mac(&k, 7, &m, at, false);
+        assert_ne!(cp, checkpoint_mac(&k, 8, &m, at, false));
+        assert_ne!(cp, checkpoint_mac(&k, 7, &m, at, true));
     }
 
     #[test]

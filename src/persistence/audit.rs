@@ -109,7 +109,8 @@ pub struct AuditEvent {
     pub key_id: String,
 }
 
-fn timestamp_text(t: NaiveDateTime) -> String {
+/// An instant as the MACs cover it: RFC 3339 with microseconds, UTC.
+pub(crate) fn timestamp_text(t: NaiveDateTime) -> String {
     DateTime::<Utc>::from_naive_utc_and_offset(t, Utc)
         .format("%Y-%m-%dT%H:%M:%S%.6fZ")
         .to_string()

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Date, Integer, Text, Timestamp};
 use serde_json::json;
 
-use super::audit::{self, Entry};
+use super::audit;
 use super::programmes::Actor;
 use super::schema::base_rates as b;
 use super::{AnyConnection, ledger, write_tx};
@@ -84,24 +84,22 @@ pub fn add(
                 .first(conn)?;
             return Err(AddError::Exists(existing));
         }
-        let key = valid_from.to_string();
-        audit::append(
-            conn,
-            &Entry {
-                record_type: ledger::BASE_RATE,
-                record_key: key,
-                occurred_at: row.added_at,
-                actor: actor.subject.to_owned(),
-                role: actor.role.to_owned(),
-                action: "add".to_owned(),
-                from_status: None,
-                to_status: None,
-                reason: None,
-                changes: json!({"rate_percent": {"before": null, "after": percent_string(hundredths)}}),
-                state: None,
-            }
-            .with_state(serde_json::Value::Null, ledger::base_rate(&row)),
-        )?;
+        let changes =
+            json!({"rate_percent": {"before": null, "after": percent_string(hundredths)}});
+        let by = Actor {
+            now,
+            ..actor.clone()
+        };
+        let entry = by
+            .entry(
+                ledger::BASE_RATE,
+                &valid_from.to_string(),
+                "add",
+                None,
+                changes,
+            )
+            .with_state(serde_json::Value::Null, ledger::base_rate(&row));
+        audit::append(conn, &entry)?;
         Ok(row)
     })
 }

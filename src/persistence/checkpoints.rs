@@ -20,21 +20,18 @@ pub struct Checkpoint {
     /// That entry's MAC.
     pub head_mac: String,
     pub created_at: NaiveDateTime,
+    /// Made by a full verify run that found the log intact up to it.
+    pub verified: bool,
     pub key_id: String,
     pub mac: String,
-}
-
-fn instant_text(t: NaiveDateTime) -> String {
-    DateTime::<Utc>::from_naive_utc_and_offset(t, Utc)
-        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-        .to_string()
 }
 
 impl Checkpoint {
     /// Whether the checkpoint's MAC holds under its key.
     pub fn verifies(&self, keys: &Keyring) -> bool {
         keys.find(&self.key_id).is_some_and(|k| {
-            checkpoint_mac(k, self.seq, &self.head_mac, &instant_text(self.created_at)) == self.mac
+            let at = audit::timestamp_text(self.created_at);
+            checkpoint_mac(k, self.seq, &self.head_mac, &at, self.verified) == self.mac
         })
     }
 
@@ -43,7 +40,8 @@ impl Checkpoint {
         serde_json::json!({
             "seq": self.seq,
             "head_mac": self.head_mac,
-            "created_at": instant_text(self.created_at),
+            "created_at": audit::timestamp_text(self.created_at),
+            "verified": self.verified,
             "key_id": self.key_id,
             "mac": self.mac,
         })
@@ -58,6 +56,7 @@ impl Checkpoint {
             seq: i64,
             head_mac: String,
             created_at: DateTime<Utc>,
+            verified: bool,
             key_id: String,
             mac: String,
         }
@@ -67,6 +66,7 @@ impl Checkpoint {
             seq: p.seq,
             head_mac: p.head_mac,
             created_at: p.created_at.naive_utc(),
+            verified: p.verified,
             key_id: p.key_id,
             mac: p.mac,
         })
@@ -76,48 +76,74 @@ impl Checkpoint {
 /// Signs the current head at `now` and stores it (once per head: a second call at the same
 /// head returns the stored one).
 pub fn create(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResult<Checkpoint> {
-    let keys = audit::keys()?;
     super::write_tx(conn, |conn| {
         let (seq, head_mac) = audit::head(conn)?;
-        if let Some(existing) = c::table
-            .find(seq)
-            .select(Checkpoint::as_select())
-            .first(conn)
-            .optional()?
-        {
-            return Ok(existing);
-        }
-        let created_at = now.trunc_subsecs(6);
-        let key = &keys.current;
-        let cp = Checkpoint {
-            seq,
-            mac: checkpoint_mac(key, seq, &head_mac, &instant_text(created_at)),
-            head_mac,
-            created_at,
-            key_id: key.id().to_owned(),
-        };
-        diesel::insert_into(c::table)
-            .values((
-                c::seq.eq(cp.seq),
-                c::head_mac.eq(&cp.head_mac),
-                c::created_at.eq(cp.created_at),
-                c::key_id.eq(&cp.key_id),
-                c::mac.eq(&cp.mac),
-            ))
-            .execute(conn)?;
-        Ok(cp)
+        store(conn, seq, head_mac, now, false)
     })
+}
+
+/// Records that a full verify run found the log intact up to entry `seq` with MAC
+/// `head_mac`: where the next incremental run starts.
+pub fn record_verified(
+    conn: &mut AnyConnection,
+    seq: i64,
+    head_mac: String,
+    now: NaiveDateTime,
+) -> QueryResult<Checkpoint> {
+    super::write_tx(conn, |conn| store(conn, seq, head_mac, now, true))
+}
+
+fn store(
+    conn: &mut AnyConnection,
+    seq: i64,
+    head_mac: String,
+    now: NaiveDateTime,
+    verified: bool,
+) -> QueryResult<Checkpoint> {
+    let keys = audit::keys()?;
+    if let Some(existing) = c::table
+        .find((seq, verified))
+        .select(Checkpoint::as_select())
+        .first(conn)
+        .optional()?
+    {
+        return Ok(existing);
+    }
+    let created_at = now.trunc_subsecs(6);
+    let key = &keys.current;
+    let at = audit::timestamp_text(created_at);
+    let cp = Checkpoint {
+        seq,
+        mac: checkpoint_mac(key, seq, &head_mac, &at, verified),
+        head_mac,
+        created_at,
+        verified,
+        key_id: key.id().to_owned(),
+    };
+    diesel::insert_into(c::table)
+        .values((
+            c::seq.eq(cp.seq),
+            c::head_mac.eq(&cp.head_mac),
+            c::created_at.eq(cp.created_at),
+            c::verified.eq(cp.verified),
+            c::key_id.eq(&cp.key_id),
+            c::mac.eq(&cp.mac),
+        ))
+        .execute(conn)?;
+    Ok(cp)
 }
 
 pub fn list(conn: &mut AnyConnection) -> QueryResult<Vec<Checkpoint>> {
     c::table
-        .order(c::seq.asc())
+        .order((c::seq.asc(), c::verified.asc()))
         .select(Checkpoint::as_select())
         .load(conn)
 }
 
-pub fn latest(conn: &mut AnyConnection) -> QueryResult<Option<Checkpoint>> {
+/// The newest checkpoint a full verify run made.
+pub fn latest_verified(conn: &mut AnyConnection) -> QueryResult<Option<Checkpoint>> {
     c::table
+        .filter(c::verified.eq(true))
         .order(c::seq.desc())
         .select(Checkpoint::as_select())
         .first(conn)

@@ -17,16 +17,30 @@ use super::payments::PaymentRow;
 use super::programmes::{FundingObject, Programme};
 use super::register::Edition;
 
-/// Record types of the log, as `record_type`.
-pub const APPLICATION: &str = "application";
-pub const NOTICE: &str = "notice";
-pub const PAYMENT_REQUEST: &str = "payment_request";
-pub const BUDGET: &str = "budget";
+/// Record types of the log, as `record_type` (those of a module with its own writes are
+/// declared there).
+pub const APPLICATION: &str = super::applications::RECORD_TYPE;
+pub const NOTICE: &str = super::notices::RECORD_TYPE;
+pub const PAYMENT_REQUEST: &str = super::payments::RECORD_TYPE;
+pub const BUDGET: &str = super::budgets::RECORD_TYPE;
 pub const PROGRAMME: &str = "programme";
 pub const BASE_RATE: &str = "base_rate";
 pub const DELIVERY_RULE: &str = "delivery_rule";
 pub const MUNICIPALITY: &str = "municipality";
 pub const REGISTER_EDITION: &str = "register_edition";
+
+/// Every record type, with the table of its main row.
+pub const RECORD_TYPES: [(&str, &str); 9] = [
+    (APPLICATION, "applications"),
+    (NOTICE, "notices"),
+    (PAYMENT_REQUEST, "payment_requests"),
+    (BUDGET, "budgets"),
+    (PROGRAMME, "programmes"),
+    (BASE_RATE, "base_rates"),
+    (DELIVERY_RULE, "delivery_rules"),
+    (MUNICIPALITY, "municipalities"),
+    (REGISTER_EDITION, "register_editions"),
+];
 
 /// A row as a JSON object of its columns, without the columns `drop` names (a child row's
 /// parent key, which its place in the state says already).

@@ -194,22 +194,16 @@ fn adopt_shipped_rows(conn: &mut AnyConnection) -> Result<(), BoxError> {
         if audit::head(conn)?.0 > 0 {
             return Ok(());
         }
-        let at = chrono::Utc::now().naive_utc();
+        let system = programmes::Actor {
+            subject: "system",
+            role: "system",
+            now: chrono::Utc::now().naive_utc(),
+        };
+        let reason = Some("shipped with the schema (migrations)");
         let entry = |record_type, key: String, state| {
-            audit::Entry {
-                record_type,
-                record_key: key,
-                occurred_at: at,
-                actor: "system".into(),
-                role: "system".into(),
-                action: "init".into(),
-                from_status: None,
-                to_status: None,
-                reason: Some("shipped with the schema (migrations)".into()),
-                changes: serde_json::json!({}),
-                state: None,
-            }
-            .with_state(serde_json::Value::Null, state)
+            system
+                .entry(record_type, &key, "init", reason, serde_json::json!({}))
+                .with_state(serde_json::Value::Null, state)
         };
         let mut entries = Vec::new();
         for (p, objects) in programmes::list(conn)? {

@@ -120,6 +120,32 @@ pub struct Actor<'a> {
     pub now: NaiveDateTime,
 }
 
+impl Actor<'_> {
+    /// An audit entry by this actor at its instant, on a record without a status.
+    pub(crate) fn entry(
+        &self,
+        record_type: &'static str,
+        key: &str,
+        action: &str,
+        reason: Option<&str>,
+        changes: Value,
+    ) -> Entry {
+        Entry {
+            record_type,
+            record_key: key.to_owned(),
+            occurred_at: self.now,
+            actor: self.subject.to_owned(),
+            role: self.role.to_owned(),
+            action: action.to_owned(),
+            from_status: None,
+            to_status: None,
+            reason: reason.map(str::to_owned),
+            changes,
+            state: None,
+        }
+    }
+}
+
 fn snapshot(prog: &Programme, objects: &[FundingObject]) -> Value {
     json!({
         "name": prog.name,
@@ -225,29 +251,17 @@ pub fn update(
                 "call_closes lies before call_opens".into(),
             ))));
         }
-        audit::append(
-            conn,
-            &Entry {
-                record_type: ledger::PROGRAMME,
-                record_key: code.to_owned(),
-                occurred_at: now,
-                actor: actor.subject.to_owned(),
-                role: actor.role.to_owned(),
-                action: "update".to_owned(),
-                from_status: None,
-                to_status: None,
-                reason: reason.map(str::to_owned),
-                changes: diff(
-                    &snapshot(&before, &before_objects),
-                    &snapshot(&after, &after_objects),
-                ),
-                state: None,
-            }
+        let changes = diff(
+            &snapshot(&before, &before_objects),
+            &snapshot(&after, &after_objects),
+        );
+        let entry = actor
+            .entry(ledger::PROGRAMME, code, "update", reason, changes)
             .with_state(
                 ledger::programme(&before, &before_objects),
                 ledger::programme(&after, &after_objects),
-            ),
-        )?;
+            );
+        audit::append(conn, &entry)?;
         Ok(UpdateOutcome::Updated(after, after_objects))
     });
     match result {

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::audit::{self, Entry};
 use super::municipalities::Municipality;
+use super::programmes::Actor;
 use super::schema::{municipalities as m, register_editions as e};
 use super::{AnyConnection, BoxError, ledger, write_tx};
 use crate::domain::{Ags, MunicipalityKind};
@@ -212,22 +213,17 @@ fn import_entries(
     after: &HashMap<String, Municipality>,
     edition: &Edition,
 ) -> Vec<Entry> {
-    let role = match edition.imported_by.as_str() {
-        "system" | "cli" => "system",
-        _ => "admin",
+    let by = Actor {
+        subject: &edition.imported_by,
+        role: match edition.imported_by.as_str() {
+            "system" | "cli" => "system",
+            _ => "admin",
+        },
+        now: edition.imported_at,
     };
-    let entry = |record_type, key: &str, action: &str, changes| Entry {
-        record_type,
-        record_key: key.to_owned(),
-        occurred_at: edition.imported_at,
-        actor: edition.imported_by.clone(),
-        role: role.to_owned(),
-        action: action.to_owned(),
-        from_status: None,
-        to_status: None,
-        reason: Some(format!("register edition {}", edition.edition)),
-        changes,
-        state: None,
+    let reason = format!("register edition {}", edition.edition);
+    let entry = |record_type, key: &str, action: &str, changes| {
+        by.entry(record_type, key, action, Some(&reason), changes)
     };
     let mut keys: Vec<&String> = after.keys().collect();
     keys.sort();

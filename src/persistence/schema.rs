@@ -85,10 +85,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    audit_checkpoints (seq) {
+    audit_checkpoints (seq, verified) {
         seq -> BigInt,
         head_mac -> Text,
         created_at -> Timestamp,
+        verified -> Bool,
         key_id -> Text,
         mac -> Text,
     }

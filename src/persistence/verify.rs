@@ -2,7 +2,7 @@
 //! log (docs/audit.md). Streams the log in id order and the tables in key order, in pages, so
 //! memory holds one page and one state hash per record.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -45,6 +45,10 @@ pub struct Finding {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct VerifyReport {
     pub ok: bool,
+    /// Whether the run started from a verified checkpoint (`from_seq`) instead of the first
+    /// entry, reconciling only the records written since.
+    pub incremental: bool,
+    pub from_seq: i64,
     pub entries_checked: u64,
     pub records_checked: u64,
     pub checkpoints_checked: u64,
@@ -66,6 +70,8 @@ struct Run<'k> {
     committed: BTreeMap<(String, i32), i64>,
     /// Checkpoint seq → the head MAC it names.
     expected_heads: BTreeMap<i64, String>,
+    /// An incremental run: the records its entries touched (only those are reconciled).
+    touched: Option<HashSet<(String, String)>>,
 }
 
 impl Run<'_> {
@@ -84,20 +90,37 @@ impl Run<'_> {
     }
 }
 
-/// Verifies everything: the chain from its first entry, every stored checkpoint and the
-/// `published` ones (from outside the database), every stored document, and every row of
-/// every audited table against the state the log gives it. `progress` hears the entries
-/// checked so far.
+/// What a run covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extent {
+    /// Everything, from the first entry.
+    Full,
+    /// From the last checkpoint a full run verified (a full run if there is none): the
+    /// chain after it, and the records written since against their rows. A row changed
+    /// behind the service's back without a write since is found by the next full run.
+    SinceVerified,
+}
+
+/// Verifies the chain, every stored checkpoint and the `published` ones (from outside the
+/// database), the stored documents, and the rows of the audited tables against the state
+/// the log gives them. `progress` hears the entries checked so far.
 pub fn verify(
     conn: &mut AnyConnection,
     keys: &Keyring,
     published: &[Checkpoint],
+    extent: Extent,
     progress: &(dyn Fn(u64) + Sync),
 ) -> QueryResult<VerifyReport> {
+    let start = match extent {
+        Extent::Full => None,
+        Extent::SinceVerified => checkpoints::latest_verified(conn)?.filter(|c| c.verifies(keys)),
+    };
     let mut run = Run {
         keys,
         report: VerifyReport {
             ok: true,
+            incremental: start.is_some(),
+            from_seq: start.as_ref().map_or(0, |c| c.seq),
             entries_checked: 0,
             records_checked: 0,
             checkpoints_checked: 0,
@@ -110,13 +133,61 @@ pub fn verify(
         latest: HashMap::new(),
         committed: BTreeMap::new(),
         expected_heads: BTreeMap::new(),
+        touched: None,
     };
     check_checkpoint_macs(conn, &mut run, published)?;
-    walk_chain(conn, &mut run, progress)?;
+    let from = start.map_or((0, GENESIS.to_owned()), |c| (c.seq, c.head_mac));
+    if from.0 > 0 {
+        check_start(conn, &mut run, from.0, &from.1)?;
+    }
+    walk_chain(conn, &mut run, from, progress)?;
+    if run.report.incremental {
+        run.touched = Some(run.latest.keys().cloned().collect());
+    }
     check_head(conn, &mut run)?;
     check_documents(conn, &mut run)?;
     reconcile(conn, &mut run)?;
     Ok(run.report)
+}
+
+/// `verify`, and after a full run that found nothing, a verified checkpoint at the head it
+/// verified: where the next incremental run starts.
+pub fn verify_and_record(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    published: &[Checkpoint],
+    extent: Extent,
+    progress: &(dyn Fn(u64) + Sync),
+) -> QueryResult<VerifyReport> {
+    let report = verify(conn, keys, published, extent, progress)?;
+    if report.ok && !report.incremental && report.head_seq > 0 {
+        let now = chrono::Utc::now().naive_utc();
+        checkpoints::record_verified(conn, report.head_seq, report.head_mac.clone(), now)?;
+    }
+    Ok(report)
+}
+
+/// The entry a verified checkpoint names must still be the one it named.
+fn check_start(
+    conn: &mut AnyConnection,
+    run: &mut Run<'_>,
+    seq: i64,
+    mac: &str,
+) -> QueryResult<()> {
+    let stored: Option<String> = a::table.find(seq).select(a::mac).first(conn).optional()?;
+    if stored.as_deref() != Some(mac) {
+        let detail = format!(
+            "the verified checkpoint at entry {seq} names another entry than the log holds"
+        );
+        run.find(
+            "checkpoint",
+            "audit_events",
+            &seq.to_string(),
+            Some("mac"),
+            detail,
+        );
+    }
+    Ok(())
 }
 
 /// Every checkpoint's own MAC, and what head each one names.
@@ -165,10 +236,9 @@ fn check_checkpoint_macs(
 fn walk_chain(
     conn: &mut AnyConnection,
     run: &mut Run<'_>,
+    (mut last_id, mut last_mac): (i64, String),
     progress: &(dyn Fn(u64) + Sync),
 ) -> QueryResult<()> {
-    let mut last_id = 0i64;
-    let mut last_mac = GENESIS.to_owned();
     loop {
         let page: Vec<AuditEvent> = a::table
             .filter(a::id.gt(last_id))
@@ -306,8 +376,22 @@ fn check_head(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<()> {
     Ok(())
 }
 
-/// Every stored document against its own hash (the hash itself is in the notice's state).
+/// Every stored document against its own hash (the hash itself is in the notice's state);
+/// an incremental run, those of the notices written since.
 fn check_documents(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<()> {
+    if let Some(touched) = run.touched.clone() {
+        for (_, id) in touched.iter().filter(|(t, _)| t == ledger::NOTICE) {
+            let doc: Option<(String, Vec<u8>)> = nd::table
+                .find(id)
+                .select((nd::sha256, nd::content))
+                .first(conn)
+                .optional()?;
+            if let Some((sha, content)) = doc {
+                check_document(run, id, &sha, &content);
+            }
+        }
+        return Ok(());
+    }
     let mut after = String::new();
     loop {
         let page: Vec<(String, String, Vec<u8>)> = nd::table
@@ -318,16 +402,7 @@ fn check_documents(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<(
             .load(conn)?;
         let full = page.len() == 200;
         for (id, sha, content) in page {
-            run.report.documents_checked += 1;
-            if hex(&Sha256::digest(&content)) != sha {
-                run.find(
-                    "document",
-                    "notice_documents",
-                    &id,
-                    Some("content"),
-                    "the stored document is not the one signed (its SHA-256 differs)".into(),
-                );
-            }
+            check_document(run, &id, &sha, &content);
             after = id;
         }
         if !full {
@@ -336,11 +411,143 @@ fn check_documents(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<(
     }
 }
 
-/// Every audited table's rows against the log's last state of each record.
+fn check_document(run: &mut Run<'_>, id: &str, sha: &str, content: &[u8]) {
+    run.report.documents_checked += 1;
+    if hex(&Sha256::digest(content)) != sha {
+        let detail = "the stored document is not the one signed (its SHA-256 differs)";
+        run.find(
+            "document",
+            "notice_documents",
+            id,
+            Some("content"),
+            detail.into(),
+        );
+    }
+}
+
+/// The live state of one record, if its row exists.
+fn live_state(
+    conn: &mut AnyConnection,
+    record_type: &str,
+    key: &str,
+) -> QueryResult<Option<Value>> {
+    use super::applications::Scope;
+    Ok(match record_type {
+        ledger::APPLICATION => {
+            super::applications::find(conn, key, Scope::All)?.map(|c| ledger::case(&c))
+        }
+        ledger::NOTICE => match super::notices::find(conn, key, Scope::All)? {
+            None => None,
+            Some(n) => {
+                let sha: Option<String> = nd::table
+                    .find(key)
+                    .select(nd::sha256)
+                    .first(conn)
+                    .optional()?;
+                Some(ledger::notice(&n, sha.as_deref()))
+            }
+        },
+        ledger::PAYMENT_REQUEST => {
+            super::payments::find(conn, key, Scope::All)?.map(|p| ledger::payment(&p))
+        }
+        ledger::PROGRAMME => {
+            super::programmes::find(conn, key)?.map(|(p, o)| ledger::programme(&p, &o))
+        }
+        ledger::MUNICIPALITY => mu::table
+            .find(key)
+            .select(super::municipalities::Municipality::as_select())
+            .first(conn)
+            .optional()?
+            .map(|m| ledger::municipality(&m)),
+        _ => small_tables(conn)?
+            .into_iter()
+            .find(|(t, k, _)| *t == record_type && k == key)
+            .map(|(_, _, v)| v),
+    })
+}
+
+/// The records of the small tables (budgets, base rates, delivery rules, register
+/// editions): (record type, key, state).
+fn small_tables(conn: &mut AnyConnection) -> QueryResult<Vec<(&'static str, String, Value)>> {
+    let mut out = Vec::new();
+    let budgets: Vec<super::budgets::BudgetRow> = b::table
+        .select(super::budgets::BudgetRow::as_select())
+        .load(conn)?;
+    for row in &budgets {
+        let key = super::budgets::key(&row.programme_code, row.fiscal_year);
+        out.push((ledger::BUDGET, key, ledger::budget(row)));
+    }
+    for r in super::base_rates::list(conn)? {
+        out.push((
+            ledger::BASE_RATE,
+            r.valid_from.to_string(),
+            ledger::base_rate(&r),
+        ));
+    }
+    let rules: Vec<(chrono::NaiveDate, i32, String, NaiveDateTime)> = dr::table
+        .select((dr::valid_from, dr::days, dr::added_by, dr::added_at))
+        .load(conn)?;
+    for (from, days, by, at) in rules {
+        let state = ledger::delivery_rule(from, days, &by, at);
+        out.push((ledger::DELIVERY_RULE, from.to_string(), state));
+    }
+    let editions: Vec<super::register::Edition> = re::table
+        .select((re::edition, re::imported_at, re::records, re::imported_by))
+        .load(conn)?;
+    for e in &editions {
+        out.push((
+            ledger::REGISTER_EDITION,
+            e.edition.to_string(),
+            ledger::edition(e),
+        ));
+    }
+    Ok(out)
+}
+
+/// Every audited table's rows against the log's last state of each record (an incremental
+/// run: the records it touched), then the records of the log without a row.
 fn reconcile(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<()> {
-    live_cases(conn, run)?;
-    live_notices(conn, run)?;
-    live_payments(conn, run)?;
+    if let Some(touched) = run.touched.clone() {
+        for (t, k) in &touched {
+            if let Some(state) = live_state(conn, t, k)? {
+                compare(conn, run, t, k, &state)?;
+            }
+        }
+    } else {
+        live_cases(conn, run)?;
+        live_notices(conn, run)?;
+        live_payments(conn, run)?;
+        for (p, objects) in super::programmes::list(conn)? {
+            let state = ledger::programme(&p, &objects);
+            compare(conn, run, ledger::PROGRAMME, &p.code, &state)?;
+        }
+        let register: Vec<super::municipalities::Municipality> = mu::table
+            .select(super::municipalities::Municipality::as_select())
+            .load(conn)?;
+        for m in &register {
+            compare(
+                conn,
+                run,
+                ledger::MUNICIPALITY,
+                &m.ags,
+                &ledger::municipality(m),
+            )?;
+        }
+        for (t, k, state) in small_tables(conn)? {
+            compare(conn, run, t, &k, &state)?;
+        }
+        check_commitments(conn, run)?;
+    }
+    let gone: Vec<(String, String)> = run.latest.keys().cloned().collect();
+    for (t, k) in gone {
+        let detail = format!("the log has {t} {k}, the database has no such row");
+        run.find("row_gone", main_table(&t), &k, None, detail);
+    }
+    Ok(())
+}
+
+/// What the budgets commit against what the signings in the log committed (a full run).
+fn check_commitments(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<()> {
     let budgets: Vec<super::budgets::BudgetRow> = b::table
         .select(super::budgets::BudgetRow::as_select())
         .load(conn)?;
@@ -358,12 +565,11 @@ fn reconcile(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<()> {
             );
             run.find("derived", "budgets", &key, Some("committed_cents"), detail);
         }
-        compare(conn, run, ledger::BUDGET, &key, &ledger::budget(row))?;
     }
     for ((p, y), c) in std::mem::take(&mut run.committed) {
         let detail = format!(
             "signings commit {} of a budget that is gone",
-            Money::from_cents(c).unwrap_or(Money::ZERO)
+            crate::domain::money::euros_text(c)
         );
         run.find(
             "row_gone",
@@ -373,82 +579,15 @@ fn reconcile(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<()> {
             detail,
         );
     }
-    for (p, objects) in super::programmes::list(conn)? {
-        compare(
-            conn,
-            run,
-            ledger::PROGRAMME,
-            &p.code.clone(),
-            &ledger::programme(&p, &objects),
-        )?;
-    }
-    for r in super::base_rates::list(conn)? {
-        compare(
-            conn,
-            run,
-            ledger::BASE_RATE,
-            &r.valid_from.to_string(),
-            &ledger::base_rate(&r),
-        )?;
-    }
-    let rules: Vec<(chrono::NaiveDate, i32, String, NaiveDateTime)> = dr::table
-        .select((dr::valid_from, dr::days, dr::added_by, dr::added_at))
-        .load(conn)?;
-    for (from, days, by, at) in rules {
-        compare(
-            conn,
-            run,
-            ledger::DELIVERY_RULE,
-            &from.to_string(),
-            &ledger::delivery_rule(from, days, &by, at),
-        )?;
-    }
-    let register: Vec<super::municipalities::Municipality> = mu::table
-        .select(super::municipalities::Municipality::as_select())
-        .load(conn)?;
-    for m in &register {
-        compare(
-            conn,
-            run,
-            ledger::MUNICIPALITY,
-            &m.ags,
-            &ledger::municipality(m),
-        )?;
-    }
-    let editions: Vec<super::register::Edition> = re::table
-        .select((re::edition, re::imported_at, re::records, re::imported_by))
-        .load(conn)?;
-    for e in &editions {
-        compare(
-            conn,
-            run,
-            ledger::REGISTER_EDITION,
-            &e.edition.to_string(),
-            &ledger::edition(e),
-        )?;
-    }
-    let gone: Vec<(String, String)> = run.latest.keys().cloned().collect();
-    for (t, k) in gone {
-        let detail = format!("the log has {t} {k}, the database has no such row");
-        run.find("row_gone", main_table(&t), &k, None, detail);
-    }
     Ok(())
 }
 
 /// The table that holds a record type's main row.
 fn main_table(record_type: &str) -> &'static str {
-    match record_type {
-        ledger::APPLICATION => "applications",
-        ledger::NOTICE => "notices",
-        ledger::PAYMENT_REQUEST => "payment_requests",
-        ledger::BUDGET => "budgets",
-        ledger::PROGRAMME => "programmes",
-        ledger::BASE_RATE => "base_rates",
-        ledger::DELIVERY_RULE => "delivery_rules",
-        ledger::MUNICIPALITY => "municipalities",
-        ledger::REGISTER_EDITION => "register_editions",
-        _ => "audit_events",
-    }
+    ledger::RECORD_TYPES
+        .iter()
+        .find(|(t, _)| *t == record_type)
+        .map_or("audit_events", |(_, table)| table)
 }
 
 /// One live record against the log: its state hash against the last entry's; on a

@@ -150,6 +150,7 @@ const POLICY: &[(&str, &str, &[Who], Reach)] = &[
     ("GET", "/api/v1/reports/processing-times", FIGURES, Other),
     ("GET", "/api/v1/audit", &[Admin], Other),
     ("GET", "/api/v1/audit/verify", &[Admin], Other),
+    ("POST", "/api/v1/audit/checkpoints", &[Admin], Other),
 ];
 
 /// The status a refused caller gets.
@@ -211,7 +212,7 @@ fn the_policy_table_has_one_row_for_every_documented_operation_and_no_other() {
         gone.is_empty(),
         "POLICY rows for operations the OpenAPI document does not have: {gone:?}"
     );
-    assert_eq!(documented.len(), 36, "the API has grown: {documented:?}");
+    assert_eq!(documented.len(), 37, "the API has grown: {documented:?}");
 
     // The document announces the refusals the policy decides.
     for (method, path, may, reach) in POLICY {
@@ -426,6 +427,7 @@ fn calls(
                     .body(json!({"amount": "1000.00"})),
             ]
         }
+        ("POST", "/api/v1/audit/checkpoints") => vec![call(method, path.to_owned(), 201)],
         ("POST", "/api/v1/base-rates") => vec![
             call(method, path.to_owned(), 201)
                 .body(json!({"valid_from": "2026-07-01", "rate_percent": "1.27"})),

@@ -68,12 +68,12 @@ fn the_shipped_base_rates_are_known_until_june_2026_and_an_admin_extends_them() 
     assert_eq!(b["rates"].as_array().unwrap().len(), 9);
 
     // the addition is in the audit log, and the log verifies
-    let log = app.get("/api/v1/audit?limit=500", Some(&admin)).json();
+    let log = app.audit_log(&admin).json();
     let added: Vec<_> = log["items"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["record_type"] == "base_rate")
+        .filter(|e| e["record_type"] == "base_rate" && e["action"] == "add")
         .collect();
     assert_eq!(added.len(), 1);
     assert_eq!(added[0]["record_key"], "2026-07-01");

@@ -835,6 +835,10 @@ impl Rebuild<'_> {
     }
 
     fn write(&mut self, e: &AuditEvent) {
+        if e.role == "system" {
+            // The shipped rows' `init` and the register's import: B has its own.
+            return;
+        }
         self.b.clock().fix(e.occurred_at);
         let changes: Value = serde_json::from_str(&e.changes).unwrap();
         match e.record_type.as_str() {
@@ -1100,8 +1104,11 @@ fn load_audit(
     types: &[&str],
     keys: Option<&[String]>,
 ) -> Vec<AuditEvent> {
+    // Not the system's entries at start-up (the shipped rows' `init`, the register): each
+    // database has its own, at its own instant.
     let mut q = audit_events::table
         .filter(audit_events::record_type.eq_any(types.to_vec()))
+        .filter(audit_events::role.ne("system"))
         .into_boxed();
     if let Some(k) = keys {
         q = q.filter(audit_events::record_key.eq_any(k.to_vec()));

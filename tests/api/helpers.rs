@@ -182,13 +182,62 @@ pub fn audit_keys() -> foerderakte::domain::audit::Keyring {
         .expect("the suite's audit key loads")
 }
 
+/// Drops the schema guards of the log and of signed notices, as a database superuser could,
+/// for a test that tampers behind the service's back.
+pub fn drop_guards(conn: &mut persistence::AnyConnection) {
+    #[derive(diesel::QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    match conn.backend() {
+        Backend::Sqlite => {
+            let names: Vec<Name> =
+                diesel::sql_query("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+                    .load(conn)
+                    .expect("the triggers");
+            for n in names {
+                diesel::sql_query(format!("DROP TRIGGER {}", n.name))
+                    .execute(conn)
+                    .expect("a trigger drops");
+            }
+        }
+        Backend::Postgres => {
+            for t in [
+                "audit_events",
+                "audit_checkpoints",
+                "notices",
+                "notice_lines",
+                "notice_allocations",
+                "notice_documents",
+            ] {
+                diesel::sql_query(format!("ALTER TABLE {t} DISABLE TRIGGER USER"))
+                    .execute(conn)
+                    .expect("the triggers are disabled");
+            }
+        }
+    }
+}
+
+/// How many entries the audit log holds.
+pub fn audit_entries(conn: &mut persistence::AnyConnection) -> i64 {
+    use foerderakte::persistence::schema::audit_events as a;
+    a::table.count().get_result(conn).expect("the log counts")
+}
+
 /// Verifies the database as `foerderakte audit verify` does.
 pub fn verify_db(
     conn: &mut foerderakte::persistence::AnyConnection,
 ) -> foerderakte::persistence::verify::VerifyReport {
     foerderakte::persistence::audit::install_keys(audit_keys());
-    foerderakte::persistence::verify::verify(conn, &audit_keys(), &[], &|_| {})
-        .expect("verify runs")
+    foerderakte::persistence::verify::verify(
+        conn,
+        &audit_keys(),
+        &[],
+        foerderakte::persistence::verify::Extent::Full,
+        &|_| {},
+    )
+    .expect("verify runs")
 }
 
 fn agent() -> ureq::Agent {
@@ -237,6 +286,16 @@ impl TestApp {
 
     pub fn second_instance(&self) -> TestApp {
         TestApp::start(self.settings.clone(), Arc::clone(&self.database))
+    }
+
+    /// Stops this server and starts one on the same database with its settings changed by
+    /// `change`: a restart with a new configuration.
+    pub fn restart_with(self, change: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = self.settings.clone();
+        change(&mut settings);
+        let database = Arc::clone(&self.database);
+        drop(self);
+        TestApp::start(settings, database)
     }
 
     /// A client of a server this harness did not start (the binary as a child process) at
@@ -635,8 +694,29 @@ impl TestApp {
     }
 
     /// The first 500 entries of the audit log (admin).
+    /// The whole audit log, every page of it, as one `{"items": […]}` (the status of the
+    /// last page, or of the first that failed).
     pub fn audit_log(&self, token: &str) -> Resp {
-        self.get("/api/v1/audit?limit=500", Some(token))
+        let mut items = Vec::new();
+        let mut path = "/api/v1/audit?limit=500".to_owned();
+        loop {
+            let r = self.get(&path, Some(token));
+            if r.status != 200 {
+                return r;
+            }
+            let page = r.json();
+            items.extend(page["items"].as_array().cloned().unwrap_or_default());
+            match page["next_cursor"].as_str() {
+                Some(c) => path = format!("/api/v1/audit?limit=500&cursor={c}"),
+                None => {
+                    return Resp {
+                        status: r.status,
+                        headers: r.headers,
+                        body: serde_json::json!({ "items": items }).to_string(),
+                    };
+                }
+            }
+        }
     }
 }
 

@@ -13,6 +13,7 @@ mod applications_lists;
 mod applications_submit;
 mod architecture;
 mod attacks;
+mod audit_trust;
 mod auth;
 mod authz_matrix;
 mod base_rates;

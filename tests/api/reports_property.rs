@@ -402,6 +402,9 @@ const GROUPINGS: &[&[GroupKey]] = &[
 fn every_grouping_of_the_volumes_report_equals_the_cases_split_by_share_to_the_cent() {
     let app = spawn_app();
     let conn = std::cell::RefCell::new(app.db());
+    // Each case of the property empties the tables the last one filled, signed notices
+    // included.
+    crate::helpers::drop_guards(&mut conn.borrow_mut());
     #[derive(diesel::QueryableByName)]
     struct M {
         #[diesel(sql_type = diesel::sql_types::Text)]

@@ -16,9 +16,10 @@ ALTER TABLE audit_events ADD COLUMN key_id TEXT NOT NULL DEFAULT '';
 -- The chain's head: the last id handed out and its MAC. Every write transaction updates
 -- this one row as its last statement, which orders the appends of concurrent writers.
 CREATE TABLE audit_head (
-    id   INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+    id   INTEGER NOT NULL CHECK (id = 1),
     seq  BIGINT NOT NULL CHECK (seq >= 0),
-    mac  TEXT NOT NULL
+    mac  TEXT NOT NULL,
+    PRIMARY KEY (id)
 );
 INSERT INTO audit_head (id, seq, mac)
 SELECT 1, COALESCE(MAX(id), 0),
@@ -28,11 +29,15 @@ FROM audit_events;
 
 -- Signed checkpoints: the head at a moment, MAC'd with the audit key, for publication.
 CREATE TABLE audit_checkpoints (
-    seq         BIGINT PRIMARY KEY NOT NULL CHECK (seq >= 0),
+    seq         BIGINT NOT NULL CHECK (seq >= 0),
     head_mac    TEXT NOT NULL,
     created_at  TIMESTAMP NOT NULL,
+    -- whether a full verify run verified the log up to this head (where an incremental run
+    -- may start)
+    verified    BOOLEAN NOT NULL,
     key_id      TEXT NOT NULL,
-    mac         TEXT NOT NULL
+    mac         TEXT NOT NULL,
+    PRIMARY KEY (seq, verified)
 );
 
 -- The document of a signed notice, rendered once at signing; its SHA-256 is in the signing
@@ -43,33 +48,3 @@ CREATE TABLE notice_documents (
     content     BLOB NOT NULL,
     created_at  TIMESTAMP NOT NULL
 );
-
--- Guards (a superuser can drop them; verify still finds what they would have stopped).
-CREATE TRIGGER audit_events_append_only_u BEFORE UPDATE ON audit_events
-BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
-CREATE TRIGGER audit_events_append_only_d BEFORE DELETE ON audit_events
-BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
-CREATE TRIGGER audit_checkpoints_append_only_u BEFORE UPDATE ON audit_checkpoints
-BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
-CREATE TRIGGER audit_checkpoints_append_only_d BEFORE DELETE ON audit_checkpoints
-BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
-CREATE TRIGGER notices_signed_frozen_u BEFORE UPDATE ON notices WHEN OLD.status = 'signed'
-BEGIN SELECT RAISE(ABORT, 'a signed notice cannot be changed'); END;
-CREATE TRIGGER notices_signed_frozen_d BEFORE DELETE ON notices WHEN OLD.status = 'signed'
-BEGIN SELECT RAISE(ABORT, 'a signed notice cannot be changed'); END;
-CREATE TRIGGER notice_lines_signed_frozen_u BEFORE UPDATE ON notice_lines
-WHEN (SELECT status FROM notices WHERE id = OLD.notice_id) = 'signed'
-BEGIN SELECT RAISE(ABORT, 'a signed notice cannot be changed'); END;
-CREATE TRIGGER notice_lines_signed_frozen_d BEFORE DELETE ON notice_lines
-WHEN (SELECT status FROM notices WHERE id = OLD.notice_id) = 'signed'
-BEGIN SELECT RAISE(ABORT, 'a signed notice cannot be changed'); END;
-CREATE TRIGGER notice_allocations_signed_frozen_u BEFORE UPDATE ON notice_allocations
-WHEN (SELECT status FROM notices WHERE id = OLD.notice_id) = 'signed'
-BEGIN SELECT RAISE(ABORT, 'a signed notice cannot be changed'); END;
-CREATE TRIGGER notice_allocations_signed_frozen_d BEFORE DELETE ON notice_allocations
-WHEN (SELECT status FROM notices WHERE id = OLD.notice_id) = 'signed'
-BEGIN SELECT RAISE(ABORT, 'a signed notice cannot be changed'); END;
-CREATE TRIGGER notice_documents_frozen_u BEFORE UPDATE ON notice_documents
-BEGIN SELECT RAISE(ABORT, 'a signed notice cannot be changed'); END;
-CREATE TRIGGER notice_documents_frozen_d BEFORE DELETE ON notice_documents
-BEGIN SELECT RAISE(ABORT, 'a signed notice cannot be changed'); END;

@@ -1,0 +1,15 @@
+DROP TRIGGER notices_no_truncate ON notices;
+DROP TRIGGER notice_lines_no_truncate ON notice_lines;
+DROP TRIGGER notice_allocations_no_truncate ON notice_allocations;
+DROP TRIGGER notice_documents_no_truncate ON notice_documents;
+DROP TRIGGER notice_documents_frozen ON notice_documents;
+DROP TRIGGER notice_allocations_signed_frozen ON notice_allocations;
+DROP TRIGGER notice_lines_signed_frozen ON notice_lines;
+DROP TRIGGER notices_signed_frozen ON notices;
+DROP TRIGGER audit_checkpoints_no_truncate ON audit_checkpoints;
+DROP TRIGGER audit_checkpoints_append_only ON audit_checkpoints;
+DROP TRIGGER audit_events_no_truncate ON audit_events;
+DROP TRIGGER audit_events_append_only ON audit_events;
+DROP FUNCTION foerderakte_refuse_signed_part();
+DROP FUNCTION foerderakte_refuse();
+ALTER TABLE audit_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY;

@@ -1,0 +1,12 @@
+DROP TRIGGER notice_documents_frozen_d;
+DROP TRIGGER notice_documents_frozen_u;
+DROP TRIGGER notice_allocations_signed_frozen_d;
+DROP TRIGGER notice_allocations_signed_frozen_u;
+DROP TRIGGER notice_lines_signed_frozen_d;
+DROP TRIGGER notice_lines_signed_frozen_u;
+DROP TRIGGER notices_signed_frozen_d;
+DROP TRIGGER notices_signed_frozen_u;
+DROP TRIGGER audit_checkpoints_append_only_d;
+DROP TRIGGER audit_checkpoints_append_only_u;
+DROP TRIGGER audit_events_append_only_d;
+DROP TRIGGER audit_events_append_only_u;
