@@ -61,15 +61,6 @@ impl AuditKey {
     pub fn id(&self) -> &str {
         &self.id
     }
-
-    fn mac(&self, message: &[u8]) -> String {
-        let mut m = match Hmac::<Sha256>::new_from_slice(&self.secret) {
-            Ok(m) => m,
-            Err(e) => unreachable!("HMAC takes keys of any length: {e}"),
-        };
-        m.update(message);
-        hex(&m.finalize().into_bytes())
-    }
 }
 
 /// The key that signs new entries and the earlier ones that still verify old entries
@@ -105,8 +96,8 @@ pub struct ChainedFields<'a> {
     pub record_key: &'a str,
     /// The entry's place in its record's history.
     pub seq: i64,
-    /// RFC 3339 with microseconds, UTC.
-    pub occurred_at: &'a str,
+    /// Microseconds since 1970-01-01 UTC.
+    pub occurred_at: i64,
     pub actor: &'a str,
     pub role: &'a str,
     pub action: &'a str,
@@ -120,65 +111,90 @@ pub struct ChainedFields<'a> {
     pub state_hash: &'a str,
 }
 
-/// The entry's MAC: HMAC-SHA256 under `key` over one compact JSON array of a tag, the key id,
-/// the previous entry's MAC and the fields (a JSON array: no two different field lists
-/// serialise alike).
-pub fn entry_mac(key: &AuditKey, prev_mac: &str, f: &ChainedFields<'_>) -> String {
-    let message = (
-        ENTRY_TAG,
-        key.id(),
-        prev_mac,
-        f.id,
-        (f.record_type, f.record_key, f.seq, f.occurred_at),
-        (f.actor, f.role, f.action),
-        (f.from_status, f.to_status, f.reason),
-        (f.changes, f.state, f.state_hash),
-    );
-    key.mac(&json_bytes(&message))
+/// What a MAC covers, fed field by field: every text with its length in front (8 bytes, big
+/// endian), every integer as 8 bytes big endian, an absent value as the byte 0 and a present
+/// one as 1 before it, so that no two different field lists give the same bytes. Nothing is
+/// escaped or copied.
+struct Message(Hmac<Sha256>);
+
+impl Message {
+    fn new(key: &AuditKey, tag: &str) -> Message {
+        let mac = match Hmac::<Sha256>::new_from_slice(&key.secret) {
+            Ok(m) => m,
+            Err(e) => unreachable!("HMAC takes keys of any length: {e}"),
+        };
+        let mut m = Message(mac);
+        m.text(tag);
+        m.text(key.id());
+        m
+    }
+
+    fn int(&mut self, i: i64) {
+        self.0.update(&i.to_be_bytes());
+    }
+
+    fn text(&mut self, s: &str) {
+        self.int(i64::try_from(s.len()).unwrap_or(i64::MAX));
+        self.0.update(s.as_bytes());
+    }
+
+    fn opt(&mut self, s: Option<&str>) {
+        match s {
+            None => self.0.update(&[0]),
+            Some(s) => {
+                self.0.update(&[1]);
+                self.text(s);
+            }
+        }
+    }
+
+    fn finish(self) -> String {
+        hex(&self.0.finalize().into_bytes())
+    }
 }
 
-/// A checkpoint's MAC: the head `seq` with its MAC at `created_at` (RFC 3339, UTC), and
-/// whether a full verify run verified the log up to it.
+/// The entry's MAC: HMAC-SHA256 under `key` over a version tag, the key id, the previous
+/// entry's MAC and every field (`Message`).
+pub fn entry_mac(key: &AuditKey, prev_mac: &str, f: &ChainedFields<'_>) -> String {
+    let mut m = Message::new(key, ENTRY_TAG);
+    m.text(prev_mac);
+    m.int(f.id);
+    m.text(f.record_type);
+    m.text(f.record_key);
+    m.int(f.seq);
+    m.int(f.occurred_at);
+    m.text(f.actor);
+    m.text(f.role);
+    m.text(f.action);
+    m.opt(f.from_status);
+    m.opt(f.to_status);
+    m.opt(f.reason);
+    m.text(f.changes);
+    m.text(f.state);
+    m.text(f.state_hash);
+    m.finish()
+}
+
+/// A checkpoint's MAC: the head `seq` with its MAC at `created_at` (microseconds since 1970,
+/// UTC), and whether a full verify run verified the log up to it.
 pub fn checkpoint_mac(
     key: &AuditKey,
     seq: i64,
     head_mac: &str,
-    created_at: &str,
+    created_at: i64,
     verified: bool,
 ) -> String {
-    key.mac(&json_bytes(&(
-        CHECKPOINT_TAG,
-        key.id(),
-        seq,
-        head_mac,
-        created_at,
-        verified,
-    )))
+    let mut m = Message::new(key, CHECKPOINT_TAG);
+    m.int(seq);
+    m.text(head_mac);
+    m.int(created_at);
+    m.int(i64::from(verified));
+    m.finish()
 }
 
-fn json_bytes<T: serde::Serialize>(v: &T) -> Vec<u8> {
-    match serde_json::to_vec(v) {
-        Ok(bytes) => bytes,
-        Err(e) => unreachable!("strings, integers and nulls always serialise: {e}"),
-    }
-}
-
-/// A record's state without its null fields: RFC 7386 cannot tell a null value from a
-/// removed one, so a state never holds either (a missing field reads as null).
-pub fn without_nulls(v: Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, without_nulls(v)))
-                .collect(),
-        ),
-        other => other,
-    }
-}
-
-/// The RFC 7386 merge patch that turns `before` into `after` (both objects without nulls;
-/// anything else is replaced whole).
+/// The RFC 7386 merge patch that turns `before` into `after` (both objects without null
+/// values, which the patch could not tell from removed ones; anything else is replaced
+/// whole).
 pub fn merge_patch_between(before: &Value, after: &Value) -> Value {
     match (before, after) {
         (Value::Object(b), Value::Object(a)) => {
@@ -228,38 +244,59 @@ pub fn apply_merge_patch(target: &mut Value, patch: &Value) {
 /// The SHA-256 (hex) of a state in canonical form: compact JSON with every object's keys in
 /// byte order, whatever order the map kept them in.
 pub fn state_hash(state: &Value) -> String {
-    let mut text = Vec::with_capacity(256);
-    canonical(state, &mut text);
-    hex(&Sha256::digest(&text))
+    let mut h = Hashing(Sha256::new());
+    canonical(state, &mut h);
+    hex(&h.0.finalize())
 }
 
-fn canonical(v: &Value, out: &mut Vec<u8>) {
+/// A hasher as the `io::Write` serde_json writes scalars into.
+struct Hashing(Sha256);
+
+impl std::io::Write for Hashing {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn scalar<T: serde::Serialize + ?Sized>(v: &T, out: &mut Hashing) {
+    if let Err(e) = serde_json::to_writer(&mut *out, v) {
+        unreachable!("a JSON value always serialises: {e}");
+    }
+}
+
+fn canonical(v: &Value, out: &mut Hashing) {
     match v {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            out.push(b'{');
+            if !keys.is_sorted() {
+                keys.sort();
+            }
+            out.0.update(b"{");
             for (i, k) in keys.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(b',');
+                    out.0.update(b",");
                 }
-                out.extend_from_slice(&json_bytes(k));
-                out.push(b':');
+                scalar(k.as_str(), out);
+                out.0.update(b":");
                 canonical(&m[k], out);
             }
-            out.push(b'}');
+            out.0.update(b"}");
         }
         Value::Array(items) => {
-            out.push(b'[');
+            out.0.update(b"[");
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(b',');
+                    out.0.update(b",");
                 }
                 canonical(item, out);
             }
-            out.push(b']');
+            out.0.update(b"]");
         }
-        scalar => out.extend_from_slice(&json_bytes(scalar)),
+        other => scalar(other, out),
     }
 }
 
@@ -357,7 +394,7 @@ mod tests {
             record_type: "application",
             record_key: "1",
             seq: 1,
-            occurred_at: "2026-11-22T10:15:00.000000Z",
+            occurred_at: 1_795_342_500_000_000,
             actor: "anna",
             role: "caseworker",
             action: "start_review",
@@ -371,18 +408,17 @@ mod tests {
     }
 
     #[test]
-    fn the_mac_is_hmac_sha256_over_one_compact_json_array() {
-        // HMAC-SHA256 with 32 bytes 0x01 over
-        // ["foerderakte-audit-entry-v2","<id>","p",7,["application","1",1,
-        // "2026-11-22T10:15:00.000000Z"],["anna","caseworker","start_review"],
-        // ["submitted","in_review","a \"quoted\" reason"],["{}","{}","ab"]],
-        // recomputed outside Rust (Python's hmac, json.dumps with compact separators).
+    fn the_mac_is_hmac_sha256_over_the_length_framed_fields() {
+        // HMAC-SHA256 with 32 bytes 0x01 over the framed tag, key id, "p", 7, "application",
+        // "1", 1, the instant, "anna", "caseworker", "start_review", Some("submitted"),
+        // Some("in_review"), Some("a \"quoted\" reason"), "{}", "{}", "ab", recomputed
+        // outside Rust (Python's hmac and struct, docs/audit.md).
         let k = key(1);
         assert_eq!(k.id(), "836bea8704f708b7");
         let f = fields(Some("a \"quoted\" reason"));
         assert_eq!(
             entry_mac(&k, "p", &f),
-            "8864b8346d536e23411c0279a0d6c9bb012e41e7be190cacf63a8e57ad90b299"
+            "4bc8ef98651aa3d13130cfc46132866ac67ace72ab29899241138dee88c9c931"
         );
     }
 
@@ -395,7 +431,7 @@ mod tests {
         assert_ne!(m, entry_mac(&k, GENESIS, &fields(Some(""))));
         assert_ne!(m, entry_mac(&k, &m, &fields(None)));
         assert_ne!(m, entry_mac(&key(2), GENESIS, &fields(None)));
-        let at = "2026-11-22T10:15:00.000000Z";
+        let at = 1_795_342_500_000_000;
         let cp = checkpoint_mac(&k, 7, &m, at, false);
         assert_ne!(cp, checkpoint_mac(&k, 8, &m, at, false));
         assert_ne!(cp, checkpoint_mac(&k, 7, &m, at, true));
@@ -431,10 +467,6 @@ mod tests {
         let mut fresh = Value::Null;
         apply_merge_patch(&mut fresh, &merge_patch_between(&Value::Null, &after));
         assert_eq!(fresh, after);
-        assert_eq!(
-            without_nulls(json!({"a": null, "b": {"c": null, "d": 1}})),
-            json!({"b": {"d": 1}})
-        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::AnyConnection;
 use super::schema::{audit_events as a, audit_head as h};
 use crate::domain::audit::{
-    ChainedFields, GENESIS, Keyring, entry_mac, merge_patch_between, state_hash, without_nulls,
+    ChainedFields, GENESIS, Keyring, entry_mac, merge_patch_between, state_hash,
 };
 
 /// The keys of this process (set by `startup` or the CLI from the settings). One process
@@ -46,9 +46,9 @@ pub struct StateChange {
 }
 
 impl StateChange {
-    /// From the record's state before (`Value::Null`: it did not exist) and after.
+    /// From the record's state before (`Value::Null`: it did not exist) and after, as
+    /// `persistence::ledger` gives them (without null columns).
     pub fn between(before: Value, after: Value) -> StateChange {
-        let (before, after) = (without_nulls(before), without_nulls(after));
         StateChange {
             patch: merge_patch_between(&before, &after),
             hash: state_hash(&after),
@@ -152,13 +152,13 @@ impl AuditEvent {
     }
 
     /// The fields the MAC covers.
-    pub fn fields<'a>(&'a self, occurred_at: &'a str) -> ChainedFields<'a> {
+    pub fn fields(&self) -> ChainedFields<'_> {
         ChainedFields {
             id: self.id,
             record_type: &self.record_type,
             record_key: &self.record_key,
             seq: self.seq,
-            occurred_at,
+            occurred_at: self.occurred_at.and_utc().timestamp_micros(),
             actor: &self.actor,
             role: &self.role,
             action: &self.action,
@@ -175,8 +175,7 @@ impl AuditEvent {
     /// `key_id`; `None`: the key is not in the ring.
     pub fn expected_mac(&self, keys: &Keyring) -> Option<String> {
         let key = keys.find(&self.key_id)?;
-        let at = timestamp_text(self.occurred_at);
-        Some(entry_mac(key, &self.prev_mac, &self.fields(&at)))
+        Some(entry_mac(key, &self.prev_mac, &self.fields()))
     }
 }
 
@@ -204,8 +203,7 @@ impl Chain {
         let mut ev = AuditEvent::unsigned(e, self.seq + 1, seq)?;
         ev.prev_mac.clone_from(&self.mac);
         ev.key_id = self.keys.current.id().to_owned();
-        let at = timestamp_text(ev.occurred_at);
-        ev.mac = entry_mac(&self.keys.current, &ev.prev_mac, &ev.fields(&at));
+        ev.mac = entry_mac(&self.keys.current, &ev.prev_mac, &ev.fields());
         self.seq = ev.id;
         self.mac.clone_from(&ev.mac);
         Ok(ev)

@@ -30,8 +30,8 @@ impl Checkpoint {
     /// Whether the checkpoint's MAC holds under its key.
     pub fn verifies(&self, keys: &Keyring) -> bool {
         keys.find(&self.key_id).is_some_and(|k| {
-            let at = audit::timestamp_text(self.created_at);
-            checkpoint_mac(k, self.seq, &self.head_mac, &at, self.verified) == self.mac
+            let at = self.created_at.and_utc().timestamp_micros();
+            checkpoint_mac(k, self.seq, &self.head_mac, at, self.verified) == self.mac
         })
     }
 
@@ -111,10 +111,10 @@ fn store(
     }
     let created_at = now.trunc_subsecs(6);
     let key = &keys.current;
-    let at = audit::timestamp_text(created_at);
+    let at = created_at.and_utc().timestamp_micros();
     let cp = Checkpoint {
         seq,
-        mac: checkpoint_mac(key, seq, &head_mac, &at, verified),
+        mac: checkpoint_mac(key, seq, &head_mac, at, verified),
         head_mac,
         created_at,
         verified,

@@ -43,13 +43,16 @@ pub const RECORD_TYPES: [(&str, &str); 9] = [
 ];
 
 /// A row as a JSON object of its columns, without the columns `drop` names (a child row's
-/// parent key, which its place in the state says already).
+/// parent key, which its place in the state says already) and without its null columns.
 fn columns<T: Serialize>(row: &T, drop: &[&str]) -> Value {
     match serde_json::to_value(row) {
         Ok(Value::Object(mut m)) => {
             for d in drop {
                 m.remove(*d);
             }
+            // RFC 7386 cannot tell a null value from a removed one: a state holds neither (a
+            // missing column reads as null).
+            m.retain(|_, v| !v.is_null());
             Value::Object(m)
         }
         Ok(other) => other,
