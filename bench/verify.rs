@@ -75,7 +75,8 @@ fn writes(conn: &mut persistence::AnyConnection, n: usize) -> usize {
         subject: "bench.caseworker",
         role: Role::Caseworker,
         municipalities: &[],
-        now: chrono::Utc::now().naive_utc(),
+        // Microseconds, as the request clock gives them: what both databases store.
+        now: chrono::SubsecRound::trunc_subsecs(chrono::Utc::now().naive_utc(), 6),
         new_id: None,
     };
     for (id, version) in &cases {

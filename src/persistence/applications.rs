@@ -371,7 +371,8 @@ pub struct Writer<'a> {
     pub role: Role,
     /// The applicant's municipalities (empty for staff).
     pub municipalities: &'a [String],
-    /// The instant of the write (the request's clock; the seed's history).
+    /// The instant of the write (the request's clock; the seed's history), in microseconds: what
+    /// both databases store, and so what the audit entry's state of the record says.
     pub now: NaiveDateTime,
     /// The id of the record this write creates; `None`: a random UUID v4, as the API makes
     /// them. The seed names its own, so that a history is the same for the same seed.
