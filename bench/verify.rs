@@ -19,6 +19,9 @@
 //! BENCH_CASES=20000 cargo bench --bench verify                # a quick check
 //! ```
 //!
+//! `BENCH_KEEP_DB=1` keeps the loaded database (its name is printed); `BENCH_REUSE_DB=<url>`
+//! measures such a database again without loading it (the writes of each run stay in it).
+//!
 //! Results: `docs/benchmarks.md`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -97,17 +100,29 @@ fn main() {
     let n_writes = env_usize("BENCH_WRITES", 1_000);
     let keys = Keyring::single(AuditKey::from_hex(AUDIT_KEY).unwrap());
     persistence::audit::install_keys(keys.clone());
-    let (url, _db) = BenchDb::create("fa_verify");
+    // BENCH_REUSE_DB: a database a run before loaded and kept (BENCH_KEEP_DB=1), measured
+    // again without loading it anew.
+    let reuse = std::env::var("BENCH_REUSE_DB").ok().filter(|u| !u.is_empty());
+    let (url, _db) = match &reuse {
+        Some(url) => (url.clone(), None),
+        None => {
+            let (url, db) = BenchDb::create("fa_verify");
+            (url, Some(db))
+        }
+    };
     let backend = Backend::of_url(&url);
     let mut conn = persistence::establish(&url).expect("the bench database connects");
-    persistence::prepare_database(&mut conn).expect("migrations and register");
-    let options = foerderakte::seed::Options {
-        cases: Some(n_cases as u64),
-        seed: foerderakte::seed::DEFAULT_SEED,
-        bulk: false,
-    };
-    let (_, load) = timed(|| foerderakte::seed::run(&mut conn, &options, &mut |_| {}).unwrap());
-    eprintln!("loaded {n_cases} cases in {load:.0} s ({backend:?})");
+    if reuse.is_none() {
+        persistence::prepare_database(&mut conn).expect("migrations and register");
+        let options = foerderakte::seed::Options {
+            cases: Some(n_cases as u64),
+            seed: foerderakte::seed::DEFAULT_SEED,
+            bulk: false,
+        };
+        let (_, load) =
+            timed(|| foerderakte::seed::run(&mut conn, &options, &mut |_| {}).unwrap());
+        eprintln!("loaded {n_cases} cases in {load:.0} s ({backend:?})");
+    }
 
     let sql = "SELECT COUNT(*) AS n, SUM(LENGTH(record_type) + LENGTH(record_key) + LENGTH(actor) \
                + LENGTH(role) + LENGTH(action) + LENGTH(changes) + LENGTH(prev_mac) + LENGTH(mac) \
@@ -142,8 +157,9 @@ fn main() {
     );
     report("incremental", &inc, inc_secs);
     println!(
-        "{backend:?}, {n_cases} cases: full verify {full_secs:.1} s = {:.1}x the scan of the log; \
+        "{backend:?}, {} entries: full verify {full_secs:.1} s = {:.1}x the scan of the log; \
          incremental after {done} writes {inc_secs:.2} s",
+        full.entries_checked,
         full_secs / scan_secs.max(1e-9)
     );
 }

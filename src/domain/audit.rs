@@ -29,7 +29,10 @@ pub const MIN_KEY_BYTES: usize = 32;
 #[derive(Clone)]
 pub struct AuditKey {
     id: String,
-    secret: Vec<u8>,
+    /// The HMAC keyed with the secret and fed the entry tag and the id: what every entry's
+    /// MAC starts from (cloned, so that the key schedule runs once, not per entry).
+    entry_base: Hmac<Sha256>,
+    checkpoint_base: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for AuditKey {
@@ -50,7 +53,21 @@ impl AuditKey {
         h.update(b"foerderakte-audit-key-id\0");
         h.update(&secret);
         let id = hex(&h.finalize()[..8]);
-        Ok(AuditKey { id, secret })
+        let keyed = match Hmac::<Sha256>::new_from_slice(&secret) {
+            Ok(m) => m,
+            Err(e) => unreachable!("HMAC takes keys of any length: {e}"),
+        };
+        let base = |tag: &str| {
+            let mut m = Message(keyed.clone());
+            m.text(tag);
+            m.text(&id);
+            m.0
+        };
+        Ok(AuditKey {
+            entry_base: base(ENTRY_TAG),
+            checkpoint_base: base(CHECKPOINT_TAG),
+            id,
+        })
     }
 
     /// A key from its hexadecimal text (64 or more hex digits).
@@ -118,16 +135,6 @@ pub struct ChainedFields<'a> {
 struct Message(Hmac<Sha256>);
 
 impl Message {
-    fn new(key: &AuditKey, tag: &str) -> Message {
-        let mac = match Hmac::<Sha256>::new_from_slice(&key.secret) {
-            Ok(m) => m,
-            Err(e) => unreachable!("HMAC takes keys of any length: {e}"),
-        };
-        let mut m = Message(mac);
-        m.text(tag);
-        m.text(key.id());
-        m
-    }
 
     fn int(&mut self, i: i64) {
         self.0.update(&i.to_be_bytes());
@@ -156,7 +163,7 @@ impl Message {
 /// The entry's MAC: HMAC-SHA256 under `key` over a version tag, the key id, the previous
 /// entry's MAC and every field (`Message`).
 pub fn entry_mac(key: &AuditKey, prev_mac: &str, f: &ChainedFields<'_>) -> String {
-    let mut m = Message::new(key, ENTRY_TAG);
+    let mut m = Message(key.entry_base.clone());
     m.text(prev_mac);
     m.int(f.id);
     m.text(f.record_type);
@@ -184,7 +191,7 @@ pub fn checkpoint_mac(
     created_at: i64,
     verified: bool,
 ) -> String {
-    let mut m = Message::new(key, CHECKPOINT_TAG);
+    let mut m = Message(key.checkpoint_base.clone());
     m.int(seq);
     m.text(head_mac);
     m.int(created_at);

@@ -245,51 +245,93 @@ pub fn append_all(conn: &mut AnyConnection, entries: &[&Entry]) -> QueryResult<V
         };
         seqs.push((e.record_type, &e.record_key, last + 1));
     }
-    let n = i64::try_from(entries.len()).unwrap_or(i64::MAX);
-    let (end, prev): (i64, String) = diesel::update(h::table.find(1))
-        .set(h::seq.eq(h::seq + n))
-        .returning((h::seq, h::mac))
-        .get_result(conn)?;
+    let (last, prev) = lock_head(conn)?;
     let mut chain = Chain {
         keys,
-        seq: end - n,
+        seq: last,
         mac: prev,
     };
     let mut out = Vec::with_capacity(entries.len());
     for (e, (_, _, seq)) in entries.iter().zip(&seqs) {
-        let ev = chain.link(e, *seq)?;
-        insert(conn, &ev)?;
-        out.push(ev);
+        out.push(chain.link(e, *seq)?);
     }
+    insert(conn, &out)?;
     diesel::update(h::table.find(1))
-        .set(h::mac.eq(&chain.mac))
+        .set((h::seq.eq(chain.seq), h::mac.eq(&chain.mac)))
         .execute(conn)?;
     Ok(out)
 }
 
-fn insert(conn: &mut AnyConnection, ev: &AuditEvent) -> QueryResult<()> {
-    diesel::insert_into(a::table)
-        .values((
-            a::id.eq(ev.id),
-            a::record_type.eq(&ev.record_type),
-            a::record_key.eq(&ev.record_key),
-            a::seq.eq(ev.seq),
-            a::occurred_at.eq(ev.occurred_at),
-            a::actor.eq(&ev.actor),
-            a::role.eq(&ev.role),
-            a::action.eq(&ev.action),
-            a::from_status.eq(&ev.from_status),
-            a::to_status.eq(&ev.to_status),
-            a::reason.eq(&ev.reason),
-            a::changes.eq(&ev.changes),
-            a::prev_mac.eq(&ev.prev_mac),
-            a::mac.eq(&ev.mac),
-            a::state.eq(&ev.state),
-            a::state_hash.eq(&ev.state_hash),
-            a::key_id.eq(&ev.key_id),
-        ))
-        .execute(conn)
-        .map(|_| ())
+/// The head (last id and its MAC), locked until the transaction ends: on PostgreSQL with
+/// `FOR UPDATE` (a lock, not a new row version: the head row is updated once per write, at
+/// its end); on SQLite the write transaction holds the database's write lock already.
+fn lock_head(conn: &mut AnyConnection) -> QueryResult<(i64, String)> {
+    let head = h::table.find(1).select((h::seq, h::mac));
+    match conn {
+        AnyConnection::Pg(c) => head.for_update().first(c),
+        AnyConnection::Sqlite(c) => head.first(c),
+    }
+}
+
+/// The entries: in one statement on PostgreSQL (a round trip each saved); one by one on
+/// SQLite, in process (diesel's multi-backend connection has no multi-row insert).
+fn insert(conn: &mut AnyConnection, events: &[AuditEvent]) -> QueryResult<()> {
+    match conn {
+        AnyConnection::Pg(c) => {
+            let rows: Vec<_> = events.iter().map(columns).collect();
+            diesel::insert_into(a::table).values(rows).execute(c)?;
+        }
+        AnyConnection::Sqlite(c) => {
+            for ev in events {
+                diesel::insert_into(a::table).values(columns(ev)).execute(c)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An entry's row as the `INSERT` writes it.
+#[allow(clippy::type_complexity)]
+fn columns(
+    ev: &AuditEvent,
+) -> (
+    diesel::dsl::Eq<a::id, i64>,
+    diesel::dsl::Eq<a::record_type, &String>,
+    diesel::dsl::Eq<a::record_key, &String>,
+    diesel::dsl::Eq<a::seq, i64>,
+    diesel::dsl::Eq<a::occurred_at, NaiveDateTime>,
+    diesel::dsl::Eq<a::actor, &String>,
+    diesel::dsl::Eq<a::role, &String>,
+    diesel::dsl::Eq<a::action, &String>,
+    diesel::dsl::Eq<a::from_status, &Option<String>>,
+    diesel::dsl::Eq<a::to_status, &Option<String>>,
+    diesel::dsl::Eq<a::reason, &Option<String>>,
+    diesel::dsl::Eq<a::changes, &String>,
+    diesel::dsl::Eq<a::prev_mac, &String>,
+    diesel::dsl::Eq<a::mac, &String>,
+    diesel::dsl::Eq<a::state, &String>,
+    diesel::dsl::Eq<a::state_hash, &String>,
+    diesel::dsl::Eq<a::key_id, &String>,
+) {
+    (
+        a::id.eq(ev.id),
+        a::record_type.eq(&ev.record_type),
+        a::record_key.eq(&ev.record_key),
+        a::seq.eq(ev.seq),
+        a::occurred_at.eq(ev.occurred_at),
+        a::actor.eq(&ev.actor),
+        a::role.eq(&ev.role),
+        a::action.eq(&ev.action),
+        a::from_status.eq(&ev.from_status),
+        a::to_status.eq(&ev.to_status),
+        a::reason.eq(&ev.reason),
+        a::changes.eq(&ev.changes),
+        a::prev_mac.eq(&ev.prev_mac),
+        a::mac.eq(&ev.mac),
+        a::state.eq(&ev.state),
+        a::state_hash.eq(&ev.state_hash),
+        a::key_id.eq(&ev.key_id),
+    )
 }
 
 /// The head as stored: the last id and its MAC.

@@ -238,7 +238,10 @@ pub fn ping(conn: &mut AnyConnection) -> QueryResult<()> {
     diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
 }
 
-fn in_transaction(c: &mut diesel::SqliteConnection) -> QueryResult<bool> {
+fn in_transaction<C>(c: &mut C) -> QueryResult<bool>
+where
+    C: Connection<TransactionManager = AnsiTransactionManager>,
+{
     Ok(AnsiTransactionManager::transaction_manager_status_mut(c)
         .transaction_depth()?
         .is_some())
@@ -294,6 +297,46 @@ where
         },
         AnyConnection::Pg(c) => AnsiTransactionManager::begin_transaction(&mut *c)?,
     }
+    finish_tx(conn, f)
+}
+
+/// A read-only transaction that sees one snapshot of the database from its first read to
+/// its end, whatever is committed meanwhile: `REPEATABLE READ READ ONLY` on PostgreSQL, a
+/// deferred transaction on SQLite (in WAL mode its snapshot is taken at the first read and
+/// held to the end). For a long read that must see one state, such as verify comparing the
+/// log with the rows while the service writes. Nested in a transaction, a savepoint.
+pub fn snapshot_tx<T, E>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        AnyConnection::Sqlite(c) => match in_transaction(c)? {
+            true => AnsiTransactionManager::begin_transaction(&mut *c)?,
+            false => AnsiTransactionManager::begin_transaction_sql(&mut *c, "BEGIN DEFERRED")?,
+        },
+        AnyConnection::Pg(c) => match in_transaction(c)? {
+            true => AnsiTransactionManager::begin_transaction(&mut *c)?,
+            false => AnsiTransactionManager::begin_transaction_sql(
+                &mut *c,
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            )?,
+        },
+    }
+    finish_tx(conn, f)
+}
+
+/// Runs `f` in the transaction just begun: commits on success (rolling back if the commit
+/// fails), rolls back on error.
+fn finish_tx<T, E>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
     match f(conn) {
         Ok(value) => {
             if let Err(e) =

@@ -555,7 +555,6 @@ pub fn sign(
             None => None,
         };
         let deltas = step::budget_deltas(&notice, referred.as_ref());
-        budgets::commit(conn, &before.row.programme_code, &deltas)?;
         let seq: i32 = n::table
             .filter(n::application_id.eq(&case_id))
             .filter(n::status.eq(NoticeStatus::Signed))
@@ -563,8 +562,12 @@ pub fn sign(
             .first::<Option<i32>>(conn)?
             .unwrap_or(0)
             + 1;
-        let mut s = step::sign(&notice, &before, statuses, deltas, seq, w)?;
+        let mut s = step::sign(&notice, &before, statuses, deltas.clone(), seq, w)?;
+        // The document is rendered while only this case's row is locked; the budget rows,
+        // which every signing of the programme and year takes, are locked after it, for the
+        // last few statements: signings of different cases do not queue behind a rendering.
         let sha = freeze_document(conn, &s.notice, authority, w.now)?;
+        budgets::commit(conn, &before.row.programme_code, &deltas)?;
         s.notice_entry = s.notice_entry.with_state(
             ledger::notice(&notice, None),
             ledger::notice(&s.notice, Some(&sha)),

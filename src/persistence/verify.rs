@@ -64,8 +64,8 @@ pub struct VerifyReport {
 struct Run<'k> {
     keys: &'k Keyring,
     report: VerifyReport,
-    /// Per record (type, key): the last entry's id and state hash.
-    latest: HashMap<(String, String), (i64, String)>,
+    /// Per record: the last entry's state hash.
+    latest: Latest,
     /// Per (programme, fiscal year): what the signing entries committed, in cents.
     committed: BTreeMap<(String, i32), i64>,
     /// Checkpoint seq → the head MAC it names.
@@ -103,8 +103,20 @@ pub enum Extent {
 
 /// Verifies the chain, every stored checkpoint and the `published` ones (from outside the
 /// database), the stored documents, and the rows of the audited tables against the state
-/// the log gives them. `progress` hears the entries checked so far.
+/// the log gives them. `progress` hears the entries checked so far. All of it in one
+/// snapshot of the database (`snapshot_tx`): writes committed meanwhile are neither in the
+/// chain it reads nor in the rows it compares.
 pub fn verify(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    published: &[Checkpoint],
+    extent: Extent,
+    progress: &(dyn Fn(u64) + Sync),
+) -> QueryResult<VerifyReport> {
+    super::snapshot_tx(conn, |c| verify_snapshot(c, keys, published, extent, progress))
+}
+
+fn verify_snapshot(
     conn: &mut AnyConnection,
     keys: &Keyring,
     published: &[Checkpoint],
@@ -130,7 +142,7 @@ pub fn verify(
             findings_total: 0,
             findings: Vec::new(),
         },
-        latest: HashMap::new(),
+        latest: Latest::default(),
         committed: BTreeMap::new(),
         expected_heads: BTreeMap::new(),
         touched: None,
@@ -147,7 +159,7 @@ pub fn verify(
         t.elapsed().as_secs_f64()
     );
     if run.report.incremental {
-        run.touched = Some(run.latest.keys().cloned().collect());
+        run.touched = Some(run.latest.keys().collect());
     }
     check_head(conn, &mut run)?;
     let t = std::time::Instant::now();
@@ -249,44 +261,36 @@ fn check_checkpoint_macs(
 }
 
 /// Walks the chain after entry `last_id` (whose MAC is `last_mac`): one thread reads the
-/// pages while this one checks them.
+/// pages while this one checks them (`pipelined`).
 fn walk_chain(
     conn: &mut AnyConnection,
     run: &mut Run<'_>,
     (mut last_id, mut last_mac): (i64, String),
     progress: &(dyn Fn(u64) + Sync),
 ) -> QueryResult<()> {
-    let from = last_id;
-    std::thread::scope(|s| -> QueryResult<()> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<QueryResult<Vec<AuditEvent>>>(2);
-        let reader = s.spawn(move || {
-            let mut after = from;
-            loop {
-                let page: QueryResult<Vec<AuditEvent>> = a::table
-                    .filter(a::id.gt(after))
-                    .order(a::id.asc())
-                    .limit(PAGE)
-                    .select(AuditEvent::as_select())
-                    .load(conn);
-                let (last, full) = match &page {
-                    Ok(p) => (p.last().map(|e| e.id), p.len() as i64 == PAGE),
-                    Err(_) => (None, false),
-                };
-                if tx.send(page).is_err() || !full {
-                    return;
-                }
-                after = last.unwrap_or(after);
-            }
-        });
-        for page in rx {
-            for e in page? {
-                (last_id, last_mac) = check_entry(run, e, last_id, &last_mac);
-            }
-            progress(run.report.entries_checked);
+    let (mut after, mut ended) = (last_id, false);
+    let next = move |conn: &mut AnyConnection| -> QueryResult<Option<Vec<AuditEvent>>> {
+        if ended {
+            return Ok(None);
         }
-        reader
-            .join()
-            .map_err(|_| diesel::result::Error::QueryBuilderError("the log reader panicked".into()))
+        let page: Vec<AuditEvent> = a::table
+            .filter(a::id.gt(after))
+            .order(a::id.asc())
+            .limit(PAGE)
+            .select(AuditEvent::as_select())
+            .load(conn)?;
+        ended = (page.len() as i64) < PAGE;
+        let Some(last) = page.last() else {
+            return Ok(None);
+        };
+        after = last.id;
+        Ok(Some(page))
+    };
+    pipelined(conn, next, |page| {
+        for e in page.iter() {
+            last_id = check_entry(run, e, last_id, &mut last_mac);
+        }
+        progress(run.report.entries_checked);
     })?;
     run.report.head_seq = last_id;
     run.report.head_mac = last_mac;
@@ -307,23 +311,24 @@ fn walk_chain(
     Ok(())
 }
 
-/// Checks one entry after entry `last_id` (MAC `last_mac`); returns its id and MAC.
-fn check_entry(run: &mut Run<'_>, e: AuditEvent, last_id: i64, last_mac: &str) -> (i64, String) {
+/// Checks one entry after entry `last_id` (MAC `last_mac`, which becomes this entry's);
+/// returns its id.
+fn check_entry(run: &mut Run<'_>, e: &AuditEvent, last_id: i64, last_mac: &mut String) -> i64 {
     run.report.entries_checked += 1;
-    let record = e.id.to_string();
+    let record = || e.id.to_string();
     if e.id != last_id + 1 {
         run.find(
             "chain",
             "audit_events",
-            &record,
+            &record(),
             Some("id"),
             format!("entries {}..{} are missing", last_id + 1, e.id - 1),
         );
-    } else if e.prev_mac != last_mac {
+    } else if e.prev_mac != *last_mac {
         run.find(
             "chain",
             "audit_events",
-            &record,
+            &record(),
             Some("prev_mac"),
             "prev_mac is not the MAC of the entry before".into(),
         );
@@ -332,14 +337,14 @@ fn check_entry(run: &mut Run<'_>, e: AuditEvent, last_id: i64, last_mac: &str) -
         None => run.find(
             "chain",
             "audit_events",
-            &record,
+            &record(),
             Some("key_id"),
             format!("signed with a key this verifier does not hold ({:?})", e.key_id),
         ),
         Some(m) if m != e.mac => run.find(
             "chain",
             "audit_events",
-            &record,
+            &record(),
             Some("mac"),
             format!(
                 "the entry ({} {} #{} {}) does not match its MAC: changed, or written without the key",
@@ -355,17 +360,53 @@ fn check_entry(run: &mut Run<'_>, e: AuditEvent, last_id: i64, last_mac: &str) -
         run.find(
             "checkpoint",
             "audit_events",
-            &record,
+            &record(),
             Some("mac"),
             format!("a checkpoint names head {m} at this entry; the log has another"),
         );
     }
     if e.record_type == ledger::NOTICE && e.action == "sign" {
-        add_commitments(run, &e);
+        add_commitments(run, e);
     }
-    run.latest
-        .insert((e.record_type, e.record_key), (e.id, e.state_hash));
-    (e.id, e.mac)
+    run.latest.set(&e.record_type, &e.record_key, &e.state_hash);
+    last_mac.clone_from(&e.mac);
+    e.id
+}
+
+/// Per record type and key, the state hash of the record's last entry. Nested maps, so
+/// that an entry of a known record is looked up by its borrowed texts and its hash copied
+/// into the buffer already there: no allocation per entry.
+#[derive(Default)]
+struct Latest(HashMap<String, HashMap<String, String>>);
+
+impl Latest {
+    fn set(&mut self, record_type: &str, key: &str, hash: &str) {
+        if !self.0.contains_key(record_type) {
+            self.0.insert(record_type.to_owned(), HashMap::new());
+        }
+        let Some(of_type) = self.0.get_mut(record_type) else {
+            return;
+        };
+        match of_type.get_mut(key) {
+            Some(h) => {
+                h.clear();
+                h.push_str(hash);
+            }
+            None => {
+                of_type.insert(key.to_owned(), hash.to_owned());
+            }
+        }
+    }
+
+    fn remove(&mut self, record_type: &str, key: &str) -> Option<String> {
+        self.0.get_mut(record_type)?.remove(key)
+    }
+
+    fn keys(&self) -> impl Iterator<Item = (String, String)> + '_ {
+        self.0
+            .iter()
+            .flat_map(|(t, m)| m.keys().map(move |k| (t.clone(), k.clone())))
+    }
 }
 
 /// What a signing entry says it committed of the budgets (`budget_commitments`).
@@ -569,7 +610,7 @@ fn reconcile(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<()> {
         }
         check_commitments(conn, run)?;
     }
-    let gone: Vec<(String, String)> = run.latest.keys().cloned().collect();
+    let gone: Vec<(String, String)> = run.latest.keys().collect();
     for (t, k) in gone {
         let detail = format!("the log has {t} {k}, the database has no such row");
         run.find("row_gone", main_table(&t), &k, None, detail);
@@ -630,16 +671,33 @@ fn compare(
     key: &str,
     live: &Value,
 ) -> QueryResult<()> {
+    if hash_differs(run, record_type, key, live) {
+        explain(conn, run, record_type, key, live)?;
+    }
+    Ok(())
+}
+
+/// The state hash of a live record against its last entry's. A record the log does not know
+/// is a finding here; `true`: the hashes differ (`explain` says where).
+fn hash_differs(run: &mut Run<'_>, record_type: &str, key: &str, live: &Value) -> bool {
     run.report.records_checked += 1;
-    let Some((_, logged_hash)) = run.latest.remove(&(record_type.to_owned(), key.to_owned()))
-    else {
+    let Some(logged_hash) = run.latest.remove(record_type, key) else {
         let detail = format!("{record_type} {key} is in the database but not in the log");
         run.find("row_not_in_log", main_table(record_type), key, None, detail);
-        return Ok(());
+        return false;
     };
-    if state_hash(live) == logged_hash {
-        return Ok(());
-    }
+    state_hash(live) != logged_hash
+}
+
+/// Where a live record differs from the log's state of it: the patches replayed and compared
+/// field by field.
+fn explain(
+    conn: &mut AnyConnection,
+    run: &mut Run<'_>,
+    record_type: &str,
+    key: &str,
+    live: &Value,
+) -> QueryResult<()> {
     let mut logged = Value::Null;
     for e in audit::for_record(conn, record_type, key)? {
         let patch: Value = serde_json::from_str(&e.state).unwrap_or(Value::Null);
@@ -668,6 +726,57 @@ fn compare(
     Ok(())
 }
 
+/// Pages read by a second thread, which owns the connection meanwhile, and checked by this
+/// one as they come (`next` gives `None` after the last). The pages go back to the reading
+/// thread to be dropped: memory freed by the thread that allocated it, not contended between
+/// the two (glibc's arenas: freeing across threads took a third of a run).
+fn pipelined<P: Send>(
+    conn: &mut AnyConnection,
+    mut next: impl FnMut(&mut AnyConnection) -> QueryResult<Option<P>> + Send,
+    mut check: impl FnMut(&mut P),
+) -> QueryResult<()> {
+    use std::sync::mpsc;
+    std::thread::scope(|s| {
+        let (tx, rx) = mpsc::sync_channel::<QueryResult<P>>(2);
+        let (done_tx, done_rx) = mpsc::channel::<P>();
+        let reader = s.spawn(move || {
+            loop {
+                drop(done_rx.try_iter().collect::<Vec<_>>());
+                let page = next(conn);
+                let last = !matches!(page, Ok(Some(_)));
+                let sent = match page {
+                    Ok(Some(p)) => tx.send(Ok(p)),
+                    Ok(None) => Ok(()),
+                    Err(e) => tx.send(Err(e)),
+                };
+                if last || sent.is_err() {
+                    break;
+                }
+            }
+            drop(tx);
+            drop(done_rx.iter().collect::<Vec<_>>());
+        });
+        let mut result = Ok(());
+        for page in rx {
+            match page {
+                Ok(mut p) => {
+                    check(&mut p);
+                    let _ = done_tx.send(p);
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        drop(done_tx);
+        reader
+            .join()
+            .map_err(|_| diesel::result::Error::QueryBuilderError("a verify reader panicked".into()))?;
+        result
+    })
+}
+
 fn group<T, K: std::hash::Hash + Eq>(rows: Vec<T>, key: impl Fn(&T) -> K) -> HashMap<K, Vec<T>> {
     let mut out: HashMap<K, Vec<T>> = HashMap::new();
     for r in rows {
@@ -676,9 +785,49 @@ fn group<T, K: std::hash::Hash + Eq>(rows: Vec<T>, key: impl Fn(&T) -> K) -> Has
     out
 }
 
+/// A page of live records (assembled with their child rows) and the parents of child rows
+/// whose record is not among them.
+struct LivePage<T> {
+    records: Vec<T>,
+    orphans: Vec<(&'static str, String)>,
+}
+
+/// The live records of one type, read in pages by a second thread while this one hashes
+/// them; records whose hash differs are explained afterwards (`explain` reads the log).
+fn reconcile_pages<T: Send>(
+    conn: &mut AnyConnection,
+    run: &mut Run<'_>,
+    record_type: &'static str,
+    next: impl FnMut(&mut AnyConnection) -> QueryResult<Option<LivePage<T>>> + Send,
+    state: impl Fn(&T) -> (&str, Value),
+) -> QueryResult<()> {
+    let mut differing: Vec<(String, Value)> = Vec::new();
+    pipelined(conn, next, |page| {
+        for r in &page.records {
+            let (key, live) = state(r);
+            if hash_differs(run, record_type, key, &live) {
+                differing.push((key.to_owned(), live));
+            }
+        }
+        for (table, parent) in &page.orphans {
+            let detail = format!("rows of {table} belong to {parent}, which has no row");
+            run.find("row_not_in_log", table, parent, None, detail);
+        }
+    })?;
+    for (key, live) in differing {
+        explain(conn, run, record_type, &key, &live)?;
+    }
+    Ok(())
+}
+
+/// The parents left in `groups` (child rows whose record was not read), for `table`.
+fn orphans_of<T>(table: &'static str, groups: HashMap<String, T>) -> impl Iterator<Item = (&'static str, String)> {
+    groups.into_keys().map(move |p| (table, p))
+}
+
 fn live_cases(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<()> {
     let mut after = String::new();
-    loop {
+    let next = move |conn: &mut AnyConnection| -> QueryResult<Option<LivePage<Case>>> {
         let rows: Vec<ApplicationRow> = ap::table
             .filter(ap::id.gt(&after))
             .order(ap::id.asc())
@@ -686,7 +835,7 @@ fn live_cases(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<()> {
             .select(ApplicationRow::as_select())
             .load(conn)?;
         let Some(last) = rows.last() else {
-            return Ok(());
+            return Ok(None);
         };
         let (first, last) = (rows[0].id.clone(), last.id.clone());
         let lines: Vec<CostLineRow> = cl::table
@@ -701,32 +850,28 @@ fn live_cases(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<()> {
             .load(conn)?;
         let mut lines = group(lines, |l| l.application_id.clone());
         let mut members = group(members, |m| m.application_id.clone());
-        for row in rows {
-            let id = row.id.clone();
-            let case = Case {
-                lines: lines.remove(&id).unwrap_or_default(),
-                members: members.remove(&id).unwrap_or_default(),
+        let records = rows
+            .into_iter()
+            .map(|row| Case {
+                lines: lines.remove(&row.id).unwrap_or_default(),
+                members: members.remove(&row.id).unwrap_or_default(),
                 row,
-            };
-            compare(conn, run, ledger::APPLICATION, &id, &ledger::case(&case))?;
-        }
-        orphans(run, "cost_lines", lines.into_keys());
-        orphans(run, "application_members", members.into_keys());
+            })
+            .collect();
+        let orphans = orphans_of("cost_lines", lines)
+            .chain(orphans_of("application_members", members))
+            .collect();
         after = last;
-    }
-}
-
-/// Child rows whose parent is not among the rows read: rows the log cannot know.
-fn orphans(run: &mut Run<'_>, table: &str, parents: impl Iterator<Item = String>) {
-    for p in parents {
-        let detail = format!("rows of {table} belong to {p}, which has no row");
-        run.find("row_not_in_log", table, &p, None, detail);
-    }
+        Ok(Some(LivePage { records, orphans }))
+    };
+    reconcile_pages(conn, run, ledger::APPLICATION, next, |c: &Case| {
+        (c.row.id.as_str(), ledger::case(c))
+    })
 }
 
 fn live_notices(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<()> {
     let mut after = String::new();
-    loop {
+    let next = move |conn: &mut AnyConnection| -> QueryResult<Option<LivePage<(Notice, Option<String>)>>> {
         let rows: Vec<NoticeRow> = n::table
             .filter(n::id.gt(&after))
             .order(n::id.asc())
@@ -734,7 +879,7 @@ fn live_notices(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<()> 
             .select(NoticeRow::as_select())
             .load(conn)?;
         let Some(last) = rows.last() else {
-            return Ok(());
+            return Ok(None);
         };
         let (first, last) = (rows[0].id.clone(), last.id.clone());
         let lines: Vec<NoticeLineRow> = nl::table
@@ -754,53 +899,52 @@ fn live_notices(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<()> 
         let mut lines = group(lines, |l| l.notice_id.clone());
         let mut allocations = group(allocations, |a| a.notice_id.clone());
         let mut documents: HashMap<String, String> = documents.into_iter().collect();
-        for row in rows {
-            let id = row.id.clone();
-            let notice = Notice {
-                lines: lines.remove(&id).unwrap_or_default(),
-                allocations: allocations.remove(&id).unwrap_or_default(),
-                row,
-                case_number: String::new(),
-                refers_to_number: None,
-                previous_grant_cents: None,
-            };
-            let sha = documents.remove(&id);
-            compare(
-                conn,
-                run,
-                ledger::NOTICE,
-                &id,
-                &ledger::notice(&notice, sha.as_deref()),
-            )?;
-        }
-        orphans(run, "notice_lines", lines.into_keys());
-        orphans(run, "notice_allocations", allocations.into_keys());
-        orphans(run, "notice_documents", documents.into_keys());
+        let records = rows
+            .into_iter()
+            .map(|row| {
+                let sha = documents.remove(&row.id);
+                let notice = Notice {
+                    lines: lines.remove(&row.id).unwrap_or_default(),
+                    allocations: allocations.remove(&row.id).unwrap_or_default(),
+                    row,
+                    case_number: String::new(),
+                    refers_to_number: None,
+                    previous_grant_cents: None,
+                };
+                (notice, sha)
+            })
+            .collect();
+        let orphans = orphans_of("notice_lines", lines)
+            .chain(orphans_of("notice_allocations", allocations))
+            .chain(orphans_of("notice_documents", documents))
+            .collect();
         after = last;
-    }
+        Ok(Some(LivePage { records, orphans }))
+    };
+    reconcile_pages(conn, run, ledger::NOTICE, next, |(n, sha): &(Notice, Option<String>)| {
+        (n.row.id.as_str(), ledger::notice(n, sha.as_deref()))
+    })
 }
 
 fn live_payments(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<()> {
     let mut after = String::new();
-    loop {
-        let rows: Vec<PaymentRow> = pr::table
+    let next = move |conn: &mut AnyConnection| -> QueryResult<Option<LivePage<PaymentRow>>> {
+        let records: Vec<PaymentRow> = pr::table
             .filter(pr::id.gt(&after))
             .order(pr::id.asc())
             .limit(PAGE)
             .select(PaymentRow::as_select())
             .load(conn)?;
-        let Some(last) = rows.last() else {
-            return Ok(());
+        let Some(last) = records.last() else {
+            return Ok(None);
         };
         after = last.id.clone();
-        for row in &rows {
-            compare(
-                conn,
-                run,
-                ledger::PAYMENT_REQUEST,
-                &row.id,
-                &ledger::payment(row),
-            )?;
-        }
-    }
+        Ok(Some(LivePage {
+            records,
+            orphans: Vec::new(),
+        }))
+    };
+    reconcile_pages(conn, run, ledger::PAYMENT_REQUEST, next, |p: &PaymentRow| {
+        (p.id.as_str(), ledger::payment(p))
+    })
 }
