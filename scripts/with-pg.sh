@@ -4,7 +4,8 @@
 # The command sees TEST_DATABASE_URL (the cluster's `postgres` database; the test harness creates
 # and drops one database per test) and DATABASE_URL (a database `foerderakte` for the service).
 # Installs PostgreSQL from Debian if its server binaries are missing. The cluster is removed when
-# the command ends, whatever its outcome.
+# the command ends, whatever its outcome. PG_EXTRA_OPTS adds server options (e.g.
+# "-c shared_preload_libraries=pg_stat_statements" for a profile).
 set -euo pipefail
 
 find_bindir() {
@@ -50,7 +51,7 @@ trap cleanup EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 as_pg "$B/initdb" -D "$DIR/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
 as_pg "$B/pg_ctl" -D "$DIR/data" -l "$DIR/log" -w start -o \
-  "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" >/dev/null
+  "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off ${PG_EXTRA_OPTS:-}" >/dev/null
 "$B/createdb" -h 127.0.0.1 -p "$PORT" -U postgres foerderakte
 echo "with-pg: PostgreSQL $("$B/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT" >&2
 

@@ -9,7 +9,8 @@
 //! them to its own glyphs through a `CIDToGIDMap`. So one `ToUnicode` map serves both
 //! faces, and every code extracts as exactly the character that was laid out.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo};
 use pdf_writer::{Content, Date, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
@@ -40,9 +41,9 @@ const CELL_PAD: f32 = 3.0;
 /// Renders the notice: [`validate`], [`compose`], lay out, write. Deterministic.
 pub fn render_pdf(f: &NoticeFacts) -> Result<Vec<u8>, DocumentError> {
     validate(f)?;
-    let fonts = Fonts::load()?;
+    let fonts = Fonts::get()?;
     let blocks = compose(f);
-    let mut layout = Layout::new(&fonts);
+    let mut layout = Layout::new(fonts);
     for block in &blocks {
         layout.block(block);
     }
@@ -52,7 +53,7 @@ pub fn render_pdf(f: &NoticeFacts) -> Result<Vec<u8>, DocumentError> {
         author: f.authority.name.clone(),
         date: f.dated,
     };
-    write_pdf(&fonts, &pages, &info)
+    write_pdf(fonts, &pages, &info)
 }
 
 /// Regular or bold.
@@ -64,20 +65,43 @@ enum Face {
 
 const FACES: [Face; 2] = [Face::Regular, Face::Bold];
 
-/// The two faces of DejaVu Sans as compiled into the binary by the `dejavu` crate.
+/// The two faces of DejaVu Sans as compiled into the binary by the `dejavu` crate, parsed
+/// once per process, with the glyph and advance of the first `TABLED` characters looked up
+/// once (what a German notice uses; others are looked up in the font each time).
 struct Fonts {
     data: [&'static [u8]; 2],
     faces: [ttf_parser::Face<'static>; 2],
+    tabled: [Vec<(GlyphId, f32)>; 2],
 }
 
+/// Characters below this code point have their glyph and advance in `Fonts::tabled`
+/// (Basic Latin, Latin-1, Latin Extended-A and B).
+const TABLED: u32 = 0x250;
+
 impl Fonts {
+    fn get() -> Result<&'static Fonts, DocumentError> {
+        static FONTS: OnceLock<Result<Fonts, DocumentError>> = OnceLock::new();
+        FONTS.get_or_init(Fonts::load).as_ref().map_err(Clone::clone)
+    }
+
     fn load() -> Result<Fonts, DocumentError> {
         let data = [dejavu::sans::regular(), dejavu::sans::bold()];
         let parse = |d: &'static [u8]| {
             ttf_parser::Face::parse(d, 0).map_err(|e| DocumentError::Font(e.to_string()))
         };
+        let faces = [parse(data[0])?, parse(data[1])?];
+        let table = |f: &ttf_parser::Face<'static>| {
+            (0..TABLED)
+                .map(|u| {
+                    let c = char::from_u32(u).unwrap_or('\0');
+                    let g = f.glyph_index(c).unwrap_or(GlyphId(0));
+                    (g, Fonts::advance_of(f, g))
+                })
+                .collect::<Vec<_>>()
+        };
         Ok(Fonts {
-            faces: [parse(data[0])?, parse(data[1])?],
+            tabled: [table(&faces[0]), table(&faces[1])],
+            faces,
             data,
         })
     }
@@ -86,17 +110,27 @@ impl Fonts {
         &self.faces[face as usize]
     }
 
+    /// Advance of glyph `g` in thousandths of the font size (PDF glyph space).
+    fn advance_of(f: &ttf_parser::Face<'static>, g: GlyphId) -> f32 {
+        let units = f.glyph_hor_advance(g).unwrap_or(0);
+        f32::from(units) * 1000.0 / f32::from(f.units_per_em())
+    }
+
     /// The glyph for `c`; 0 (.notdef) where the font has none: the box is drawn, but the
     /// text still extracts as `c`.
     fn glyph(&self, face: Face, c: char) -> GlyphId {
-        self.face(face).glyph_index(c).unwrap_or(GlyphId(0))
+        match self.tabled[face as usize].get(c as usize) {
+            Some(&(g, _)) => g,
+            None => self.face(face).glyph_index(c).unwrap_or(GlyphId(0)),
+        }
     }
 
     /// Advance of `c` in thousandths of the font size (PDF glyph space).
     fn advance(&self, face: Face, c: char) -> f32 {
-        let f = self.face(face);
-        let units = f.glyph_hor_advance(self.glyph(face, c)).unwrap_or(0);
-        f32::from(units) * 1000.0 / f32::from(f.units_per_em())
+        match self.tabled[face as usize].get(c as usize) {
+            Some(&(_, a)) => a,
+            None => Fonts::advance_of(self.face(face), self.glyph(face, c)),
+        }
     }
 
     fn width(&self, face: Face, size: f32, text: &str) -> f32 {
@@ -494,6 +528,12 @@ fn embed(
     used: &BTreeSet<(Face, char)>,
 ) -> Result<Embedded, DocumentError> {
     let mut remapper = GlyphRemapper::new();
+    // The base repertoire first, in a fixed order: a notice that uses no other character
+    // embeds the very same subset as every other such notice (`deflated_font` then has it
+    // compressed already).
+    for c in base_repertoire() {
+        remapper.remap(fonts.glyph(face, c).0);
+    }
     let mut cid_to_gid = vec![0u16; codes.len() + 1];
     let mut widths = vec![0.0; codes.len()];
     for (&c, &cid) in codes {
@@ -511,8 +551,39 @@ fn embed(
     })
 }
 
+/// The characters every embedded subset holds, whether the notice uses them or not: printable
+/// ASCII and Latin-1, and the punctuation and currency signs of German text.
+fn base_repertoire() -> impl Iterator<Item = char> {
+    ('\u{20}'..='\u{7e}')
+        .chain('\u{a0}'..='\u{ff}')
+        .chain("–—‘’‚“”„•…‰€".chars())
+}
+
 fn deflate(data: &[u8]) -> Vec<u8> {
     miniz_oxide::deflate::compress_to_vec_zlib(data, 6)
+}
+
+/// `deflate` of a font subset, remembered: almost every notice embeds just the base
+/// repertoire (`base_repertoire`), and compressing it was a third of a signing's CPU. The same bytes as `deflate` (a pure function of the subset); at most
+/// `FONT_CACHE` subsets are kept (then the cache starts anew).
+fn deflated_font(subset: &[u8]) -> Arc<Vec<u8>> {
+    const FONT_CACHE: usize = 64;
+    static CACHE: OnceLock<Mutex<HashMap<Vec<u8>, Arc<Vec<u8>>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Mutex::default);
+    if let Some(hit) = cache
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(subset)
+    {
+        return Arc::clone(hit);
+    }
+    let packed = Arc::new(deflate(subset));
+    let mut map = cache.lock().unwrap_or_else(PoisonError::into_inner);
+    if map.len() >= FONT_CACHE {
+        map.clear();
+    }
+    map.insert(subset.to_vec(), Arc::clone(&packed));
+    packed
 }
 
 /// A subset tag ("ABCDEF+") that differs between different subsets, as the PDF
@@ -696,7 +767,7 @@ fn write_font(pdf: &mut Pdf, fonts: &Fonts, face: Face, ids: [Ref; 5], cmap_id: 
     write_descriptor(pdf, fonts, face, descriptor_id, file_id, base);
 
     let length1 = i32::try_from(e.subset.len()).unwrap_or(i32::MAX);
-    pdf.stream(file_id, &deflate(&e.subset))
+    pdf.stream(file_id, &deflated_font(&e.subset))
         .filter(Filter::FlateDecode)
         .pair(Name(b"Length1"), length1);
 

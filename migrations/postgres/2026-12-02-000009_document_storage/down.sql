@@ -1,0 +1,1 @@
+ALTER TABLE notice_documents ALTER COLUMN content SET STORAGE EXTENDED;
