@@ -102,7 +102,9 @@ fn main() {
     persistence::audit::install_keys(keys.clone());
     // BENCH_REUSE_DB: a database a run before loaded and kept (BENCH_KEEP_DB=1), measured
     // again without loading it anew.
-    let reuse = std::env::var("BENCH_REUSE_DB").ok().filter(|u| !u.is_empty());
+    let reuse = std::env::var("BENCH_REUSE_DB")
+        .ok()
+        .filter(|u| !u.is_empty());
     let (url, _db) = match &reuse {
         Some(url) => (url.clone(), None),
         None => {
@@ -119,8 +121,7 @@ fn main() {
             seed: foerderakte::seed::DEFAULT_SEED,
             bulk: false,
         };
-        let (_, load) =
-            timed(|| foerderakte::seed::run(&mut conn, &options, &mut |_| {}).unwrap());
+        let (_, load) = timed(|| foerderakte::seed::run(&mut conn, &options, &mut |_| {}).unwrap());
         eprintln!("loaded {n_cases} cases in {load:.0} s ({backend:?})");
     }
 

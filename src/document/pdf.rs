@@ -81,7 +81,10 @@ const TABLED: u32 = 0x250;
 impl Fonts {
     fn get() -> Result<&'static Fonts, DocumentError> {
         static FONTS: OnceLock<Result<Fonts, DocumentError>> = OnceLock::new();
-        FONTS.get_or_init(Fonts::load).as_ref().map_err(Clone::clone)
+        FONTS
+            .get_or_init(Fonts::load)
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     fn load() -> Result<Fonts, DocumentError> {

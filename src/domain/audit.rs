@@ -135,7 +135,6 @@ pub struct ChainedFields<'a> {
 struct Message(Hmac<Sha256>);
 
 impl Message {
-
     fn int(&mut self, i: i64) {
         self.0.update(&i.to_be_bytes());
     }

@@ -139,12 +139,67 @@ pub fn deemed_delivery(posted_on: NaiveDate, days: u32) -> Option<NaiveDate> {
 }
 
 /// How many days after posting a notice is deemed delivered, from a date on (§ 41 (2)
-/// VwVfG: three days, the federal text four days since 1 January 2025; the Länder follow with
-/// their own dates).
+/// VwVfG: three days, four days since 1 January 2025; the Länder follow with their own
+/// dates). The rules are dated data (`delivery_rules`); `SHIPPED_DELIVERY_RULES` are those
+/// of the law as this release knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeliveryRule {
     pub valid_from: NaiveDate,
     pub days: u32,
+}
+
+/// A rule of deemed delivery as the law gives it, with its source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShippedDeliveryRule {
+    pub valid_from: NaiveDate,
+    pub days: u32,
+    /// The provision, as the rule's `source` in `delivery_rules` names it.
+    pub source: &'static str,
+}
+
+const fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
+    match NaiveDate::from_ymd_opt(y, m, d) {
+        Some(d) => d,
+        None => panic!("a valid date"),
+    }
+}
+
+/// The rules of deemed delivery by post in Thuringia (docs/law/issue-15-sources.md, item 1
+/// and 2). Until 31 December 2024 the third day after posting (§ 41 (2) sentence 1 VwVfG in
+/// its earlier wording; the ThürVwVfG had the same rule). From 1 January 2025 the fourth
+/// day: Art. 2 no. 2 of the Postrechtsmodernisierungsgesetz of 15 July 2024 (BGBl. 2024 I
+/// no. 236) replaced "am dritten Tage" with "am vierten Tag" in § 41 (2) sentences 1 and 2
+/// VwVfG, in force 1 January 2025; Thuringia applies the federal VwVfG through § 1 ThürVwVfG
+/// as amended by the Thüringer Gesetz zur Änderung verwaltungsrechtlicher Vorschriften of
+/// 2 July 2024 (GVBl. 2024 p. 277), in force the same day. Calendar days: the deemed day is
+/// not moved off a weekend or holiday (`deemed_delivery`). The rule of a notice follows its
+/// posting day; the act has no transitional provision for the VwVfG (not found: the notes).
+pub const SHIPPED_DELIVERY_RULES: [ShippedDeliveryRule; 2] = [
+    ShippedDeliveryRule {
+        valid_from: ymd(1900, 1, 1),
+        days: 3,
+        source: "§ 41 Abs. 2 Satz 1 VwVfG / ThürVwVfG in der bis 31.12.2024 geltenden Fassung: \
+                 am dritten Tag nach der Aufgabe zur Post",
+    },
+    ShippedDeliveryRule {
+        valid_from: ymd(2025, 1, 1),
+        days: 4,
+        source: "§ 41 Abs. 2 Satz 1 VwVfG in der Fassung von Art. 2 Nr. 2 des \
+                 Postrechtsmodernisierungsgesetzes vom 15.07.2024 (BGBl. 2024 I Nr. 236), in \
+                 Kraft seit 01.01.2025, in Thüringen über § 1 ThürVwVfG in der Fassung des \
+                 Gesetzes vom 02.07.2024 (GVBl. S. 277): am vierten Tag nach der Aufgabe zur Post",
+    },
+];
+
+/// The shipped rules as `delivery_days` takes them.
+pub fn shipped_delivery_rules() -> Vec<DeliveryRule> {
+    SHIPPED_DELIVERY_RULES
+        .iter()
+        .map(|r| DeliveryRule {
+            valid_from: r.valid_from,
+            days: r.days,
+        })
+        .collect()
 }
 
 /// The rule in force on `posted_on`: the latest one whose `valid_from` is not after it.
@@ -199,6 +254,29 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn notices_posted_since_2025_are_delivered_on_the_fourth_day() {
+        let rules = shipped_delivery_rules();
+        // Posted on Monday 2 February 2026: delivered on Friday 6 February; the month for
+        // an appeal ends on Friday 6 March 2026 (§ 188 (2) BGB), a working day.
+        let days = delivery_days(&rules, d("2026-02-02")).unwrap();
+        assert_eq!(days, 4);
+        let f = finality(d("2026-02-02"), days, true).unwrap();
+        assert_eq!(f.delivered_on, d("2026-02-06"));
+        assert_eq!(f.appeal_deadline, d("2026-03-06"));
+        assert_eq!(f.final_on, d("2026-03-07"));
+        // Posted on Monday 2 December 2024: still the third day (Thursday 5 December).
+        let days = delivery_days(&rules, d("2024-12-02")).unwrap();
+        assert_eq!(days, 3);
+        assert_eq!(
+            finality(d("2024-12-02"), days, true).unwrap().delivered_on,
+            d("2024-12-05")
+        );
+        // The posting day decides: 31 December 2024 keeps three days, into 2025.
+        assert_eq!(delivery_days(&rules, d("2024-12-31")), Some(3));
+        assert_eq!(delivery_days(&rules, d("2025-01-01")), Some(4));
     }
 
     #[test]

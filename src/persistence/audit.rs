@@ -262,15 +262,23 @@ pub fn append_all(conn: &mut AnyConnection, entries: &[&Entry]) -> QueryResult<V
     Ok(out)
 }
 
-/// The head (last id and its MAC), locked until the transaction ends: on PostgreSQL with
-/// `FOR UPDATE` (a lock, not a new row version: the head row is updated once per write, at
-/// its end); on SQLite the write transaction holds the database's write lock already.
+/// The key of the transaction-level advisory lock that serialises appends on PostgreSQL
+/// ("foerdera" in ASCII).
+const HEAD_LOCK: i64 = 0x666f_6572_6465_7261;
+
+/// The head (last id and its MAC), locked until the transaction ends. On PostgreSQL with an
+/// advisory transaction lock, then read by a statement of its own: waiters queue in the lock
+/// manager and are granted the lock one by one, without the re-reads a contended row lock
+/// costs each of them; the read after it has a new snapshot (READ COMMITTED) and sees the
+/// previous holder's commit, which PostgreSQL makes visible before it releases that holder's
+/// locks. On SQLite the write transaction holds the database's write lock already.
 fn lock_head(conn: &mut AnyConnection) -> QueryResult<(i64, String)> {
-    let head = h::table.find(1).select((h::seq, h::mac));
-    match conn {
-        AnyConnection::Pg(c) => head.for_update().first(c),
-        AnyConnection::Sqlite(c) => head.first(c),
+    if let AnyConnection::Pg(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<diesel::sql_types::BigInt, _>(HEAD_LOCK)
+            .execute(c)?;
     }
+    head(conn)
 }
 
 /// The entries: in one statement on PostgreSQL (a round trip each saved); one by one on
@@ -283,7 +291,9 @@ fn insert(conn: &mut AnyConnection, events: &[AuditEvent]) -> QueryResult<()> {
         }
         AnyConnection::Sqlite(c) => {
             for ev in events {
-                diesel::insert_into(a::table).values(columns(ev)).execute(c)?;
+                diesel::insert_into(a::table)
+                    .values(columns(ev))
+                    .execute(c)?;
             }
         }
     }

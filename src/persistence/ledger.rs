@@ -12,7 +12,7 @@ use super::applications::Case;
 use super::base_rates::BaseRateRow;
 use super::budgets::BudgetRow;
 use super::municipalities::Municipality;
-use super::notices::Notice;
+use super::notices::{DeliveryRuleRow, Notice};
 use super::payments::PaymentRow;
 use super::programmes::{FundingObject, Programme};
 use super::register::Edition;
@@ -135,19 +135,10 @@ pub fn base_rate(r: &BaseRateRow) -> Value {
     tables(vec![("base_rates", columns(r, &[]))])
 }
 
-/// A delivery rule (`delivery_rules`: from `valid_from`, deemed delivered on day `days`).
-pub fn delivery_rule(
-    valid_from: chrono::NaiveDate,
-    days: i32,
-    added_by: &str,
-    added_at: chrono::NaiveDateTime,
-) -> Value {
-    tables(vec![(
-        "delivery_rules",
-        serde_json::json!({
-            "valid_from": valid_from, "days": days, "added_by": added_by, "added_at": added_at
-        }),
-    )])
+/// A delivery rule (`delivery_rules`: from `valid_from`, deemed delivered on day `days`,
+/// with its legal source).
+pub fn delivery_rule(r: &DeliveryRuleRow) -> Value {
+    tables(vec![("delivery_rules", columns(r, &[]))])
 }
 
 pub fn municipality(m: &Municipality) -> Value {

@@ -175,6 +175,10 @@ pub fn prepare_database(conn: &mut AnyConnection) -> Result<(), BoxError> {
             log::info!("applied {applied} migration(s)");
         }
         adopt_shipped_rows(conn)?;
+        let written = notices::ensure_shipped_delivery_rules(conn, stored_now())?;
+        if written > 0 {
+            log::info!("wrote {written} delivery rule(s) of the law (domain::calendar)");
+        }
         register::import_bundled_if_missing(conn)?;
         Ok(())
     })();
@@ -184,12 +188,17 @@ pub fn prepare_database(conn: &mut AnyConnection) -> Result<(), BoxError> {
     result
 }
 
+/// The current instant as both databases store it: microseconds (PostgreSQL drops the
+/// nanoseconds, and a row's state must equal the one its audit entry records).
+fn stored_now() -> chrono::NaiveDateTime {
+    chrono::SubsecRound::trunc_subsecs(chrono::Utc::now().naive_utc(), 6)
+}
+
 /// On a new database (an empty log), the rows the migrations ship (programmes and their
 /// funding objects, base rates, delivery rules) enter the log as the system's `init`, so that
 /// verify knows them. Never later: a row that appears behind the service's back stays a
 /// finding.
 fn adopt_shipped_rows(conn: &mut AnyConnection) -> Result<(), BoxError> {
-    use schema::delivery_rules as dr;
     write_tx(conn, |conn| {
         if audit::head(conn)?.0 > 0 {
             return Ok(());
@@ -197,7 +206,7 @@ fn adopt_shipped_rows(conn: &mut AnyConnection) -> Result<(), BoxError> {
         let system = programmes::Actor {
             subject: "system",
             role: "system",
-            now: chrono::Utc::now().naive_utc(),
+            now: stored_now(),
         };
         let reason = Some("shipped with the schema (migrations)");
         let entry = |record_type, key: String, state| {
@@ -220,12 +229,13 @@ fn adopt_shipped_rows(conn: &mut AnyConnection) -> Result<(), BoxError> {
                 ledger::base_rate(&r),
             ));
         }
-        let rules: Vec<(chrono::NaiveDate, i32, String, chrono::NaiveDateTime)> = dr::table
-            .select((dr::valid_from, dr::days, dr::added_by, dr::added_at))
-            .load(conn)?;
-        for (from, days, by, added) in rules {
-            let state = ledger::delivery_rule(from, days, &by, added);
-            entries.push(entry(ledger::DELIVERY_RULE, from.to_string(), state));
+        for r in notices::delivery_rule_rows(conn)? {
+            let state = ledger::delivery_rule(&r);
+            entries.push(entry(
+                ledger::DELIVERY_RULE,
+                r.valid_from.to_string(),
+                state,
+            ));
         }
         audit::append_all(conn, &entries.iter().collect::<Vec<_>>())?;
         Ok::<(), diesel::result::Error>(())

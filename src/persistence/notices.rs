@@ -328,6 +328,112 @@ pub fn reclaims_with_interest(
         .load(conn)
 }
 
+/// A row of `delivery_rules`.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = dr)]
+pub struct DeliveryRuleRow {
+    pub valid_from: NaiveDate,
+    pub days: i32,
+    pub added_by: String,
+    pub added_at: chrono::NaiveDateTime,
+    pub source: Option<String>,
+}
+
+/// Every row of `delivery_rules`, oldest first.
+pub fn delivery_rule_rows(conn: &mut AnyConnection) -> QueryResult<Vec<DeliveryRuleRow>> {
+    dr::table
+        .order(dr::valid_from.asc())
+        .select(DeliveryRuleRow::as_select())
+        .load(conn)
+}
+
+/// The rules `domain::calendar::SHIPPED_DELIVERY_RULES` names, written through the audited
+/// path where the table lacks one or its legal source (`system`, at start-up, after the
+/// migrations): so a database made before a change of the law gets the new rule, with an
+/// entry that says so. A shipped rule whose number of days was changed since is left as it
+/// is (and named in the log of the start-up).
+pub fn ensure_shipped_delivery_rules(
+    conn: &mut AnyConnection,
+    now: chrono::NaiveDateTime,
+) -> QueryResult<usize> {
+    use crate::domain::calendar::SHIPPED_DELIVERY_RULES;
+    write_tx(conn, |conn| {
+        let mut entries = Vec::new();
+        for shipped in &SHIPPED_DELIVERY_RULES {
+            let row: Option<DeliveryRuleRow> = dr::table
+                .find(shipped.valid_from)
+                .select(DeliveryRuleRow::as_select())
+                .first(conn)
+                .optional()?;
+            let days = i32::try_from(shipped.days).unwrap_or(i32::MAX);
+            let (action, reason, before) = match &row {
+                None => (
+                    "create",
+                    "a rule of the law, shipped with this release",
+                    None,
+                ),
+                Some(r) if r.days != days => {
+                    log::warn!(
+                        "delivery rule from {}: {} days in the database, {} as shipped; left as it is",
+                        r.valid_from,
+                        r.days,
+                        shipped.days
+                    );
+                    continue;
+                }
+                Some(r) if r.source.as_deref() == Some(shipped.source) => continue,
+                Some(r) => ("update", "the rule's legal source named", Some(r.clone())),
+            };
+            let after = DeliveryRuleRow {
+                valid_from: shipped.valid_from,
+                days,
+                added_by: before
+                    .as_ref()
+                    .map_or("system".to_owned(), |b| b.added_by.clone()),
+                added_at: before.as_ref().map_or(now, |b| b.added_at),
+                source: Some(shipped.source.to_owned()),
+            };
+            match before {
+                None => diesel::insert_into(dr::table)
+                    .values((
+                        dr::valid_from.eq(after.valid_from),
+                        dr::days.eq(after.days),
+                        dr::added_by.eq(&after.added_by),
+                        dr::added_at.eq(after.added_at),
+                        dr::source.eq(&after.source),
+                    ))
+                    .execute(conn)?,
+                Some(_) => diesel::update(dr::table.find(after.valid_from))
+                    .set(dr::source.eq(&after.source))
+                    .execute(conn)?,
+            };
+            let system = super::programmes::Actor {
+                subject: "system",
+                role: "system",
+                now,
+            };
+            let key = after.valid_from.to_string();
+            let changes = serde_json::json!({
+                "days": {"before": row.as_ref().map(|r| r.days), "after": after.days},
+                "source": {"before": row.as_ref().and_then(|r| r.source.clone()), "after": after.source},
+            });
+            entries.push(
+                system
+                    .entry(ledger::DELIVERY_RULE, &key, action, Some(reason), changes)
+                    .with_state(
+                        row.as_ref()
+                            .map_or(serde_json::Value::Null, ledger::delivery_rule),
+                        ledger::delivery_rule(&after),
+                    ),
+            );
+        }
+        if !entries.is_empty() {
+            audit::append_all(conn, &entries.iter().collect::<Vec<_>>())?;
+        }
+        Ok(entries.len())
+    })
+}
+
 /// The § 41 (2) VwVfG rules, oldest first.
 pub fn delivery_rules(conn: &mut AnyConnection) -> QueryResult<Vec<DeliveryRule>> {
     let rows: Vec<(NaiveDate, i32)> = dr::table

@@ -285,6 +285,7 @@ diesel::table! {
         days -> Integer,
         added_by -> Text,
         added_at -> Timestamp,
+        source -> Nullable<Text>,
     }
 }
 

@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
@@ -19,9 +18,8 @@ use super::notices::{AllocationRow, Notice, NoticeLineRow, NoticeRow};
 use super::payments::PaymentRow;
 use super::schema::{
     application_members as am, applications as ap, audit_events as a, budgets as b,
-    cost_lines as cl, delivery_rules as dr, municipalities as mu, notice_allocations as na,
-    notice_documents as nd, notice_lines as nl, notices as n, payment_requests as pr,
-    register_editions as re,
+    cost_lines as cl, municipalities as mu, notice_allocations as na, notice_documents as nd,
+    notice_lines as nl, notices as n, payment_requests as pr, register_editions as re,
 };
 use crate::domain::Money;
 use crate::domain::audit::{GENESIS, Keyring, apply_merge_patch, differences, hex, state_hash};
@@ -113,7 +111,9 @@ pub fn verify(
     extent: Extent,
     progress: &(dyn Fn(u64) + Sync),
 ) -> QueryResult<VerifyReport> {
-    super::snapshot_tx(conn, |c| verify_snapshot(c, keys, published, extent, progress))
+    super::snapshot_tx(conn, |c| {
+        verify_snapshot(c, keys, published, extent, progress)
+    })
 }
 
 fn verify_snapshot(
@@ -268,25 +268,57 @@ fn walk_chain(
     (mut last_id, mut last_mac): (i64, String),
     progress: &(dyn Fn(u64) + Sync),
 ) -> QueryResult<()> {
-    let (mut after, mut ended) = (last_id, false);
-    let next = move |conn: &mut AnyConnection| -> QueryResult<Option<Vec<AuditEvent>>> {
-        if ended {
-            return Ok(None);
+    let from = last_id;
+    let produce = move |conn: &mut AnyConnection, emit: &mut dyn FnMut(Vec<AuditEvent>) -> bool| {
+        match conn {
+            // One statement, its rows streamed as PostgreSQL sends them (single-row mode):
+            // the server produces the next rows while this side decodes, instead of waiting
+            // for each page's query.
+            AnyConnection::Pg(c) => {
+                let mut page = Vec::with_capacity(PAGE as usize);
+                let rows = a::table
+                    .filter(a::id.gt(from))
+                    .order(a::id.asc())
+                    .select(AuditEvent::as_select())
+                    .load_iter::<AuditEvent, diesel::pg::PgRowByRowLoadingMode>(c)?;
+                for row in rows {
+                    page.push(row?);
+                    if page.len() as i64 == PAGE
+                        && !emit(std::mem::replace(
+                            &mut page,
+                            Vec::with_capacity(PAGE as usize),
+                        ))
+                    {
+                        return Ok(());
+                    }
+                }
+                if !page.is_empty() {
+                    emit(page);
+                }
+                Ok(())
+            }
+            AnyConnection::Sqlite(_) => {
+                let mut after = from;
+                loop {
+                    let page: Vec<AuditEvent> = a::table
+                        .filter(a::id.gt(after))
+                        .order(a::id.asc())
+                        .limit(PAGE)
+                        .select(AuditEvent::as_select())
+                        .load(conn)?;
+                    let full = page.len() as i64 == PAGE;
+                    let Some(last) = page.last() else {
+                        return Ok(());
+                    };
+                    after = last.id;
+                    if !emit(page) || !full {
+                        return Ok(());
+                    }
+                }
+            }
         }
-        let page: Vec<AuditEvent> = a::table
-            .filter(a::id.gt(after))
-            .order(a::id.asc())
-            .limit(PAGE)
-            .select(AuditEvent::as_select())
-            .load(conn)?;
-        ended = (page.len() as i64) < PAGE;
-        let Some(last) = page.last() else {
-            return Ok(None);
-        };
-        after = last.id;
-        Ok(Some(page))
     };
-    pipelined(conn, next, |page| {
+    pipelined_with(conn, produce, |page| {
         for e in page.iter() {
             last_id = check_entry(run, e, last_id, &mut last_mac);
         }
@@ -556,12 +588,9 @@ fn small_tables(conn: &mut AnyConnection) -> QueryResult<Vec<(&'static str, Stri
             ledger::base_rate(&r),
         ));
     }
-    let rules: Vec<(chrono::NaiveDate, i32, String, NaiveDateTime)> = dr::table
-        .select((dr::valid_from, dr::days, dr::added_by, dr::added_at))
-        .load(conn)?;
-    for (from, days, by, at) in rules {
-        let state = ledger::delivery_rule(from, days, &by, at);
-        out.push((ledger::DELIVERY_RULE, from.to_string(), state));
+    for r in super::notices::delivery_rule_rows(conn)? {
+        let state = ledger::delivery_rule(&r);
+        out.push((ledger::DELIVERY_RULE, r.valid_from.to_string(), state));
     }
     let editions: Vec<super::register::Edition> = re::table
         .select((re::edition, re::imported_at, re::records, re::imported_by))
@@ -727,12 +756,33 @@ fn explain(
 }
 
 /// Pages read by a second thread, which owns the connection meanwhile, and checked by this
-/// one as they come (`next` gives `None` after the last). The pages go back to the reading
-/// thread to be dropped: memory freed by the thread that allocated it, not contended between
-/// the two (glibc's arenas: freeing across threads took a third of a run).
+/// one as they come (`next` gives `None` after the last).
 fn pipelined<P: Send>(
     conn: &mut AnyConnection,
     mut next: impl FnMut(&mut AnyConnection) -> QueryResult<Option<P>> + Send,
+    check: impl FnMut(&mut P),
+) -> QueryResult<()> {
+    let produce = move |conn: &mut AnyConnection, emit: &mut dyn FnMut(P) -> bool| loop {
+        match next(conn)? {
+            Some(page) => {
+                if !emit(page) {
+                    return Ok(());
+                }
+            }
+            None => return Ok(()),
+        }
+    };
+    pipelined_with(conn, produce, check)
+}
+
+/// Pages that `produce` makes on a second thread, which owns the connection meanwhile, and
+/// hands to `emit` (false: nobody checks them any more), checked by this thread as they come.
+/// The pages go back to the reading thread to be dropped: memory freed by the thread that
+/// allocated it, not contended between the two (glibc's arenas: freeing across threads took
+/// a third of a run).
+fn pipelined_with<P: Send>(
+    conn: &mut AnyConnection,
+    produce: impl FnOnce(&mut AnyConnection, &mut dyn FnMut(P) -> bool) -> QueryResult<()> + Send,
     mut check: impl FnMut(&mut P),
 ) -> QueryResult<()> {
     use std::sync::mpsc;
@@ -740,18 +790,12 @@ fn pipelined<P: Send>(
         let (tx, rx) = mpsc::sync_channel::<QueryResult<P>>(2);
         let (done_tx, done_rx) = mpsc::channel::<P>();
         let reader = s.spawn(move || {
-            loop {
+            let mut emit = |page: P| {
                 drop(done_rx.try_iter().collect::<Vec<_>>());
-                let page = next(conn);
-                let last = !matches!(page, Ok(Some(_)));
-                let sent = match page {
-                    Ok(Some(p)) => tx.send(Ok(p)),
-                    Ok(None) => Ok(()),
-                    Err(e) => tx.send(Err(e)),
-                };
-                if last || sent.is_err() {
-                    break;
-                }
+                tx.send(Ok(page)).is_ok()
+            };
+            if let Err(e) = produce(conn, &mut emit) {
+                let _ = tx.send(Err(e));
             }
             drop(tx);
             drop(done_rx.iter().collect::<Vec<_>>());
@@ -770,9 +814,9 @@ fn pipelined<P: Send>(
             }
         }
         drop(done_tx);
-        reader
-            .join()
-            .map_err(|_| diesel::result::Error::QueryBuilderError("a verify reader panicked".into()))?;
+        reader.join().map_err(|_| {
+            diesel::result::Error::QueryBuilderError("a verify reader panicked".into())
+        })?;
         result
     })
 }
@@ -821,7 +865,10 @@ fn reconcile_pages<T: Send>(
 }
 
 /// The parents left in `groups` (child rows whose record was not read), for `table`.
-fn orphans_of<T>(table: &'static str, groups: HashMap<String, T>) -> impl Iterator<Item = (&'static str, String)> {
+fn orphans_of<T>(
+    table: &'static str,
+    groups: HashMap<String, T>,
+) -> impl Iterator<Item = (&'static str, String)> {
     groups.into_keys().map(move |p| (table, p))
 }
 
@@ -871,59 +918,66 @@ fn live_cases(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<()> {
 
 fn live_notices(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<()> {
     let mut after = String::new();
-    let next = move |conn: &mut AnyConnection| -> QueryResult<Option<LivePage<(Notice, Option<String>)>>> {
-        let rows: Vec<NoticeRow> = n::table
-            .filter(n::id.gt(&after))
-            .order(n::id.asc())
-            .limit(PAGE)
-            .select(NoticeRow::as_select())
-            .load(conn)?;
-        let Some(last) = rows.last() else {
-            return Ok(None);
+    let next =
+        move |conn: &mut AnyConnection| -> QueryResult<Option<LivePage<(Notice, Option<String>)>>> {
+            let rows: Vec<NoticeRow> = n::table
+                .filter(n::id.gt(&after))
+                .order(n::id.asc())
+                .limit(PAGE)
+                .select(NoticeRow::as_select())
+                .load(conn)?;
+            let Some(last) = rows.last() else {
+                return Ok(None);
+            };
+            let (first, last) = (rows[0].id.clone(), last.id.clone());
+            let lines: Vec<NoticeLineRow> = nl::table
+                .filter(nl::notice_id.between(&first, &last))
+                .order((nl::notice_id.asc(), nl::line_no.asc()))
+                .select(NoticeLineRow::as_select())
+                .load(conn)?;
+            let allocations: Vec<AllocationRow> = na::table
+                .filter(na::notice_id.between(&first, &last))
+                .order((na::notice_id.asc(), na::fiscal_year.asc()))
+                .select(AllocationRow::as_select())
+                .load(conn)?;
+            let documents: Vec<(String, String)> = nd::table
+                .filter(nd::notice_id.between(&first, &last))
+                .select((nd::notice_id, nd::sha256))
+                .load(conn)?;
+            let mut lines = group(lines, |l| l.notice_id.clone());
+            let mut allocations = group(allocations, |a| a.notice_id.clone());
+            let mut documents: HashMap<String, String> = documents.into_iter().collect();
+            let records = rows
+                .into_iter()
+                .map(|row| {
+                    let sha = documents.remove(&row.id);
+                    let notice = Notice {
+                        lines: lines.remove(&row.id).unwrap_or_default(),
+                        allocations: allocations.remove(&row.id).unwrap_or_default(),
+                        row,
+                        case_number: String::new(),
+                        refers_to_number: None,
+                        previous_grant_cents: None,
+                    };
+                    (notice, sha)
+                })
+                .collect();
+            let orphans = orphans_of("notice_lines", lines)
+                .chain(orphans_of("notice_allocations", allocations))
+                .chain(orphans_of("notice_documents", documents))
+                .collect();
+            after = last;
+            Ok(Some(LivePage { records, orphans }))
         };
-        let (first, last) = (rows[0].id.clone(), last.id.clone());
-        let lines: Vec<NoticeLineRow> = nl::table
-            .filter(nl::notice_id.between(&first, &last))
-            .order((nl::notice_id.asc(), nl::line_no.asc()))
-            .select(NoticeLineRow::as_select())
-            .load(conn)?;
-        let allocations: Vec<AllocationRow> = na::table
-            .filter(na::notice_id.between(&first, &last))
-            .order((na::notice_id.asc(), na::fiscal_year.asc()))
-            .select(AllocationRow::as_select())
-            .load(conn)?;
-        let documents: Vec<(String, String)> = nd::table
-            .filter(nd::notice_id.between(&first, &last))
-            .select((nd::notice_id, nd::sha256))
-            .load(conn)?;
-        let mut lines = group(lines, |l| l.notice_id.clone());
-        let mut allocations = group(allocations, |a| a.notice_id.clone());
-        let mut documents: HashMap<String, String> = documents.into_iter().collect();
-        let records = rows
-            .into_iter()
-            .map(|row| {
-                let sha = documents.remove(&row.id);
-                let notice = Notice {
-                    lines: lines.remove(&row.id).unwrap_or_default(),
-                    allocations: allocations.remove(&row.id).unwrap_or_default(),
-                    row,
-                    case_number: String::new(),
-                    refers_to_number: None,
-                    previous_grant_cents: None,
-                };
-                (notice, sha)
-            })
-            .collect();
-        let orphans = orphans_of("notice_lines", lines)
-            .chain(orphans_of("notice_allocations", allocations))
-            .chain(orphans_of("notice_documents", documents))
-            .collect();
-        after = last;
-        Ok(Some(LivePage { records, orphans }))
-    };
-    reconcile_pages(conn, run, ledger::NOTICE, next, |(n, sha): &(Notice, Option<String>)| {
-        (n.row.id.as_str(), ledger::notice(n, sha.as_deref()))
-    })
+    reconcile_pages(
+        conn,
+        run,
+        ledger::NOTICE,
+        next,
+        |(n, sha): &(Notice, Option<String>)| {
+            (n.row.id.as_str(), ledger::notice(n, sha.as_deref()))
+        },
+    )
 }
 
 fn live_payments(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<()> {
@@ -944,7 +998,11 @@ fn live_payments(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<()>
             orphans: Vec::new(),
         }))
     };
-    reconcile_pages(conn, run, ledger::PAYMENT_REQUEST, next, |p: &PaymentRow| {
-        (p.id.as_str(), ledger::payment(p))
-    })
+    reconcile_pages(
+        conn,
+        run,
+        ledger::PAYMENT_REQUEST,
+        next,
+        |p: &PaymentRow| (p.id.as_str(), ledger::payment(p)),
+    )
 }

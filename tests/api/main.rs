@@ -20,6 +20,7 @@ mod base_rates;
 mod budgets;
 mod closing;
 mod crash;
+mod delivery;
 mod equivalence;
 mod errors;
 mod instances;

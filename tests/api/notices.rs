@@ -389,8 +389,11 @@ fn grant_notices_compute_the_grant_by_financing_type_to_the_cent_without_changin
             );
         }
         assert!(n["prepared_at"].is_string(), "{what}: {n}");
-        assert!(
-            date(n["deemed_delivery"].as_str().expect("deemed_delivery")) > date(&day(0)),
+        // Posted since 2025: deemed delivered on the fourth day (§ 41 (2) VwVfG).
+        assert_eq!(n["delivery_days"], 4, "{what}: {n}");
+        assert_eq!(
+            date(n["deemed_delivery"].as_str().expect("deemed_delivery")),
+            date(n["posted_on"].as_str().expect("posted_on")) + chrono::Days::new(4),
             "{what}: {n}"
         );
         assert!(

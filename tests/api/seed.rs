@@ -10,7 +10,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamp};
 use foerderakte::domain::Money;
-use foerderakte::domain::calendar::is_working_day;
+use foerderakte::domain::calendar::{delivery_days, is_working_day, shipped_delivery_rules};
 use foerderakte::persistence::AnyConnection;
 use foerderakte::persistence::applications::{ApplicationRow, CostLineRow, MemberRow};
 use foerderakte::persistence::audit::AuditEvent;
@@ -485,7 +485,9 @@ fn assert_consistent(conn: &mut AnyConnection) -> Data {
             assert_ne!(n.signed_by.as_deref(), Some(n.prepared_by.as_str()), "{cn}");
             assert!(n.signed_at.unwrap() > n.prepared_at, "{cn}");
             assert!(n.posted_on >= n.prepared_at.date(), "{cn}");
-            assert_eq!(n.delivery_days, 3, "{cn}");
+            // § 41 (2) VwVfG: the third day, the fourth for notices posted since 2025.
+            let days = delivery_days(&shipped_delivery_rules(), n.posted_on).unwrap();
+            assert_eq!(n.delivery_days, i32::try_from(days).unwrap(), "{cn}");
             if n.granted_cents.map(Money::cents).is_some()
                 && n.kind.as_str() != "revocation"
                 && n.kind.as_str() != "final"

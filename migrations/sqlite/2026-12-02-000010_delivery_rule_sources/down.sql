@@ -1,0 +1,1 @@
+ALTER TABLE delivery_rules DROP COLUMN source;
