@@ -571,7 +571,8 @@ fn deflate(data: &[u8]) -> Vec<u8> {
 /// `FONT_CACHE` subsets are kept (then the cache starts anew).
 fn deflated_font(subset: &[u8]) -> Arc<Vec<u8>> {
     const FONT_CACHE: usize = 64;
-    static CACHE: OnceLock<Mutex<HashMap<Vec<u8>, Arc<Vec<u8>>>>> = OnceLock::new();
+    type Cache = Mutex<HashMap<Vec<u8>, Arc<Vec<u8>>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Mutex::default);
     if let Some(hit) = cache
         .lock()

@@ -916,10 +916,13 @@ fn live_cases(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<()> {
     })
 }
 
+/// A notice and its stored document's hash.
+type NoticeWithDocument = (Notice, Option<String>);
+
 fn live_notices(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<()> {
     let mut after = String::new();
     let next =
-        move |conn: &mut AnyConnection| -> QueryResult<Option<LivePage<(Notice, Option<String>)>>> {
+        move |conn: &mut AnyConnection| -> QueryResult<Option<LivePage<NoticeWithDocument>>> {
             let rows: Vec<NoticeRow> = n::table
                 .filter(n::id.gt(&after))
                 .order(n::id.asc())
@@ -974,9 +977,7 @@ fn live_notices(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<()> 
         run,
         ledger::NOTICE,
         next,
-        |(n, sha): &(Notice, Option<String>)| {
-            (n.row.id.as_str(), ledger::notice(n, sha.as_deref()))
-        },
+        |(n, sha): &NoticeWithDocument| (n.row.id.as_str(), ledger::notice(n, sha.as_deref())),
     )
 }
 
