@@ -299,15 +299,23 @@ pub fn write_tx<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    match conn {
-        // Inside a transaction already (the seed's demo history is one): a savepoint.
-        AnyConnection::Sqlite(c) => match in_transaction(c)? {
-            true => AnsiTransactionManager::begin_transaction(&mut *c)?,
-            false => AnsiTransactionManager::begin_transaction_sql(&mut *c, "BEGIN IMMEDIATE")?,
-        },
-        AnyConnection::Pg(c) => AnsiTransactionManager::begin_transaction(&mut *c)?,
-    }
+    begin(conn, "BEGIN IMMEDIATE", "BEGIN")?;
     finish_tx(conn, f)
+}
+
+/// Begins a transaction with the backend's statement, or, inside a transaction already (the
+/// seed's demo history is one), a savepoint.
+fn begin(conn: &mut AnyConnection, sqlite: &str, pg: &str) -> QueryResult<()> {
+    match conn {
+        AnyConnection::Sqlite(c) => match in_transaction(c)? {
+            true => AnsiTransactionManager::begin_transaction(&mut *c),
+            false => AnsiTransactionManager::begin_transaction_sql(&mut *c, sqlite),
+        },
+        AnyConnection::Pg(c) => match in_transaction(c)? {
+            true => AnsiTransactionManager::begin_transaction(&mut *c),
+            false => AnsiTransactionManager::begin_transaction_sql(&mut *c, pg),
+        },
+    }
 }
 
 /// A read-only transaction that sees one snapshot of the database from its first read to
@@ -322,19 +330,11 @@ pub fn snapshot_tx<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    match conn {
-        AnyConnection::Sqlite(c) => match in_transaction(c)? {
-            true => AnsiTransactionManager::begin_transaction(&mut *c)?,
-            false => AnsiTransactionManager::begin_transaction_sql(&mut *c, "BEGIN DEFERRED")?,
-        },
-        AnyConnection::Pg(c) => match in_transaction(c)? {
-            true => AnsiTransactionManager::begin_transaction(&mut *c)?,
-            false => AnsiTransactionManager::begin_transaction_sql(
-                &mut *c,
-                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-            )?,
-        },
-    }
+    begin(
+        conn,
+        "BEGIN DEFERRED",
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    )?;
     finish_tx(conn, f)
 }
 
