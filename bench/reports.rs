@@ -435,6 +435,7 @@ fn main() {
         audit: foerderakte::config::AuditSettings {
             source: foerderakte::config::AuditKeySource::Hex("be".repeat(32)),
             previous: Vec::new(),
+            seal_interval_ms: 0,
         },
     };
     let app = Application::build(&settings).expect("the server builds");

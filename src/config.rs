@@ -38,7 +38,14 @@ pub struct AuditSettings {
     /// Earlier keys (hex, `AUDIT_PREVIOUS_KEYS`, comma-separated) that still verify the
     /// entries they signed: rotation without re-signing.
     pub previous: Vec<String>,
+    /// How often the server seals the entries of finished transactions
+    /// (`SEAL_INTERVAL_MS`, default 100; 0: never by itself, only when verify or a checkpoint
+    /// runs). An entry is protected against removal from its seal on (docs/audit.md).
+    pub seal_interval_ms: u64,
 }
+
+/// The default of `SEAL_INTERVAL_MS`.
+pub const SEAL_INTERVAL_MS: u64 = 100;
 
 impl AuditSettings {
     /// From `AUDIT_KEY`, `AUDIT_KEY_FILE`, `AUDIT_PREVIOUS_KEYS`, for the database
@@ -78,7 +85,22 @@ impl AuditSettings {
                     .collect()
             })
             .unwrap_or_default();
-        Ok(AuditSettings { source, previous })
+        let seal_interval_ms = match non_empty("SEAL_INTERVAL_MS") {
+            None => SEAL_INTERVAL_MS,
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n <= 60_000)
+                .ok_or_else(|| {
+                    ConfigError("SEAL_INTERVAL_MS must be 0..=60000 (milliseconds)".into())
+                })?,
+        };
+        Ok(AuditSettings {
+            source,
+            previous,
+            seal_interval_ms,
+        })
     }
 
     /// The keys, reading (or, for `Generated`, first writing) the key file.

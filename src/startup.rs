@@ -33,6 +33,12 @@ impl Application {
             let mut conn = pool.get()?;
             persistence::prepare_database(&mut conn)?;
         }
+        if settings.audit.seal_interval_ms > 0 {
+            start_sealer(
+                pool.clone(),
+                std::time::Duration::from_millis(settings.audit.seal_interval_ms),
+            )?;
+        }
         let listener = TcpListener::bind(&settings.bind_addr)
             .map_err(|e| format!("cannot listen on {}: {e}", settings.bind_addr))?;
         let port = listener.local_addr()?.port();
@@ -69,6 +75,27 @@ impl Application {
     pub fn server(self) -> Server {
         self.server
     }
+}
+
+/// The sealer (`persistence::seal`): every `interval`, the entries of the transactions that
+/// finished since go into a seal. Runs for the life of the process; an error is logged and
+/// the next round tries again (what it did not seal stays in the log, unsealed).
+fn start_sealer(pool: Pool, interval: std::time::Duration) -> Result<(), BoxError> {
+    std::thread::Builder::new()
+        .name("audit-sealer".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(interval);
+                let sealed = pool.get().map_err(BoxError::from).and_then(|mut c| {
+                    persistence::seal::seal_all(&mut c, persistence::stored_now())
+                        .map_err(BoxError::from)
+                });
+                if let Err(e) = sealed {
+                    log::warn!("audit seal: {e}");
+                }
+            }
+        })?;
+    Ok(())
 }
 
 fn run(

@@ -1,10 +1,13 @@
 //! The rules of the trusted audit log (docs/audit.md), without I/O:
 //!
-//! - the **global chain**: entry `n` carries the MAC of entry `n - 1` (`prev_mac`) and its own
-//!   MAC, an HMAC-SHA256 under the audit key over its fields and `prev_mac`, so that an entry
-//!   edited, inserted, removed or appended without the key breaks the chain from there on;
-//! - **checkpoints**: the head (sequence number and MAC) at a moment, MAC'd the same way, to
-//!   be published outside the database;
+//! - **entries**: each with its own MAC, an HMAC-SHA256 under the audit key over its id and
+//!   every field, so that an entry edited or written without the key is found by itself;
+//! - **seals**: the chain. A seal covers the entries of a round of finished transactions,
+//!   folded in id order into a digest (`SealDigest`), and its MAC covers that digest, the
+//!   round and the MAC of the seal before: an entry removed, added or renumbered after it was
+//!   sealed breaks its seal, a seal removed or changed breaks the chain from there on;
+//! - **checkpoints**: the head (the last seal's id and MAC) at a moment, MAC'd the same way,
+//!   to be published outside the database;
 //! - **record states**: what a write stored, as the record's rows in canonical JSON. Each
 //!   entry carries the RFC 7386 merge patch from the state before to the state after and the
 //!   SHA-256 of the state after; verify replays the patches and compares with the live rows.
@@ -19,7 +22,8 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// What the MAC of an entry covers first: a version tag, so that no other message the key
 /// signs (a checkpoint) can be taken for an entry.
 const ENTRY_TAG: &str = "foerderakte-audit-entry-v2";
-const CHECKPOINT_TAG: &str = "foerderakte-audit-checkpoint-v2";
+const CHECKPOINT_TAG: &str = "foerderakte-audit-checkpoint-v3";
+const SEAL_TAG: &str = "foerderakte-audit-seal-v1";
 
 /// The shortest secret accepted: 256 bits, the HMAC-SHA256 block's security level.
 pub const MIN_KEY_BYTES: usize = 32;
@@ -33,6 +37,7 @@ pub struct AuditKey {
     /// MAC starts from (cloned, so that the key schedule runs once, not per entry).
     entry_base: Hmac<Sha256>,
     checkpoint_base: Hmac<Sha256>,
+    seal_base: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for AuditKey {
@@ -66,6 +71,7 @@ impl AuditKey {
         Ok(AuditKey {
             entry_base: base(ENTRY_TAG),
             checkpoint_base: base(CHECKPOINT_TAG),
+            seal_base: base(SEAL_TAG),
             id,
         })
     }
@@ -196,6 +202,68 @@ pub fn checkpoint_mac(
     m.int(created_at);
     m.int(i64::from(verified));
     m.finish()
+}
+
+/// What a seal says (`seal_mac`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealFields<'a> {
+    /// The seal's place in the chain of seals, from 1, without gaps.
+    pub id: i64,
+    /// The round: the entries of the transactions `from_txid <= txid < to_txid`.
+    pub from_txid: i64,
+    pub to_txid: i64,
+    pub entries: i64,
+    pub first_event: i64,
+    pub last_event: i64,
+    /// `SealDigest` of the round's entries.
+    pub digest: &'a str,
+    /// Microseconds since 1970-01-01 UTC.
+    pub sealed_at: i64,
+}
+
+/// A seal's MAC: HMAC-SHA256 under `key` over a version tag, the key id, the previous seal's
+/// MAC and the seal's fields.
+pub fn seal_mac(key: &AuditKey, prev_mac: &str, f: &SealFields<'_>) -> String {
+    let mut m = Message(key.seal_base.clone());
+    m.text(prev_mac);
+    m.int(f.id);
+    m.int(f.from_txid);
+    m.int(f.to_txid);
+    m.int(f.entries);
+    m.int(f.first_event);
+    m.int(f.last_event);
+    m.text(f.digest);
+    m.int(f.sealed_at);
+    m.finish()
+}
+
+/// The fold of a round's entries in id order: SHA-256 over each entry's id (8 bytes, big
+/// endian) and its MAC (length first), so that a removed, added, reordered or renumbered
+/// entry gives another digest. Unkeyed: the entries' MACs are keyed already, and the seal's
+/// MAC covers the digest.
+#[derive(Clone, Default)]
+pub struct SealDigest {
+    hash: Sha256,
+    count: i64,
+}
+
+impl SealDigest {
+    pub fn add(&mut self, id: i64, mac: &str) {
+        self.hash.update(id.to_be_bytes());
+        self.hash
+            .update(i64::try_from(mac.len()).unwrap_or(i64::MAX).to_be_bytes());
+        self.hash.update(mac.as_bytes());
+        self.count += 1;
+    }
+
+    /// How many entries were added.
+    pub fn count(&self) -> i64 {
+        self.count
+    }
+
+    pub fn finish(self) -> String {
+        hex(&self.hash.finalize())
+    }
 }
 
 /// The RFC 7386 merge patch that turns `before` into `after` (both objects without null

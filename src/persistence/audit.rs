@@ -1,5 +1,5 @@
-//! The append-only audit log, written in the same transaction as the change it records, as
-//! one keyed chain over every entry (`domain::audit`, docs/audit.md).
+//! The append-only audit log, written in the same transaction as the change it records, each
+//! entry keyed, chained by the seals (`persistence::seal`, `domain::audit`, docs/audit.md).
 
 use std::sync::{Arc, RwLock};
 
@@ -8,10 +8,8 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use super::AnyConnection;
-use super::schema::{audit_events as a, audit_head as h};
-use crate::domain::audit::{
-    ChainedFields, GENESIS, Keyring, entry_mac, merge_patch_between, state_hash,
-};
+use super::schema::audit_events as a;
+use crate::domain::audit::{ChainedFields, Keyring, entry_mac, merge_patch_between, state_hash};
 
 /// The keys of this process (set by `startup` or the CLI from the settings). One process
 /// signs with one key; tests share the suite's.
@@ -57,8 +55,8 @@ impl StateChange {
 }
 
 /// An entry to append: what a write says about one record, made by the write path's pure
-/// steps (`persistence::steps`) and chained by `append_all` or, for the seed's bulk load, by
-/// `Chain::link`.
+/// steps (`persistence::steps`) and signed by `append_all` or, for the seed's bulk load, by
+/// `Signer::sign`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub record_type: &'static str,
@@ -89,7 +87,8 @@ impl Entry {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = a)]
 pub struct AuditEvent {
-    /// The place in the global chain, from 1, without gaps.
+    /// Unique and increasing in the order the entries were written (with gaps where a
+    /// transaction rolled back); the seals fix the order for good.
     pub id: i64,
     pub record_type: String,
     pub record_key: String,
@@ -107,6 +106,9 @@ pub struct AuditEvent {
     pub state: String,
     pub state_hash: String,
     pub key_id: String,
+    /// The writing transaction: PostgreSQL's transaction id, the entry's id on SQLite (0:
+    /// written before the seals, sealed first). Which seal covers the entry.
+    pub txid: i64,
 }
 
 /// An instant as the MACs cover it: RFC 3339 with microseconds, UTC.
@@ -117,7 +119,7 @@ pub(crate) fn timestamp_text(t: NaiveDateTime) -> String {
 }
 
 impl AuditEvent {
-    /// The entry as the `seq`-th of its record, at place `id` of the chain, before its MAC.
+    /// The entry as the `seq`-th of its record with id `id`, before its MAC.
     fn unsigned(e: &Entry, id: i64, seq: i64) -> QueryResult<AuditEvent> {
         let state = e.state.as_ref().ok_or_else(|| {
             diesel::result::Error::QueryBuilderError(
@@ -148,6 +150,7 @@ impl AuditEvent {
             state: state.patch.to_string(),
             state_hash: state.hash.clone(),
             key_id: String::new(),
+            txid: 0,
         })
     }
 
@@ -171,41 +174,29 @@ impl AuditEvent {
         }
     }
 
-    /// The MAC this entry's fields and `prev_mac` have under the key `keys` knows as its
-    /// `key_id`; `None`: the key is not in the ring.
+    /// The MAC this entry's fields and `prev_mac` (empty since the seals; entries written
+    /// before them carry their chain's) have under the key `keys` knows as its `key_id`;
+    /// `None`: the key is not in the ring.
     pub fn expected_mac(&self, keys: &Keyring) -> Option<String> {
         let key = keys.find(&self.key_id)?;
         Some(entry_mac(key, &self.prev_mac, &self.fields()))
     }
 }
 
-/// The chain's head as a writer extends it: the next id and the MAC before it.
+/// Signs entries with the current key: each entry's MAC covers its id and every field
+/// (`append_all`; the seed's bulk load hands out the ids itself). The seals chain them
+/// (`persistence::seal`).
 #[derive(Debug, Clone)]
-pub struct Chain {
+pub struct Signer {
     pub keys: Arc<Keyring>,
-    pub seq: i64,
-    pub mac: String,
 }
 
-impl Chain {
-    /// An empty chain.
-    pub fn genesis(keys: Arc<Keyring>) -> Chain {
-        Chain {
-            keys,
-            seq: 0,
-            mac: GENESIS.to_owned(),
-        }
-    }
-
-    /// The entry as the next of the chain, its `seq`-th of its record, MAC'd with the
-    /// current key.
-    pub fn link(&mut self, e: &Entry, seq: i64) -> QueryResult<AuditEvent> {
-        let mut ev = AuditEvent::unsigned(e, self.seq + 1, seq)?;
-        ev.prev_mac.clone_from(&self.mac);
+impl Signer {
+    /// The entry as the `seq`-th of its record, with id `id`, MAC'd with the current key.
+    pub fn sign(&self, e: &Entry, id: i64, seq: i64) -> QueryResult<AuditEvent> {
+        let mut ev = AuditEvent::unsigned(e, id, seq)?;
         ev.key_id = self.keys.current.id().to_owned();
         ev.mac = entry_mac(&self.keys.current, &ev.prev_mac, &ev.fields());
-        self.seq = ev.id;
-        self.mac.clone_from(&ev.mac);
         Ok(ev)
     }
 }
@@ -227,12 +218,12 @@ pub fn append(conn: &mut AnyConnection, e: &Entry) -> QueryResult<AuditEvent> {
         .ok_or_else(|| diesel::result::Error::QueryBuilderError("nothing appended".into()))
 }
 
-/// Appends a write's entries to the global chain. Call as the last statement of the write's
-/// transaction: it takes the head row's lock (concurrent writers queue there, briefly, until
-/// this transaction commits), so ids follow commit order without gaps. The records' own
-/// counts are read before the lock; the writer holds the records' locks already.
+/// Appends a write's entries to the log, in the write's transaction. Nothing is locked
+/// beyond what the writer holds already (the records' rows, which order the entries of one
+/// record): the ids come from a sequence and the sealer chains the entries once their
+/// transaction has finished (`persistence::seal`, docs/audit.md).
 pub fn append_all(conn: &mut AnyConnection, entries: &[&Entry]) -> QueryResult<Vec<AuditEvent>> {
-    let keys = keys()?;
+    let signer = Signer { keys: keys()? };
     let mut seqs: Vec<(&str, &str, i64)> = Vec::with_capacity(entries.len());
     for e in entries {
         let last = match seqs
@@ -245,54 +236,70 @@ pub fn append_all(conn: &mut AnyConnection, entries: &[&Entry]) -> QueryResult<V
         };
         seqs.push((e.record_type, &e.record_key, last + 1));
     }
-    let (last, prev) = lock_head(conn)?;
-    let mut chain = Chain {
-        keys,
-        seq: last,
-        mac: prev,
-    };
+    let ids = next_ids(conn, entries.len())?;
     let mut out = Vec::with_capacity(entries.len());
-    for (e, (_, _, seq)) in entries.iter().zip(&seqs) {
-        out.push(chain.link(e, *seq)?);
+    for ((e, (_, _, seq)), id) in entries.iter().zip(&seqs).zip(ids) {
+        out.push(signer.sign(e, id, *seq)?);
     }
-    insert(conn, &out)?;
-    diesel::update(h::table.find(1))
-        .set((h::seq.eq(chain.seq), h::mac.eq(&chain.mac)))
-        .execute(conn)?;
+    insert(conn, &mut out)?;
     Ok(out)
 }
 
-/// The key of the transaction-level advisory lock that serialises appends on PostgreSQL
-/// ("foerdera" in ASCII).
-const HEAD_LOCK: i64 = 0x666f_6572_6465_7261;
-
-/// The head (last id and its MAC), locked until the transaction ends. On PostgreSQL with an
-/// advisory transaction lock, then read by a statement of its own: waiters queue in the lock
-/// manager and are granted the lock one by one, without the re-reads a contended row lock
-/// costs each of them; the read after it has a new snapshot (READ COMMITTED) and sees the
-/// previous holder's commit, which PostgreSQL makes visible before it releases that holder's
-/// locks. On SQLite the write transaction holds the database's write lock already.
-fn lock_head(conn: &mut AnyConnection) -> QueryResult<(i64, String)> {
-    if let AnyConnection::Pg(c) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-            .bind::<diesel::sql_types::BigInt, _>(HEAD_LOCK)
-            .execute(c)?;
-    }
-    head(conn)
+#[derive(QueryableByName)]
+struct NextId {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
 }
 
-/// The entries: in one statement on PostgreSQL (a round trip each saved); one by one on
-/// SQLite, in process (diesel's multi-backend connection has no multi-row insert).
-fn insert(conn: &mut AnyConnection, events: &[AuditEvent]) -> QueryResult<()> {
+/// `n` new entry ids: from the sequence on PostgreSQL (increasing, with gaps where a
+/// transaction rolled back); after the largest on SQLite, whose write transaction holds the
+/// database's write lock.
+fn next_ids(conn: &mut AnyConnection, n: usize) -> QueryResult<Vec<i64>> {
+    let count = i64::try_from(n).unwrap_or(i64::MAX);
+    match conn {
+        AnyConnection::Pg(c) => Ok(diesel::sql_query(
+            "SELECT nextval('audit_event_ids') AS id FROM generate_series(1, $1)",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(count)
+        .load::<NextId>(c)?
+        .into_iter()
+        .map(|r| r.id)
+        .collect()),
+        AnyConnection::Sqlite(_) => {
+            let last = last_id(conn)?;
+            Ok((1..=count).map(|i| last + i).collect())
+        }
+    }
+}
+
+/// The largest entry id (0: none).
+pub fn last_id(conn: &mut AnyConnection) -> QueryResult<i64> {
+    Ok(a::table
+        .select(diesel::dsl::max(a::id))
+        .first::<Option<i64>>(conn)?
+        .unwrap_or(0))
+}
+
+/// The entries, each with its `txid`: on PostgreSQL in one statement, the transaction's id
+/// set by the column's default and returned; on SQLite one by one (diesel's multi-backend
+/// connection has no multi-row insert), the txid being the entry's id.
+fn insert(conn: &mut AnyConnection, events: &mut [AuditEvent]) -> QueryResult<()> {
     match conn {
         AnyConnection::Pg(c) => {
             let rows: Vec<_> = events.iter().map(columns).collect();
-            diesel::insert_into(a::table).values(rows).execute(c)?;
+            let txids: Vec<i64> = diesel::insert_into(a::table)
+                .values(rows)
+                .returning(a::txid)
+                .get_results(c)?;
+            for (ev, txid) in events.iter_mut().zip(txids) {
+                ev.txid = txid;
+            }
         }
         AnyConnection::Sqlite(c) => {
-            for ev in events {
+            for ev in events.iter_mut() {
+                ev.txid = ev.id;
                 diesel::insert_into(a::table)
-                    .values(columns(ev))
+                    .values((columns(ev), a::txid.eq(ev.txid)))
                     .execute(c)?;
             }
         }
@@ -300,7 +307,7 @@ fn insert(conn: &mut AnyConnection, events: &[AuditEvent]) -> QueryResult<()> {
     Ok(())
 }
 
-/// An entry's row as the `INSERT` writes it.
+/// An entry's row as the `INSERT` writes it (without `txid`: `insert`).
 #[allow(clippy::type_complexity)]
 fn columns(
     ev: &AuditEvent,
@@ -342,11 +349,6 @@ fn columns(
         a::state_hash.eq(&ev.state_hash),
         a::key_id.eq(&ev.key_id),
     )
-}
-
-/// The head as stored: the last id and its MAC.
-pub fn head(conn: &mut AnyConnection) -> QueryResult<(i64, String)> {
-    h::table.find(1).select((h::seq, h::mac)).first(conn)
 }
 
 /// `{"field": {"before": …, "after": …}}` for every top-level field that differs.

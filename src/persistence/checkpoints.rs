@@ -1,4 +1,4 @@
-//! Signed checkpoints of the audit chain: the head (sequence number and MAC) at a moment,
+//! Signed checkpoints of the audit chain: the head (the last seal's id and MAC) at a moment,
 //! MAC'd with the audit key, stored in the database and printed for publication
 //! (`foerderakte audit checkpoint`). A published checkpoint lets verify detect any entry
 //! removed or altered at or before it, and a log cut back behind it.
@@ -15,9 +15,9 @@ use crate::domain::audit::{Keyring, checkpoint_mac};
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize, Deserialize)]
 #[diesel(table_name = c)]
 pub struct Checkpoint {
-    /// The id of the chain's last entry at the checkpoint.
+    /// The id of the last seal at the checkpoint.
     pub seq: i64,
-    /// That entry's MAC.
+    /// That seal's MAC.
     pub head_mac: String,
     pub created_at: NaiveDateTime,
     /// Made by a full verify run that found the log intact up to it.
@@ -73,16 +73,17 @@ impl Checkpoint {
     }
 }
 
-/// Signs the current head at `now` and stores it (once per head: a second call at the same
-/// head returns the stored one).
+/// Seals what has finished, then signs the head at `now` and stores it (once per head: a
+/// second call at the same head returns the stored one).
 pub fn create(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResult<Checkpoint> {
+    super::seal::seal_all(conn, now)?;
     super::write_tx(conn, |conn| {
-        let (seq, head_mac) = audit::head(conn)?;
+        let (seq, head_mac) = super::seal::head(conn)?;
         store(conn, seq, head_mac, now, false)
     })
 }
 
-/// Records that a full verify run found the log intact up to entry `seq` with MAC
+/// Records that a full verify run found the log intact up to seal `seq` with MAC
 /// `head_mac`: where the next incremental run starts.
 pub fn record_verified(
     conn: &mut AnyConnection,

@@ -16,6 +16,7 @@ pub mod payments;
 pub mod programmes;
 pub mod register;
 pub mod schema;
+pub mod seal;
 pub mod steps;
 mod stored;
 pub mod verify;
@@ -180,6 +181,8 @@ pub fn prepare_database(conn: &mut AnyConnection) -> Result<(), BoxError> {
             log::info!("wrote {written} delivery rule(s) of the law (domain::calendar)");
         }
         register::import_bundled_if_missing(conn)?;
+        // What start-up wrote (and whatever a previous process left unsealed).
+        seal::seal_all(conn, stored_now())?;
         Ok(())
     })();
     if pg {
@@ -190,7 +193,7 @@ pub fn prepare_database(conn: &mut AnyConnection) -> Result<(), BoxError> {
 
 /// The current instant as both databases store it: microseconds (PostgreSQL drops the
 /// nanoseconds, and a row's state must equal the one its audit entry records).
-fn stored_now() -> chrono::NaiveDateTime {
+pub fn stored_now() -> chrono::NaiveDateTime {
     chrono::SubsecRound::trunc_subsecs(chrono::Utc::now().naive_utc(), 6)
 }
 
@@ -200,7 +203,7 @@ fn stored_now() -> chrono::NaiveDateTime {
 /// finding.
 fn adopt_shipped_rows(conn: &mut AnyConnection) -> Result<(), BoxError> {
     write_tx(conn, |conn| {
-        if audit::head(conn)?.0 > 0 {
+        if audit::last_id(conn)? > 0 {
             return Ok(());
         }
         let system = programmes::Actor {

@@ -73,14 +73,23 @@ diesel::table! {
         state -> Text,
         state_hash -> Text,
         key_id -> Text,
+        txid -> BigInt,
     }
 }
 
 diesel::table! {
-    audit_head (id) {
-        id -> Integer,
-        seq -> BigInt,
+    audit_seals (id) {
+        id -> BigInt,
+        from_txid -> BigInt,
+        to_txid -> BigInt,
+        entries -> BigInt,
+        first_event -> BigInt,
+        last_event -> BigInt,
+        digest -> Text,
+        sealed_at -> Timestamp,
+        prev_mac -> Text,
         mac -> Text,
+        key_id -> Text,
     }
 }
 

@@ -2,7 +2,7 @@
 //! log (docs/audit.md). Streams the log in id order and the tables in key order, in pages, so
 //! memory holds one page and one state hash per record.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use diesel::prelude::*;
 use serde::Serialize;
@@ -21,8 +21,11 @@ use super::schema::{
     cost_lines as cl, municipalities as mu, notice_allocations as na, notice_documents as nd,
     notice_lines as nl, notices as n, payment_requests as pr, register_editions as re,
 };
+use super::seal::{self, Seal};
 use crate::domain::Money;
-use crate::domain::audit::{GENESIS, Keyring, apply_merge_patch, differences, hex, state_hash};
+use crate::domain::audit::{
+    GENESIS, Keyring, SealDigest, apply_merge_patch, differences, hex, state_hash,
+};
 
 const PAGE: i64 = 5_000;
 /// Findings a report lists in full (the count is always complete).
@@ -48,10 +51,14 @@ pub struct VerifyReport {
     pub incremental: bool,
     pub from_seq: i64,
     pub entries_checked: u64,
+    /// Entries of transactions that finished after the last seal (their MACs are checked;
+    /// the next seal covers them).
+    pub entries_unsealed: u64,
+    pub seals_checked: u64,
     pub records_checked: u64,
     pub checkpoints_checked: u64,
     pub documents_checked: u64,
-    /// The last entry of the chain as verified (0: an empty log).
+    /// The last seal of the chain as verified (0: nothing sealed yet).
     pub head_seq: i64,
     pub head_mac: String,
     /// How many findings there are; `findings` lists the first of them.
@@ -66,7 +73,7 @@ struct Run<'k> {
     latest: Latest,
     /// Per (programme, fiscal year): what the signing entries committed, in cents.
     committed: BTreeMap<(String, i32), i64>,
-    /// Checkpoint seq → the head MAC it names.
+    /// Checkpoint seq (a seal id) → the head MAC it names.
     expected_heads: BTreeMap<i64, String>,
     /// An incremental run: the records its entries touched (only those are reconciled).
     touched: Option<HashSet<(String, String)>>,
@@ -134,6 +141,8 @@ fn verify_snapshot(
             incremental: start.is_some(),
             from_seq: start.as_ref().map_or(0, |c| c.seq),
             entries_checked: 0,
+            entries_unsealed: 0,
+            seals_checked: 0,
             records_checked: 0,
             checkpoints_checked: 0,
             documents_checked: 0,
@@ -148,12 +157,13 @@ fn verify_snapshot(
         touched: None,
     };
     check_checkpoint_macs(conn, &mut run, published)?;
-    let from = start.map_or((0, GENESIS.to_owned()), |c| (c.seq, c.head_mac));
-    if from.0 > 0 {
-        check_start(conn, &mut run, from.0, &from.1)?;
-    }
+    let from = match &start {
+        Some(c) => check_start(conn, &mut run, c)?,
+        None => None,
+    };
     let t = std::time::Instant::now();
-    walk_chain(conn, &mut run, from, progress)?;
+    let rounds = check_seals(conn, &mut run, from)?;
+    walk_entries(conn, &mut run, rounds, progress)?;
     log::info!(
         "audit verify: the chain in {:.1} s",
         t.elapsed().as_secs_f64()
@@ -161,7 +171,6 @@ fn verify_snapshot(
     if run.report.incremental {
         run.touched = Some(run.latest.keys().collect());
     }
-    check_head(conn, &mut run)?;
     let t = std::time::Instant::now();
     check_documents(conn, &mut run)?;
     log::info!(
@@ -177,8 +186,9 @@ fn verify_snapshot(
     Ok(run.report)
 }
 
-/// `verify`, and after a full run that found nothing, a verified checkpoint at the head it
-/// verified: where the next incremental run starts.
+/// Seals what has finished (in a transaction of its own), then `verify`; after a full run
+/// that found nothing, a verified checkpoint at the head it verified: where the next
+/// incremental run starts.
 pub fn verify_and_record(
     conn: &mut AnyConnection,
     keys: &Keyring,
@@ -186,6 +196,7 @@ pub fn verify_and_record(
     extent: Extent,
     progress: &(dyn Fn(u64) + Sync),
 ) -> QueryResult<VerifyReport> {
+    super::seal::seal_all(conn, chrono::Utc::now().naive_utc())?;
     let report = verify(conn, keys, published, extent, progress)?;
     if report.ok && !report.incremental && report.head_seq > 0 {
         let now = chrono::Utc::now().naive_utc();
@@ -194,27 +205,28 @@ pub fn verify_and_record(
     Ok(report)
 }
 
-/// The entry a verified checkpoint names must still be the one it named.
+/// The seal a verified checkpoint names must still be the one it named: the run starts
+/// after it.
 fn check_start(
     conn: &mut AnyConnection,
     run: &mut Run<'_>,
-    seq: i64,
-    mac: &str,
-) -> QueryResult<()> {
-    let stored: Option<String> = a::table.find(seq).select(a::mac).first(conn).optional()?;
-    if stored.as_deref() != Some(mac) {
+    cp: &Checkpoint,
+) -> QueryResult<Option<Seal>> {
+    let stored = seal::find(conn, cp.seq)?;
+    if stored.as_ref().map(|s| s.mac.as_str()) != Some(cp.head_mac.as_str()) {
         let detail = format!(
-            "the verified checkpoint at entry {seq} names another entry than the log holds"
+            "the verified checkpoint at seal {} names another seal than the log holds",
+            cp.seq
         );
         run.find(
             "checkpoint",
-            "audit_events",
-            &seq.to_string(),
+            "audit_seals",
+            &cp.seq.to_string(),
             Some("mac"),
             detail,
         );
     }
-    Ok(())
+    Ok(stored)
 }
 
 /// Every checkpoint's own MAC, and what head each one names.
@@ -250,7 +262,7 @@ fn check_checkpoint_macs(
                 "audit_checkpoints",
                 &record,
                 Some("head_mac"),
-                format!("two checkpoints name different heads at entry {}", cp.seq),
+                format!("two checkpoints name different heads at seal {}", cp.seq),
             ),
             _ => {
                 run.expected_heads.insert(cp.seq, cp.head_mac.clone());
@@ -260,15 +272,181 @@ fn check_checkpoint_macs(
     Ok(())
 }
 
-/// Walks the chain after entry `last_id` (whose MAC is `last_mac`): one thread reads the
-/// pages while this one checks them (`pipelined`).
-fn walk_chain(
+/// The chain of seals after `from` (all of them without): each one after the one before,
+/// its round after the round before, its MAC under its key, and what a checkpoint names of
+/// it. Returns the rounds whose entries `walk_entries` folds again.
+fn check_seals(
     conn: &mut AnyConnection,
     run: &mut Run<'_>,
-    (mut last_id, mut last_mac): (i64, String),
+    from: Option<Seal>,
+) -> QueryResult<Rounds> {
+    let seals = seal::after(conn, from.as_ref().map_or(0, |s| s.id))?;
+    let (mut last_id, mut last_mac, mut to_txid) =
+        from.as_ref().map_or((0, GENESIS.to_owned(), 0), |s| {
+            (s.id, s.mac.clone(), s.to_txid)
+        });
+    let start_txid = to_txid;
+    for sl in &seals {
+        run.report.seals_checked += 1;
+        let record = sl.id.to_string();
+        if sl.id != last_id + 1 {
+            let detail = format!("seals {}..{} are missing", last_id + 1, sl.id - 1);
+            run.find("chain", "audit_seals", &record, Some("id"), detail);
+        } else if sl.prev_mac != last_mac {
+            let detail = "prev_mac is not the MAC of the seal before".into();
+            run.find("chain", "audit_seals", &record, Some("prev_mac"), detail);
+        }
+        if sl.from_txid != to_txid {
+            let detail = format!(
+                "the round starts at transaction {}, the one before ended at {to_txid}",
+                sl.from_txid
+            );
+            run.find("chain", "audit_seals", &record, Some("from_txid"), detail);
+        }
+        match sl.expected_mac(run.keys) {
+            None => {
+                let detail = format!(
+                    "signed with a key this verifier does not hold ({:?})",
+                    sl.key_id
+                );
+                run.find("chain", "audit_seals", &record, Some("key_id"), detail);
+            }
+            Some(m) if m != sl.mac => {
+                let detail =
+                    "the seal does not match its MAC: changed, or written without the key".into();
+                run.find("chain", "audit_seals", &record, Some("mac"), detail);
+            }
+            Some(_) => {}
+        }
+        if let Some(m) = run.expected_heads.get(&sl.id)
+            && *m != sl.mac
+        {
+            let detail = format!("a checkpoint names head {m} at this seal; the log has another");
+            run.find("checkpoint", "audit_seals", &record, Some("mac"), detail);
+        }
+        (last_id, to_txid) = (sl.id, sl.to_txid);
+        last_mac.clone_from(&sl.mac);
+    }
+    run.report.head_seq = last_id;
+    run.report.head_mac = last_mac;
+    let beyond: Vec<i64> = run
+        .expected_heads
+        .range(last_id + 1..)
+        .map(|(s, _)| *s)
+        .collect();
+    for id in beyond {
+        run.find(
+            "checkpoint",
+            "audit_seals",
+            &id.to_string(),
+            None,
+            format!("the log ends at seal {last_id}, but a checkpoint names seal {id}: entries were removed"),
+        );
+    }
+    Ok(Rounds::new(seals, start_txid, to_txid))
+}
+
+/// The rounds of the seals a run checks, each seal's digest rebuilt from the entries as they
+/// stream by in id order. A round is closed (compared with its seal) once the stream has
+/// passed the seal's last entry, so that memory holds the rounds in flight only.
+struct Rounds {
+    seals: Vec<Seal>,
+    open: HashMap<usize, SealDigest>,
+    /// (last entry, index) of the rounds not yet closed.
+    closing: BTreeSet<(i64, usize)>,
+    /// The first transaction the run covers (the rounds before it were verified).
+    start_txid: i64,
+    /// The first transaction no seal covers yet.
+    unsealed_from: i64,
+}
+
+impl Rounds {
+    fn new(seals: Vec<Seal>, start_txid: i64, unsealed_from: i64) -> Rounds {
+        let closing = seals
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.last_event, i))
+            .collect();
+        Rounds {
+            seals,
+            open: HashMap::new(),
+            closing,
+            start_txid,
+            unsealed_from,
+        }
+    }
+
+    /// Adds an entry to its round, after closing the rounds whose last entry came before it.
+    fn add(&mut self, run: &mut Run<'_>, e: &AuditEvent) {
+        while let Some(&(last, i)) = self.closing.first()
+            && last < e.id
+        {
+            self.closing.pop_first();
+            self.close(run, i);
+        }
+        if e.txid >= self.unsealed_from {
+            run.report.entries_unsealed += 1;
+            return;
+        }
+        let i = self.seals.partition_point(|s| s.to_txid <= e.txid);
+        match self.seals.get(i) {
+            Some(sl) if sl.covers(e.txid) => self.open.entry(i).or_default().add(e.id, &e.mac),
+            _ => {
+                let detail = format!("no seal covers the entry's transaction {}", e.txid);
+                run.find(
+                    "chain",
+                    "audit_events",
+                    &e.id.to_string(),
+                    Some("txid"),
+                    detail,
+                );
+            }
+        }
+    }
+
+    /// Compares round `i` as the entries gave it with its seal.
+    fn close(&mut self, run: &mut Run<'_>, i: usize) {
+        let digest = self.open.remove(&i).unwrap_or_default();
+        let sl = &self.seals[i];
+        let record = format!("seal {}", sl.id);
+        if digest.count() != sl.entries {
+            let detail = format!(
+                "seal {} covers {} entries (ids {}..{}, transactions {}..{}), the log holds {}: entries were removed or added",
+                sl.id,
+                sl.entries,
+                sl.first_event,
+                sl.last_event,
+                sl.from_txid,
+                sl.to_txid - 1,
+                digest.count()
+            );
+            run.find("chain", "audit_events", &record, None, detail);
+        } else if digest.finish() != sl.digest {
+            let detail = format!(
+                "the entries of seal {} (ids {}..{}) are not the ones sealed: an entry was replaced or renumbered",
+                sl.id, sl.first_event, sl.last_event
+            );
+            run.find("chain", "audit_events", &record, Some("id"), detail);
+        }
+    }
+
+    /// Closes every round still open.
+    fn finish(&mut self, run: &mut Run<'_>) {
+        while let Some((_, i)) = self.closing.pop_first() {
+            self.close(run, i);
+        }
+    }
+}
+
+/// Walks the entries of the transactions after the verified rounds, in id order: one thread
+/// reads the pages while this one checks them (`pipelined`).
+fn walk_entries(
+    conn: &mut AnyConnection,
+    run: &mut Run<'_>,
+    mut rounds: Rounds,
     progress: &(dyn Fn(u64) + Sync),
 ) -> QueryResult<()> {
-    let from = last_id;
+    let from = rounds.start_txid;
     let produce = move |conn: &mut AnyConnection, emit: &mut dyn FnMut(Vec<AuditEvent>) -> bool| {
         match conn {
             // One statement, its rows streamed as PostgreSQL sends them (single-row mode):
@@ -276,10 +454,12 @@ fn walk_chain(
             // for each page's query.
             AnyConnection::Pg(c) => {
                 let mut page = Vec::with_capacity(PAGE as usize);
-                let rows = a::table
-                    .filter(a::id.gt(from))
+                let mut q = a::table.select(AuditEvent::as_select()).into_boxed();
+                if from > 0 {
+                    q = q.filter(a::txid.ge(from));
+                }
+                let rows = q
                     .order(a::id.asc())
-                    .select(AuditEvent::as_select())
                     .load_iter::<AuditEvent, diesel::pg::PgRowByRowLoadingMode>(c)?;
                 for row in rows {
                     page.push(row?);
@@ -298,14 +478,16 @@ fn walk_chain(
                 Ok(())
             }
             AnyConnection::Sqlite(_) => {
-                let mut after = from;
+                let mut after = 0;
                 loop {
-                    let page: Vec<AuditEvent> = a::table
+                    let mut q = a::table
                         .filter(a::id.gt(after))
-                        .order(a::id.asc())
-                        .limit(PAGE)
                         .select(AuditEvent::as_select())
-                        .load(conn)?;
+                        .into_boxed();
+                    if from > 0 {
+                        q = q.filter(a::txid.ge(from));
+                    }
+                    let page: Vec<AuditEvent> = q.order(a::id.asc()).limit(PAGE).load(conn)?;
                     let full = page.len() as i64 == PAGE;
                     let Some(last) = page.last() else {
                         return Ok(());
@@ -320,51 +502,19 @@ fn walk_chain(
     };
     pipelined_with(conn, produce, |page| {
         for e in page.iter() {
-            last_id = check_entry(run, e, last_id, &mut last_mac);
+            check_entry(run, e);
+            rounds.add(run, e);
         }
         progress(run.report.entries_checked);
     })?;
-    run.report.head_seq = last_id;
-    run.report.head_mac = last_mac;
-    let beyond: Vec<i64> = run
-        .expected_heads
-        .range(last_id + 1..)
-        .map(|(s, _)| *s)
-        .collect();
-    for seq in beyond {
-        run.find(
-            "checkpoint",
-            "audit_events",
-            &seq.to_string(),
-            None,
-            format!("the log ends at entry {last_id}, but a checkpoint names entry {seq}: entries were removed"),
-        );
-    }
+    rounds.finish(run);
     Ok(())
 }
 
-/// Checks one entry after entry `last_id` (MAC `last_mac`, which becomes this entry's);
-/// returns its id.
-fn check_entry(run: &mut Run<'_>, e: &AuditEvent, last_id: i64, last_mac: &mut String) -> i64 {
+/// Checks one entry's MAC and takes in what it says of its record.
+fn check_entry(run: &mut Run<'_>, e: &AuditEvent) {
     run.report.entries_checked += 1;
     let record = || e.id.to_string();
-    if e.id != last_id + 1 {
-        run.find(
-            "chain",
-            "audit_events",
-            &record(),
-            Some("id"),
-            format!("entries {}..{} are missing", last_id + 1, e.id - 1),
-        );
-    } else if e.prev_mac != *last_mac {
-        run.find(
-            "chain",
-            "audit_events",
-            &record(),
-            Some("prev_mac"),
-            "prev_mac is not the MAC of the entry before".into(),
-        );
-    }
     match e.expected_mac(run.keys) {
         None => run.find(
             "chain",
@@ -385,24 +535,10 @@ fn check_entry(run: &mut Run<'_>, e: &AuditEvent, last_id: i64, last_mac: &mut S
         ),
         Some(_) => {}
     }
-    if let Some(m) = run.expected_heads.get(&e.id)
-        && *m != e.mac
-    {
-        let m = m.clone();
-        run.find(
-            "checkpoint",
-            "audit_events",
-            &record(),
-            Some("mac"),
-            format!("a checkpoint names head {m} at this entry; the log has another"),
-        );
-    }
     if e.record_type == ledger::NOTICE && e.action == "sign" {
         add_commitments(run, e);
     }
     run.latest.set(&e.record_type, &e.record_key, &e.state_hash);
-    last_mac.clone_from(&e.mac);
-    e.id
 }
 
 /// Per record type and key, the state hash of the record's last entry. Nested maps, so
@@ -464,20 +600,6 @@ fn add_commitments(run: &mut Run<'_>, e: &AuditEvent) {
         };
         *run.committed.entry((p.to_owned(), y)).or_insert(0) += change.cents();
     }
-}
-
-/// The stored head must be the chain's last entry: a log cut short behind the head row's
-/// back shows here.
-fn check_head(conn: &mut AnyConnection, run: &mut Run<'_>) -> QueryResult<()> {
-    let (seq, mac) = audit::head(conn)?;
-    if seq != run.report.head_seq || mac != run.report.head_mac {
-        let detail = format!(
-            "the head row names entry {seq}, the log ends at entry {}",
-            run.report.head_seq
-        );
-        run.find("chain", "audit_head", "1", Some("seq"), detail);
-    }
-    Ok(())
 }
 
 /// Every stored document against its own hash (the hash itself is in the notice's state);

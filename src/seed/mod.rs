@@ -41,7 +41,7 @@ use self::worktime::{DAY, W};
 use crate::domain::application::case_number;
 use crate::domain::{Money, Status};
 use crate::persistence::applications::Case;
-use crate::persistence::audit::Chain;
+use crate::persistence::audit::Signer;
 use crate::persistence::budgets::BudgetRow;
 use crate::persistence::notices::Notice;
 use crate::persistence::payments::PaymentRow;
@@ -788,13 +788,21 @@ impl Batch {
 
     /// The statements, parents before children; the audit entries in time order (a stable
     /// sort: entries of one instant keep the order in which the write path appends them).
-    fn statements(mut self, chain: &mut Chain, counts: &mut Report) -> Result<Vec<String>, String> {
+    fn statements(mut self, log: &mut BulkLog, counts: &mut Report) -> Result<Vec<String>, String> {
         let mut order: Vec<usize> = (0..self.audit.len()).collect();
         order.sort_by_key(|i| self.audit[*i].entry.occurred_at);
-        let mut audit = Table::new("audit_events", AUDIT_EVENTS_COLUMNS);
+        let mut columns = AUDIT_EVENTS_COLUMNS.to_vec();
+        if log.sqlite {
+            columns.push("txid");
+        }
+        let mut audit = Table::new("audit_events", &columns);
         for l in order.iter().map(|i| &self.audit[*i]) {
-            let e = chain.link(&l.entry, l.seq).map_err(|e| e.to_string())?;
-            audit
+            log.last += 1;
+            let e = log
+                .signer
+                .sign(&l.entry, log.last, l.seq)
+                .map_err(|e| e.to_string())?;
+            let row = audit
                 .row()
                 .int(e.id)
                 .text(&e.record_type)
@@ -812,8 +820,11 @@ impl Batch {
                 .text(&e.mac)
                 .text(&e.state)
                 .text(&e.state_hash)
-                .text(&e.key_id)
-                .end();
+                .text(&e.key_id);
+            match log.sqlite {
+                true => row.int(e.id).end(),
+                false => row.end(),
+            }
         }
         counts.applications += self.apps.total;
         counts.members += self.members.total;
@@ -883,10 +894,11 @@ fn demo_bulk(conn: &mut AnyConnection, world: &World, seed: u64) -> Result<Repor
     }
     generator.finish(&mut batch)?;
     let mut report = Report::default();
-    let mut chain = head_chain(conn)?;
-    let mut statements = batch.statements(&mut chain, &mut report)?;
-    statements.push(head_statement(&chain));
+    let mut log = bulk_log(conn)?;
+    let mut statements = batch.statements(&mut log, &mut report)?;
+    statements.push(log_statement(&log));
     execute(conn, &statements)?;
+    finish_log(conn)?;
     // The log as the transactions' run counts it: with the system's entries at start-up.
     report.audit_events = persistence::row_count(conn, "audit_events")?;
     let stats = std::mem::take(&mut generator.stats);
@@ -993,24 +1005,37 @@ fn load_created(world: &World, n: u64, k: u64, rng: &mut Rng) -> W {
     world.end - 3 * DAY
 }
 
-/// The chain as the database holds it (the register's import, …): a bulk load continues
-/// it; nothing else writes while it runs.
-fn head_chain(conn: &mut AnyConnection) -> Result<Chain, BoxError> {
-    let (seq, mac) = persistence::audit::head(conn)?;
-    Ok(Chain {
-        keys: persistence::audit::keys()?,
-        seq,
-        mac,
+/// How a bulk load writes the log: each entry signed with an id after the largest (nothing
+/// else writes while it runs); on SQLite an entry's txid is its id, on PostgreSQL the
+/// column's default sets it. The seals follow (`finish_log`).
+struct BulkLog {
+    signer: Signer,
+    last: i64,
+    sqlite: bool,
+}
+
+fn bulk_log(conn: &mut AnyConnection) -> Result<BulkLog, BoxError> {
+    Ok(BulkLog {
+        signer: Signer {
+            keys: persistence::audit::keys()?,
+        },
+        last: persistence::audit::last_id(conn)?,
+        sqlite: matches!(conn, AnyConnection::Sqlite(_)),
     })
 }
 
-/// The head as `audit::append_all` leaves it after the bulk load's entries (a MAC is hex
-/// digits only: nothing to escape).
-fn head_statement(chain: &Chain) -> String {
-    format!(
-        "UPDATE audit_head SET seq = {}, mac = '{}' WHERE id = 1",
-        chain.seq, chain.mac
-    )
+/// After the bulk load's entries: PostgreSQL's id sequence moved past them.
+fn log_statement(log: &BulkLog) -> String {
+    match log.sqlite {
+        true => "SELECT 1".into(),
+        false => format!("SELECT setval('audit_event_ids', {})", log.last.max(1)),
+    }
+}
+
+/// Seals the bulk load's entries.
+fn finish_log(conn: &mut AnyConnection) -> Result<(), BoxError> {
+    persistence::seal::seal_all(conn, persistence::stored_now())?;
+    Ok(())
 }
 
 /// What the generator hands the writer.
@@ -1029,7 +1054,7 @@ fn load_mode(
 ) -> Result<Report, BoxError> {
     let started = Instant::now();
     let mut report = Report::default();
-    let mut chain = head_chain(conn)?;
+    let mut log = bulk_log(conn)?;
     let stats = std::thread::scope(|s| -> Result<Stats, BoxError> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Chunk, String>>(2);
         let generator = s.spawn(move || {
@@ -1047,7 +1072,7 @@ fn load_mode(
                 });
                 let chunk = made.and_then(|()| {
                     let mut counts = Report::default();
-                    let statements = batch.statements(&mut chain, &mut counts)?;
+                    let statements = batch.statements(&mut log, &mut counts)?;
                     Ok(Chunk {
                         statements,
                         counts,
@@ -1063,8 +1088,8 @@ fn load_mode(
             let mut batch = Batch::new();
             let last = g.finish(&mut batch).and_then(|()| {
                 let mut counts = Report::default();
-                let mut statements = batch.statements(&mut chain, &mut counts)?;
-                statements.push(head_statement(&chain));
+                let mut statements = batch.statements(&mut log, &mut counts)?;
+                statements.push(log_statement(&log));
                 Ok(Chunk {
                     statements,
                     counts,
@@ -1101,6 +1126,7 @@ fn load_mode(
             .join()
             .map_err(|_| BoxError::from("the generator thread panicked"))
     })?;
+    finish_log(conn)?;
     report.statuses = stats.statuses;
     report.grants_by_year = stats.grants_by_year;
     report.open_end_2019 = stats.open_end_2019;

@@ -8,9 +8,9 @@ use std::process::Command;
 
 use diesel::prelude::*;
 use foerderakte::domain::audit::{AuditKey, Keyring};
-use foerderakte::persistence::audit::{AuditEvent, Chain, Entry};
+use foerderakte::persistence::audit::{AuditEvent, Entry, Signer};
 use foerderakte::persistence::schema::{
-    applications as ap, audit_events as a, audit_head as h, budgets as b, notice_documents as nd,
+    applications as ap, audit_events as a, audit_seals as se, budgets as b, notice_documents as nd,
     notices as n, payment_requests as pr,
 };
 use foerderakte::persistence::{self, AnyConnection};
@@ -22,7 +22,8 @@ use crate::helpers::{
 use crate::notices::{approved_case, pay};
 
 /// A database with a case approved with 40,000.00 (its grant notice signed, with its
-/// document), a released payout of 15,000.00 and a second case in review.
+/// document), a released payout of 15,000.00 and a second case in review, all of it sealed
+/// (the suite's servers run no sealer of their own: `SEAL_INTERVAL_MS` 0).
 struct Scene {
     app: TestApp,
     case: String,
@@ -36,12 +37,19 @@ fn scene() -> Scene {
     pay(&app, &case, "15000.00");
     let other = crate::applications::case_in(&app, "in_review");
     let notice = signed["id"].as_str().unwrap().to_owned();
+    seal(&app);
     Scene {
         app,
         case,
         notice,
         other,
     }
+}
+
+/// Seals what the app's database holds unsealed, as the server's sealer does.
+fn seal(app: &TestApp) {
+    let mut conn = app.db();
+    persistence::seal::seal_all(&mut conn, persistence::stored_now()).unwrap();
 }
 
 /// `foerderakte audit verify` on the app's database: (exit ok, stdout).
@@ -272,31 +280,24 @@ fn changed_rows_are_found_by_table_and_field() {
     );
 }
 
-/// The entries from `from_id` on, re-linked and re-MAC'd with a key that is not the audit
-/// key (an attacker without it), each written back over the stored one.
-fn relink_with_forged_key(c: &mut AnyConnection, from_id: i64, edit: impl Fn(&mut AuditEvent)) {
-    let forged = std::sync::Arc::new(Keyring::single(AuditKey::new(vec![7; 32]).unwrap()));
-    let prev: String = a::table.find(from_id - 1).select(a::mac).first(c).unwrap();
-    let mut chain = Chain {
-        keys: forged,
-        seq: from_id - 1,
-        mac: prev,
-    };
-    let events = persistence::audit::list(c, None, Some(from_id - 1), 100_000).unwrap();
-    for mut e in events {
-        edit(&mut e);
-        let relinked = chain.link(&entry_of(&e), e.seq).unwrap();
-        diesel::update(a::table.find(e.id))
-            .set((
-                a::actor.eq(&e.actor),
-                a::prev_mac.eq(&relinked.prev_mac),
-                a::mac.eq(&relinked.mac),
-            ))
-            .execute(c)
-            .unwrap();
+/// A signer with a key that is not the audit key (an attacker without it).
+fn forger(byte: u8) -> Signer {
+    Signer {
+        keys: std::sync::Arc::new(Keyring::single(AuditKey::new(vec![byte; 32]).unwrap())),
     }
-    diesel::update(h::table.find(1))
-        .set(h::mac.eq(&chain.mac))
+}
+
+/// Entry `id`, edited and re-MAC'd with another key, written back over the stored one.
+fn remac_with_forged_key(c: &mut AnyConnection, id: i64, edit: impl Fn(&mut AuditEvent)) {
+    let mut e: AuditEvent = a::table
+        .find(id)
+        .select(AuditEvent::as_select())
+        .first(c)
+        .unwrap();
+    edit(&mut e);
+    let forged = forger(7).sign(&entry_of(&e), e.id, e.seq).unwrap();
+    diesel::update(a::table.find(e.id))
+        .set((a::actor.eq(&e.actor), a::mac.eq(&forged.mac)))
         .execute(c)
         .unwrap();
 }
@@ -329,7 +330,7 @@ fn entry_of(e: &AuditEvent) -> Entry {
 #[test]
 fn entries_forged_without_the_key_are_found() {
     tampered(
-        "an actor changed and the chain recomputed",
+        "an actor changed and the MAC recomputed",
         "audit_events",
         Some("mac"),
         |s, c| {
@@ -339,11 +340,7 @@ fn entries_forged_without_the_key_are_found() {
                 .select(a::id)
                 .first(c)
                 .unwrap();
-            relink_with_forged_key(c, id, |e| {
-                if e.id == id {
-                    e.actor = "mallory".into();
-                }
-            });
+            remac_with_forged_key(c, id, |e| e.actor = "mallory".into());
         },
     );
     tampered(
@@ -351,8 +348,6 @@ fn entries_forged_without_the_key_are_found() {
         "audit_events",
         Some("mac"),
         |s, c| {
-            let (seq, mac): (i64, String) =
-                h::table.find(1).select((h::seq, h::mac)).first(c).unwrap();
             let mut forged = entry_of(
                 &persistence::audit::for_record(c, "application", &s.other)
                     .unwrap()
@@ -361,12 +356,8 @@ fn entries_forged_without_the_key_are_found() {
             );
             forged.action = "withdraw".into();
             forged.actor = "mallory".into();
-            let mut chain = Chain {
-                keys: std::sync::Arc::new(Keyring::single(AuditKey::new(vec![9; 32]).unwrap())),
-                seq,
-                mac,
-            };
-            let e = chain.link(&forged, 99).unwrap();
+            let id = persistence::audit::last_id(c).unwrap() + 1;
+            let e = forger(9).sign(&forged, id, 99).unwrap();
             exec(
                 c,
                 &format!(
@@ -384,8 +375,43 @@ fn entries_forged_without_the_key_are_found() {
                     crate::helpers::audit_keys().current.id()
                 ),
             );
-            diesel::update(h::table.find(1))
-                .set((h::seq.eq(e.id), h::mac.eq(&e.mac)))
+        },
+    );
+    tampered(
+        "a seal recomputed without the key after an entry was removed",
+        "audit_seals",
+        Some("mac"),
+        |_, c| {
+            let last = persistence::seal::last(c).unwrap().unwrap();
+            diesel::delete(a::table.find(last.last_event))
+                .execute(c)
+                .unwrap();
+            let mut digest = foerderakte::domain::audit::SealDigest::default();
+            let rest: Vec<(i64, String)> = a::table
+                .filter(a::txid.ge(last.from_txid).and(a::txid.lt(last.to_txid)))
+                .order(a::id.asc())
+                .select((a::id, a::mac))
+                .load(c)
+                .unwrap();
+            for (id, mac) in &rest {
+                digest.add(*id, mac);
+            }
+            let mut forged = last.clone();
+            forged.entries = digest.count();
+            forged.last_event = rest.last().unwrap().0;
+            forged.digest = digest.finish();
+            forged.mac = foerderakte::domain::audit::seal_mac(
+                &AuditKey::new(vec![5; 32]).unwrap(),
+                &forged.prev_mac,
+                &forged.fields(),
+            );
+            diesel::update(se::table.find(last.id))
+                .set((
+                    se::entries.eq(forged.entries),
+                    se::last_event.eq(forged.last_event),
+                    se::digest.eq(&forged.digest),
+                    se::mac.eq(&forged.mac),
+                ))
                 .execute(c)
                 .unwrap();
         },
@@ -415,24 +441,15 @@ fn newest_entries_removed_after_a_published_checkpoint_are_found() {
     let (ok, text) = cli_verify(&s.app, &["--checkpoint", &file]);
     assert!(ok, "{text}");
 
-    // The newest entries go, and the head row with them: only the checkpoint knows.
+    // The newest entries go, and their seal with them: only the checkpoint knows.
     let mut conn = s.app.db();
     drop_guards(&mut conn);
-    let (seq, _): (i64, String) = h::table
-        .find(1)
-        .select((h::seq, h::mac))
-        .first(&mut conn)
-        .unwrap();
-    diesel::delete(a::table.filter(a::id.gt(seq - 2)))
+    let last = persistence::seal::last(&mut conn).unwrap().unwrap();
+    assert!(last.id > 1, "the scene's writes have a seal of their own");
+    diesel::delete(a::table.filter(a::txid.ge(last.from_txid)))
         .execute(&mut conn)
         .unwrap();
-    let mac: String = a::table
-        .find(seq - 2)
-        .select(a::mac)
-        .first(&mut conn)
-        .unwrap();
-    diesel::update(h::table.find(1))
-        .set((h::seq.eq(seq - 2), h::mac.eq(mac)))
+    diesel::delete(se::table.find(last.id))
         .execute(&mut conn)
         .unwrap();
     exec(&mut conn, "DELETE FROM audit_checkpoints");
@@ -462,6 +479,8 @@ fn the_schema_refuses_changes_to_the_log_and_to_signed_notices() {
     refused(&mut conn, "UPDATE audit_events SET actor = 'mallory'");
     refused(&mut conn, "DELETE FROM audit_events");
     refused(&mut conn, "DELETE FROM audit_checkpoints");
+    refused(&mut conn, "UPDATE audit_seals SET entries = entries + 1");
+    refused(&mut conn, "DELETE FROM audit_seals");
     refused(
         &mut conn,
         "UPDATE notices SET granted_cents = granted_cents * 2 WHERE status = 'signed'",
@@ -473,6 +492,7 @@ fn the_schema_refuses_changes_to_the_log_and_to_signed_notices() {
     refused(&mut conn, "DELETE FROM notice_documents");
     if s.app.backend() == persistence::Backend::Postgres {
         refused(&mut conn, "TRUNCATE audit_events");
+        refused(&mut conn, "TRUNCATE audit_seals");
         refused(&mut conn, "TRUNCATE notices CASCADE");
     }
     let n: i64 = n::table.count().get_result(&mut conn).unwrap();
@@ -514,4 +534,43 @@ fn a_signed_notice_keeps_its_document_byte_for_byte_across_new_authority_setting
         .unwrap();
     assert_eq!(signing.action, "sign");
     assert!(signing.state.contains(&sha), "{}", signing.state);
+}
+
+#[test]
+fn the_server_seals_finished_writes_by_itself() {
+    let database = crate::helpers::TestDatabase::fresh();
+    let mut settings = crate::helpers::settings_for(&database, crate::helpers::jwt_settings());
+    settings.audit.seal_interval_ms = 20;
+    let app = TestApp::start(settings, database);
+    let case = crate::applications::case_in(&app, "in_review");
+    let mut conn = app.db();
+    // Liveness, not speed: the sealer gets 60 s to cover every entry written so far.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let unsealed: i64 = match persistence::seal::last(&mut conn).unwrap() {
+            Some(last) => a::table
+                .filter(a::txid.ge(last.to_txid))
+                .count()
+                .get_result(&mut conn)
+                .unwrap(),
+            None => 1,
+        };
+        if unsealed == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{unsealed} entries unsealed after 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let report = crate::helpers::verify_db(&mut conn);
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.entries_unsealed, 0);
+    assert!(
+        persistence::audit::for_record(&mut conn, "application", &case)
+            .unwrap()
+            .len()
+            > 1
+    );
 }

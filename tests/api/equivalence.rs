@@ -650,8 +650,8 @@ fn differences(a: &CaseRows, b: &CaseRows) -> Vec<String> {
 }
 
 /// Audit entries per record, in chain order. Not compared:
-/// - `id`: the entry's place in the whole log, which holds every case of the history on A
-///   and only the chosen ones on B;
+/// - `id`, `txid`: the entry's place in the whole log, which holds every case of the history
+///   on A and only the chosen ones on B, and its transaction;
 /// - `prev_mac`, `mac`, `key_id`, `state`, `state_hash`: they cover the record key (a random
 ///   id), the row ids in the state and the previous entry of the global chain; that B's log is
 ///   intact and matches its rows is checked by `/audit/verify` instead.
@@ -693,7 +693,7 @@ fn audit_differences(d: &mut Vec<String>, what: &str, a: &[AuditEvent], b: &[Aud
                 reason,
             }
             // `changes` is compared below, key by key.
-            skip { id, prev_mac, mac, changes, state, state_hash, key_id }
+            skip { id, prev_mac, mac, changes, state, state_hash, key_id, txid }
         );
         if x.changes != y.changes {
             let at = format!(

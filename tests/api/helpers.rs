@@ -172,6 +172,7 @@ pub fn audit_settings() -> foerderakte::config::AuditSettings {
     foerderakte::config::AuditSettings {
         source: foerderakte::config::AuditKeySource::Hex(AUDIT_KEY.into()),
         previous: Vec::new(),
+        seal_interval_ms: 0,
     }
 }
 
@@ -205,6 +206,7 @@ pub fn drop_guards(conn: &mut persistence::AnyConnection) {
         Backend::Postgres => {
             for t in [
                 "audit_events",
+                "audit_seals",
                 "audit_checkpoints",
                 "notices",
                 "notice_lines",
@@ -250,7 +252,7 @@ fn agent() -> ureq::Agent {
 
 impl TestApp {
     /// Builds and starts an `Application` with these settings on its own thread.
-    fn start(settings: Settings, database: Arc<TestDatabase>) -> TestApp {
+    pub fn start(settings: Settings, database: Arc<TestDatabase>) -> TestApp {
         let app = Application::build(&settings).expect("the application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let clock = app.clock();

@@ -30,9 +30,10 @@ const DIALECT: [(&str, &str); 4] = [
 /// Migrations written in each backend's own language (triggers: SQLite's `RAISE`,
 /// PostgreSQL's PL/pgSQL, compared by behaviour instead: tests/api/audit_trust.rs), or that only
 /// one backend needs (the storage of stored documents on PostgreSQL).
-const PER_BACKEND: [&str; 2] = [
+const PER_BACKEND: [&str; 3] = [
     "2026-12-02-000008_audit_guards",
     "2026-12-02-000009_document_storage",
+    "2026-12-02-000011_audit_seals",
 ];
 
 fn root() -> PathBuf {

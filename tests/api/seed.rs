@@ -652,6 +652,7 @@ fn comparable(conn: &mut AnyConnection) -> Data {
     });
     for e in &mut d.audit {
         e.id = 0;
+        e.txid = 0;
         e.prev_mac.clear();
         e.mac.clear();
         if e.record_type == "notice" && e.action == "sign" {

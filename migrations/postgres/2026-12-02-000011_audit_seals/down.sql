@@ -1,0 +1,18 @@
+DROP TABLE audit_checkpoints;
+ALTER TABLE audit_checkpoints_v1 RENAME CONSTRAINT audit_checkpoints_v1_pkey TO audit_checkpoints_pkey;
+ALTER TABLE audit_checkpoints_v1 RENAME TO audit_checkpoints;
+DROP TABLE audit_seals;
+CREATE TABLE audit_head (
+    id   INTEGER NOT NULL CHECK (id = 1),
+    seq  BIGINT NOT NULL CHECK (seq >= 0),
+    mac  TEXT NOT NULL,
+    PRIMARY KEY (id)
+);
+INSERT INTO audit_head (id, seq, mac)
+SELECT 1, COALESCE(MAX(id), 0),
+       COALESCE((SELECT mac FROM audit_events ORDER BY id DESC LIMIT 1),
+                '0000000000000000000000000000000000000000000000000000000000000000')
+FROM audit_events;
+DROP SEQUENCE audit_event_ids;
+DROP INDEX audit_events_txid;
+ALTER TABLE audit_events DROP COLUMN txid;

@@ -1,0 +1,184 @@
+//! The seals: the chain over the audit log (docs/audit.md, "Seals"). A write appends its
+//! entries without waiting for any other write (`audit::append_all`); the sealer then folds
+//! the entries of every transaction that has finished into a seal, one row per round, each
+//! seal MAC'd over its round, the digest of the round's entries and the previous seal's MAC.
+//!
+//! Which transactions a round takes: on PostgreSQL those with an id below the oldest one
+//! still running (`pg_snapshot_xmin` of the sealer's snapshot): every one of them has
+//! finished, and any transaction that writes later gets a larger id, so each transaction
+//! falls into exactly one round. On SQLite, whose writers are serialised, every entry written
+//! so far (an entry's txid is its id there).
+
+use chrono::{NaiveDateTime, SubsecRound};
+use diesel::prelude::*;
+
+use super::AnyConnection;
+use super::audit;
+use super::schema::{audit_events as a, audit_seals as s};
+use crate::domain::audit::{GENESIS, Keyring, SealDigest, SealFields, seal_mac};
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = s)]
+pub struct Seal {
+    pub id: i64,
+    pub from_txid: i64,
+    pub to_txid: i64,
+    pub entries: i64,
+    pub first_event: i64,
+    pub last_event: i64,
+    pub digest: String,
+    pub sealed_at: NaiveDateTime,
+    pub prev_mac: String,
+    pub mac: String,
+    pub key_id: String,
+}
+
+impl Seal {
+    pub fn fields(&self) -> SealFields<'_> {
+        SealFields {
+            id: self.id,
+            from_txid: self.from_txid,
+            to_txid: self.to_txid,
+            entries: self.entries,
+            first_event: self.first_event,
+            last_event: self.last_event,
+            digest: &self.digest,
+            sealed_at: self.sealed_at.and_utc().timestamp_micros(),
+        }
+    }
+
+    /// The MAC the seal's fields and `prev_mac` have under its key; `None`: the key is not in
+    /// the ring.
+    pub fn expected_mac(&self, keys: &Keyring) -> Option<String> {
+        let key = keys.find(&self.key_id)?;
+        Some(seal_mac(key, &self.prev_mac, &self.fields()))
+    }
+
+    /// Whether the entry of transaction `txid` belongs to this seal's round.
+    pub fn covers(&self, txid: i64) -> bool {
+        self.from_txid <= txid && txid < self.to_txid
+    }
+}
+
+/// The key of the transaction-level advisory lock that lets one sealer at a time run on
+/// PostgreSQL ("foerseal" in ASCII). Writers never take it.
+const SEAL_LOCK: i64 = 0x666f_6572_7365_616c;
+
+/// Entries read per page while sealing a round.
+const PAGE: i64 = 20_000;
+
+/// The last seal (`None`: nothing sealed yet).
+pub fn last(conn: &mut AnyConnection) -> QueryResult<Option<Seal>> {
+    s::table
+        .order(s::id.desc())
+        .select(Seal::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The head of the chain: the last seal's id and MAC (0 and `GENESIS` before the first).
+pub fn head(conn: &mut AnyConnection) -> QueryResult<(i64, String)> {
+    Ok(last(conn)?.map_or((0, GENESIS.to_owned()), |s| (s.id, s.mac)))
+}
+
+/// The seals after seal `after`, in order.
+pub fn after(conn: &mut AnyConnection, after: i64) -> QueryResult<Vec<Seal>> {
+    s::table
+        .filter(s::id.gt(after))
+        .order(s::id.asc())
+        .select(Seal::as_select())
+        .load(conn)
+}
+
+/// One seal by id.
+pub fn find(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<Seal>> {
+    s::table
+        .find(id)
+        .select(Seal::as_select())
+        .first(conn)
+        .optional()
+}
+
+#[derive(QueryableByName)]
+struct Horizon {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    txid: i64,
+}
+
+/// The first transaction id the round may not take: every transaction below it has finished.
+fn horizon(conn: &mut AnyConnection) -> QueryResult<i64> {
+    match conn {
+        AnyConnection::Pg(c) => {
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                .bind::<diesel::sql_types::BigInt, _>(SEAL_LOCK)
+                .execute(c)?;
+            Ok(diesel::sql_query(
+                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS txid",
+            )
+            .get_result::<Horizon>(c)?
+            .txid)
+        }
+        AnyConnection::Sqlite(_) => Ok(audit::last_id(conn)? + 1),
+    }
+}
+
+/// Seals the entries of the transactions that finished since the last seal, at `now`, in a
+/// write transaction of its own. `None`: there was nothing to seal.
+pub fn seal(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResult<Option<Seal>> {
+    let keys = audit::keys()?;
+    super::write_tx(conn, |conn| {
+        let to = horizon(conn)?;
+        let prev = last(conn)?;
+        let from = prev.as_ref().map_or(0, |p| p.to_txid);
+        if to <= from {
+            return Ok(None);
+        }
+        let mut digest = SealDigest::default();
+        let (mut first, mut last_id) = (None, 0);
+        loop {
+            let page: Vec<(i64, String)> = a::table
+                .filter(a::txid.ge(from).and(a::txid.lt(to)).and(a::id.gt(last_id)))
+                .order(a::id.asc())
+                .limit(PAGE)
+                .select((a::id, a::mac))
+                .load(conn)?;
+            for (id, mac) in &page {
+                digest.add(*id, mac);
+                first.get_or_insert(*id);
+                last_id = *id;
+            }
+            if (page.len() as i64) < PAGE {
+                break;
+            }
+        }
+        let Some(first_event) = first else {
+            return Ok(None);
+        };
+        let mut seal = Seal {
+            id: prev.as_ref().map_or(1, |p| p.id + 1),
+            from_txid: from,
+            to_txid: to,
+            entries: digest.count(),
+            first_event,
+            last_event: last_id,
+            digest: digest.finish(),
+            sealed_at: now.trunc_subsecs(6),
+            prev_mac: prev.map_or_else(|| GENESIS.to_owned(), |p| p.mac),
+            mac: String::new(),
+            key_id: keys.current.id().to_owned(),
+        };
+        seal.mac = seal_mac(&keys.current, &seal.prev_mac, &seal.fields());
+        diesel::insert_into(s::table).values(&seal).execute(conn)?;
+        Ok(Some(seal))
+    })
+}
+
+/// Seals until nothing is left to seal (at most a few rounds: writes keep coming).
+pub fn seal_all(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResult<()> {
+    for _ in 0..8 {
+        if seal(conn, now)?.is_none() {
+            break;
+        }
+    }
+    Ok(())
+}
