@@ -57,7 +57,7 @@ pub fn render_pdf(f: &NoticeFacts) -> Result<Vec<u8>, DocumentError> {
 }
 
 /// Regular or bold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Face {
     Regular = 0,
     Bold = 1,
@@ -521,7 +521,8 @@ struct Embedded {
     cid_to_gid: Vec<u16>,
     /// Index = CID - 1; in thousandths of the font size.
     widths: Vec<f32>,
-    subset: Vec<u8>,
+    /// The subset as embedded (`packed_subset`).
+    subset: Arc<PackedSubset>,
 }
 
 fn embed(
@@ -545,8 +546,7 @@ fn embed(
             widths[usize::from(cid) - 1] = fonts.advance(face, c);
         }
     }
-    let subset = subsetter::subset(fonts.data[face as usize], 0, &remapper)
-        .map_err(|e| DocumentError::Font(e.to_string()))?;
+    let subset = packed_subset(fonts, face, &remapper)?;
     Ok(Embedded {
         cid_to_gid,
         widths,
@@ -562,32 +562,57 @@ fn base_repertoire() -> impl Iterator<Item = char> {
         .chain("–—‘’‚“”„•…‰€".chars())
 }
 
+/// zlib at the default level: for what is compressed once and remembered (`packed_subset`).
 fn deflate(data: &[u8]) -> Vec<u8> {
     miniz_oxide::deflate::compress_to_vec_zlib(data, 6)
 }
 
-/// `deflate` of a font subset, remembered: almost every notice embeds just the base
-/// repertoire (`base_repertoire`), and compressing it was a third of a signing's CPU. The same bytes as `deflate` (a pure function of the subset); at most
-/// `FONT_CACHE` subsets are kept (then the cache starts anew).
-fn deflated_font(subset: &[u8]) -> Arc<Vec<u8>> {
+/// zlib at the fastest level: for what every notice compresses anew (its pages, its maps),
+/// where the default level cost a signing more CPU than it saved in bytes.
+fn deflate_fast(data: &[u8]) -> Vec<u8> {
+    miniz_oxide::deflate::compress_to_vec_zlib(data, 1)
+}
+
+/// A font subset as a notice embeds it: compressed (`deflate`), with its length before.
+struct PackedSubset {
+    deflated: Vec<u8>,
+    length: usize,
+}
+
+/// The subset of `face` with the glyphs `remapper` holds, compressed, remembered by face and
+/// glyph list: almost every notice embeds just the base repertoire (`base_repertoire`), and
+/// subsetting and compressing it were a third of a signing's CPU. The same bytes as without
+/// the cache (a pure function of face and glyphs); at most `FONT_CACHE` subsets are kept
+/// (then the cache starts anew).
+fn packed_subset(
+    fonts: &Fonts,
+    face: Face,
+    remapper: &GlyphRemapper,
+) -> Result<Arc<PackedSubset>, DocumentError> {
     const FONT_CACHE: usize = 64;
-    type Cache = Mutex<HashMap<Vec<u8>, Arc<Vec<u8>>>>;
+    type Cache = Mutex<HashMap<(Face, Vec<u16>), Arc<PackedSubset>>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Mutex::default);
+    let key = (face, remapper.remapped_gids().collect::<Vec<u16>>());
     if let Some(hit) = cache
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .get(subset)
+        .get(&key)
     {
-        return Arc::clone(hit);
+        return Ok(Arc::clone(hit));
     }
-    let packed = Arc::new(deflate(subset));
+    let subset = subsetter::subset(fonts.data[face as usize], 0, remapper)
+        .map_err(|e| DocumentError::Font(e.to_string()))?;
+    let packed = Arc::new(PackedSubset {
+        deflated: deflate(&subset),
+        length: subset.len(),
+    });
     let mut map = cache.lock().unwrap_or_else(PoisonError::into_inner);
     if map.len() >= FONT_CACHE {
         map.clear();
     }
-    map.insert(subset.to_vec(), Arc::clone(&packed));
-    packed
+    map.insert(key, Arc::clone(&packed));
+    Ok(packed)
 }
 
 /// A subset tag ("ABCDEF+") that differs between different subsets, as the PDF
@@ -688,7 +713,7 @@ fn write_pdf(fonts: &Fonts, pages: &[Page], info: &DocInfo) -> Result<Vec<u8>, D
         p.finish();
 
         let content = page_content(page, &codes, &FONT_NAMES);
-        pdf.stream(*content_id, &deflate(&content))
+        pdf.stream(*content_id, &deflate_fast(&content))
             .filter(Filter::FlateDecode);
     }
     write_cmap(&mut pdf, refs.cmap, &codes);
@@ -733,7 +758,7 @@ fn write_cmap(pdf: &mut Pdf, cmap_id: Ref, codes: &BTreeMap<char, u16>) {
     for (&c, &cid) in codes {
         cmap.pair(cid, c);
     }
-    pdf.cmap(cmap_id, &deflate(&cmap.finish()))
+    pdf.cmap(cmap_id, &deflate_fast(&cmap.finish()))
         .filter(Filter::FlateDecode);
 }
 
@@ -770,13 +795,13 @@ fn write_font(pdf: &mut Pdf, fonts: &Fonts, face: Face, ids: [Ref; 5], cmap_id: 
 
     write_descriptor(pdf, fonts, face, descriptor_id, file_id, base);
 
-    let length1 = i32::try_from(e.subset.len()).unwrap_or(i32::MAX);
-    pdf.stream(file_id, &deflated_font(&e.subset))
+    let length1 = i32::try_from(e.subset.length).unwrap_or(i32::MAX);
+    pdf.stream(file_id, &e.subset.deflated)
         .filter(Filter::FlateDecode)
         .pair(Name(b"Length1"), length1);
 
     let map: Vec<u8> = e.cid_to_gid.iter().flat_map(|g| g.to_be_bytes()).collect();
-    pdf.stream(map_id, &deflate(&map))
+    pdf.stream(map_id, &deflate_fast(&map))
         .filter(Filter::FlateDecode);
 }
 

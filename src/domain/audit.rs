@@ -462,6 +462,87 @@ mod tests {
         AuditKey::new(vec![byte; 32]).unwrap()
     }
 
+    fn digest_of(entries: &[(i64, &str)]) -> String {
+        let mut d = SealDigest::default();
+        for (id, mac) in entries {
+            d.add(*id, mac);
+        }
+        d.finish()
+    }
+
+    #[test]
+    fn a_seal_digest_changes_with_any_entry_removed_added_reordered_or_renumbered() {
+        let all = [(1, "aa"), (2, "bb"), (5, "cc")];
+        let d = digest_of(&all);
+        assert_ne!(d, digest_of(&all[..2]));
+        assert_ne!(d, digest_of(&[(1, "aa"), (2, "bb"), (5, "cc"), (6, "dd")]));
+        assert_ne!(d, digest_of(&[(2, "bb"), (1, "aa"), (5, "cc")]));
+        assert_ne!(d, digest_of(&[(1, "aa"), (3, "bb"), (5, "cc")]));
+        // Lengths are framed: moving a character from one MAC to the next is a change.
+        assert_ne!(
+            digest_of(&[(1, "ab"), (2, "c")]),
+            digest_of(&[(1, "a"), (2, "bc")])
+        );
+        assert_eq!(d, digest_of(&all));
+    }
+
+    #[test]
+    fn a_seal_mac_covers_every_field_and_the_seal_before() {
+        let f = SealFields {
+            id: 3,
+            from_txid: 10,
+            to_txid: 20,
+            entries: 4,
+            first_event: 100,
+            last_event: 130,
+            digest: "d1",
+            sealed_at: 1_700_000_000_000_000,
+        };
+        let m = seal_mac(&key(1), GENESIS, &f);
+        assert_eq!(m, seal_mac(&key(1), GENESIS, &f.clone()));
+        assert_ne!(m, seal_mac(&key(2), GENESIS, &f));
+        assert_ne!(m, seal_mac(&key(1), "other", &f));
+        let changed = [
+            SealFields { id: 4, ..f.clone() },
+            SealFields {
+                from_txid: 11,
+                ..f.clone()
+            },
+            SealFields {
+                to_txid: 21,
+                ..f.clone()
+            },
+            SealFields {
+                entries: 5,
+                ..f.clone()
+            },
+            SealFields {
+                first_event: 101,
+                ..f.clone()
+            },
+            SealFields {
+                last_event: 131,
+                ..f.clone()
+            },
+            SealFields {
+                digest: "d2",
+                ..f.clone()
+            },
+            SealFields {
+                sealed_at: 1,
+                ..f.clone()
+            },
+        ];
+        for c in &changed {
+            assert_ne!(m, seal_mac(&key(1), GENESIS, c), "{c:?}");
+        }
+        // A seal's MAC is no entry's or checkpoint's MAC (the version tags differ).
+        assert_ne!(
+            m,
+            checkpoint_mac(&key(1), 3, GENESIS, 1_700_000_000_000_000, false)
+        );
+    }
+
     fn fields(reason: Option<&str>) -> ChainedFields<'_> {
         ChainedFields {
             id: 7,

@@ -223,53 +223,116 @@ pub fn append(conn: &mut AnyConnection, e: &Entry) -> QueryResult<AuditEvent> {
 /// record): the ids come from a sequence and the sealer chains the entries once their
 /// transaction has finished (`persistence::seal`, docs/audit.md).
 pub fn append_all(conn: &mut AnyConnection, entries: &[&Entry]) -> QueryResult<Vec<AuditEvent>> {
-    let signer = Signer { keys: keys()? };
-    let mut seqs: Vec<(&str, &str, i64)> = Vec::with_capacity(entries.len());
-    for e in entries {
-        let last = match seqs
-            .iter()
-            .rev()
-            .find(|(t, k, _)| *t == e.record_type && *k == e.record_key)
-        {
-            Some(&(_, _, s)) => s,
-            None => record_seq(conn, e.record_type, &e.record_key)?,
-        };
-        seqs.push((e.record_type, &e.record_key, last + 1));
+    let slots = reserve(conn, entries)?;
+    append_reserved(conn, entries, slots)
+}
+
+/// The places of a write's entries in their records' histories and in the log, taken before
+/// the entries are written (`reserve`), so that a write can take them before it locks a row
+/// that other writes wait for.
+#[derive(Debug)]
+pub struct Slots(Vec<(i64, i64)>);
+
+/// The slots of `entries`, whose records' rows the writer holds locked.
+pub fn reserve(conn: &mut AnyConnection, entries: &[&Entry]) -> QueryResult<Slots> {
+    Ok(Slots(match conn {
+        AnyConnection::Pg(c) => pg_slots(c, entries)?,
+        AnyConnection::Sqlite(_) => sqlite_slots(conn, entries)?,
+    }))
+}
+
+/// `entries` signed and written in the `slots` `reserve` gave them.
+pub fn append_reserved(
+    conn: &mut AnyConnection,
+    entries: &[&Entry],
+    slots: Slots,
+) -> QueryResult<Vec<AuditEvent>> {
+    if slots.0.len() != entries.len() {
+        return Err(diesel::result::Error::QueryBuilderError(
+            "the slots were reserved for other entries".into(),
+        ));
     }
-    let ids = next_ids(conn, entries.len())?;
+    let signer = Signer { keys: keys()? };
     let mut out = Vec::with_capacity(entries.len());
-    for ((e, (_, _, seq)), id) in entries.iter().zip(&seqs).zip(ids) {
-        out.push(signer.sign(e, id, *seq)?);
+    for (e, (seq, id)) in entries.iter().zip(slots.0) {
+        out.push(signer.sign(e, id, seq)?);
     }
     insert(conn, &mut out)?;
     Ok(out)
 }
 
+/// Each entry's `seq` given the last one its record had before this write (`last`, per
+/// entry): the entries of one record in a write follow each other.
+fn seqs_after(entries: &[&Entry], last: impl Fn(usize) -> i64) -> Vec<i64> {
+    let mut out: Vec<i64> = Vec::with_capacity(entries.len());
+    for (i, e) in entries.iter().enumerate() {
+        let before = entries[..i]
+            .iter()
+            .zip(&out)
+            .rev()
+            .find(|(p, _)| p.record_type == e.record_type && p.record_key == e.record_key)
+            .map(|(_, s)| *s);
+        out.push(before.unwrap_or_else(|| last(i)) + 1);
+    }
+    out
+}
+
 #[derive(QueryableByName)]
-struct NextId {
+struct Slot {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    last_seq: i64,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     id: i64,
 }
 
-/// `n` new entry ids: from the sequence on PostgreSQL (increasing, with gaps where a
-/// transaction rolled back); after the largest on SQLite, whose write transaction holds the
-/// database's write lock.
-fn next_ids(conn: &mut AnyConnection, n: usize) -> QueryResult<Vec<i64>> {
-    let count = i64::try_from(n).unwrap_or(i64::MAX);
-    match conn {
-        AnyConnection::Pg(c) => Ok(diesel::sql_query(
-            "SELECT nextval('audit_event_ids') AS id FROM generate_series(1, $1)",
+/// (seq, id) per entry on PostgreSQL, in one statement: each record's last `seq` and new
+/// ids from the sequence, handed out in entry order (ascending, so that a record's entries
+/// keep their order by id too).
+fn pg_slots(c: &mut diesel::PgConnection, entries: &[&Entry]) -> QueryResult<Vec<(i64, i64)>> {
+    use diesel::sql_types::{Array, Text};
+    if let [e] = entries {
+        // The common case (one record), without arrays to bind and unnest.
+        let r: Slot = diesel::sql_query(
+            "SELECT COALESCE(max(seq), 0) AS last_seq, nextval('audit_event_ids') AS id \
+             FROM audit_events WHERE record_type = $1 AND record_key = $2",
         )
-        .bind::<diesel::sql_types::BigInt, _>(count)
-        .load::<NextId>(c)?
-        .into_iter()
-        .map(|r| r.id)
-        .collect()),
-        AnyConnection::Sqlite(_) => {
-            let last = last_id(conn)?;
-            Ok((1..=count).map(|i| last + i).collect())
-        }
+        .bind::<Text, _>(e.record_type)
+        .bind::<Text, _>(&e.record_key)
+        .get_result(c)?;
+        return Ok(vec![(r.last_seq + 1, r.id)]);
     }
+    let types: Vec<&str> = entries.iter().map(|e| e.record_type).collect();
+    let keys: Vec<&str> = entries.iter().map(|e| e.record_key.as_str()).collect();
+    let rows: Vec<Slot> = diesel::sql_query(
+        "SELECT COALESCE((SELECT max(e.seq) FROM audit_events e \
+                          WHERE e.record_type = k.t AND e.record_key = k.k), 0) AS last_seq, \
+                nextval('audit_event_ids') AS id \
+         FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(t, k, i) ORDER BY k.i",
+    )
+    .bind::<Array<Text>, _>(types)
+    .bind::<Array<Text>, _>(keys)
+    .load(c)?;
+    if rows.len() != entries.len() {
+        return Err(diesel::result::Error::QueryBuilderError(
+            "the log's slots do not match the entries".into(),
+        ));
+    }
+    let mut ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    ids.sort_unstable();
+    let seqs = seqs_after(entries, |i| rows[i].last_seq);
+    Ok(seqs.into_iter().zip(ids).collect())
+}
+
+/// (seq, id) per entry on SQLite, whose write transaction holds the database's write lock:
+/// ids after the largest.
+fn sqlite_slots(conn: &mut AnyConnection, entries: &[&Entry]) -> QueryResult<Vec<(i64, i64)>> {
+    let mut last = Vec::with_capacity(entries.len());
+    for e in entries {
+        last.push(record_seq(conn, e.record_type, &e.record_key)?);
+    }
+    let seqs = seqs_after(entries, |i| last[i]);
+    let first = last_id(conn)?;
+    Ok(seqs.into_iter().zip((first + 1)..).collect())
 }
 
 /// The largest entry id (0: none).

@@ -670,10 +670,10 @@ pub fn sign(
             + 1;
         let mut s = step::sign(&notice, &before, statuses, deltas.clone(), seq, w)?;
         // The document is rendered while only this case's row is locked; the budget rows,
-        // which every signing of the programme and year takes, are locked after it, for the
-        // last few statements: signings of different cases do not queue behind a rendering.
+        // which every signing of the programme and year takes, are locked last, for two
+        // statements and the commit: signings of different cases do not queue behind a
+        // rendering, the updates of the case and the notice or the log's slots.
         let sha = freeze_document(conn, &s.notice, authority, w.now)?;
-        budgets::commit(conn, &before.row.programme_code, &deltas)?;
         s.notice_entry = s.notice_entry.with_state(
             ledger::notice(&notice, None),
             ledger::notice(&s.notice, Some(&sha)),
@@ -710,7 +710,10 @@ pub fn sign(
                 ap::clock_since.eq(r.clock_since),
             ))
             .execute(conn)?;
-        audit::append_all(conn, &[&s.case_entry, &s.notice_entry])?;
+        let entries = [&s.case_entry, &s.notice_entry];
+        let slots = audit::reserve(conn, &entries)?;
+        budgets::commit(conn, &before.row.programme_code, &deltas)?;
+        audit::append_reserved(conn, &entries, slots)?;
         Ok(s.notice)
     })
 }

@@ -64,9 +64,6 @@ impl Seal {
 /// PostgreSQL ("foerseal" in ASCII). Writers never take it.
 const SEAL_LOCK: i64 = 0x666f_6572_7365_616c;
 
-/// Entries read per page while sealing a round.
-const PAGE: i64 = 20_000;
-
 /// The last seal (`None`: nothing sealed yet).
 pub fn last(conn: &mut AnyConnection) -> QueryResult<Option<Seal>> {
     s::table
@@ -133,24 +130,18 @@ pub fn seal(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResult<Option<
         if to <= from {
             return Ok(None);
         }
+        // The round's entries by the (txid, id) index, then in id order here: a range scan
+        // of the round only, whatever the size of the log.
+        let mut round: Vec<(i64, String)> = a::table
+            .filter(a::txid.ge(from).and(a::txid.lt(to)))
+            .select((a::id, a::mac))
+            .load(conn)?;
+        round.sort_unstable_by_key(|(id, _)| *id);
         let mut digest = SealDigest::default();
-        let (mut first, mut last_id) = (None, 0);
-        loop {
-            let page: Vec<(i64, String)> = a::table
-                .filter(a::txid.ge(from).and(a::txid.lt(to)).and(a::id.gt(last_id)))
-                .order(a::id.asc())
-                .limit(PAGE)
-                .select((a::id, a::mac))
-                .load(conn)?;
-            for (id, mac) in &page {
-                digest.add(*id, mac);
-                first.get_or_insert(*id);
-                last_id = *id;
-            }
-            if (page.len() as i64) < PAGE {
-                break;
-            }
+        for (id, mac) in &round {
+            digest.add(*id, mac);
         }
+        let (first, last_id) = (round.first().map(|r| r.0), round.last().map_or(0, |r| r.0));
         let Some(first_event) = first else {
             return Ok(None);
         };

@@ -1103,6 +1103,8 @@ fn load_mode(
         for chunk in rx {
             let chunk = chunk?;
             execute(conn, &chunk.statements)?;
+            // A round per chunk: what the sealer holds in memory stays one chunk's entries.
+            finish_log(conn)?;
             done += chunk.cases;
             let c = chunk.counts;
             report.applications += c.applications;
