@@ -538,17 +538,20 @@ fn check_entry(run: &mut Run<'_>, e: &AuditEvent) {
     if e.record_type == ledger::NOTICE && e.action == "sign" {
         add_commitments(run, e);
     }
-    run.latest.set(&e.record_type, &e.record_key, &e.state_hash);
+    run.latest
+        .set(&e.record_type, &e.record_key, e.seq, &e.state_hash);
 }
 
-/// Per record type and key, the state hash of the record's last entry. Nested maps, so
+/// Per record type and key, the state hash of the record's last entry (the one with the
+/// highest `seq`: the log streams in id order, which within a record is `seq` order since a
+/// record's writes queue on its rows, but the replay does not rely on it). Nested maps, so
 /// that an entry of a known record is looked up by its borrowed texts and its hash copied
 /// into the buffer already there: no allocation per entry.
 #[derive(Default)]
-struct Latest(HashMap<String, HashMap<String, String>>);
+struct Latest(HashMap<String, HashMap<String, (i64, String)>>);
 
 impl Latest {
-    fn set(&mut self, record_type: &str, key: &str, hash: &str) {
+    fn set(&mut self, record_type: &str, key: &str, seq: i64, hash: &str) {
         if !self.0.contains_key(record_type) {
             self.0.insert(record_type.to_owned(), HashMap::new());
         }
@@ -556,18 +559,20 @@ impl Latest {
             return;
         };
         match of_type.get_mut(key) {
-            Some(h) => {
+            Some((s, h)) if *s < seq => {
+                *s = seq;
                 h.clear();
                 h.push_str(hash);
             }
+            Some(_) => {}
             None => {
-                of_type.insert(key.to_owned(), hash.to_owned());
+                of_type.insert(key.to_owned(), (seq, hash.to_owned()));
             }
         }
     }
 
     fn remove(&mut self, record_type: &str, key: &str) -> Option<String> {
-        self.0.get_mut(record_type)?.remove(key)
+        self.0.get_mut(record_type)?.remove(key).map(|(_, h)| h)
     }
 
     fn keys(&self) -> impl Iterator<Item = (String, String)> + '_ {
