@@ -542,7 +542,7 @@ impl Tracking {
                 if let Some((at, by)) = &self.early_start {
                     return Err(format!(
                         "early start was permitted on {} by {by}",
-                        at.date()
+                        super::calendar::german_date(*at)
                     ));
                 }
                 t.early_start = Some((now, actor.to_owned()));

@@ -115,6 +115,11 @@ impl Caller {
         }
     }
 
+    /// The German civil date of the request (Europe/Berlin), for every calendar decision.
+    pub fn today(&self) -> chrono::NaiveDate {
+        crate::domain::calendar::german_date(self.now)
+    }
+
     /// Runs the request's database work (`http::db`) with a pooled connection and the caller.
     pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
     where

@@ -112,7 +112,7 @@ pub async fn list(caller: Caller, query: web::Query<ListQuery>) -> Result<HttpRe
         Some(_) => return Err(ApiError::validation("level", "must be gemeinde or kreis")),
     };
     let valid_on = match q.valid_on.as_deref() {
-        None => Some(caller.now.date()),
+        None => Some(caller.today()),
         Some("all") => None,
         Some(d) => Some(
             NaiveDate::parse_from_str(d, "%Y-%m-%d")

@@ -477,7 +477,7 @@ pub async fn pipeline(
     let p = params.into_inner();
     let as_of = p
         .as_of
-        .unwrap_or_else(|| crate::domain::calendar::german_date(caller.now));
+        .unwrap_or_else(|| caller.today());
     let format = checked(p.format.as_deref(), &[("as_of", Some(as_of.year()))])?;
     let programme = p.programme.clone();
     let rows = caller

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde_json::{Value, json};
@@ -380,6 +380,12 @@ pub struct Writer<'a> {
 }
 
 impl Writer<'_> {
+    /// The German civil date of the write (Europe/Berlin): the day every calendar decision
+    /// of the write uses (today, the case number's year, the date of a notice).
+    pub fn today(&self) -> chrono::NaiveDate {
+        crate::domain::calendar::german_date(self.now)
+    }
+
     pub(crate) fn scope(&self) -> Scope<'_> {
         Scope::for_role(self.role, self.municipalities)
     }
@@ -625,7 +631,7 @@ pub fn create(
             if !violations.is_empty() {
                 return Err(WriteError::Invalid(violations));
             }
-            let year = w.now.year();
+            let year = crate::domain::calendar::german_year(w.now);
             let number = next_case_number(conn, case_number_prefix(programme_code), year)?;
             let (case, entry) = step::create(w.make_id(), number, programme_code, content, w)?;
             diesel::insert_into(ap::table)
@@ -780,7 +786,7 @@ pub fn apply_transition(
             Action::Submit => {
                 let terms = programme_terms(conn, &before.row.programme_code)?
                     .ok_or_else(|| corrupt("programme missing"))?;
-                let current = current_keys(conn, &before.content()?, w.now.date())?;
+                let current = current_keys(conn, &before.content()?, w.today())?;
                 Some((terms, current))
             }
             _ => None,

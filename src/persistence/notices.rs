@@ -548,7 +548,7 @@ pub fn document_facts(
         case_title: case.row.title.clone(),
         programme_name: programme.name.clone(),
         legal_basis: programme.legal_basis.clone(),
-        dated: signed_at.date(),
+        dated: crate::domain::calendar::german_date(signed_at),
         refers_to: n.refers_to_number.clone(),
         purpose: r.purpose.clone(),
         binding_years: r.binding_years,

@@ -319,7 +319,7 @@ pub(crate) fn transition_case(
     submit: Option<SubmitFacts<'_>>,
     w: &Writer<'_>,
 ) -> Result<(Case, Entry), WriteError> {
-    let today = w.now.date();
+    let today = w.today();
     let input = transition_input_violations(t.action, t.reason, t.response_due, today);
     if !input.is_empty() {
         return Err(WriteError::Invalid(input));

@@ -40,7 +40,7 @@ fn check_early_start(kind: NoticeKind, case: &Case) -> Result<(), WriteError> {
     {
         return Err(WriteError::Conflict(format!(
             "early start was permitted on {} by {by}",
-            at.date()
+            crate::domain::calendar::german_date(at)
         )));
     }
     Ok(())
@@ -69,14 +69,14 @@ fn delivery(
     rules: &[DeliveryRule],
     w: &Writer<'_>,
 ) -> Result<u32, WriteError> {
-    let posted = req.posted_on.unwrap_or(w.now.date());
+    let posted = req.posted_on.unwrap_or(w.today());
     match delivery_days(rules, posted) {
         Some(days) => Ok(days),
         // A day before the first rule (1900) lies before today, which `decide` refuses too;
         // without a rule for today the rules themselves are broken.
-        None if posted < w.now.date() => Err(WriteError::Invalid(vec![Violation {
+        None if posted < w.today() => Err(WriteError::Invalid(vec![Violation {
             field: "posted_on".into(),
-            message: format!("must not lie before today ({})", w.now.date()),
+            message: format!("must not lie before today ({})", w.today()),
         }])),
         None => Err(corrupt(format!("no delivery rule for {posted}")).into()),
     }
@@ -114,7 +114,7 @@ pub(crate) fn prepare(
             max_grant: terms.max_grant,
         },
         in_force: force_terms.as_ref(),
-        today: w.now.date(),
+        today: w.today(),
         delivery_days: days,
     };
     let d = decide(kind, req, &case_facts).map_err(WriteError::Invalid)?;
