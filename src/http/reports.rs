@@ -475,9 +475,7 @@ pub async fn pipeline(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_REPORTS)?;
     let p = params.into_inner();
-    let as_of = p
-        .as_of
-        .unwrap_or_else(|| caller.today());
+    let as_of = p.as_of.unwrap_or_else(|| caller.today());
     let format = checked(p.format.as_deref(), &[("as_of", Some(as_of.year()))])?;
     let programme = p.programme.clone();
     let rows = caller
