@@ -167,6 +167,14 @@ use super::money::euros_text as euros;
 /// lead among its partners, no municipality twice.
 pub fn draft_violations(c: &Content) -> Vec<Violation> {
     let mut out = Vec::new();
+    for (field, date) in [
+        ("project_start", c.project_start),
+        ("project_end", c.project_end),
+    ] {
+        if let Some(problem) = date.and_then(super::calendar::business_date_problem) {
+            out.push(v(field, problem));
+        }
+    }
     if let Err(too_much) = c.totals().amounts() {
         out.push(too_much);
     }
@@ -458,6 +466,25 @@ pub fn case_number(prefix: &str, year: i32, n: i32) -> String {
     format!("{prefix}-{year}-{n:04}")
 }
 
+/// A proof of use (Verwendungsnachweis) accounts for money spent in the grant period, so it is
+/// submitted once that period has begun; `grant_start` is the start of the period of the
+/// notice in force.
+pub fn proof_before_grant_period(
+    grant_start: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Option<Violation> {
+    match grant_start {
+        Some(start) if today < start => Some(v(
+            "action",
+            format!(
+                "a proof of use is submitted once the grant period has begun ({start}); \
+                 today is {today}"
+            ),
+        )),
+        _ => None,
+    }
+}
+
 /// What a lifecycle action needs besides the case: an information request says what is
 /// needed and by when; returning a proof of use says why.
 pub fn transition_input_violations(
@@ -493,7 +520,11 @@ pub fn transition_input_violations(
                 Some(d) if d <= today => {
                     out.push(v("response_due", format!("must lie after today ({today})")))
                 }
-                Some(_) => {}
+                Some(d) => {
+                    if let Some(problem) = super::calendar::business_date_problem(d) {
+                        out.push(v("response_due", problem));
+                    }
+                }
             }
         }
         Action::ReturnProof if !has_reason => {

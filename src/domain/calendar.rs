@@ -131,6 +131,23 @@ pub fn next_working_day(mut d: NaiveDate) -> NaiveDate {
     d
 }
 
+/// The years a business date may lie in: a posting day, a project or grant period, a
+/// deadline, an interest start. Nothing of this programme lies before 2000 or after 2100; a
+/// date outside them is a typing error, and refusing it keeps every computation on it (a
+/// deadline, interest, a PDF) in range.
+pub const BUSINESS_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+/// Why `d` is no business date (`BUSINESS_YEARS`), or `None`.
+pub fn business_date_problem(d: NaiveDate) -> Option<String> {
+    (!BUSINESS_YEARS.contains(&d.year())).then(|| {
+        format!(
+            "must lie between {}-01-01 and {}-12-31",
+            BUSINESS_YEARS.start(),
+            BUSINESS_YEARS.end()
+        )
+    })
+}
+
 /// The day a posted notice is deemed delivered: `days` days after posting (§ 41 (2) VwVfG;
 /// the number of days is dated configuration, see `DeliveryRule`). The deemed day itself is
 /// not moved to a working day: § 31 (3) VwVfG concerns the end of periods.

@@ -242,6 +242,8 @@ pub struct CaseFacts<'a> {
     pub reclaimed: Money,
     pub programme: ProgrammeLimits,
     pub in_force: Option<&'a InForce>,
+    /// The planned project period (the application's start and end).
+    pub project: Option<(NaiveDate, NaiveDate)>,
     pub today: NaiveDate,
     /// § 41 (2) VwVfG days in force on the posting day.
     pub delivery_days: u32,
@@ -349,13 +351,15 @@ pub fn allocation_deltas(old: &[(i32, Money)], new: &[(i32, Money)]) -> Vec<(i32
 }
 
 /// Checks the requested allocation: unique years from the grant period's start year on,
-/// adding up exactly to the grant.
+/// adding up exactly to the grant, and nothing more for a fiscal year that has closed.
 fn checked_allocations(
     requested: &[(i32, Money)],
     granted: Money,
     first_year: Option<i32>,
+    facts: &CaseFacts<'_>,
     out: &mut Vec<Violation>,
 ) -> Vec<(i32, Money)> {
+    check_closed_years(requested, facts, out);
     let mut years: Vec<i32> = requested.iter().map(|(y, _)| *y).collect();
     years.sort_unstable();
     years.dedup();
@@ -390,6 +394,38 @@ fn checked_allocations(
     sorted.sort_by_key(|(y, _)| *y);
     sorted.retain(|(_, m)| m.cents() > 0);
     sorted
+}
+
+/// Annuality (§ 45 (1) LHO): a fiscal year before the current one has closed, so a notice
+/// allocates nothing to it beyond what the notice in force already allocated there.
+fn check_closed_years(requested: &[(i32, Money)], facts: &CaseFacts<'_>, out: &mut Vec<Violation>) {
+    let current = facts.today.year();
+    let in_force = |y: i32| -> i64 {
+        facts.in_force.map_or(0, |f| {
+            f.allocations
+                .iter()
+                .filter(|(x, _)| *x == y)
+                .map(|(_, m)| m.cents())
+                .sum()
+        })
+    };
+    let mut closed: Vec<i32> = requested
+        .iter()
+        .filter(|(y, m)| *y < current && m.cents() > in_force(*y))
+        .map(|(y, _)| *y)
+        .collect();
+    closed.sort_unstable();
+    closed.dedup();
+    for y in closed {
+        let kept = super::money::euros_text(in_force(y));
+        out.push(violation(
+            "allocations",
+            format!(
+                "the fiscal year {y} has closed (§ 45 (1) LHO): it keeps at most the {kept} \
+                 allocated to it before; allocate to {current} or later"
+            ),
+        ));
+    }
 }
 
 /// The financing terms of a grant or amendment: the request's, else the ones in force, else
@@ -644,6 +680,77 @@ fn checked_posted_on(
     }
 }
 
+/// How far ahead of today a notice may be dated for posting.
+pub const MAX_POSTING_AHEAD_DAYS: u64 = 90;
+/// The longest grant period (Bewilligungszeitraum), in years.
+pub const MAX_GRANT_PERIOD_YEARS: u32 = 10;
+
+/// Every date of the request within `calendar::BUSINESS_YEARS`, and the posting day at most
+/// `MAX_POSTING_AHEAD_DAYS` ahead: each violation names its field.
+fn check_date_bounds(r: &NoticeRequest, today: NaiveDate, out: &mut Vec<Violation>) {
+    let dates = [
+        ("posted_on", r.posted_on),
+        ("grant_period_start", r.grant_period_start),
+        ("grant_period_end", r.grant_period_end),
+        ("proof_due", r.proof_due),
+        ("interest_from", r.interest_from),
+        ("reclaim_due", r.reclaim_due),
+    ];
+    for (field, date) in dates {
+        if let Some(problem) = date.and_then(super::calendar::business_date_problem) {
+            out.push(violation(field, problem));
+        }
+    }
+    let latest = today.checked_add_days(chrono::Days::new(MAX_POSTING_AHEAD_DAYS));
+    if let (Some(p), Some(latest)) = (r.posted_on, latest)
+        && p > latest
+        && out.iter().all(|v| v.field != "posted_on")
+    {
+        out.push(violation(
+            "posted_on",
+            format!("must not lie more than {MAX_POSTING_AHEAD_DAYS} days after today ({latest} at the latest)"),
+        ));
+    }
+}
+
+/// The grant period against the planned project period: the two overlap, and the grant
+/// period is at most `MAX_GRANT_PERIOD_YEARS` long.
+fn check_period(
+    (start, end): (NaiveDate, NaiveDate),
+    project: Option<(NaiveDate, NaiveDate)>,
+    out: &mut Vec<Violation>,
+) {
+    if start
+        .checked_add_months(chrono::Months::new(12 * MAX_GRANT_PERIOD_YEARS))
+        .is_none_or(|limit| end > limit)
+    {
+        out.push(violation(
+            "grant_period_end",
+            format!("the grant period may not exceed {MAX_GRANT_PERIOD_YEARS} years"),
+        ));
+    }
+    let Some((p_start, p_end)) = project else {
+        return;
+    };
+    if start > p_end {
+        out.push(violation(
+            "grant_period_start",
+            format!(
+                "the grant period must overlap the planned project period {p_start} to \
+                 {p_end}; it starts after the project ends"
+            ),
+        ));
+    } else if end < p_start {
+        out.push(violation(
+            "grant_period_end",
+            format!(
+                "the grant period must overlap the planned project period {p_start} to \
+                 {p_end}; it ends before the project starts"
+            ),
+        ));
+    }
+}
+
 /// The rules on the texts and the binding period that hold for every kind.
 fn check_texts(kind: NoticeKind, r: &NoticeRequest, out: &mut Vec<Violation>) {
     for (field, text) in [("reason", &r.reason), ("purpose", &r.purpose)] {
@@ -704,6 +811,11 @@ pub fn decide(
     facts: &CaseFacts<'_>,
 ) -> Result<Decided, Vec<Violation>> {
     let mut out = Vec::new();
+    check_date_bounds(r, facts.today, &mut out);
+    if !out.is_empty() {
+        // Nothing is computed on a date out of bounds (deadlines, interest, the PDF).
+        return Err(out);
+    }
     let posted_on = checked_posted_on(r, facts, &mut out);
     check_texts(kind, r, &mut out);
     foreign_fields(kind, r, &mut out);
@@ -745,8 +857,11 @@ fn decide_grant(
     let granted = set_grant(facts, terms, &lines, d, out);
     let first_year = period.map(|(s, _)| s.year());
     d.allocations = match &r.allocations {
-        Some(a) => checked_allocations(a, granted, first_year, out),
-        None => first_year.map(|y| vec![(y, granted)]).unwrap_or_default(),
+        Some(a) => checked_allocations(a, granted, first_year, facts, out),
+        // The first fiscal year of the period that is still open (§ 45 (1) LHO).
+        None => first_year
+            .map(|y| vec![(y.max(facts.today.year()), granted)])
+            .unwrap_or_default(),
     };
     d.lines = lines;
 }
@@ -779,7 +894,7 @@ fn decide_amendment(
     }
     let first_year = period.map(|(s, _)| s.year());
     d.allocations = match (&r.allocations, facts.in_force) {
-        (Some(a), _) => checked_allocations(a, granted, first_year, out),
+        (Some(a), _) => checked_allocations(a, granted, first_year, facts, out),
         (None, Some(f)) if granted <= f.granted => reduce_allocations(&f.allocations, granted),
         (None, _) => {
             out.push(violation(
@@ -849,6 +964,9 @@ fn decide_grant_dates(
 ) -> Option<(NaiveDate, NaiveDate)> {
     let in_force = facts.in_force;
     let period = grant_period(r, in_force, out);
+    if let Some(p) = period {
+        check_period(p, facts.project, out);
+    }
     d.grant_period = period;
     d.proof_due = r
         .proof_due
@@ -938,7 +1056,7 @@ fn decide_final(
     d.binding_years = f.binding_years;
     d.purpose = d.purpose.take().or_else(|| f.purpose.clone());
     d.allocations = match &r.allocations {
-        Some(a) => checked_allocations(a, granted, None, out),
+        Some(a) => checked_allocations(a, granted, None, facts, out),
         None => reduce_allocations(&f.allocations, granted),
     };
     d.lines = lines;
@@ -1175,6 +1293,7 @@ mod tests {
                 max_grant: None,
             },
             in_force,
+            project: Some((d("2027-01-01"), d("2028-12-31"))),
             today: d("2026-11-22"),
             delivery_days: 3,
         }

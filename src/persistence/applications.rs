@@ -794,7 +794,13 @@ pub fn apply_transition(
         let submit = facts
             .as_ref()
             .map(|(terms, current)| step::SubmitFacts { terms, current });
-        let (after, entry) = step::transition_case(&before, t, submit, w)?;
+        let grant_start = match t.action {
+            Action::SubmitProof => {
+                super::notices::in_force(conn, id)?.and_then(|n| n.row.grant_period_start)
+            }
+            _ => None,
+        };
+        let (after, entry) = step::transition_case(&before, t, submit, grant_start, w)?;
         // One conditional UPDATE, as `bump_version` does it: zero rows means someone else
         // changed the case first.
         let r = &after.row;

@@ -18,11 +18,12 @@ use super::steps::notice as step;
 use super::{AnyConnection, audit, budgets, ledger, write_tx};
 use crate::document::{Authority, DocLine, NoticeFacts, Recipient};
 use crate::domain::calendar::DeliveryRule;
-use crate::domain::calendar::finality;
+use crate::domain::calendar::{deemed_delivery, finality};
 use crate::domain::notice::NoticeStatus;
 use crate::domain::notice::{
     CaseLine, DecidedLine, GrantTerms, InForce, NoticeKind, NoticeLine, NoticeRequest,
 };
+use crate::domain::payment::PayoutTerms;
 use crate::domain::{FinancingType, Money};
 
 pub const RECORD_TYPE: &str = "notice";
@@ -127,6 +128,23 @@ impl Notice {
     /// This notice as the one in force for a later notice.
     pub(crate) fn as_in_force(&self) -> Option<InForce> {
         in_force_of(&self.row, &self.lines, &self.allocations)
+    }
+
+    /// When this notice, as the one in force, lets its money flow: from its deemed delivery,
+    /// per fiscal year as it allocates it (`domain::payment::payout_refusal`).
+    pub(crate) fn payout_terms(&self) -> Option<PayoutTerms> {
+        Some(PayoutTerms {
+            notice: self
+                .row
+                .number
+                .clone()
+                .unwrap_or_else(|| self.row.id.clone()),
+            effective_on: deemed_delivery(
+                self.row.posted_on,
+                u32::try_from(self.row.delivery_days).ok()?,
+            )?,
+            allocations: self.allocation_pairs(),
+        })
     }
 
     /// What the audit log records of a notice.

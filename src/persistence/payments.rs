@@ -181,7 +181,10 @@ fn release(
     row: &PaymentRow,
     w: &Writer<'_>,
 ) -> Result<PaymentRow, WriteError> {
-    let r = step::release(case, row, w)?;
+    let terms = super::notices::in_force(conn, &row.application_id)?
+        .as_ref()
+        .and_then(super::notices::Notice::payout_terms);
+    let r = step::release(case, row, terms.as_ref(), w)?;
     let x = row.amount_cents;
     // The guard: `paid + x <= granted` in the statement itself, under the row lock.
     let n = diesel::update(

@@ -528,8 +528,11 @@ impl Play<'_, '_> {
                 d.grant
             )));
         }
-        if period_start.year() < period_end.year() && self.rng.chance(60) {
-            req.allocations = Some(split_years(granted, period_start, period_end)?);
+        // Annuality: no allocation to a fiscal year that closed before the signing (an early
+        // start may have begun the period in the year before).
+        let alloc_start = period_start.max(decided_on);
+        if alloc_start.year() < period_end.year() && self.rng.chance(60) {
+            req.allocations = Some(split_years(granted, alloc_start, period_end)?);
         }
         self.notice(t.prepared, t.decision, NoticeKind::Grant, &req)?;
         Ok((t.decision, period_end))
@@ -589,9 +592,12 @@ impl Play<'_, '_> {
             let p = r + self.rng.range(DAY / 4, gap);
             let x = p + self.rng.range(DAY / 4, gap);
             let granted = self.sim.case.row.granted_cents.map_or(0, Money::cents);
-            let amount = (granted * bp / 10_000 / 100 * 100)
-                .min(self.sim.payment_room())
-                .max(1);
+            // Annuality: a tranche takes at most what the allocations of its year allow.
+            let room = self.sim.payment_room_in(self.date(x).year());
+            let amount = (granted * bp / 10_000 / 100 * 100).min(room);
+            if amount <= 0 {
+                continue;
+            }
             self.payment((r, p, x), amount, text::TRANCHE)?;
             first_paid.get_or_insert(self.date(x));
             cursor = x;
@@ -689,7 +695,10 @@ impl Play<'_, '_> {
             let r = s + self.rng.range(5 * DAY, 20 * DAY);
             let p = r + self.rng.range(DAY / 2, 4 * DAY);
             let x = p + self.rng.range(DAY / 2, 4 * DAY);
-            self.payment((r, p, x), rest, text::FINAL_PAYMENT)?;
+            let rest = rest.min(self.sim.payment_room_in(self.date(x).year()));
+            if rest > 0 {
+                self.payment((r, p, x), rest, text::FINAL_PAYMENT)?;
+            }
         }
         Ok(())
     }

@@ -15,7 +15,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 use super::rng::Rng;
 use crate::domain::application::{Content, ProgrammeTerms};
-use crate::domain::calendar::DeliveryRule;
+use crate::domain::calendar::{DeliveryRule, german_date};
 use crate::domain::notice::{NoticeKind, NoticeRequest};
 use crate::domain::payment::PaymentStatus;
 use crate::domain::{Action, Money, Role};
@@ -389,15 +389,17 @@ impl<'e> Sim<'e> {
         };
         let terms = self
             .env
-            .terms_on(&self.case.row.programme_code, at.date())?;
+            .terms_on(&self.case.row.programme_code, german_date(at))?;
         let current: HashSet<String> = self.case.members.iter().map(|m| m.ags.clone()).collect();
         let submit = SubmitFacts {
             terms,
             current: &current,
         };
         let w = actor.writer(at, None);
-        let (case, entry) = case_step::transition_case(&self.case, &t, Some(submit), &w)
-            .map_err(|e| refused(action.as_str(), e))?;
+        let grant_start = self.in_force().and_then(|n| n.row.grant_period_start);
+        let (case, entry) =
+            case_step::transition_case(&self.case, &t, Some(submit), grant_start, &w)
+                .map_err(|e| refused(action.as_str(), e))?;
         let op = Op::Transition {
             action,
             reason: reason.map(str::to_owned),
@@ -519,6 +521,20 @@ impl<'e> Sim<'e> {
             - self.open_payments()
     }
 
+    /// What the notice in force lets be paid by the end of fiscal year `year` beyond what is
+    /// paid or requested (`domain::payment::payout_refusal`'s annuality).
+    pub(crate) fn payment_room_in(&self, year: i32) -> i64 {
+        let allocated: i64 = self.in_force().map_or(0, |n| {
+            n.allocation_pairs()
+                .iter()
+                .filter(|(y, _)| *y <= year)
+                .map(|(_, m)| m.cents())
+                .sum()
+        });
+        let room = allocated - self.case.row.paid_cents.cents() - self.open_payments();
+        room.min(self.payment_room())
+    }
+
     /// `persistence::payments::request` (lead applicant); returns the request's index.
     pub(crate) fn request_payment(
         &mut self,
@@ -555,7 +571,9 @@ impl<'e> Sim<'e> {
                 payment_step::prepare(&self.case, row, &w).map_err(|e| refused("payout", e))?;
             (None, payment, vec![entry])
         } else {
-            let r = payment_step::release(&self.case, row, &w).map_err(|e| refused("payout", e))?;
+            let terms = self.in_force().and_then(Notice::payout_terms);
+            let r = payment_step::release(&self.case, row, terms.as_ref(), &w)
+                .map_err(|e| refused("payout", e))?;
             (Some(r.case), r.payment, r.entries.to_vec())
         };
         self.step(at, actor, &payment.id, None, Op::Payout);

@@ -4,11 +4,12 @@
 
 use std::collections::HashSet;
 
+use chrono::NaiveDate;
 use serde_json::{Value, json};
 
 use crate::domain::application::{
     Content, Member, ProgrammeTerms, Violation, WHOLE_SHARE_BP, draft_violations,
-    submission_violations, transition_input_violations,
+    proof_before_grant_period, submission_violations, transition_input_violations,
 };
 use crate::domain::{Action, Money, Refusal, Status, transition};
 use crate::persistence::applications::{
@@ -309,7 +310,8 @@ pub(crate) struct SubmitFacts<'a> {
     pub current: &'a HashSet<String>,
 }
 
-/// A lifecycle action: the transition function decides (403 for the wrong role before
+/// A lifecycle action (`grant_start`: the grant period's start of the notice in force, for a
+/// proof of use): the transition function decides (403 for the wrong role before
 /// anything else), then the lead applicant, the `If-Match` version, the status, the actual
 /// costs and, for a submission, the submit rules (`submit` must be given then); the clock and
 /// the tracking move on.
@@ -317,6 +319,7 @@ pub(crate) fn transition_case(
     before: &Case,
     t: &TransitionRequest<'_>,
     submit: Option<SubmitFacts<'_>>,
+    grant_start: Option<NaiveDate>,
     w: &Writer<'_>,
 ) -> Result<(Case, Entry), WriteError> {
     let today = w.today();
@@ -337,6 +340,11 @@ pub(crate) fn transition_case(
     let actual = actual_cost_violations(t.action, before.lines.len(), t.actual_costs);
     if !actual.is_empty() {
         return Err(WriteError::Invalid(actual));
+    }
+    if t.action == Action::SubmitProof
+        && let Some(early) = proof_before_grant_period(grant_start, today)
+    {
+        return Err(WriteError::Invalid(vec![early]));
     }
     if t.action == Action::Submit {
         let facts = submit.ok_or_else(|| corrupt("submit rules without their facts"))?;

@@ -114,6 +114,7 @@ pub(crate) fn prepare(
             max_grant: terms.max_grant,
         },
         in_force: force_terms.as_ref(),
+        project: case.row.project_start.zip(case.row.project_end),
         today: w.today(),
         delivery_days: days,
     };

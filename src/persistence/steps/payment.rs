@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::domain::application::Violation;
 use crate::domain::calendar::german_year;
 use crate::domain::money::euros_text as euros;
-use crate::domain::payment::PaymentStatus;
+use crate::domain::payment::{PaymentStatus, PayoutTerms, payout_refusal};
 use crate::domain::{Money, Role, Status};
 use crate::persistence::applications::{self as cases, Case, WriteError, Writer};
 use crate::persistence::audit::Entry;
@@ -148,12 +148,14 @@ pub(crate) struct Release {
     pub entries: [Entry; 2],
 }
 
-/// An approver who did not prepare it releases a prepared payout, if the case is payable and
-/// the grant covers it; the money counts as paid on the day (and German fiscal year) of
-/// release.
+/// An approver who did not prepare it releases a prepared payout, if the case is payable, the
+/// grant covers it and the notice in force lets the money flow today (`payout_refusal`: its
+/// deemed delivery and its fiscal years); the money counts as paid on the day (and German
+/// fiscal year) of release.
 pub(crate) fn release(
     case: &Case,
     row: &PaymentRow,
+    terms: Option<&PayoutTerms>,
     w: &Writer<'_>,
 ) -> Result<Release, WriteError> {
     if row.prepared_by.as_deref() == Some(w.subject) {
@@ -166,6 +168,12 @@ pub(crate) fn release(
     check_payable(case)?;
     let x = row.amount_cents;
     let paid = case.row.paid_cents;
+    let terms = terms.ok_or_else(|| {
+        WriteError::Conflict("the case has no signed grant notice in force".into())
+    })?;
+    if let Some(refusal) = payout_refusal(terms, w.today(), paid, x) {
+        return Err(WriteError::Conflict(refusal));
+    }
     let paid_after = add(paid, x)?;
     match case.row.granted_cents {
         Some(granted) if paid_after <= granted => {}
