@@ -50,6 +50,16 @@ impl RequestClock {
         self.set(Mode::Shifted(by));
     }
 
+    /// Moves the clock `by` ahead of where it is: a fixed clock stays fixed, later.
+    pub fn advance(&self, by: Duration) {
+        let mut mode = self.mode.write().unwrap_or_else(|e| e.into_inner());
+        *mode = match *mode {
+            Mode::System => Mode::Shifted(by),
+            Mode::Fixed(t) => Mode::Fixed(t + by),
+            Mode::Shifted(d) => Mode::Shifted(d + by),
+        };
+    }
+
     /// Back to the system clock.
     pub fn reset(&self) {
         self.set(Mode::System);

@@ -20,9 +20,9 @@ pub(crate) const LANGENSALZA: &str = "16064003";
 /// Eisenach as a kreisfreie Stadt: in the register, but valid only until 2021-06-30.
 pub(crate) const EISENACH_OLD: &str = "16056000";
 
-/// Today (UTC) plus `offset` days, as `YYYY-MM-DD`.
+/// Today (the server's German date, `helpers::today`) plus `offset` days, as `YYYY-MM-DD`.
 pub(crate) fn day(offset: i64) -> String {
-    (Utc::now().date_naive() + Duration::days(offset)).to_string()
+    (crate::helpers::today() + Duration::days(offset)).to_string()
 }
 
 pub(crate) fn etag(version: i64) -> String {
@@ -277,7 +277,7 @@ pub(crate) fn list_ids(app: &TestApp, query: &str, token: &str) -> Vec<String> {
 }
 
 pub(crate) fn year() -> i32 {
-    Utc::now().year()
+    crate::helpers::today().year()
 }
 
 /// Every action name the API knows, the notice-driven ones included.

@@ -277,6 +277,13 @@ impl TestApp {
     /// Another server on this app's database with the same settings but its own pool, port
     /// and workers, as a second instance behind a load balancer would be. The database is
     /// removed when the last of the two is dropped.
+    /// Lets `days` days pass for this app and this test: the server's clock moves ahead, and
+    /// `today()` (so the fixtures' `day()` and `year()`) follows.
+    pub fn advance_days(&self, days: i64) {
+        DAYS_AHEAD.set(DAYS_AHEAD.get() + days);
+        self.clock().advance(chrono::Duration::days(days));
+    }
+
     /// The clock the in-process server reads each request's instant from.
     pub fn clock(&self) -> &RequestClock {
         &self
@@ -942,4 +949,16 @@ impl TestApp {
     pub fn watch_db(&self) -> DbWatch {
         DbWatch { conn: self.db() }
     }
+}
+
+thread_local! {
+    /// The days this test's thread advanced its app's clock (`TestApp::advance_days`).
+    static DAYS_AHEAD: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+}
+
+/// The German civil date (Europe/Berlin) the test's server sees as today: the system's, plus
+/// the days the test advanced its app's clock.
+pub fn today() -> chrono::NaiveDate {
+    let now = chrono::Utc::now().naive_utc() + chrono::Duration::days(DAYS_AHEAD.get());
+    foerderakte::domain::calendar::german_date(now)
 }

@@ -26,6 +26,7 @@ mod errors;
 mod instances;
 mod layering;
 mod migrations;
+mod money_over_time;
 mod municipalities;
 mod notices;
 mod operations;

@@ -132,6 +132,9 @@ pub(crate) fn approved_case(app: &TestApp) -> (String, Value) {
         app.get_application(&id, &app.caseworker()).json()["status"],
         "approved"
     );
+    // The grant takes effect on its deemed delivery, the fourth day after posting (§ 41 (2),
+    // § 43 (1) VwVfG): the test's time moves there, so that its money may flow.
+    app.advance_days(4);
     (id, signed)
 }
 
@@ -1088,7 +1091,9 @@ fn an_amendment_changes_the_grant_in_force_and_the_budget_but_not_the_status() {
         409,
         None,
     );
-    // Below what has been paid: a revocation is needed.
+    // Below what has been paid: a revocation is needed. (The money waits for the
+    // amendment's deemed delivery.)
+    app.advance_days(4);
     pay(&app, &id, "31000.00");
     let paid = snapshot(&app, &id);
     let below = with(
@@ -1230,7 +1235,7 @@ pub(crate) fn one_notice_signed_by_ten_and_two_notices_of_one_case_decide_once(a
 
 /// The text `pdftotext` reads from a PDF; `None` if it is not installed (CI sets
 /// `FA_REQUIRE_PDFTOTEXT=1` and installs it, so there it is never skipped).
-fn pdf_text(pdf: &[u8]) -> Option<String> {
+pub(crate) fn pdf_text(pdf: &[u8]) -> Option<String> {
     let required = std::env::var("FA_REQUIRE_PDFTOTEXT").is_ok_and(|v| v == "1");
     let path = std::env::temp_dir().join(format!("fa-notice-{}.pdf", uuid_like()));
     std::fs::write(&path, pdf).expect("writes the PDF");

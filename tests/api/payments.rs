@@ -290,6 +290,8 @@ fn prepared_payouts_released_at_once_pay_exactly_what_fits_into_the_grant() {
     );
     assert_eq!(amendment["granted_amount"], "32000.00");
     sign(&app, &nid_of(&amendment));
+    // Payouts wait for the amendment in force to take effect (its deemed delivery).
+    app.advance_days(4);
     let before = state(&app, &id);
 
     let answers = race(pids.len(), |i| app.payout(&pids[i], &approver));

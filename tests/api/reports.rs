@@ -144,6 +144,8 @@ fn three_cases(app: &TestApp) -> (String, String, String) {
     ));
     drive(app, &joint, &lead, &["submit", "start_review"]);
     sign(app, &nid_of(&prepare(app, &joint, &partial_grant_body())));
+    // The grant's money flows from its deemed delivery on (§ 41 (2), § 43 (1) VwVfG).
+    app.advance_days(4);
     pay(app, &joint, "10000.01");
     let open = id_of(&create(app, &lead, &draft_body(LEAD)));
     drive(app, &open, &lead, &["submit"]);
@@ -339,6 +341,7 @@ fn the_pipeline_budget_and_processing_times_follow_the_cases() {
     // UTC the two differ).
     let noon = Utc::now().date_naive().and_hms_opt(11, 0, 0).unwrap();
     app.clock().fix(noon);
+    let before_the_cases = day(-1);
     let (single, _joint, open) = three_cases(&app);
     let approver = app.approver();
     // Today: one case open (submitted); the two approved ones are no longer open.
@@ -352,10 +355,11 @@ fn the_pipeline_budget_and_processing_times_follow_the_cases() {
         today["rows"],
         json!([{"status": "submitted", "count": 1, "requested": "42000.00"}])
     );
-    // Yesterday nothing had been submitted yet: the history, not today's state, decides.
+    // The day before the cases nothing had been submitted yet: the history, not today's
+    // state, decides.
     let yesterday = get_json(
         &app,
-        &format!("/api/v1/reports/pipeline?as_of={}", day(-1)),
+        &format!("/api/v1/reports/pipeline?as_of={before_the_cases}"),
         &approver,
     );
     assert_eq!(yesterday["open"], 0, "{yesterday}");

@@ -1,0 +1,248 @@
+//! Money over time (issue 15): when a grant's money may flow (deemed delivery, fiscal years),
+//! dates that make sense, and the German civil day behind every calendar decision.
+
+use chrono::NaiveDate;
+use serde_json::{Value, json};
+
+use crate::applications::{
+    LEAD, act, action_body, case_in, create, day, draft_body, id_of, with, year,
+};
+use crate::helpers::{TestApp, spawn_app, today};
+use crate::notices::{
+    grant_body, nid_of, partial_grant_body, prepare, refused, set_budget, sign, snapshot,
+};
+
+/// Requests `amount` as the lead and has the caseworker prepare it; returns the request's id.
+fn prepared_payout(app: &TestApp, id: &str, amount: &str) -> String {
+    let r = app.request_payment(id, &app.applicant(&[LEAD]), &json!({ "amount": amount }));
+    assert_eq!(r.status, 201, "request {amount}: {}", r.body);
+    let pid = id_of(&r.json());
+    let r = app.payout(&pid, &app.caseworker());
+    assert_eq!(r.status, 200, "prepare {amount}: {}", r.body);
+    pid
+}
+
+/// Days from the test's today to 2 January of `year`.
+fn days_until_january(year: i32) -> i64 {
+    let target = NaiveDate::from_ymd_opt(year, 1, 2).unwrap();
+    (target - today()).num_days()
+}
+
+fn detail(r: &crate::helpers::Resp) -> String {
+    r.json()["detail"].as_str().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn a_grant_pays_from_its_deemed_delivery_on_and_each_fiscal_year_up_to_its_allocations() {
+    let app = spawn_app();
+    let approver = app.approver();
+    let (y1, y2) = (year() + 1, year() + 2);
+    set_budget(&app, y1, "1000000.00");
+    set_budget(&app, y2, "1000000.00");
+    let id = case_in(&app, "in_review");
+    // 40,000.00 granted: 30,000.00 allocated to next year, 10,000.00 to the year after.
+    let body = with(
+        partial_grant_body(),
+        json!({
+            "grant_period_end": day(800),
+            "allocations": [
+                {"fiscal_year": y1, "amount": "30000.00"},
+                {"fiscal_year": y2, "amount": "10000.00"},
+            ],
+        }),
+    );
+    let grant = sign(&app, &nid_of(&prepare(&app, &id, &body)));
+    assert_eq!(grant["granted_amount"], "40000.00", "{grant}");
+    // Posted today: deemed delivered on the fourth day (§ 41 (2) VwVfG since 2025).
+    let delivered = day(4);
+    let pid = prepared_payout(&app, &id, "30000.00");
+    let r = app.payout(&pid, &approver);
+    refused("before the deemed delivery", &r, 409, None);
+    assert!(detail(&r).contains(&delivered), "{}", r.body);
+    // On the day of delivery the date allows it; the money of next year still waits.
+    app.advance_days(4);
+    assert_eq!(day(0), delivered);
+    if year() < y1 {
+        let r = app.payout(&pid, &approver);
+        refused("this year's share is nothing", &r, 409, None);
+        assert!(
+            detail(&r).contains(&format!("fiscal year {y1}")),
+            "{}",
+            r.body
+        );
+    }
+    // In next year's January the 30,000.00 go through, the next cent does not.
+    app.advance_days(days_until_january(y1));
+    let r = app.payout(&pid, &approver);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let paid_at = r.json()["paid_at"].as_str().unwrap_or_default().to_owned();
+    assert!(paid_at.starts_with(&format!("{y1}-01-0")), "{}", r.body);
+    let rest = prepared_payout(&app, &id, "10000.00");
+    let before = snapshot(&app, &id);
+    let r = app.payout(&rest, &approver);
+    refused("the year after's share", &r, 409, None);
+    assert!(
+        detail(&r).contains(&format!("fiscal year {y2}")),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        snapshot(&app, &id),
+        before,
+        "a refused payout writes nothing"
+    );
+    // The year after, the rest.
+    app.advance_days(days_until_january(y2));
+    let r = app.payout(&rest, &approver);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let case = app.get_application(&id, &app.caseworker()).json();
+    assert_eq!(case["paid_amount"], "40000.00", "{case}");
+}
+
+/// Prepares `body` for the case and asserts 422 naming `field`, with nothing written.
+fn refused_notice(app: &TestApp, id: &str, what: &str, body: &Value, field: &str) {
+    let before = snapshot(app, id);
+    let r = app.prepare_notice(id, &app.caseworker(), body);
+    refused(what, &r, 422, Some(field));
+    assert_eq!(snapshot(app, id), before, "{what}: nothing written");
+}
+
+#[test]
+fn closed_years_periods_beside_the_project_and_dates_out_of_bounds_are_422_naming_the_field() {
+    let app = spawn_app();
+    set_budget(&app, year(), "1000000.00");
+    let id = case_in(&app, "in_review");
+    let last_year = year() - 1;
+    let cases: [(&str, Value, &str); 5] = [
+        (
+            "an allocation to last year",
+            json!({
+                "grant_period_start": format!("{last_year}-06-01"),
+                "allocations": [{"fiscal_year": last_year, "amount": "40000.00"}],
+            }),
+            "allocations",
+        ),
+        (
+            "a grant period after the project",
+            json!({"grant_period_start": day(400), "grant_period_end": day(500)}),
+            "grant_period_start",
+        ),
+        (
+            "a grant period of more than ten years",
+            json!({"grant_period_end": day(3660 + 5)}),
+            "grant_period_end",
+        ),
+        (
+            "a posting day in the year 262142",
+            json!({"posted_on": "+262142-12-31"}),
+            "posted_on",
+        ),
+        (
+            "a posting day a year ahead",
+            json!({"posted_on": day(366)}),
+            "posted_on",
+        ),
+    ];
+    for (what, change, field) in cases {
+        let body = with(partial_grant_body(), change);
+        refused_notice(&app, &id, what, &body, field);
+    }
+    // A project period out of bounds is refused as a draft already.
+    let r = app.create_application(
+        &app.applicant(&[LEAD]),
+        &with(draft_body(LEAD), json!({"project_end": "2101-01-01"})),
+    );
+    refused("a project ending in 2101", &r, 422, Some("project_end"));
+}
+
+#[test]
+fn a_proof_of_use_waits_for_the_grant_period_to_begin() {
+    let app = spawn_app();
+    set_budget(&app, year(), "1000000.00");
+    set_budget(&app, year() + 1, "1000000.00");
+    let id = case_in(&app, "in_review");
+    // The project starts in 60 days; the grant period in 30.
+    let body = grant_body(json!({"grant_period_start": day(30), "grant_period_end": day(365)}));
+    sign(&app, &nid_of(&prepare(&app, &id, &body)));
+    let lead = app.applicant(&[LEAD]);
+    let before = snapshot(&app, &id);
+    let r = act(&app, &id, &lead, &action_body("submit_proof"));
+    refused("a proof before the grant period", &r, 422, Some("action"));
+    assert!(
+        detail(&r).contains(&day(30)) || r.body.contains(&day(30)),
+        "{}",
+        r.body
+    );
+    assert_eq!(snapshot(&app, &id), before);
+    app.advance_days(30);
+    let r = act(&app, &id, &lead, &action_body("submit_proof"));
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// Under a clock at 2026-12-31 23:30 UTC it is already 1 January 2027 in Erfurt: the case is
+/// numbered and counted for 2027, and its notice is dated 01.01.2027.
+#[test]
+fn at_half_past_eleven_utc_on_new_years_eve_the_case_and_its_notice_belong_to_the_new_year() {
+    let app = spawn_app();
+    let at = NaiveDate::from_ymd_opt(2026, 12, 31)
+        .unwrap()
+        .and_hms_opt(23, 30, 0)
+        .unwrap();
+    set_budget(&app, 2027, "1000000.00");
+    app.clock().fix(at);
+    let lead = app.applicant(&[LEAD]);
+    // The project starts after the clock's today (1 January 2027).
+    let body = with(
+        draft_body(LEAD),
+        json!({"project_start": "2027-03-01", "project_end": "2027-12-31"}),
+    );
+    let case = create(&app, &lead, &body);
+    let number = case["case_number"].as_str().unwrap().to_owned();
+    assert!(number.contains("-2027-"), "{number}");
+    let id = id_of(&case);
+    for action in ["submit", "start_review"] {
+        let token = if action == "submit" {
+            lead.clone()
+        } else {
+            app.caseworker()
+        };
+        let r = act(&app, &id, &token, &action_body(action));
+        assert_eq!(r.status, 200, "{action}: {}", r.body);
+    }
+    let volumes = app
+        .get(
+            "/api/v1/reports/volumes?basis=submission&group_by=year",
+            Some(&app.ministry()),
+        )
+        .json();
+    let rows = volumes["rows"].as_array().unwrap();
+    let in_year = |y: i32| rows.iter().find(|r| r["year"] == y).cloned();
+    assert_eq!(
+        in_year(2027).map(|r| r["count"].clone()),
+        Some(json!(1)),
+        "{volumes}"
+    );
+    assert_eq!(in_year(2026), None, "{volumes}");
+    // "Yesterday" in Erfurt is 31 December 2026: no notice is posted on it.
+    let notice = |posted: &str| {
+        json!({"kind": "grant", "posted_on": posted, "grant_period_start": "2027-01-01",
+               "grant_period_end": "2027-12-31"})
+    };
+    let r = app.prepare_notice(&id, &app.caseworker(), &notice("2026-12-31"));
+    refused("posted yesterday", &r, 422, Some("posted_on"));
+    let n = prepare(&app, &id, &notice("2027-01-01"));
+    let signed = sign(&app, &nid_of(&n));
+    assert!(
+        signed["number"].as_str().unwrap().contains("-2027-"),
+        "{signed}"
+    );
+    let (status, pdf) = app.get_bytes(
+        &format!("/api/v1/notices/{}/document", nid_of(&signed)),
+        &app.caseworker(),
+    );
+    assert_eq!(status, 200);
+    if let Some(text) = crate::notices::pdf_text(&pdf) {
+        assert!(text.contains("01.01.2027"), "{text}");
+        assert!(!text.contains("31.12.2026"), "{text}");
+    }
+}
