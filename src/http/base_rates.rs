@@ -1,6 +1,6 @@
 //! Base rates of § 247 BGB for interest on reclaims: read by every role, extended by admin.
 
-use actix_web::{HttpResponse, get, post};
+use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -103,23 +103,114 @@ pub async fn add(caller: Caller, body: Json<NewBaseRate>) -> Result<HttpResponse
     let Some(hundredths) = hundredths.filter(|_| errors.is_empty()) else {
         return Err(ApiError::Validation(errors));
     };
-    let rows = caller.db(move |conn, caller| {
-        let actor = Actor {
-            subject: &caller.principal.subject,
-            role: caller.principal.role.as_str(),
-            now: caller.now,
-        };
-        match repo::add(conn, b.valid_from, hundredths, &actor, caller.now) {
-            Ok(_) => Ok(repo::list(conn)?),
-            Err(AddError::Exists(r)) => Err(ApiError::Conflict(format!(
-                "a base rate from {} is stored already ({} %, added by {}); stored rates are never changed",
-                r.valid_from,
-                percent_string(r.hundredths),
-                r.added_by
-            ))),
-            Err(AddError::Db(e)) => Err(e.into()),
-        }
-    })
-    .await?;
+    let rows = caller
+        .db(move |conn, caller| {
+            let actor = Actor {
+                subject: &caller.principal.subject,
+                role: caller.principal.role.as_str(),
+                now: caller.now,
+            };
+            match repo::add(conn, b.valid_from, hundredths, &actor, caller.now) {
+                Ok(_) => Ok(repo::list(conn)?),
+                Err(e) => Err(add_error(e)),
+            }
+        })
+        .await?;
     Ok(HttpResponse::Created().json(dto(&rows)))
+}
+
+fn add_error(e: AddError) -> ApiError {
+    match e {
+        AddError::Exists(r) => ApiError::Conflict(format!(
+            "a base rate from {} is stored already ({} %, added by {}); a wrong rate is \
+             corrected with POST /api/v1/base-rates/{}/corrections and a reason",
+            r.valid_from,
+            percent_string(r.hundredths),
+            r.added_by,
+            r.valid_from
+        )),
+        AddError::Past(newest) => ApiError::Conflict(format!(
+            "the newest stored base rate is from {}: a rate for an earlier half-year is a \
+             past fact that interest may already rest on; a wrong stored rate is corrected \
+             with POST /api/v1/base-rates/{{valid_from}}/corrections and a reason",
+            newest.valid_from
+        )),
+        AddError::Missing => ApiError::NotFound("no base rate from this day is stored".into()),
+        AddError::Db(e) => e.into(),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BaseRateCorrection {
+    /// The rate as it should have been stored, percent per year, at most two decimals.
+    #[schema(example = "1.27")]
+    pub rate_percent: String,
+    /// Why the stored rate was wrong (kept in the audit log).
+    pub reason: String,
+}
+
+/// Correct a stored base rate that was entered wrongly (admin): an explicit act with a
+/// reason, audited with the rate before and after. Interest computed afterwards uses the
+/// corrected rate; signed notices' documents never change.
+#[utoipa::path(
+    operation_id = "correct_base_rate",
+    tag = "programmes",
+    params(("valid_from" = NaiveDate, Path, description = "The day the stored rate holds from")),
+    request_body = BaseRateCorrection,
+    responses(
+        (status = 200, body = BaseRatesDto),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/base-rates/{valid_from}/corrections")]
+pub async fn correct(
+    caller: Caller,
+    path: web::Path<String>,
+    body: Json<BaseRateCorrection>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(policy::MANAGE_PROGRAMMES)?;
+    let mut errors = Vec::new();
+    let day = path.into_inner();
+    let valid_from = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+        .ok()
+        .filter(|_| day.len() == 10);
+    if valid_from.is_none() {
+        errors.push(FieldError::new("valid_from", "a date YYYY-MM-DD"));
+    }
+    let b = body.into_inner();
+    let hundredths = parse_percent(&b.rate_percent)
+        .map_err(|e| errors.push(FieldError::new("rate_percent", e)))
+        .ok();
+    let reason = b.reason.trim().to_owned();
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        errors.push(FieldError::new(
+            "reason",
+            "say why the stored rate was wrong (1 to 2000 characters)",
+        ));
+    }
+    let (Some(valid_from), Some(hundredths), true) = (valid_from, hundredths, errors.is_empty())
+    else {
+        return Err(ApiError::Validation(errors));
+    };
+    let rows = caller
+        .db(move |conn, caller| {
+            let actor = Actor {
+                subject: &caller.principal.subject,
+                role: caller.principal.role.as_str(),
+                now: caller.now,
+            };
+            match repo::correct(conn, valid_from, hundredths, &reason, &actor) {
+                Ok(_) => Ok(repo::list(conn)?),
+                Err(AddError::Exists(r)) => Err(ApiError::Conflict(format!(
+                    "the base rate from {} is {} % already",
+                    r.valid_from,
+                    percent_string(r.hundredths)
+                ))),
+                Err(e) => Err(add_error(e)),
+            }
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(dto(&rows)))
 }

@@ -42,6 +42,7 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
                 .service(programmes::update)
                 .service(base_rates::list)
                 .service(base_rates::add)
+                .service(base_rates::correct)
                 .service(applications::create)
                 .service(applications::list)
                 .service(applications::get)

@@ -41,6 +41,11 @@ pub fn list(conn: &mut AnyConnection) -> QueryResult<Vec<BaseRateRow>> {
 pub enum AddError {
     /// A rate for this day is stored already (rates are never changed).
     Exists(BaseRateRow),
+    /// A rate for a half-year before the newest stored one: the past is a fact, and interest
+    /// may have been computed on it; a wrong rate is corrected (`correct`), not inserted.
+    Past(BaseRateRow),
+    /// No rate from this day is stored (a correction).
+    Missing,
     Db(diesel::result::Error),
 }
 
@@ -61,6 +66,14 @@ pub fn add(
     now: NaiveDateTime,
 ) -> Result<BaseRateRow, AddError> {
     write_tx(conn, |conn| {
+        let newest: Option<BaseRateRow> = b::table
+            .order(b::valid_from.desc())
+            .select(BaseRateRow::as_select())
+            .first(conn)
+            .optional()?;
+        if let Some(newest) = newest.filter(|n| n.valid_from > valid_from) {
+            return Err(AddError::Past(newest));
+        }
         let row = BaseRateRow {
             valid_from,
             hundredths,
@@ -101,5 +114,54 @@ pub fn add(
             .with_state(serde_json::Value::Null, ledger::base_rate(&row));
         audit::append(conn, &entry)?;
         Ok(row)
+    })
+}
+
+/// Corrects a stored rate that was entered wrongly: an explicit administrator's act with a
+/// reason, audited with the rate before and after (action `correct`). Interest computed from
+/// now on uses the corrected rate; a signed notice's document never changes (it is frozen).
+pub fn correct(
+    conn: &mut AnyConnection,
+    valid_from: NaiveDate,
+    hundredths: i32,
+    reason: &str,
+    actor: &Actor<'_>,
+) -> Result<BaseRateRow, AddError> {
+    write_tx(conn, |conn| {
+        let before: BaseRateRow = b::table
+            .find(valid_from)
+            .select(BaseRateRow::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or(AddError::Missing)?;
+        if before.hundredths == hundredths {
+            return Err(AddError::Exists(before));
+        }
+        diesel::update(
+            b::table
+                .find(valid_from)
+                .filter(b::hundredths.eq(before.hundredths)),
+        )
+        .set(b::hundredths.eq(hundredths))
+        .execute(conn)?;
+        let after = BaseRateRow {
+            hundredths,
+            ..before.clone()
+        };
+        let changes = json!({"rate_percent": {
+            "before": percent_string(before.hundredths),
+            "after": percent_string(hundredths),
+        }});
+        let entry = actor
+            .entry(
+                ledger::BASE_RATE,
+                &valid_from.to_string(),
+                "correct",
+                Some(reason),
+                changes,
+            )
+            .with_state(ledger::base_rate(&before), ledger::base_rate(&after));
+        audit::append(conn, &entry)?;
+        Ok(after)
     })
 }
