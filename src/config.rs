@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use crate::domain::audit::{AuditKey, Keyring};
+use crate::domain::remedy::AuthorityLevel;
 
 use crate::document::Authority;
 
@@ -152,13 +153,16 @@ fn generate_key_file(f: &std::path::Path) -> Result<String, ConfigError> {
 
 /// The letterhead of the notices. Defaults: the competence centre; override with
 /// `AUTHORITY_NAME`, `AUTHORITY_UNIT`, `AUTHORITY_ADDRESS` (lines separated by `;`) and
-/// `AUTHORITY_PLACE`.
+/// `AUTHORITY_PLACE`. `AUTHORITY_LEVEL` (`oberste_landesbehoerde`, the default: the finance
+/// ministry is one; or `landesbehoerde`) decides whether the instructions name the Klage at
+/// the administrative court or the Widerspruch to this authority (`domain::remedy`).
 pub fn default_authority() -> Authority {
     Authority {
         name: "Thüringer Finanzministerium".into(),
         unit: "Kompetenzzentrum Verwaltung 4.0".into(),
         address: vec!["Ludwig-Erhard-Ring 7".into(), "99099 Erfurt".into()],
         place: "Erfurt".into(),
+        level: AuthorityLevel::ObersteLandesbehoerde,
     }
 }
 
@@ -265,6 +269,14 @@ impl Settings {
                 .ok_or_else(|| ConfigError("DATABASE_POOL_SIZE must be 1..=200".into()))?,
         };
         let d = default_authority();
+        let level = match non_empty("AUTHORITY_LEVEL") {
+            None => d.level,
+            Some(v) => v.trim().parse::<AuthorityLevel>().map_err(|_| {
+                ConfigError(format!(
+                    "AUTHORITY_LEVEL must be oberste_landesbehoerde or landesbehoerde, not {v:?}"
+                ))
+            })?,
+        };
         let authority = Authority {
             name: non_empty("AUTHORITY_NAME").unwrap_or(d.name),
             unit: non_empty("AUTHORITY_UNIT").unwrap_or(d.unit),
@@ -272,6 +284,7 @@ impl Settings {
                 a.split(';').map(|l| l.trim().to_owned()).collect()
             }),
             place: non_empty("AUTHORITY_PLACE").unwrap_or(d.place),
+            level,
         };
         let database_url =
             non_empty("DATABASE_URL").unwrap_or_else(|| "foerderakte.sqlite3".into());
@@ -313,6 +326,32 @@ mod tests {
     fn a_missing_or_short_hs256_secret_is_refused() {
         assert!(settings(&[]).is_err());
         assert!(settings(&[("JWT_SECRET", "short")]).is_err());
+    }
+
+    #[test]
+    fn the_authority_level_is_a_ministry_unless_set_and_anything_else_is_refused() {
+        let secret = "x".repeat(32);
+        let level = |v: &str| {
+            settings(&[("JWT_SECRET", &secret), ("AUTHORITY_LEVEL", v)]).map(|s| s.authority.level)
+        };
+        assert_eq!(
+            settings(&[("JWT_SECRET", &secret)])
+                .unwrap()
+                .authority
+                .level,
+            AuthorityLevel::ObersteLandesbehoerde
+        );
+        assert_eq!(
+            level("landesbehoerde").unwrap(),
+            AuthorityLevel::Landesbehoerde
+        );
+        assert_eq!(
+            level(" oberste_landesbehoerde ").unwrap(),
+            AuthorityLevel::ObersteLandesbehoerde
+        );
+        let refused = level("ministerium").unwrap_err().to_string();
+        assert!(refused.contains("AUTHORITY_LEVEL"), "{refused}");
+        assert!(level("Landesbehoerde").is_err());
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! What a notice says, as a sequence of blocks: the German wording per kind of notice,
 //! independent of the PDF, so that it can be tested as text and reused (preview, e-mail).
 
+use crate::domain::courts::Court;
 use crate::domain::notice::NoticeKind;
+use crate::domain::remedy::Remedy;
 use crate::domain::{FinancingType, Money};
 
-use super::{DocLine, DocumentError, NoticeFacts, date_de, euro_de, percent_de};
+use super::{DocLine, DocumentError, NoticeFacts, Recipient, date_de, euro_de, percent_de};
 
 /// One unit of the document, in reading order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +127,13 @@ pub fn validate(f: &NoticeFacts) -> Result<(), DocumentError> {
         }
     };
     need(!f.recipients.is_empty(), "a recipient")?;
+    if f.authority.level.remedy() == Remedy::Klage {
+        // § 58 Abs. 1 VwGO: the instructions must name the court and its seat.
+        need(
+            f.recipients.iter().all(|r| r.court.is_some()),
+            "the competent court of every recipient",
+        )?;
+    }
     match f.kind {
         NoticeKind::Grant | NoticeKind::Final => need(f.granted.is_some(), "granted")?,
         NoticeKind::Amendment => {
@@ -214,20 +223,7 @@ pub fn compose(f: &NoticeFacts) -> Vec<Block> {
         b.extend(reasons.into_iter().map(Block::Paragraph));
     }
 
-    b.push(Block::Heading("Rechtsbehelfsbelehrung".to_owned()));
-    b.push(Block::Paragraph(remedy(f)));
-
-    b.push(Block::Heading("Hinweise zur Bekanntgabe".to_owned()));
-    b.push(Block::Paragraph(format!(
-        "Dieser Bescheid wurde am {} zur Post gegeben und gilt am {} als bekannt gegeben \
-         (§ 41 Abs. 2 ThürVwVfG, {}. Tag nach der Aufgabe zur Post). Die Widerspruchsfrist \
-         endet mit Ablauf des {}; ohne Widerspruch wird der Bescheid am {} bestandskräftig.",
-        date_de(f.posted_on),
-        date_de(f.finality.delivered_on),
-        f.delivery_days,
-        date_de(f.finality.appeal_deadline),
-        date_de(f.finality.final_on),
-    )));
+    b.extend(remedy_blocks(f));
 
     b.push(Block::Signature(vec![
         "Mit freundlichen Grüßen".to_owned(),
@@ -637,7 +633,35 @@ fn reason_paragraphs(f: &NoticeFacts) -> Vec<String> {
     p
 }
 
-fn remedy(f: &NoticeFacts) -> String {
+/// The legal-remedy instructions (by the authority's level) and the notes on notification,
+/// with the day the period ends and the notice becomes final.
+fn remedy_blocks(f: &NoticeFacts) -> Vec<Block> {
+    let (instructions, period, without) = match f.authority.level.remedy() {
+        Remedy::Widerspruch => (
+            vec![widerspruch(f)],
+            "Widerspruchsfrist",
+            "ohne Widerspruch",
+        ),
+        Remedy::Klage => (klage(&f.recipients), "Klagefrist", "ohne Klage"),
+    };
+    let mut b = vec![Block::Heading("Rechtsbehelfsbelehrung".to_owned())];
+    b.extend(instructions.into_iter().map(Block::Paragraph));
+    b.push(Block::Heading("Hinweise zur Bekanntgabe".to_owned()));
+    b.push(Block::Paragraph(format!(
+        "Dieser Bescheid wurde am {} zur Post gegeben und gilt am {} als bekannt gegeben \
+         (§ 41 Abs. 2 ThürVwVfG, {}. Tag nach der Aufgabe zur Post). Die {period} endet mit \
+         Ablauf des {}; {without} wird der Bescheid am {} bestandskräftig.",
+        date_de(f.posted_on),
+        date_de(f.finality.delivered_on),
+        f.delivery_days,
+        date_de(f.finality.appeal_deadline),
+        date_de(f.finality.final_on),
+    )));
+    b
+}
+
+/// Objection to the issuing authority (a notice of a Landesbehörde, §§ 68, 70 VwGO).
+fn widerspruch(f: &NoticeFacts) -> String {
     let a = &f.authority;
     let place = if a.address.is_empty() {
         a.name.clone()
@@ -649,6 +673,58 @@ fn remedy(f: &NoticeFacts) -> String {
          erhoben werden. Der Widerspruch ist schriftlich oder zur Niederschrift bei {place} \
          einzulegen."
     )
+}
+
+/// Why there is no Widerspruch, and where the period comes from.
+const KLAGE_BASIS: &str = "Eines Vorverfahrens bedarf es nicht, da der Bescheid von einer \
+                           obersten Landesbehörde erlassen wurde (§ 68 Abs. 1 Satz 2 Nr. 1, \
+                           § 74 Abs. 1 Satz 2 VwGO).";
+
+/// Action at the administrative court of each recipient's seat (a notice of an oberste
+/// Landesbehörde, § 52 Nr. 3 Satz 2 VwGO); recipients in several districts are listed with
+/// their court, lead first.
+fn klage(recipients: &[Recipient]) -> Vec<String> {
+    let mut groups: Vec<(Option<&Court>, Vec<&str>)> = Vec::new();
+    for r in recipients {
+        match groups.iter_mut().find(|(c, _)| *c == r.court) {
+            Some((_, names)) => names.push(&r.name),
+            None => groups.push((r.court, vec![&r.name])),
+        }
+    }
+    if let [(court, _)] = groups.as_slice() {
+        return vec![format!(
+            "Gegen diesen Bescheid kann innerhalb eines Monats nach Bekanntgabe Klage beim {}, \
+             schriftlich oder zu Protokoll des Urkundsbeamten der Geschäftsstelle erhoben \
+             werden. {KLAGE_BASIS}",
+            court_de(*court)
+        )];
+    }
+    let list: Vec<String> = groups
+        .iter()
+        .map(|(court, names)| format!("– {}: {}", names.join("; "), court_de(*court)))
+        .collect();
+    vec![
+        format!(
+            "Gegen diesen Bescheid kann jeder Zuwendungsempfänger innerhalb eines Monats nach \
+             Bekanntgabe Klage bei dem Verwaltungsgericht, in dessen Bezirk er seinen Sitz hat \
+             (§ 52 Nr. 3 Satz 2 VwGO), schriftlich oder zu Protokoll des Urkundsbeamten der \
+             Geschäftsstelle erheben:\n{}",
+            list.join("\n")
+        ),
+        KLAGE_BASIS.to_owned(),
+    ]
+}
+
+/// „Verwaltungsgericht Meiningen, Lindenallee 15, 98617 Meiningen"; without a verified
+/// address the seat: „Verwaltungsgericht Gera mit Sitz in Gera".
+fn court_de(court: Option<&Court>) -> String {
+    match court {
+        Some(c) => match c.address_line() {
+            Some(address) => format!("{}, {address}", c.name),
+            None => format!("{} mit Sitz in {}", c.name, c.seat),
+        },
+        None => format!("zuständigen Verwaltungsgericht {MISSING}"),
+    }
 }
 
 /// The amount to be paid back, if there is one.

@@ -17,7 +17,9 @@ mod tests;
 use chrono::NaiveDate;
 
 use crate::domain::calendar::Finality;
+use crate::domain::courts::Court;
 use crate::domain::notice::{NoticeKind, NoticeLine};
+use crate::domain::remedy::AuthorityLevel;
 use crate::domain::{FinancingType, Money};
 
 pub use compose::{Align, Block, Column, Table, compose, plain_text, validate};
@@ -32,6 +34,9 @@ pub struct Authority {
     pub address: Vec<String>,
     /// Where the notice is dated ("Erfurt, 01.02.2027").
     pub place: String,
+    /// Decides the remedy the instructions name: Klage for an oberste Landesbehörde,
+    /// Widerspruch to this authority otherwise.
+    pub level: AuthorityLevel,
 }
 
 /// One addressee. Joint cases have several; the lead comes first.
@@ -42,6 +47,9 @@ pub struct Recipient {
     pub ags: String,
     /// Share of a joint case in basis points (3334 = 33,34 %); `None` for a single recipient.
     pub share_bp: Option<i32>,
+    /// The administrative court of the recipient's seat on the notice's date (§ 52 Nr. 3
+    /// Satz 2 VwGO); a notice of an oberste Landesbehörde needs it for every recipient.
+    pub court: Option<&'static Court>,
 }
 
 /// A cost line as the notice decides it (`decided`: applied, approved, actual expenditure of

@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 
 use super::*;
+use crate::domain::courts;
 use crate::domain::notice::{NoticeKind, NoticeLine};
+use crate::domain::remedy::AuthorityLevel;
 use crate::domain::{FinancingType, Money};
 
 fn m(cents: i64) -> Money {
@@ -51,11 +53,14 @@ fn sample(kind: NoticeKind) -> NoticeFacts {
                 "99423 Weimar".to_owned(),
             ],
             place: "Weimar".to_owned(),
+            // The Landesverwaltungsamt is no oberste Landesbehörde: Widerspruch.
+            level: AuthorityLevel::Landesbehoerde,
         },
         recipients: vec![Recipient {
             name: "Stadt Erfurt".to_owned(),
             ags: "16051000".to_owned(),
             share_bp: None,
+            court: Some(&courts::WEIMAR),
         }],
         number: "EGOV-2026-0042-B1".to_owned(),
         case_number: "EGOV-2026-0042".to_owned(),
@@ -269,6 +274,122 @@ fn compose_states_each_kinds_decision_amounts_and_legal_remedy() {
     }
 }
 
+/// The sample as the finance ministry (an oberste Landesbehörde) issues it to a town of the
+/// Wartburgkreis.
+fn ministry(kind: NoticeKind) -> NoticeFacts {
+    let mut f = sample(kind);
+    f.authority = Authority {
+        name: "Thüringer Finanzministerium".to_owned(),
+        unit: "Kompetenzzentrum Verwaltung 4.0".to_owned(),
+        address: vec!["Ludwig-Erhard-Ring 7".to_owned(), "99099 Erfurt".to_owned()],
+        place: "Erfurt".to_owned(),
+        level: AuthorityLevel::ObersteLandesbehoerde,
+    };
+    f.recipients = vec![recipient("Eisenach, Stadt", "16063105", &courts::MEININGEN)];
+    f
+}
+
+fn recipient(name: &str, ags: &str, court: &'static courts::Court) -> Recipient {
+    Recipient {
+        name: name.to_owned(),
+        ags: ags.to_owned(),
+        share_bp: None,
+        court: Some(court),
+    }
+}
+
+const KLAGE_MEININGEN: &str = "Gegen diesen Bescheid kann innerhalb eines Monats nach \
+    Bekanntgabe Klage beim Verwaltungsgericht Meiningen, Lindenallee 15, 98617 Meiningen, \
+    schriftlich oder zu Protokoll des Urkundsbeamten der Geschäftsstelle erhoben werden. \
+    Eines Vorverfahrens bedarf es nicht, da der Bescheid von einer obersten Landesbehörde \
+    erlassen wurde (§ 68 Abs. 1 Satz 2 Nr. 1, § 74 Abs. 1 Satz 2 VwGO).";
+
+#[test]
+fn a_ministrys_notice_names_the_action_at_the_court_of_the_recipients_seat_and_no_objection() {
+    for kind in NoticeKind::ALL {
+        let f = ministry(kind);
+        validate(&f).unwrap();
+        let blocks = compose(&f);
+        let text = squash(&plain_text(&blocks));
+        assert!(blocks.contains(&Block::Heading("Rechtsbehelfsbelehrung".to_owned())));
+        assert!(
+            text.contains(&squash(KLAGE_MEININGEN)),
+            "{kind}: no Klage in\n{text}"
+        );
+        // The Klagefrist is the same period, computed as before (calendar::finality).
+        assert!(text.contains(
+            "Die Klagefrist endet mit Ablauf des 05.03.2027; ohne Klage wird der Bescheid am \
+             06.03.2027 bestandskräftig."
+        ));
+        assert!(!text.contains("Widerspruch"), "{kind}: {text}");
+        assert!(text.contains("Erfurt, 01.02.2027"));
+    }
+}
+
+#[test]
+fn a_court_without_a_verified_address_is_named_with_its_seat() {
+    let mut f = ministry(NoticeKind::Grant);
+    f.recipients = vec![recipient("Jena, Stadt", "16053000", &courts::GERA)];
+    let text = squash(&plain_text(&compose(&f)));
+    assert!(text.contains(
+        "Klage beim Verwaltungsgericht Gera mit Sitz in Gera, schriftlich oder zu Protokoll"
+    ));
+    assert!(!text.contains("Meiningen"));
+}
+
+#[test]
+fn joint_recipients_in_several_court_districts_each_get_their_court() {
+    let mut f = ministry(NoticeKind::Grant);
+    f.recipients = vec![
+        recipient("Eisenach, Stadt", "16063105", &courts::MEININGEN),
+        recipient("Bad Langensalza, Stadt", "16064003", &courts::WEIMAR),
+        recipient("Bad Salzungen, Stadt", "16063003", &courts::MEININGEN),
+    ];
+    let text = plain_text(&compose(&f));
+    for needle in [
+        "Klage bei dem Verwaltungsgericht, in dessen Bezirk er seinen Sitz hat (§ 52 Nr. 3 \
+         Satz 2 VwGO)",
+        "– Eisenach, Stadt; Bad Salzungen, Stadt: Verwaltungsgericht Meiningen, Lindenallee \
+         15, 98617 Meiningen\n– Bad Langensalza, Stadt: Verwaltungsgericht Weimar, Jenaer \
+         Straße 2a, 99425 Weimar",
+        "(§ 68 Abs. 1 Satz 2 Nr. 1, § 74 Abs. 1 Satz 2 VwGO)",
+    ] {
+        assert!(
+            squash(&text).contains(&squash(needle)),
+            "{needle:?} missing in\n{text}"
+        );
+    }
+    assert!(text.contains("Verwaltungsgericht Meiningen, Lindenallee 15, 98617 Meiningen\n– Bad"));
+}
+
+#[test]
+fn a_ministrys_notice_without_a_recipients_court_is_refused_an_authoritys_is_not() {
+    let mut f = ministry(NoticeKind::Grant);
+    f.recipients.push(Recipient {
+        court: None,
+        ..recipient("Nirgendwo", "16099999", &courts::WEIMAR)
+    });
+    let missing = Err(DocumentError::Missing {
+        kind: "grant",
+        field: "the competent court of every recipient",
+    });
+    assert_eq!(validate(&f), missing);
+    assert_eq!(render_pdf(&f).map(|_| ()), missing);
+    // compose still previews it, with the gap marked.
+    assert!(plain_text(&compose(&f)).contains("zuständigen Verwaltungsgericht (fehlt)"));
+    f.authority.level = AuthorityLevel::Landesbehoerde;
+    assert_eq!(validate(&f), Ok(()));
+}
+
+#[test]
+fn the_action_instructions_extract_from_the_pdf() {
+    let f = ministry(NoticeKind::Grant);
+    let text = squash(&extract_text(&render_pdf(&f).unwrap()));
+    assert!(text.contains(&squash(KLAGE_MEININGEN)), "{text}");
+    assert!(text.contains("Die Klagefrist endet mit Ablauf des 05.03.2027"));
+    assert!(!text.contains("Widerspruch"));
+}
+
 #[test]
 fn a_grant_lists_amounts_years_lines_reductions_and_conditions() {
     let text = plain_text(&compose(&sample(NoticeKind::Grant)));
@@ -324,11 +445,13 @@ fn a_joint_case_names_the_lead_and_the_shares() {
             name: "Stadt Erfurt".to_owned(),
             ags: "16051000".to_owned(),
             share_bp: Some(3334),
+            court: Some(&courts::WEIMAR),
         },
         Recipient {
             name: "Stadt Weimar".to_owned(),
             ags: "16055000".to_owned(),
             share_bp: Some(3333),
+            court: Some(&courts::WEIMAR),
         },
     ];
     let text = plain_text(&compose(&f));

@@ -4,6 +4,7 @@ pub mod application;
 pub mod audit;
 pub mod calendar;
 pub mod clock;
+pub mod courts;
 pub mod grant;
 pub mod interest;
 pub mod lifecycle;
@@ -13,6 +14,7 @@ mod names;
 pub mod notice;
 pub mod payment;
 pub mod rate;
+pub mod remedy;
 pub mod role;
 pub mod split;
 

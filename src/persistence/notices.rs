@@ -19,12 +19,13 @@ use super::{AnyConnection, audit, budgets, ledger, write_tx};
 use crate::document::{Authority, DocLine, NoticeFacts, Recipient};
 use crate::domain::calendar::DeliveryRule;
 use crate::domain::calendar::{deemed_delivery, finality};
+use crate::domain::courts;
 use crate::domain::notice::NoticeStatus;
 use crate::domain::notice::{
     CaseLine, DecidedLine, GrantTerms, InForce, NoticeKind, NoticeLine, NoticeRequest,
 };
 use crate::domain::payment::PayoutTerms;
-use crate::domain::{FinancingType, Money};
+use crate::domain::{FinancingType, KreisKey, Money};
 
 pub const RECORD_TYPE: &str = "notice";
 
@@ -512,7 +513,8 @@ fn insert(conn: &mut AnyConnection, notice: &Notice) -> QueryResult<()> {
 }
 
 /// Everything the document of a signed notice prints, from the notice, its case, the
-/// programme and the register.
+/// programme and the register; each recipient's administrative court from the Kreis of its
+/// membership row on the day of the notice (`domain::courts`).
 pub fn document_facts(
     conn: &mut AnyConnection,
     n: &Notice,
@@ -550,6 +552,7 @@ pub fn document_facts(
         true,
     )
     .ok_or_else(|| cases::corrupt("the notice's dates are out of range"))?;
+    let dated = crate::domain::calendar::german_date(signed_at);
     Ok(NoticeFacts {
         kind,
         authority: authority.clone(),
@@ -559,6 +562,9 @@ pub fn document_facts(
                 name: name_of(&m.ags),
                 ags: m.ags.clone(),
                 share_bp: case.row.joint.then_some(m.share_bp),
+                court: KreisKey::parse(&m.kreis)
+                    .ok()
+                    .and_then(|k| courts::court_for(&k, dated)),
             })
             .collect(),
         number: number.clone(),
@@ -566,7 +572,7 @@ pub fn document_facts(
         case_title: case.row.title.clone(),
         programme_name: programme.name.clone(),
         legal_basis: programme.legal_basis.clone(),
-        dated: crate::domain::calendar::german_date(signed_at),
+        dated,
         refers_to: n.refers_to_number.clone(),
         purpose: r.purpose.clone(),
         binding_years: r.binding_years,

@@ -540,6 +540,7 @@ fn a_signed_notice_keeps_its_document_byte_for_byte_across_new_authority_setting
             unit: "Eine andere Stelle".into(),
             address: vec!["Anderswo 1".into(), "99999 Nirgendwo".into()],
             place: "Nirgendwo".into(),
+            level: foerderakte::domain::remedy::AuthorityLevel::Landesbehoerde,
         };
     });
     let (status, after) = app.get_bytes(&format!("/api/v1/notices/{notice}/document"), &reader);

@@ -143,13 +143,21 @@ pub fn spawn_app() -> TestApp {
 }
 
 pub fn spawn_app_with(jwt: JwtSettings) -> TestApp {
+    spawn_app_configured(jwt, |_| {})
+}
+
+/// A server on a fresh database with these token settings and the rest of the settings
+/// changed by `change` (say, the authority's level).
+pub fn spawn_app_configured(jwt: JwtSettings, change: impl FnOnce(&mut Settings)) -> TestApp {
     LOG.call_once(|| {
         let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
             .is_test(true)
             .try_init();
     });
     let database = TestDatabase::fresh();
-    TestApp::start(settings_for(&database, jwt), database)
+    let mut settings = settings_for(&database, jwt);
+    change(&mut settings);
+    TestApp::start(settings, database)
 }
 
 /// Settings for a server on `database` with these token settings, on a free port.

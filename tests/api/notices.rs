@@ -4,13 +4,14 @@
 
 use chrono::{Months, NaiveDate};
 use foerderakte::domain::Role;
+use foerderakte::domain::remedy::AuthorityLevel;
 use serde_json::{Value, json};
 
 use crate::applications::{
     LANGENSALZA, LEAD, State, act, action_body, assert_one_winner, case_in, create, day,
     draft_body, drive, error_fields, id_of, race, state, with, without, year,
 };
-use crate::helpers::{Resp, TestApp, spawn_app};
+use crate::helpers::{Resp, TestApp, jwt_settings, spawn_app, spawn_app_configured};
 
 pub(crate) const PROGRAMME: &str = "THUEREGOVRL-2024";
 
@@ -1111,7 +1112,10 @@ fn an_amendment_changes_the_grant_in_force_and_the_budget_but_not_the_status() {
 
 #[test]
 fn the_document_of_a_notice_is_a_pdf_once_signed_for_its_readers() {
-    let app = spawn_app();
+    // The instructions of an authority below the ministries: Widerspruch to that authority.
+    let app = spawn_app_configured(jwt_settings(), |s| {
+        s.authority.level = AuthorityLevel::Landesbehoerde;
+    });
     let cw = app.caseworker();
     let lead = app.applicant(&[LEAD]);
     set_budget(&app, year(), "1000000.00");
@@ -1135,13 +1139,9 @@ fn the_document_of_a_notice_is_a_pdf_once_signed_for_its_readers() {
         assert_eq!(doc.status, 200, "{}", doc.body);
         assert_eq!(doc.header("content-type"), Some("application/pdf"));
     }
-    let (status, pdf) = app.get_bytes(&format!("/api/v1/notices/{nid}/document"), &lead);
-    assert_eq!(status, 200);
-    assert!(pdf.starts_with(b"%PDF-"), "not a PDF");
     // What the municipality reads: the amounts, the cut with its reason, the legal remedy.
-    match pdf_text(&pdf) {
+    match document_text(&app, &nid) {
         Some(text) => {
-            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
             for expected in [
                 "Zuwendungsbescheid",
                 "EGOV-",
@@ -1152,13 +1152,18 @@ fn the_document_of_a_notice_is_a_pdf_once_signed_for_its_readers() {
                 "10.000,00 €",
                 "Schulung nur anteilig förderfähig",
                 "Rechtsbehelfsbelehrung",
-                "innerhalb eines Monats nach Bekanntgabe Widerspruch",
+                "innerhalb eines Monats nach Bekanntgabe Widerspruch erhoben werden. Der \
+                 Widerspruch ist schriftlich oder zur Niederschrift bei Thüringer \
+                 Finanzministerium, Ludwig-Erhard-Ring 7, 99099 Erfurt einzulegen.",
+                "Die Widerspruchsfrist endet mit Ablauf des",
                 "Bewilligungszeitraum",
                 "Aufteilung auf Haushaltsjahre",
                 "ANBest-K",
             ] {
-                assert!(text.contains(expected), "{expected:?} not in: {text}");
+                let expected = squash(expected);
+                assert!(text.contains(&expected), "{expected:?} not in: {text}");
             }
+            assert!(!text.contains("Verwaltungsgericht"), "{text}");
         }
         None => eprintln!("pdftotext is not installed: the PDF text was not read back here"),
     }
@@ -1174,6 +1179,55 @@ fn the_document_of_a_notice_is_a_pdf_once_signed_for_its_readers() {
         403,
         None,
     );
+}
+
+/// A grant for Eisenach (16063105, Wartburgkreis) signed under the default settings, an
+/// oberste Landesbehörde: the instructions name the Klage at the Verwaltungsgericht
+/// Meiningen, with its address and the Klagefrist's end, and offer no Widerspruch.
+#[test]
+fn a_ministrys_notice_names_the_action_at_the_administrative_court_of_the_municipalitys_seat() {
+    let app = spawn_app();
+    assert!(
+        LEAD.starts_with("16063"),
+        "a municipality of the Wartburgkreis"
+    );
+    set_budget(&app, year(), "1000000.00");
+    let id = case_in(&app, "in_review");
+    let signed = sign(&app, &nid_of(&prepare(&app, &id, &partial_grant_body())));
+    let Some(text) = document_text(&app, signed["id"].as_str().unwrap()) else {
+        eprintln!("pdftotext is not installed: the PDF text was not read back here");
+        return;
+    };
+    let deadline = date(signed["appeal_deadline"].as_str().unwrap()).format("%d.%m.%Y");
+    for expected in [
+        "Rechtsbehelfsbelehrung".to_owned(),
+        "Gegen diesen Bescheid kann innerhalb eines Monats nach Bekanntgabe Klage beim \
+         Verwaltungsgericht Meiningen, Lindenallee 15, 98617 Meiningen, schriftlich oder zu \
+         Protokoll des Urkundsbeamten der Geschäftsstelle erhoben werden."
+            .to_owned(),
+        "(§ 68 Abs. 1 Satz 2 Nr. 1, § 74 Abs. 1 Satz 2 VwGO)".to_owned(),
+        format!("Die Klagefrist endet mit Ablauf des {deadline}; ohne Klage wird"),
+    ] {
+        let expected = squash(&expected);
+        assert!(text.contains(&expected), "{expected:?} not in: {text}");
+    }
+    assert!(!text.contains("Widerspruch"), "{text}");
+}
+
+/// The signed notice's document as `pdftotext` reads it, whitespace squashed; `None` without
+/// pdftotext.
+fn document_text(app: &TestApp, nid: &str) -> Option<String> {
+    let (status, pdf) = app.get_bytes(
+        &format!("/api/v1/notices/{nid}/document"),
+        &app.caseworker(),
+    );
+    assert_eq!(status, 200);
+    assert!(pdf.starts_with(b"%PDF-"), "not a PDF");
+    pdf_text(&pdf).map(|t| squash(&t))
+}
+
+fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[test]
