@@ -154,6 +154,8 @@ pub fn spawn_app_configured(jwt: JwtSettings, change: impl FnOnce(&mut Settings)
             .is_test(true)
             .try_init();
     });
+    // A new test's time starts today (libtest may run several tests on one thread).
+    DAYS_AHEAD.set(0);
     let database = TestDatabase::fresh();
     let mut settings = settings_for(&database, jwt);
     change(&mut settings);
@@ -264,6 +266,8 @@ impl TestApp {
         let app = Application::build(&settings).expect("the application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let clock = app.clock();
+        // A restarted or second server lives in the test's time (`advance_days`).
+        clock.advance(chrono::Duration::days(DAYS_AHEAD.get()));
         let server = app.server();
         let handle = server.handle();
         let thread = std::thread::spawn(move || {
