@@ -46,6 +46,9 @@ pub const REQUEST_PAYMENTS: &[Role] = &[Role::Applicant];
 /// A caseworker prepares a payout, an approver releases it (four eyes; checked per request).
 pub const PAY_OUT: &[Role] = &[Role::Caseworker, Role::Approver];
 
+/// A caseworker records money received back on a reclaim.
+pub const RECORD_REPAYMENTS: &[Role] = &[Role::Caseworker];
+
 /// A caseworker turns a payment request down.
 pub const REJECT_PAYMENTS: &[Role] = &[Role::Caseworker];
 

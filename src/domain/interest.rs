@@ -84,62 +84,46 @@ pub struct Interest {
 }
 
 /// Interest on `principal` for every day from `from` (the day the notice lost effect, counted)
-/// up to but not including `as_of`. A negative total rate counts as zero.
+/// up to but not including `as_of`, rounded down once: one tranche of `reclaim::account`
+/// without repayments (the one rule of interest). A negative total rate counts as zero.
 pub fn reclaim_interest(
     principal: Money,
     from: NaiveDate,
     as_of: NaiveDate,
     rates: &[BaseRate],
 ) -> Result<Interest, InterestError> {
+    use super::reclaim::{AccountError, Tranche, account};
     if as_of < from {
         return Err(InterestError::Backwards);
     }
-    if as_of == from {
-        return Ok(Interest {
-            amount: Money::ZERO,
-            periods: Vec::new(),
-        });
-    }
-    let last_day = as_of.pred_opt().ok_or(InterestError::Overflow)?;
-    let mut sorted = rates.to_vec();
-    sorted.sort_by_key(|r| r.valid_from);
-    let until = known_until(&sorted).ok_or(InterestError::UnknownBaseRate(from))?;
-    if sorted.first().is_none_or(|r| r.valid_from > from) {
-        return Err(InterestError::UnknownBaseRate(from));
-    }
-    if last_day > until {
-        return Err(InterestError::UnknownBaseRate(
-            until.succ_opt().ok_or(InterestError::Overflow)?,
-        ));
-    }
-    // Σ cents × hundredths × days over periods, divided once by 100 (percent) × 100
-    // (hundredths) × 365 (days a year): exact until the final floor.
-    let mut numerator: i128 = 0;
-    let mut periods = Vec::new();
-    for (i, r) in sorted.iter().enumerate() {
-        let period_end = match sorted.get(i + 1) {
-            Some(next) => next.valid_from.pred_opt().ok_or(InterestError::Overflow)?,
-            None => until,
-        };
-        let start = r.valid_from.max(from);
-        let end = period_end.min(last_day);
-        if end < start {
-            continue;
-        }
-        let days = (end - start).num_days() + 1;
-        let rate = (r.hundredths + SURCHARGE_HUNDREDTHS).max(0);
-        numerator += i128::from(principal.cents()) * i128::from(rate) * i128::from(days);
-        periods.push(InterestPeriod {
-            from: start,
-            to: end,
-            days,
-            rate_hundredths: rate,
-        });
-    }
-    let cents = numerator.div_euclid(100 * 100 * 365);
-    let cents = i64::try_from(cents).map_err(|_| InterestError::Overflow)?;
+    let tranche = Tranche {
+        notice: String::new(),
+        payment: String::new(),
+        paid_on: from,
+        amount: principal,
+        interest_from: Some(from),
+    };
+    let a = account(&[tranche], &[], as_of, rates).map_err(|e| match e {
+        AccountError::Interest(i) => i,
+        AccountError::Overpaid { .. } => InterestError::Overflow,
+    })?;
+    let periods = a
+        .tranches
+        .first()
+        .map(|t| {
+            t.periods
+                .iter()
+                .map(|p| InterestPeriod {
+                    from: p.from,
+                    to: p.to,
+                    days: p.days,
+                    rate_hundredths: p.rate_hundredths,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(Interest {
-        amount: Money::from_cents(cents).map_err(|_| InterestError::Overflow)?,
+        amount: a.interest,
         periods,
     })
 }

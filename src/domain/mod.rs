@@ -14,6 +14,7 @@ mod names;
 pub mod notice;
 pub mod payment;
 pub mod rate;
+pub mod reclaim;
 pub mod remedy;
 pub mod role;
 pub mod split;

@@ -18,6 +18,7 @@ pub mod pagination;
 pub mod payments;
 pub mod programmes;
 pub mod register;
+pub mod repayments;
 pub mod reports;
 
 use actix_web::web;
@@ -56,11 +57,13 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
                 .service(notices::get)
                 .service(notices::sign)
                 .service(notices::document)
-                .service(notices::interest)
+                .service(repayments::interest)
                 .service(payments::request)
                 .service(payments::list)
                 .service(payments::payout)
                 .service(payments::reject)
+                .service(repayments::record)
+                .service(repayments::list)
                 .service(reports::volumes)
                 .service(reports::pipeline)
                 .service(reports::budget)

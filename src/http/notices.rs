@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::caller::{Caller, no_application};
 use super::json::Json;
@@ -13,13 +13,12 @@ use crate::auth::policy;
 use crate::document::Authority;
 use crate::domain::application::MAX_COST_LINES;
 use crate::domain::calendar::finality;
-use crate::domain::interest::{percent_string, reclaim_interest};
 use crate::domain::notice::{LineDecision, NoticeKind, NoticeRequest};
 use crate::domain::rate::{parse_rate, rate_string};
 use crate::domain::{FinancingType, Money};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::persistence::notices::{self as repo, Notice};
-use crate::persistence::{applications as cases, base_rates};
+use crate::persistence::applications as cases;
 
 /// At most this many fiscal years in one allocation.
 const MAX_ALLOCATIONS: usize = 20;
@@ -498,119 +497,6 @@ pub async fn list(caller: Caller, path: web::Path<String>) -> Result<HttpRespons
         })
         .await?;
     Ok(HttpResponse::Ok().json(dtos))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct InterestQuery {
-    /// The day up to which interest is computed (not counted itself).
-    pub as_of: NaiveDate,
-}
-
-/// One stretch of days at one rate.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InterestPeriodDto {
-    pub from: NaiveDate,
-    /// Inclusive.
-    pub to: NaiveDate,
-    pub days: i64,
-    /// Percent per year: the base rate plus five percentage points.
-    #[schema(example = "6.27")]
-    pub rate_percent: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InterestItemDto {
-    pub notice: String,
-    pub number: Option<String>,
-    #[schema(value_type = String)]
-    pub principal: Money,
-    pub interest_from: NaiveDate,
-    #[schema(value_type = String)]
-    pub interest: Money,
-    pub periods: Vec<InterestPeriodDto>,
-}
-
-/// Interest owed on the reclaims of a case on a day.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InterestDto {
-    pub as_of: NaiveDate,
-    #[schema(value_type = String)]
-    pub principal: Money,
-    #[schema(value_type = String)]
-    pub interest: Money,
-    pub items: Vec<InterestItemDto>,
-}
-
-/// Interest owed on the case's reclaims as of a day (§ 49a (3) VwVfG: five percentage points
-/// above the base rate per year, from the day the grant lost effect; day-exact per base-rate
-/// period, actual/365, rounded down to the cent once per reclaim). Repayments are not
-/// recorded by the service yet, so the whole reclaim bears interest.
-#[utoipa::path(
-    operation_id = "application_interest",
-    tag = "notices",
-    params(("id" = String, Path, description = "the application"), InterestQuery),
-    responses(
-        (status = 200, body = InterestDto),
-    )
-)]
-#[get("/applications/{id}/interest")]
-pub async fn interest(
-    caller: Caller,
-    path: web::Path<String>,
-    query: web::Query<InterestQuery>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(policy::READ_APPLICATIONS)?;
-    let id = path.into_inner();
-    let as_of = query.into_inner().as_of;
-    let dto = caller
-        .db(move |conn, caller| {
-            if cases::find(conn, &id, caller.scope())?.is_none() {
-                return Err(no_application(&id));
-            }
-            let rates: Vec<_> = base_rates::list(conn)?.iter().map(|r| r.rate()).collect();
-            let mut items = Vec::new();
-            let (mut principal_sum, mut interest_sum) = (Money::ZERO, Money::ZERO);
-            for n in repo::reclaims_with_interest(conn, &id)? {
-                let (Some(principal), Some(from)) = (n.reclaim_cents, n.interest_from) else {
-                    continue;
-                };
-                let i = reclaim_interest(principal, from, as_of, &rates)
-                    .map_err(|e| ApiError::validation("as_of", e.to_string()))?;
-                principal_sum = principal_sum
-                    .checked_add(principal)
-                    .ok_or_else(|| ApiError::internal("principal out of range"))?;
-                interest_sum = interest_sum
-                    .checked_add(i.amount)
-                    .ok_or_else(|| ApiError::internal("interest out of range"))?;
-                items.push(InterestItemDto {
-                    notice: n.id,
-                    number: n.number,
-                    principal,
-                    interest_from: from,
-                    interest: i.amount,
-                    periods: i
-                        .periods
-                        .iter()
-                        .map(|p| InterestPeriodDto {
-                            from: p.from,
-                            to: p.to,
-                            days: p.days,
-                            rate_percent: percent_string(p.rate_hundredths),
-                        })
-                        .collect(),
-                });
-            }
-            Ok(InterestDto {
-                as_of,
-                principal: principal_sum,
-                interest: interest_sum,
-                items,
-            })
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(dto))
 }
 
 /// The signed notice as a German PDF (recipient, decision, amounts, grant period,

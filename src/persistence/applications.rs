@@ -6,14 +6,14 @@ use std::collections::HashSet;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::result::Error as DieselError;
 use serde_json::{Value, json};
 
 use super::audit::{self, AuditEvent, Entry};
 use super::programmes;
 use super::schema::{
     application_members as am, applications as ap, case_counters as cc, cost_lines as cl,
-    idempotency_keys as ik, municipalities as mu,
+    municipalities as mu,
 };
 use super::steps::case::{self as step, member_keys};
 use super::{AnyConnection, Db, write_tx};
@@ -548,57 +548,10 @@ fn next_case_number(conn: &mut AnyConnection, prefix: &str, year: i32) -> QueryR
     Ok(case_number(prefix, year, n))
 }
 
-/// The `Idempotency-Key` of a create: scoped to the token's subject.
-#[derive(Debug, Clone, Copy)]
-pub struct Idempotency<'a> {
-    pub key: &'a str,
-    /// SHA-256 of the canonical request body.
-    pub request_hash: &'a str,
-}
-
-#[derive(Debug)]
-pub enum Created {
-    New {
-        case: Box<Case>,
-        body: String,
-    },
-    /// The first response to this key, returned again.
-    Replay {
-        status: u16,
-        body: String,
-        id: String,
-    },
-}
-
-fn stored_response(
-    conn: &mut AnyConnection,
-    subject: &str,
-    idem: &Idempotency<'_>,
-) -> Result<Option<Created>, WriteError> {
-    let found: Option<(String, i32, String, String)> = ik::table
-        .find((subject, idem.key))
-        .select((
-            ik::request_hash,
-            ik::status_code,
-            ik::response,
-            ik::resource_id,
-        ))
-        .first(conn)
-        .optional()?;
-    match found {
-        None => Ok(None),
-        Some((hash, _, _, _)) if hash != idem.request_hash => Err(WriteError::KeyReused),
-        Some((_, status, body, id)) => Ok(Some(Created::Replay {
-            status: u16::try_from(status).unwrap_or(201),
-            body,
-            id,
-        })),
-    }
-}
+pub use super::idempotency::{Created, Idempotency};
 
 /// Creates a draft (and records the idempotency key with the response `render` gives, in the
-/// same transaction). Concurrent requests with one key: the first creates; the others wait on
-/// the key's row (PostgreSQL) or the write lock (SQLite) and then get the first response.
+/// same transaction: `idempotency::once`).
 pub fn create(
     conn: &mut AnyConnection,
     programme_code: &str,
@@ -606,68 +559,24 @@ pub fn create(
     w: &Writer<'_>,
     idem: Option<Idempotency<'_>>,
     render: &dyn Fn(&Case) -> String,
-) -> Result<Created, WriteError> {
-    let attempt = |conn: &mut AnyConnection| {
-        write_tx(conn, |conn| {
-            if let Some(idem) = &idem {
-                if let Some(replay) = stored_response(conn, w.subject, idem)? {
-                    return Ok(replay);
-                }
-                // Claim the key first: a concurrent request with it blocks here until this
-                // transaction ends, then fails on the primary key and reads our response.
-                diesel::insert_into(ik::table)
-                    .values((
-                        ik::subject.eq(w.subject),
-                        ik::idem_key.eq(idem.key),
-                        ik::request_hash.eq(idem.request_hash),
-                        ik::status_code.eq(0),
-                        ik::response.eq(""),
-                        ik::resource_id.eq(""),
-                        ik::created_at.eq(w.now),
-                    ))
-                    .execute(conn)?;
-            }
-            let violations = draft_check(conn, programme_code, content)?;
-            if !violations.is_empty() {
-                return Err(WriteError::Invalid(violations));
-            }
-            let year = crate::domain::calendar::german_year(w.now);
-            let number = next_case_number(conn, case_number_prefix(programme_code), year)?;
-            let (case, entry) = step::create(w.make_id(), number, programme_code, content, w)?;
-            diesel::insert_into(ap::table)
-                .values(&case.row)
-                .execute(conn)?;
-            insert_children(conn, &case)?;
-            audit::append(conn, &entry)?;
-            let id = case.row.id.clone();
-            let body = render(&case);
-            if let Some(idem) = &idem {
-                diesel::update(ik::table.find((w.subject, idem.key)))
-                    .set((
-                        ik::status_code.eq(201),
-                        ik::response.eq(&body),
-                        ik::resource_id.eq(&id),
-                    ))
-                    .execute(conn)?;
-            }
-            Ok(Created::New {
-                case: Box::new(case),
-                body,
-            })
-        })
-    };
-    match attempt(conn) {
-        Err(WriteError::Db(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)))
-            if idem.is_some() =>
-        {
-            // Another request with the same key committed first: answer with its response.
-            let idem = idem.ok_or_else(|| WriteError::NotFound("no Idempotency-Key".to_owned()))?;
-            stored_response(conn, w.subject, &idem)?.ok_or_else(|| {
-                WriteError::Conflict("a request with this Idempotency-Key is in progress".into())
-            })
+) -> Result<Created<Case>, WriteError> {
+    super::idempotency::once(conn, w, idem, 201, &mut |conn| {
+        let violations = draft_check(conn, programme_code, content)?;
+        if !violations.is_empty() {
+            return Err(WriteError::Invalid(violations));
         }
-        other => other,
-    }
+        let year = crate::domain::calendar::german_year(w.now);
+        let number = next_case_number(conn, case_number_prefix(programme_code), year)?;
+        let (case, entry) = step::create(w.make_id(), number, programme_code, content, w)?;
+        diesel::insert_into(ap::table)
+            .values(&case.row)
+            .execute(conn)?;
+        insert_children(conn, &case)?;
+        audit::append(conn, &entry)?;
+        let id = case.row.id.clone();
+        let body = render(&case);
+        Ok((case, id, body))
+    })
 }
 
 /// Loads a case for a write: visible to the writer (else 404), changed only by its lead

@@ -16,6 +16,7 @@ use super::notices::{DeliveryRuleRow, Notice};
 use super::payments::PaymentRow;
 use super::programmes::{FundingObject, Programme};
 use super::register::Edition;
+use super::repayments::RepaymentRow;
 
 /// Record types of the log, as `record_type` (those of a module with its own writes are
 /// declared there).
@@ -28,9 +29,10 @@ pub const BASE_RATE: &str = "base_rate";
 pub const DELIVERY_RULE: &str = "delivery_rule";
 pub const MUNICIPALITY: &str = "municipality";
 pub const REGISTER_EDITION: &str = "register_edition";
+pub const REPAYMENT: &str = super::repayments::RECORD_TYPE;
 
 /// Every record type, with the table of its main row.
-pub const RECORD_TYPES: [(&str, &str); 9] = [
+pub const RECORD_TYPES: [(&str, &str); 10] = [
     (APPLICATION, "applications"),
     (NOTICE, "notices"),
     (PAYMENT_REQUEST, "payment_requests"),
@@ -40,6 +42,7 @@ pub const RECORD_TYPES: [(&str, &str); 9] = [
     (DELIVERY_RULE, "delivery_rules"),
     (MUNICIPALITY, "municipalities"),
     (REGISTER_EDITION, "register_editions"),
+    (REPAYMENT, "repayments"),
 ];
 
 /// A row as a JSON object of its columns, without the columns `drop` names (a child row's
@@ -147,4 +150,8 @@ pub fn municipality(m: &Municipality) -> Value {
 
 pub fn edition(e: &Edition) -> Value {
     tables(vec![("register_editions", columns(e, &[]))])
+}
+
+pub fn repayment(r: &RepaymentRow) -> Value {
+    tables(vec![("repayments", columns(r, &[]))])
 }

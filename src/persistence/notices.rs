@@ -332,20 +332,6 @@ pub fn in_force(conn: &mut AnyConnection, case_id: &str) -> QueryResult<Option<N
     row.map(|r| load_children(conn, r)).transpose()
 }
 
-/// The signed notices with a reclaim and a day from which interest runs.
-pub fn reclaims_with_interest(
-    conn: &mut AnyConnection,
-    case_id: &str,
-) -> QueryResult<Vec<NoticeRow>> {
-    n::table
-        .filter(n::application_id.eq(case_id))
-        .filter(n::status.eq(NoticeStatus::Signed))
-        .filter(n::reclaim_cents.gt(0_i64))
-        .filter(n::interest_from.is_not_null())
-        .order(n::seq.asc())
-        .select(NoticeRow::as_select())
-        .load(conn)
-}
 
 /// A row of `delivery_rules`.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, serde::Serialize)]

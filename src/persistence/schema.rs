@@ -301,6 +301,18 @@ diesel::table! {
 diesel::joinable!(funding_objects -> programmes (programme_code));
 diesel::joinable!(cost_lines -> applications (application_id));
 diesel::joinable!(application_members -> applications (application_id));
+diesel::table! {
+    repayments (id) {
+        id -> Text,
+        application_id -> Text,
+        amount_cents -> BigInt,
+        received_on -> Date,
+        received_year -> Integer,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     programmes,
     funding_objects,
@@ -313,6 +325,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     notice_allocations,
     budgets,
     payment_requests,
+    repayments,
 );
 diesel::joinable!(notices -> applications (application_id));
 diesel::joinable!(payment_requests -> applications (application_id));

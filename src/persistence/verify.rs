@@ -698,7 +698,7 @@ fn live_state(
 }
 
 /// The records of the small tables (budgets, base rates, delivery rules, register
-/// editions): (record type, key, state).
+/// editions, repayments): (record type, key, state).
 fn small_tables(conn: &mut AnyConnection) -> QueryResult<Vec<(&'static str, String, Value)>> {
     let mut out = Vec::new();
     let budgets: Vec<super::budgets::BudgetRow> = b::table
@@ -718,6 +718,9 @@ fn small_tables(conn: &mut AnyConnection) -> QueryResult<Vec<(&'static str, Stri
     for r in super::notices::delivery_rule_rows(conn)? {
         let state = ledger::delivery_rule(&r);
         out.push((ledger::DELIVERY_RULE, r.valid_from.to_string(), state));
+    }
+    for r in super::repayments::all(conn)? {
+        out.push((ledger::REPAYMENT, r.id.clone(), ledger::repayment(&r)));
     }
     let editions: Vec<super::register::Edition> = re::table
         .select((re::edition, re::imported_at, re::records, re::imported_by))

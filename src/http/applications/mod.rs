@@ -30,21 +30,6 @@ fn with_etag(status: StatusCode, case: &Case, now: NaiveDateTime) -> HttpRespons
         .json(ApplicationDto::new(case, now))
 }
 
-/// The `Idempotency-Key` header, if any: 1 to 255 visible ASCII characters.
-fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
-    let Some(v) = req.headers().get("Idempotency-Key") else {
-        return Ok(None);
-    };
-    let v = v
-        .to_str()
-        .ok()
-        .filter(|s| (1..=255).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic()))
-        .ok_or_else(|| {
-            ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into())
-        })?;
-    Ok(Some(v.to_owned()))
-}
-
 /// Create a draft (applicant, for one of its municipalities). With `Idempotency-Key`, a retry
 /// with the same key and body gets the first response (`Idempotent-Replayed: true`); the
 /// same key with another body gets 422.
@@ -69,7 +54,7 @@ pub async fn create(
     body: Json<NewApplication>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::CREATE_APPLICATIONS)?;
-    let key = idempotency_key(&req)?;
+    let key = super::caller::idempotency_key(&req)?;
     let body = body.into_inner();
     let request_hash = format!(
         "{:x}",
@@ -104,7 +89,7 @@ pub async fn create(
         .await?;
     // A create answers the case at its first version; a replay is that same first answer.
     let (status, body, id, replayed) = match created {
-        Created::New { case, body } => (201, body, case.row.id, false),
+        Created::New { id, body, .. } => (201, body, id, false),
         Created::Replay { status, body, id } => (status, body, id, true),
     };
     let mut resp = HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED));

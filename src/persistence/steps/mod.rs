@@ -10,6 +10,7 @@
 pub mod case;
 pub mod notice;
 pub mod payment;
+pub mod repayment;
 
 use crate::domain::Money;
 use crate::persistence::applications::WriteError;
