@@ -244,6 +244,8 @@ pub struct CaseFacts<'a> {
     pub in_force: Option<&'a InForce>,
     /// The planned project period (the application's start and end).
     pub project: Option<(NaiveDate, NaiveDate)>,
+    /// The day the case's first grant notice was signed, if one was.
+    pub granted_on: Option<NaiveDate>,
     pub today: NaiveDate,
     /// § 41 (2) VwVfG days in force on the posting day.
     pub delivery_days: u32,
@@ -1141,6 +1143,15 @@ fn decide_revocation(
             "interest_from",
             "lies more than a year after posting",
         )),
+        // § 49a (3) VwVfG: interest on what is to be repaid, so never before the grant was
+        // made (each tranche's interest starts no earlier than its payout: domain::reclaim).
+        Some(day) if facts.granted_on.is_some_and(|g| day < g) => out.push(violation(
+            "interest_from",
+            format!(
+                "lies before the grant was signed ({}); interest runs on money paid under it",
+                facts.granted_on.unwrap_or(day)
+            ),
+        )),
         Some(day) => d.interest_from = Some(day),
     }
     d.terms = Some(f.terms);
@@ -1294,6 +1305,7 @@ mod tests {
             },
             in_force,
             project: Some((d("2027-01-01"), d("2028-12-31"))),
+            granted_on: None,
             today: d("2026-11-22"),
             delivery_days: 3,
         }

@@ -135,7 +135,10 @@ pub enum AccountError {
     #[error(transparent)]
     Interest(#[from] InterestError),
     #[error("the repayment of {received_on} exceeds what was outstanding by {excess}")]
-    Overpaid { received_on: NaiveDate, excess: Money },
+    Overpaid {
+        received_on: NaiveDate,
+        excess: Money,
+    },
 }
 
 /// Cents × hundredths × days per cent of interest: 100 (percent) × 100 (hundredths) × 365.

@@ -17,8 +17,8 @@ use crate::domain::notice::{LineDecision, NoticeKind, NoticeRequest};
 use crate::domain::rate::{parse_rate, rate_string};
 use crate::domain::{FinancingType, Money};
 use crate::error::{ApiError, FieldError, Problem};
-use crate::persistence::notices::{self as repo, Notice};
 use crate::persistence::applications as cases;
+use crate::persistence::notices::{self as repo, Notice};
 
 /// At most this many fiscal years in one allocation.
 const MAX_ALLOCATIONS: usize = 20;

@@ -96,13 +96,19 @@ pub async fn record(
                 request_hash: &request_hash,
             });
             let w = caller.writer();
-            Ok(crate::persistence::idempotency::once(conn, &w, idem, 201, &mut |conn| {
-                let row = repo::record(conn, &id, body.amount, body.received_on, &w)?;
-                let rid = row.id.clone();
-                let body = serde_json::to_string(&RepaymentDto::from(row.clone()))
-                    .map_err(|e| cases::WriteError::Db(cases::corrupt(e)))?;
-                Ok((row, rid, body))
-            })?)
+            Ok(crate::persistence::idempotency::once(
+                conn,
+                &w,
+                idem,
+                201,
+                &mut |conn| {
+                    let row = repo::record(conn, &id, body.amount, body.received_on, &w)?;
+                    let rid = row.id.clone();
+                    let body = serde_json::to_string(&RepaymentDto::from(row.clone()))
+                        .map_err(|e| cases::WriteError::Db(cases::corrupt(e)))?;
+                    Ok((row, rid, body))
+                },
+            )?)
         })
         .await?;
     let (status, body, rid, replayed) = match created {
@@ -144,9 +150,10 @@ pub async fn list(caller: Caller, path: web::Path<String>) -> Result<HttpRespons
     let id = path.into_inner();
     let dto = caller
         .db(move |conn, caller| {
-            let rows =
-                repo::list_for_case(conn, &id, caller.scope())?.ok_or_else(|| no_application(&id))?;
-            let case = cases::find(conn, &id, caller.scope())?.ok_or_else(|| no_application(&id))?;
+            let rows = repo::list_for_case(conn, &id, caller.scope())?
+                .ok_or_else(|| no_application(&id))?;
+            let case =
+                cases::find(conn, &id, caller.scope())?.ok_or_else(|| no_application(&id))?;
             let repaid: i64 = rows.iter().map(|r| r.amount_cents.cents()).sum();
             let reclaimed = case.row.reclaimed_cents;
             let money = |c: i64| Money::from_cents(c).map_err(ApiError::internal);

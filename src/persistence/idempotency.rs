@@ -21,8 +21,16 @@ pub struct Idempotency<'a> {
 /// response to this key.
 #[derive(Debug)]
 pub enum Created<T> {
-    New { record: Box<T>, id: String, body: String },
-    Replay { status: u16, body: String, id: String },
+    New {
+        record: Box<T>,
+        id: String,
+        body: String,
+    },
+    Replay {
+        status: u16,
+        body: String,
+        id: String,
+    },
 }
 
 fn stored_response<T>(
@@ -32,7 +40,12 @@ fn stored_response<T>(
 ) -> Result<Option<Created<T>>, WriteError> {
     let found: Option<(String, i32, String, String)> = ik::table
         .find((subject, idem.key))
-        .select((ik::request_hash, ik::status_code, ik::response, ik::resource_id))
+        .select((
+            ik::request_hash,
+            ik::status_code,
+            ik::response,
+            ik::resource_id,
+        ))
         .first(conn)
         .optional()?;
     match found {

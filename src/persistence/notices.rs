@@ -332,7 +332,6 @@ pub fn in_force(conn: &mut AnyConnection, case_id: &str) -> QueryResult<Option<N
     row.map(|r| load_children(conn, r)).transpose()
 }
 
-
 /// A row of `delivery_rules`.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = dr)]
@@ -472,10 +471,20 @@ pub fn prepare(
             false => None,
         };
         let delivery = delivery_rules(conn)?;
+        let granted_at: Option<NaiveDateTime> = n::table
+            .filter(n::application_id.eq(case_id))
+            .filter(n::status.eq(NoticeStatus::Signed))
+            .filter(n::kind.eq(NoticeKind::Grant))
+            .order(n::seq.asc())
+            .select(n::signed_at)
+            .first::<Option<NaiveDateTime>>(conn)
+            .optional()?
+            .flatten();
         let facts = step::PrepareFacts {
             terms: &terms,
             in_force: force.as_ref(),
             delivery: &delivery,
+            granted_on: granted_at.map(crate::domain::calendar::german_date),
         };
         let (notice, entry) = step::prepare(&case, kind, req, facts, w)?;
         insert(conn, &notice)?;

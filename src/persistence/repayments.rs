@@ -11,11 +11,11 @@ use super::notices::NoticeRow;
 use super::schema::{notices as n, payment_requests as pr, repayments as rp};
 use super::steps::repayment as step;
 use super::{AnyConnection, audit, write_tx};
+use crate::domain::Money;
 use crate::domain::calendar::german_date;
 use crate::domain::notice::NoticeStatus;
 use crate::domain::payment::PaymentStatus;
 use crate::domain::reclaim::{Reclaim, Tranche, tranches};
-use crate::domain::Money;
 
 pub const RECORD_TYPE: &str = "repayment";
 

@@ -428,10 +428,17 @@ impl<'e> Sim<'e> {
         id: Option<&str>,
     ) -> Result<(Notice, Entry), String> {
         let terms = self.env.terms(&self.case.row.programme_code)?;
+        let granted_on = self
+            .notices
+            .iter()
+            .filter(|n| n.is_signed() && n.kind() == NoticeKind::Grant)
+            .find_map(|n| n.row.signed_at)
+            .map(german_date);
         let facts = notice_step::PrepareFacts {
             terms,
             in_force: self.in_force(),
             delivery: &self.env.delivery,
+            granted_on,
         };
         let w = actor.writer(at, id);
         notice_step::prepare(&self.case, kind, req, facts, &w)

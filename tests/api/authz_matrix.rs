@@ -78,6 +78,12 @@ const POLICY: &[(&str, &str, &[Who], Reach)] = &[
     ),
     ("GET", "/api/v1/base-rates", ANY_ROLE, Other),
     ("POST", "/api/v1/base-rates", &[Admin], Other),
+    (
+        "POST",
+        "/api/v1/base-rates/{valid_from}/corrections",
+        &[Admin],
+        Other,
+    ),
     ("GET", "/api/v1/applications", CASE_READERS, Other),
     ("POST", "/api/v1/applications", &[Own], Other),
     ("GET", "/api/v1/applications/{id}", OWNER_OR_STAFF, Case),
@@ -129,6 +135,18 @@ const POLICY: &[(&str, &str, &[Who], Reach)] = &[
         "POST",
         "/api/v1/applications/{id}/payment-requests",
         &[Own],
+        Case,
+    ),
+    (
+        "GET",
+        "/api/v1/applications/{id}/repayments",
+        OWNER_OR_STAFF,
+        Case,
+    ),
+    (
+        "POST",
+        "/api/v1/applications/{id}/repayments",
+        &[Caseworker],
         Case,
     ),
     // A caseworker prepares, an approver releases.
@@ -212,7 +230,7 @@ fn the_policy_table_has_one_row_for_every_documented_operation_and_no_other() {
         gone.is_empty(),
         "POLICY rows for operations the OpenAPI document does not have: {gone:?}"
     );
-    assert_eq!(documented.len(), 37, "the API has grown: {documented:?}");
+    assert_eq!(documented.len(), 40, "the API has grown: {documented:?}");
 
     // The document announces the refusals the policy decides.
     for (method, path, may, reach) in POLICY {
@@ -291,6 +309,8 @@ struct Fixtures {
     /// Payment requests of `approved`: one requested, one prepared by the caseworker.
     requested: String,
     prepared_payment: String,
+    /// A case whose grant was partly revoked after a payout: something to repay.
+    revoked: String,
 }
 
 impl Fixtures {
@@ -301,7 +321,17 @@ impl Fixtures {
         let r = app.payout(&prepared_payment, &app.caseworker());
         assert_eq!(r.status, 200, "{}", r.body);
         let lead = app.applicant(&[LEAD]);
+        let (revoked, _) = approved_case(app);
+        crate::notices::pay(app, &revoked, "30000.00");
+        let revocation = prepare(
+            app,
+            &revoked,
+            &json!({"kind": "revocation", "posted_on": day(0), "reason": "Zweck verfehlt",
+                    "revoked_amount": "22345.67", "interest_from": day(0)}),
+        );
+        crate::notices::sign(app, &nid_of(&revocation));
         Fixtures {
+            revoked,
             draft: id_of(&create(app, &lead, &draft_body(LEAD))),
             submitted: case_in(app, "submitted"),
             in_review: case_in(app, "in_review"),
@@ -316,8 +346,9 @@ impl Fixtures {
 
 impl Fixtures {
     /// The ids an applicant of another municipality must never see.
-    fn ids(&self) -> [&str; 8] {
+    fn ids(&self) -> [&str; 9] {
         [
+            &self.revoked,
             &self.draft,
             &self.submitted,
             &self.in_review,
@@ -431,6 +462,17 @@ fn calls(
         ("POST", "/api/v1/base-rates") => vec![
             call(method, path.to_owned(), 201)
                 .body(json!({"valid_from": "2026-07-01", "rate_percent": "1.27"})),
+        ],
+        ("POST", "/api/v1/base-rates/{valid_from}/corrections") => vec![
+            call(method, at(path, &[("valid_from", "2026-01-01")]), 200)
+                .body(json!({"rate_percent": "1.28", "reason": "Tippfehler"})),
+        ],
+        ("GET", "/api/v1/applications/{id}/repayments") => {
+            vec![call(method, at(path, &[("id", &fx().revoked)]), 200)]
+        }
+        ("POST", "/api/v1/applications/{id}/repayments") => vec![
+            call(method, at(path, &[("id", &fx().revoked)]), 201)
+                .body(json!({"amount": "1.00", "received_on": day(0)})),
         ],
         ("POST", "/api/v1/applications") => {
             vec![call(method, path.to_owned(), 201).body(draft_body(LEAD))]

@@ -1,7 +1,7 @@
 //! The end of a case: proof of use (actual costs), the final notice with its reclaim, and the
 //! revocation with interest under § 49a VwVfG at five points above the base rate.
 
-use chrono::Months;
+use chrono::{Months, NaiveDate};
 use serde_json::{Value, json};
 
 use crate::applications::{LANGENSALZA, LEAD, act, day, drive, etag, state, year};
@@ -280,12 +280,17 @@ fn a_revocation_reclaims_what_was_paid_above_the_remaining_grant_with_interest_t
     let app = spawn_app();
     let lead = app.applicant(&[LEAD]);
     let cw = app.caseworker();
+    // The case lives in 2024: granted on 1 August (posted that day, deemed delivered on
+    // 5 August), 30,000.00 paid on 5 August, revoked on 2 September with interest from
+    // 15 August.
+    app.travel_to(NaiveDate::from_ymd_opt(2024, 8, 1).unwrap());
     let y = year();
     let (id, grant) = approved_case(&app);
     pay(&app, &id, "30000.00");
+    app.travel_to(NaiveDate::from_ymd_opt(2024, 9, 2).unwrap());
     let before = snapshot(&app, &id);
     let without = |field: &str| {
-        let mut b = revocation("22345.67", "2024-03-15");
+        let mut b = revocation("22345.67", "2024-08-15");
         b.as_object_mut().unwrap().remove(field);
         b
     };
@@ -294,7 +299,7 @@ fn a_revocation_reclaims_what_was_paid_above_the_remaining_grant_with_interest_t
         ("no reason", without("reason"), "reason"),
         (
             "a blank reason",
-            with_field(revocation("22345.67", "2024-03-15"), "reason", json!("  ")),
+            with_field(revocation("22345.67", "2024-08-15"), "reason", json!("  ")),
             "reason",
         ),
         (
@@ -304,17 +309,22 @@ fn a_revocation_reclaims_what_was_paid_above_the_remaining_grant_with_interest_t
         ),
         (
             "a cent more than the grant",
-            revocation("40000.01", "2024-03-15"),
+            revocation("40000.01", "2024-08-15"),
             "revoked_amount",
         ),
         (
             "nothing revoked",
-            revocation("0.00", "2024-03-15"),
+            revocation("0.00", "2024-08-15"),
             "revoked_amount",
         ),
         (
             "no interest date",
             without("interest_from"),
+            "interest_from",
+        ),
+        (
+            "interest from before the grant was signed",
+            revocation("22345.67", "2024-07-31"),
             "interest_from",
         ),
     ];
@@ -324,13 +334,13 @@ fn a_revocation_reclaims_what_was_paid_above_the_remaining_grant_with_interest_t
     assert_eq!(snapshot(&app, &id), before);
 
     // 40,000.00 − 22,345.67 = 17,654.33 remains; 30,000.00 paid, so 12,345.67 is reclaimed.
-    let n = prepare(&app, &id, &revocation("22345.67", "2024-03-15"));
+    let n = prepare(&app, &id, &revocation("22345.67", "2024-08-15"));
     assert_fields(
         "revocation",
         &n,
         &json!({"kind": "revocation", "revoked_amount": "22345.67", "granted_amount": "17654.33",
                 "previous_grant": "40000.00", "paid_amount": "30000.00",
-                "reclaim_amount": "12345.67", "interest_from": "2024-03-15",
+                "reclaim_amount": "12345.67", "interest_from": "2024-08-15",
                 "reason": "Zuwendungszweck nicht erreicht",
                 "refers_to": grant["id"], "refers_to_number": grant["number"]}),
     );
@@ -363,32 +373,33 @@ fn a_revocation_reclaims_what_was_paid_above_the_remaining_grant_with_interest_t
         None,
     );
 
-    // Interest on 12,345.67 (1,234,567 cents) from 2024-03-15 (counted) to 2025-03-15 (not
-    // counted), base rate + 5 points, actual/365, per period:
-    //   2024-03-15..2024-06-30: 17 + 30 + 31 + 30 = 108 days at 3.62 + 5 = 8.62 %
-    //   2024-07-01..2024-12-31: 184 days at 3.37 + 5 = 8.37 %
-    //   2025-01-01..2025-03-14:  31 + 28 + 14 = 73 days at 2.27 + 5 = 7.27 %
-    // Σ rate_hundredths × days = 862 × 108 + 837 × 184 + 727 × 73
-    //                          = 93,096 + 154,008 + 53,071 = 300,175
-    // cents × Σ = 1,234,567 × 300,175 = 370,586,149,225
-    // ÷ (100 × 100 × 365 = 3,650,000) = 101,530.45…, rounded down once: 101,530 cents = 1,015.30
+    // Interest on 12,345.67 (1,234,567 cents), the part of the payout of 5 August that the
+    // revocation takes back, from 15 August 2024 (counted; after the payout) to 15 March 2025
+    // (not counted), base rate + 5 points, actual/365, per period:
+    //   2024-08-15..2024-12-31: 17 + 30 + 31 + 30 + 31 = 139 days at 3.37 + 5 = 8.37 %
+    //   2025-01-01..2025-03-14: 31 + 28 + 14 = 73 days at 2.27 + 5 = 7.27 %
+    // Σ rate_hundredths × days = 837 × 139 + 727 × 73 = 116,343 + 53,071 = 169,414
+    // cents × Σ = 1,234,567 × 169,414 = 209,152,933,738
+    // ÷ (100 × 100 × 365 = 3,650,000) = 57,302.17…, rounded down: 57,302 cents = 573.02
     let r = app.interest(&id, "2025-03-15", &cw);
     assert_eq!(r.status, 200, "{}", r.body);
     let i = r.json();
     assert_fields(
         "interest",
         &i,
-        &json!({"as_of": "2025-03-15", "principal": "12345.67", "interest": "1015.30"}),
+        &json!({"as_of": "2025-03-15", "principal": "12345.67", "repaid": "0.00",
+                "principal_outstanding": "12345.67", "interest": "573.02",
+                "interest_outstanding": "573.02"}),
     );
-    let items = i["items"].as_array().expect("items");
-    assert_eq!(items.len(), 1, "{i}");
+    let tranches = i["tranches"].as_array().expect("tranches");
+    assert_eq!(tranches.len(), 1, "{i}");
     assert_fields(
-        "interest item",
-        &items[0],
-        &json!({"notice": nid_of(&n), "number": number, "principal": "12345.67",
-                "interest_from": "2024-03-15", "interest": "1015.30"}),
+        "tranche",
+        &tranches[0],
+        &json!({"notice": number, "principal": "12345.67", "paid_on": "2024-08-05",
+                "interest_from": "2024-08-15", "interest": "573.02"}),
     );
-    let periods: Vec<Value> = items[0]["periods"]
+    let periods: Vec<Value> = tranches[0]["periods"]
         .as_array()
         .expect("periods")
         .iter()
@@ -397,8 +408,7 @@ fn a_revocation_reclaims_what_was_paid_above_the_remaining_grant_with_interest_t
     assert_eq!(
         periods,
         [
-            json!(["2024-03-15", "2024-06-30", 108, "8.62"]),
-            json!(["2024-07-01", "2024-12-31", 184, "8.37"]),
+            json!(["2024-08-15", "2024-12-31", 139, "8.37"]),
             json!(["2025-01-01", "2025-03-14", 73, "7.27"]),
         ]
     );
@@ -418,22 +428,22 @@ fn a_revocation_reclaims_what_was_paid_above_the_remaining_grant_with_interest_t
         None,
     );
 
-    // Up to the last known base rate (2026-06-30), two more periods at 1.27 + 5 = 6.27 %:
-    //   2025-01-01..2025-06-30: 181 days at 7.27 %; 2025-07-01..2026-06-30: 365 days at 6.27 %
-    // Σ = 93,096 + 154,008 + 727 × 181 + 627 × 365 = 93,096 + 154,008 + 131,587 + 228,855
-    //   = 607,546; 1,234,567 × 607,546 = 750,056,242,582; ÷ 3,650,000 = 205,494.86… → 2,054.94
+    // Up to the last known base rate (2026-06-30): 2025-01-01..2025-06-30 181 days at 7.27 %,
+    // 2025-07-01..2026-06-30 365 days at 6.27 %: Σ = 837 × 139 + 727 × 181 + 627 × 365 =
+    // 476,785; 1,234,567 × 476,785 = 588,623,027,095; ÷ 3,650,000 = 161,266.58… → 1,612.66
     let r = app.interest(&id, "2026-07-01", &cw);
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.json()["interest"], "2054.94", "{}", r.body);
-    // On the first day nothing has accrued yet.
-    let r = app.interest(&id, "2024-03-15", &cw);
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.json()["interest"], "0.00", "{}", r.body);
-    // Beyond the known base rates, or before interest runs: refused, never guessed.
+    assert_eq!(r.json()["interest"], "1612.66", "{}", r.body);
+    // On the first day nothing has accrued yet, nor before it.
+    for as_of in ["2024-08-15", "2024-08-01"] {
+        let r = app.interest(&id, as_of, &cw);
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["interest"], "0.00", "{}", r.body);
+    }
+    // Beyond the known base rates: refused, never guessed.
     for (what, as_of) in [
         ("one day beyond the known base rates", "2026-07-02"),
         ("a year beyond", "2027-07-01"),
-        ("before interest_from", "2024-03-14"),
     ] {
         refused(what, &app.interest(&id, as_of, &cw), 422, Some("as_of"));
     }
@@ -447,6 +457,8 @@ fn with_field(mut body: Value, field: &str, value: Value) -> Value {
 #[test]
 fn a_revocation_after_the_final_notice_reclaims_in_total_what_was_paid_above_the_remaining_grant() {
     let app = spawn_app();
+    // Granted on 2 December 2024 and paid on the 6th; interest from 1 January 2025.
+    app.travel_to(NaiveDate::from_ymd_opt(2024, 12, 2).unwrap());
     let lead = app.applicant(&[LEAD]);
     let y = year();
     let (id, _) = approved_case(&app);
@@ -495,6 +507,8 @@ fn a_revocation_after_the_final_notice_reclaims_in_total_what_was_paid_above_the
                 "reason": signed["number"]}),
     );
     assert_eq!(budget(&app, y)["committed"], "30000.00");
+    // The account holds both reclaims of the one payout of 40,000.00, the latest money first:
+    // the final notice's 4,000.00 (no interest claimed) and the revocation's 6,000.00 below it.
     // Interest runs on the revocation's 6,000.00 (600,000 cents) from 2025-01-01:
     //   2025-01-01..2025-06-30: 181 days at 2.27 + 5 = 7.27 %
     //   2025-07-01..2025-12-31: 184 days at 1.27 + 5 = 6.27 %
@@ -505,6 +519,7 @@ fn a_revocation_after_the_final_notice_reclaims_in_total_what_was_paid_above_the
     assert_fields(
         "interest",
         &r.json(),
-        &json!({"principal": "6000.00", "interest": "405.95"}),
+        &json!({"principal": "10000.00", "principal_outstanding": "10000.00",
+                "interest": "405.95"}),
     );
 }

@@ -296,6 +296,11 @@ impl TestApp {
         self.clock().advance(chrono::Duration::days(days));
     }
 
+    /// Moves the test's time to the German day `day` (`advance_days`, backwards too).
+    pub fn travel_to(&self, day: chrono::NaiveDate) {
+        self.advance_days((day - today()).num_days());
+    }
+
     /// The clock the in-process server reads each request's instant from.
     pub fn clock(&self) -> &RequestClock {
         &self

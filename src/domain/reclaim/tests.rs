@@ -9,13 +9,18 @@ fn m(s: &str) -> Money {
 }
 
 fn rates() -> Vec<BaseRate> {
-    [("2024-07-01", 337), ("2025-01-01", 227), ("2025-07-01", 127), ("2026-01-01", 127)]
-        .into_iter()
-        .map(|(f, h)| BaseRate {
-            valid_from: d(f),
-            hundredths: h,
-        })
-        .collect()
+    [
+        ("2024-07-01", 337),
+        ("2025-01-01", 227),
+        ("2025-07-01", 127),
+        ("2026-01-01", 127),
+    ]
+    .into_iter()
+    .map(|(f, h)| BaseRate {
+        valid_from: d(f),
+        hundredths: h,
+    })
+    .collect()
 }
 
 fn payouts() -> Vec<(String, NaiveDate, Money)> {
@@ -131,7 +136,13 @@ fn no_interest_runs_before_a_payout_and_a_reclaim_without_interest_bears_none() 
     let mut r = reclaim();
     r.interest_from = None;
     let t = tranches(&payouts(), &[r]);
-    let a = account(&t, &[(d("2025-06-01"), m("12000.00"))], d("2025-12-01"), &rates()).unwrap();
+    let a = account(
+        &t,
+        &[(d("2025-06-01"), m("12000.00"))],
+        d("2025-12-01"),
+        &rates(),
+    )
+    .unwrap();
     assert_eq!(a.interest, Money::ZERO);
     assert_eq!(a.outstanding(), Money::ZERO);
 }
@@ -139,7 +150,12 @@ fn no_interest_runs_before_a_payout_and_a_reclaim_without_interest_bears_none() 
 #[test]
 fn a_repayment_above_what_is_outstanding_and_an_unknown_base_rate_are_errors() {
     let t = tranches(&payouts(), &[reclaim()]);
-    let e = account(&t, &[(d("2025-03-04"), m("13000.00"))], d("2025-03-05"), &rates());
+    let e = account(
+        &t,
+        &[(d("2025-03-04"), m("13000.00"))],
+        d("2025-03-05"),
+        &rates(),
+    );
     assert!(matches!(e, Err(AccountError::Overpaid { .. })), "{e:?}");
     let e = account(&t, &[], d("2027-02-01"), &rates());
     assert!(matches!(e, Err(AccountError::Interest(_))), "{e:?}");

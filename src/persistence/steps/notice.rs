@@ -2,6 +2,7 @@
 //! notice decides; these steps turn it into the notice's rows, move the case on at signing,
 //! compute the budget commitments and write the audit entries. No I/O.
 
+use chrono::NaiveDate;
 use serde_json::{Value, json};
 
 use super::add;
@@ -61,6 +62,8 @@ pub(crate) struct PrepareFacts<'a> {
     /// The notice in force, for the kinds that change it (`refers_to_in_force`).
     pub in_force: Option<&'a Notice>,
     pub delivery: &'a [DeliveryRule],
+    /// The German day the case's first grant notice was signed, if one was.
+    pub granted_on: Option<NaiveDate>,
 }
 
 /// The days after posting a notice is deemed delivered, for the posting day of `req`.
@@ -115,6 +118,7 @@ pub(crate) fn prepare(
         },
         in_force: force_terms.as_ref(),
         project: case.row.project_start.zip(case.row.project_end),
+        granted_on: facts.granted_on,
         today: w.today(),
         delivery_days: days,
     };

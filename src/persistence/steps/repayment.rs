@@ -30,11 +30,15 @@ fn day_problem(facts: &ReclaimFacts, received_on: NaiveDate, today: NaiveDate) -
         return Some(format!("must not lie after today ({today})"));
     }
     if let Some(first) = facts.first_reclaim_on.filter(|f| received_on < *f) {
-        return Some(format!("lies before the first reclaim was signed ({first})"));
+        return Some(format!(
+            "lies before the first reclaim was signed ({first})"
+        ));
     }
     let last = facts.repayments.iter().map(|r| r.received_on).max();
     last.filter(|l| received_on < *l).map(|l| {
-        format!("repayments are recorded in the order they were received; the last was received on {l}")
+        format!(
+            "repayments are recorded in the order they were received; the last was received on {l}"
+        )
     })
 }
 
