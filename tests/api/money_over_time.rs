@@ -246,3 +246,169 @@ fn at_half_past_eleven_utc_on_new_years_eve_the_case_and_its_notice_belong_to_th
         assert!(!text.contains("31.12.2026"), "{text}");
     }
 }
+
+/// Issue 15's acceptance 3 through the API: the worked example of `domain::reclaim`'s tests
+/// (computed by hand there, step by step), played as a case of 2025.
+///
+/// Granted 40,000.00 on 20 January 2025; paid A = 10,000.00 on 3 March and B = 5,000.00 on
+/// 15 May; a revocation signed on 2 June takes 37,000.00 of the grant back, so 12,000.00 of the
+/// 15,000.00 paid is reclaimed, with interest from 1 February (before both payouts). The latest
+/// money first: 7,000.00 of A from 3 March, all of B from 15 May. 4,000.00 are received on
+/// 1 September. On 1 December 2025: interest 294.10 (A) + 178.21 (B) = 472.31, of which 341.91
+/// was paid by the repayment (§ 367 (1) BGB: interest first); principal outstanding
+/// 12,000.00 − 3,658.09 = 8,341.91; interest outstanding 130.40.
+#[test]
+fn two_tranches_one_repayment_and_a_base_rate_change_give_the_hand_computed_interest() {
+    let app = spawn_app();
+    let day_of = |s: &str| s.parse::<NaiveDate>().unwrap();
+    app.travel_to(day_of("2025-01-20"));
+    set_budget(&app, 2025, "1000000.00");
+    let id = case_in(&app, "in_review");
+    sign(&app, &nid_of(&prepare(&app, &id, &partial_grant_body())));
+    let pay_on = |on: &str, amount: &str| {
+        app.travel_to(day_of(on));
+        let pid = prepared_payout(&app, &id, amount);
+        let r = app.payout(&pid, &app.approver());
+        assert_eq!(r.status, 200, "{}", r.body);
+    };
+    pay_on("2025-03-03", "10000.00");
+    pay_on("2025-05-15", "5000.00");
+    app.travel_to(day_of("2025-06-02"));
+    let revocation = json!({"kind": "revocation", "posted_on": day(0),
+        "reason": "Zuwendungszweck nur teilweise erreicht", "revoked_amount": "37000.00",
+        "interest_from": "2025-02-01"});
+    let n = sign(&app, &nid_of(&prepare(&app, &id, &revocation)));
+    assert_eq!(n["reclaim_amount"], "12000.00", "{n}");
+
+    app.travel_to(day_of("2025-09-03"));
+    let cw = app.caseworker();
+    let repay = |body: &Value, key: &str| {
+        app.request(
+            "POST",
+            &format!("/api/v1/applications/{id}/repayments"),
+            Some(&cw),
+            &[("Idempotency-Key", key)],
+            Some(("application/json", serde_json::to_vec(body).unwrap())),
+        )
+    };
+    // Refused: more than is outstanding, a day in the future, a day before the reclaim.
+    let before = snapshot(&app, &id);
+    for (what, body, field) in [
+        (
+            "above the outstanding",
+            json!({"amount": "12400.00", "received_on": "2025-09-01"}),
+            "amount",
+        ),
+        (
+            "tomorrow",
+            json!({"amount": "1.00", "received_on": "2025-09-04"}),
+            "received_on",
+        ),
+        (
+            "before the reclaim",
+            json!({"amount": "1.00", "received_on": "2025-05-30"}),
+            "received_on",
+        ),
+        (
+            "nothing",
+            json!({"amount": "0.00", "received_on": "2025-09-01"}),
+            "amount",
+        ),
+    ] {
+        refused(what, &repay(&body, &what.replace(' ', "-")), 422, Some(field));
+    }
+    assert_eq!(snapshot(&app, &id), before);
+    let body = json!({"amount": "4000.00", "received_on": "2025-09-01"});
+    let r = repay(&body, "k-1");
+    assert_eq!(r.status, 201, "{}", r.body);
+    // A retry with the same key is the same repayment; another body with it is refused.
+    let again = repay(&body, "k-1");
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.json()["id"], r.json()["id"]);
+    refused(
+        "the key with another body",
+        &repay(
+            &json!({"amount": "4000.01", "received_on": "2025-09-01"}),
+            "k-1",
+        ),
+        422,
+        None,
+    );
+    // An applicant cannot record one.
+    let lead = app.applicant(&[LEAD]);
+    let r = app.post_json(
+        &format!("/api/v1/applications/{id}/repayments"),
+        Some(&lead),
+        &body,
+    );
+    refused("an applicant", &r, 403, None);
+    let list = app
+        .get(
+            &format!("/api/v1/applications/{id}/repayments"),
+            Some(&lead),
+        )
+        .json();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(
+        (&list["reclaimed"], &list["repaid"], &list["outstanding"]),
+        (&json!("12000.00"), &json!("4000.00"), &json!("8000.00")),
+        "{list}"
+    );
+
+    app.travel_to(day_of("2025-12-01"));
+    let i = app.interest(&id, "2025-12-01", &lead).json();
+    for (field, value) in [
+        ("principal", "12000.00"),
+        ("repaid", "4000.00"),
+        ("interest", "472.31"),
+        ("interest_outstanding", "130.40"),
+        ("principal_outstanding", "8341.91"),
+    ] {
+        assert_eq!(i[field], value, "{field} in {i}");
+    }
+    let tranches = i["tranches"].as_array().unwrap();
+    let cut: Vec<Value> = tranches
+        .iter()
+        .map(|t| {
+            json!([
+                t["paid_on"],
+                t["principal"],
+                t["interest_from"],
+                t["interest"],
+                t["principal_repaid"]
+            ])
+        })
+        .collect();
+    assert_eq!(
+        cut,
+        vec![
+            json!(["2025-03-03", "7000.00", "2025-03-03", "294.10", "3658.09"]),
+            json!(["2025-05-15", "5000.00", "2025-05-15", "178.21", "0.00"]),
+        ]
+    );
+    let periods: Vec<Value> = tranches[0]["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            json!([
+                p["from"],
+                p["to"],
+                p["days"],
+                p["principal"],
+                p["rate_percent"]
+            ])
+        })
+        .collect();
+    assert_eq!(
+        periods,
+        vec![
+            json!(["2025-03-03", "2025-06-30", 120, "7000.00", "7.27"]),
+            json!(["2025-07-01", "2025-08-31", 62, "7000.00", "6.27"]),
+            json!(["2025-09-01", "2025-11-30", 91, "3341.91", "6.27"]),
+        ]
+    );
+    // The log verifies with the repayment in it.
+    assert_eq!(app.verify_audit(&app.admin()).json()["ok"], true);
+}
