@@ -195,6 +195,10 @@ pub struct MeasuresDto {
     /// Reclaimed by signed revocation notices.
     #[schema(value_type = String, example = "0.00")]
     pub reclaimed: String,
+    /// Received back on reclaims (basis notice/submission: to date; payment: in the year of
+    /// receipt).
+    #[schema(value_type = String, example = "0.00")]
+    pub repaid: String,
 }
 
 impl MeasuresDto {
@@ -206,6 +210,7 @@ impl MeasuresDto {
             granted: (!cash).then(|| money(m.granted)),
             paid: money(m.paid),
             reclaimed: money(m.reclaimed),
+            repaid: money(m.repaid),
         }
     }
 }
@@ -320,6 +325,7 @@ fn volumes_table(q: &VolumeQuery, rows: &[VolumeRow]) -> Table {
     }
     columns.push(Column::new("paid", "Ausgezahlt (EUR)"));
     columns.push(Column::new("reclaimed", "Zurückgefordert (EUR)"));
+    columns.push(Column::new("repaid", "Zurückgezahlt (EUR)"));
     let rows = rows
         .iter()
         .map(|r| {
@@ -350,6 +356,7 @@ fn volumes_table(q: &VolumeQuery, rows: &[VolumeRow]) -> Table {
             }
             cells.push(Cell::Money(m.paid));
             cells.push(Cell::Money(m.reclaimed));
+            cells.push(Cell::Money(m.repaid));
             cells
         })
         .collect();

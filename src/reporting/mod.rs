@@ -144,6 +144,9 @@ pub struct VolumeRow {
     pub paid: Option<i64>,
     #[diesel(sql_type = Nullable<BigInt>)]
     pub reclaimed: Option<i64>,
+    /// Received back on reclaims (repayments).
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub repaid: Option<i64>,
 }
 
 /// The measures of a volumes row or of the grand total.
@@ -154,6 +157,7 @@ pub struct Measures {
     pub granted: i64,
     pub paid: i64,
     pub reclaimed: i64,
+    pub repaid: i64,
 }
 
 impl VolumeRow {
@@ -164,6 +168,7 @@ impl VolumeRow {
             granted: self.granted.unwrap_or(0),
             paid: self.paid.unwrap_or(0),
             reclaimed: self.reclaimed.unwrap_or(0),
+            repaid: self.repaid.unwrap_or(0),
         }
     }
 }
@@ -177,6 +182,7 @@ impl Measures {
             granted: self.granted.checked_add(o.granted)?,
             paid: self.paid.checked_add(o.paid)?,
             reclaimed: self.reclaimed.checked_add(o.reclaimed)?,
+            repaid: self.repaid.checked_add(o.repaid)?,
         })
     }
 }

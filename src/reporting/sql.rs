@@ -49,7 +49,9 @@ fn ts_range(b: &mut Binder, column: &str, from: Option<i32>, to: Option<i32>) ->
 fn facts(backend: Backend, q: &VolumeQuery, b: &mut Binder) -> String {
     const KEYS: &str = "a.programme_code AS prog, a.funding_object AS fobj, a.joint AS joint";
     const CASE_MONEY: &str = "a.requested_cents AS req, COALESCE(a.granted_cents, 0) AS gra, \
-                              a.paid_cents AS pai, a.reclaimed_cents AS rec";
+                              a.paid_cents AS pai, a.reclaimed_cents AS rec, \
+                              CAST(COALESCE((SELECT SUM(r.amount_cents) FROM repayments r \
+                              WHERE r.application_id = a.id), 0) AS BIGINT) AS rep";
     let mut prog_param: Option<String> = None;
     let mut prog = |b: &mut Binder| match &q.programme {
         Some(p) => {
@@ -83,28 +85,40 @@ fn facts(backend: Backend, q: &VolumeQuery, b: &mut Binder) -> String {
         }
         Basis::Payment => {
             let mut years = String::new();
+            let mut received = String::new();
             if let Some(f) = q.from {
-                years += &format!(" AND p.paid_year >= {}", b.bind(Param::Int(f)));
+                let ph = b.bind(Param::Int(f));
+                years += &format!(" AND p.paid_year >= {ph}");
+                received += &format!(" AND r.received_year >= {ph}");
             }
             if let Some(t) = q.to {
-                years += &format!(" AND p.paid_year <= {}", b.bind(Param::Int(t)));
+                let ph = b.bind(Param::Int(t));
+                years += &format!(" AND p.paid_year <= {ph}");
+                received += &format!(" AND r.received_year <= {ph}");
             }
             let prog1 = prog(b);
             let range = ts_range(b, "n.signed_at", q.from, q.to);
             let prog2 = prog(b);
+            let prog3 = prog(b);
             format!(
                 "SELECT p.id AS fid, a.id AS case_id, p.paid_year AS yr, {KEYS}, 1 AS cnt, \
                  CAST(0 AS BIGINT) AS req, CAST(0 AS BIGINT) AS gra, p.amount_cents AS pai, \
-                 CAST(0 AS BIGINT) AS rec \
+                 CAST(0 AS BIGINT) AS rec, CAST(0 AS BIGINT) AS rep \
                  FROM payment_requests p JOIN applications a ON a.id = p.application_id \
                  WHERE p.status = 'paid'{years}{prog1} AND {{JOINT}} \
                  UNION ALL \
                  SELECT n.id AS fid, a.id AS case_id, {yr} AS yr, {KEYS}, 0 AS cnt, \
                  CAST(0 AS BIGINT) AS req, CAST(0 AS BIGINT) AS gra, CAST(0 AS BIGINT) AS pai, \
-                 n.reclaim_cents AS rec \
+                 n.reclaim_cents AS rec, CAST(0 AS BIGINT) AS rep \
                  FROM notices n JOIN applications a ON a.id = n.application_id \
                  WHERE n.kind = 'revocation' AND n.status = 'signed' \
-                 AND n.reclaim_cents > 0{range}{prog2} AND {{JOINT}}",
+                 AND n.reclaim_cents > 0{range}{prog2} AND {{JOINT}} \
+                 UNION ALL \
+                 SELECT r.id AS fid, a.id AS case_id, r.received_year AS yr, {KEYS}, 0 AS cnt, \
+                 CAST(0 AS BIGINT) AS req, CAST(0 AS BIGINT) AS gra, CAST(0 AS BIGINT) AS pai, \
+                 CAST(0 AS BIGINT) AS rec, r.amount_cents AS rep \
+                 FROM repayments r JOIN applications a ON a.id = r.application_id \
+                 WHERE r.amount_cents > 0{received}{prog3} AND {{JOINT}}",
                 yr = year_of(backend, "n.signed_at"),
             )
         }
@@ -114,7 +128,7 @@ fn facts(backend: Backend, q: &VolumeQuery, b: &mut Binder) -> String {
 /// The measures, each split by the largest-remainder method of `domain::split`: the part
 /// rounded down, then one cent more for as many partners as cents are left, largest
 /// remainder first, on a tie the earlier partner.
-const MEASURES: [&str; 4] = ["req", "gra", "pai", "rec"];
+const MEASURES: [&str; 5] = ["req", "gra", "pai", "rec", "rep"];
 
 pub(super) fn volumes(backend: Backend, q: &VolumeQuery) -> (String, Vec<Param>) {
     let mut b = Binder::default();
@@ -185,20 +199,21 @@ pub(super) fn volumes(backend: Backend, q: &VolumeQuery) -> (String, Vec<Param>)
     let text = format!(
         "SELECT r.year, r.ags, mu.name AS municipality_name, r.kreis, kr.name AS kreis_name, \
          r.programme, r.funding_object, r.joint, r.count, r.requested, r.granted, r.paid, \
-         r.reclaimed FROM (\
+         r.reclaimed, r.repaid FROM (\
          SELECT {year} AS year, {ags} AS ags, {kr} AS kreis, {prog} AS programme, \
          {fobj} AS funding_object, {jt} AS joint, \
          CAST(SUM(p.cnt) AS BIGINT) AS count, CAST(SUM(p.req) AS BIGINT) AS requested, \
          CAST(SUM(p.gra) AS BIGINT) AS granted, CAST(SUM(p.pai) AS BIGINT) AS paid, \
-         CAST(SUM(p.rec) AS BIGINT) AS reclaimed \
+         CAST(SUM(p.rec) AS BIGINT) AS reclaimed, CAST(SUM(p.rep) AS BIGINT) AS repaid \
          FROM (\
-         SELECT f.yr, f.prog, f.fobj, f.joint, m.ags, m.kreis, f.cnt, f.req, f.gra, f.pai, f.rec \
+         SELECT f.yr, f.prog, f.fobj, f.joint, m.ags, m.kreis, f.cnt, f.req, f.gra, f.pai, f.rec, \
+         f.rep \
          FROM ({single}) f JOIN application_members m ON m.application_id = f.case_id \
          UNION ALL \
          SELECT yr, prog, fobj, joint, ags, kreis, CASE WHEN is_lead THEN cnt ELSE 0 END AS cnt, \
          {parts} \
          FROM (SELECT s.fid, s.yr, s.prog, s.fobj, s.joint, s.ags, s.kreis, s.position, \
-         s.is_lead, s.cnt, s.req, s.gra, s.pai, s.rec, {bases} \
+         s.is_lead, s.cnt, s.req, s.gra, s.pai, s.rec, s.rep, {bases} \
          FROM (SELECT f.*, m.ags, m.kreis, m.position, m.is_lead, m.share_bp, \
          SUM(m.share_bp) OVER (PARTITION BY f.fid) AS tot \
          FROM ({joint}) f JOIN application_members m ON m.application_id = f.case_id) s) j\

@@ -315,7 +315,12 @@ fn two_tranches_one_repayment_and_a_base_rate_change_give_the_hand_computed_inte
             "amount",
         ),
     ] {
-        refused(what, &repay(&body, &what.replace(' ', "-")), 422, Some(field));
+        refused(
+            what,
+            &repay(&body, &what.replace(' ', "-")),
+            422,
+            Some(field),
+        );
     }
     assert_eq!(snapshot(&app, &id), before);
     let body = json!({"amount": "4000.00", "received_on": "2025-09-01"});
@@ -409,6 +414,18 @@ fn two_tranches_one_repayment_and_a_base_rate_change_give_the_hand_computed_inte
             json!(["2025-09-01", "2025-11-30", 91, "3341.91", "6.27"]),
         ]
     );
+    // The reports carry it: in 2025 on the payment basis, to date on the notice basis.
+    let ministry = app.ministry();
+    let cash = app
+        .get(
+            "/api/v1/reports/volumes?basis=payment&group_by=year&from=2025&to=2025",
+            Some(&ministry),
+        )
+        .json();
+    assert_eq!(cash["rows"][0]["repaid"], "4000.00", "{cash}");
+    assert_eq!(cash["rows"][0]["reclaimed"], "12000.00", "{cash}");
+    let by_notice = app.get("/api/v1/reports/volumes", Some(&ministry)).json();
+    assert_eq!(by_notice["totals"]["repaid"], "4000.00", "{by_notice}");
     // The log verifies with the repayment in it.
     assert_eq!(app.verify_audit(&app.admin()).json()["ok"], true);
 }

@@ -328,7 +328,8 @@ fn every_report_reads_back_the_same_from_csv_and_german_csv() {
             "Beantragt (EUR)",
             "Bewilligt (EUR)",
             "Ausgezahlt (EUR)",
-            "Zurückgefordert (EUR)"
+            "Zurückgefordert (EUR)",
+            "Zurückgezahlt (EUR)"
         ]
     );
 }

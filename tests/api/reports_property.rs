@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::RunQueryDsl;
 use foerderakte::domain::Money;
 use foerderakte::domain::calendar::german_year;
@@ -97,6 +97,9 @@ struct Written {
     granted: i64,
     paid: i64,
     reclaimed: i64,
+    /// Received back on the reclaim, 40 days after the revocation.
+    repaid: i64,
+    repaid_at: Option<NaiveDateTime>,
     submitted_at: NaiveDateTime,
     grant_at: Option<NaiveDateTime>,
     /// (year, amount)
@@ -163,6 +166,11 @@ fn write(
             .unwrap_or(spec.submitted_at)
             + chrono::TimeDelta::days(30)
     });
+    // A part of the reclaim repaid (derived from the spec, so the strategy stays as it was).
+    let repaid = reclaimed * ((spec.reclaim_permille * 7) % 1001) / 1000;
+    let repaid_at = revocation_at
+        .filter(|_| repaid > 0)
+        .map(|r| r + chrono::TimeDelta::days(40));
     let id = format!("case-{n}");
     let status = if revocation_at.is_some() {
         "revoked"
@@ -255,7 +263,22 @@ fn write(
             ),
         );
     }
+    if let Some(at) = repaid_at {
+        let on = foerderakte::domain::calendar::german_date(at);
+        exec(
+            conn,
+            &format!(
+                "INSERT INTO repayments (id, application_id, amount_cents, received_on, \
+                 received_year, recorded_by, recorded_at) VALUES \
+                 ('{id}-rp', '{id}', {repaid}, '{on}', {year}, 'x', {at})",
+                year = on.year(),
+                at = ts(at),
+            ),
+        );
+    }
     Written {
+        repaid,
+        repaid_at,
         programme,
         funding_object,
         joint,
@@ -301,8 +324,8 @@ fn model(q: &VolumeQuery, cases: &[Written]) -> BTreeMap<Key, Measures> {
     // (year, count, [req, gra, pai, rec]) per fact
     let mut out: BTreeMap<Key, Measures> = BTreeMap::new();
     for c in cases {
-        let mut facts: Vec<(i32, i64, [i64; 4])> = Vec::new();
-        let case_money = [c.requested, c.granted, c.paid, c.reclaimed];
+        let mut facts: Vec<(i32, i64, [i64; 5])> = Vec::new();
+        let case_money = [c.requested, c.granted, c.paid, c.reclaimed, c.repaid];
         match q.basis {
             Basis::Notice => {
                 if let Some(at) = c.grant_at {
@@ -312,10 +335,13 @@ fn model(q: &VolumeQuery, cases: &[Written]) -> BTreeMap<Key, Measures> {
             Basis::Submission => facts.push((german_year(c.submitted_at), 1, case_money)),
             Basis::Payment => {
                 for (y, a) in &c.payouts {
-                    facts.push((*y, 1, [0, 0, *a, 0]));
+                    facts.push((*y, 1, [0, 0, *a, 0, 0]));
                 }
                 if let Some(at) = c.revocation_at {
-                    facts.push((german_year(at), 0, [0, 0, 0, c.reclaimed]));
+                    facts.push((german_year(at), 0, [0, 0, 0, c.reclaimed, 0]));
+                }
+                if let Some(at) = c.repaid_at {
+                    facts.push((german_year(at), 0, [0, 0, 0, 0, c.repaid]));
                 }
             }
         }
@@ -343,6 +369,7 @@ fn model(q: &VolumeQuery, cases: &[Written]) -> BTreeMap<Key, Measures> {
                         granted: parts[1][i].cents(),
                         paid: parts[2][i].cents(),
                         reclaimed: parts[3][i].cents(),
+                        repaid: parts[4][i].cents(),
                     })
                     .unwrap();
             }
@@ -435,6 +462,7 @@ fn every_grouping_of_the_volumes_report_equals_the_cases_split_by_share_to_the_c
             let mut conn = conn.borrow_mut();
             let conn = &mut *conn;
             for t in [
+                "repayments",
                 "payment_requests",
                 "notices",
                 "application_members",
@@ -465,6 +493,7 @@ fn every_grouping_of_the_volumes_report_equals_the_cases_split_by_share_to_the_c
                         granted: 0,
                         paid: cases.iter().map(|c| c.paid).sum(),
                         reclaimed: cases.iter().map(|c| c.reclaimed).sum(),
+                        repaid: cases.iter().map(|c| c.repaid).sum(),
                     },
                     _ => cases
                         .iter()
@@ -475,6 +504,7 @@ fn every_grouping_of_the_volumes_report_equals_the_cases_split_by_share_to_the_c
                             granted: a.granted + c.granted,
                             paid: a.paid + c.paid,
                             reclaimed: a.reclaimed + c.reclaimed,
+                            repaid: a.repaid + c.repaid,
                         }),
                 };
                 prop_assert_eq!(grand, sum_over_cases);
