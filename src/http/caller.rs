@@ -208,6 +208,21 @@ impl From<WriteError> for ApiError {
     }
 }
 
+/// The `Idempotency-Key` header, if any: 1 to 255 visible ASCII characters.
+pub(crate) fn idempotency_key(req: &actix_web::HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(v) = req.headers().get("Idempotency-Key") else {
+        return Ok(None);
+    };
+    let v = v
+        .to_str()
+        .ok()
+        .filter(|s| (1..=255).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into())
+        })?;
+    Ok(Some(v.to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,19 +241,4 @@ mod tests {
         clock.reset();
         assert!(clock.now() > shifted + Duration::hours(23));
     }
-}
-
-/// The `Idempotency-Key` header, if any: 1 to 255 visible ASCII characters.
-pub(crate) fn idempotency_key(req: &actix_web::HttpRequest) -> Result<Option<String>, ApiError> {
-    let Some(v) = req.headers().get("Idempotency-Key") else {
-        return Ok(None);
-    };
-    let v = v
-        .to_str()
-        .ok()
-        .filter(|s| (1..=255).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic()))
-        .ok_or_else(|| {
-            ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into())
-        })?;
-    Ok(Some(v.to_owned()))
 }

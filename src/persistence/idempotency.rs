@@ -59,6 +59,9 @@ fn stored_response<T>(
     }
 }
 
+/// What a create's write returns: the record, its id and the response body.
+pub type Written<T> = Result<(T, String, String), WriteError>;
+
 /// Runs `work` (which writes the record and returns it with its id and response body) once per
 /// key, in one transaction with the key's row. Concurrent requests with one key: the first
 /// writes; the others wait on the key's row (PostgreSQL) or the write lock (SQLite) and then
@@ -68,7 +71,7 @@ pub fn once<T>(
     w: &Writer<'_>,
     idem: Option<Idempotency<'_>>,
     status: u16,
-    work: &mut dyn FnMut(&mut AnyConnection) -> Result<(T, String, String), WriteError>,
+    work: &mut dyn FnMut(&mut AnyConnection) -> Written<T>,
 ) -> Result<Created<T>, WriteError> {
     let attempt = write_tx(conn, |conn| {
         if let Some(idem) = &idem {
