@@ -121,9 +121,10 @@ fn document_routine_responses(api: &mut utoipa::openapi::OpenApi) {
 }
 
 /// The paths whose `GET` every role may call (`auth::policy::ANY_ROLE`): the register, the
-/// programmes and the base rates.
-const OPEN_TO_EVERY_ROLE: [&str; 5] = [
+/// programmes, the base rates and the delivery rules.
+const OPEN_TO_EVERY_ROLE: [&str; 6] = [
     "/api/v1/base-rates",
+    "/api/v1/delivery-rules",
     "/api/v1/municipalities",
     "/api/v1/municipalities/{ags}",
     "/api/v1/programmes",

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod base_rates;
 pub mod budgets;
 pub mod caller;
+pub mod delivery_rules;
 pub mod dto;
 pub mod errors;
 pub mod etag;
@@ -44,6 +45,8 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
                 .service(base_rates::list)
                 .service(base_rates::add)
                 .service(base_rates::correct)
+                .service(delivery_rules::list)
+                .service(delivery_rules::add)
                 .service(applications::create)
                 .service(applications::list)
                 .service(applications::get)

@@ -438,6 +438,74 @@ pub fn ensure_shipped_delivery_rules(
     })
 }
 
+/// Why a delivery rule cannot be added.
+#[derive(Debug)]
+pub enum RuleError {
+    /// A rule from this day or a later one is stored: the rules are dated facts, appended in
+    /// the order of their days.
+    NotNewest(DeliveryRuleRow),
+    Db(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for RuleError {
+    fn from(e: diesel::result::Error) -> Self {
+        RuleError::Db(e)
+    }
+}
+
+/// Adds a § 41 (2) VwVfG rule from a day on (admin), with its legal source, audited. Only
+/// after the newest stored rule: a notice stores its days when it is prepared, so no rule
+/// changes what a prepared or signed notice says.
+pub fn add_delivery_rule(
+    conn: &mut AnyConnection,
+    valid_from: NaiveDate,
+    days: i32,
+    source: &str,
+    actor: &super::programmes::Actor<'_>,
+) -> Result<DeliveryRuleRow, RuleError> {
+    write_tx(conn, |conn| {
+        let newest: Option<DeliveryRuleRow> = dr::table
+            .order(dr::valid_from.desc())
+            .select(DeliveryRuleRow::as_select())
+            .first(conn)
+            .optional()?;
+        if let Some(n) = newest.filter(|n| n.valid_from >= valid_from) {
+            return Err(RuleError::NotNewest(n));
+        }
+        let row = DeliveryRuleRow {
+            valid_from,
+            days,
+            added_by: actor.subject.to_owned(),
+            added_at: actor.now,
+            source: Some(source.to_owned()),
+        };
+        diesel::insert_into(dr::table)
+            .values((
+                dr::valid_from.eq(row.valid_from),
+                dr::days.eq(row.days),
+                dr::added_by.eq(&row.added_by),
+                dr::added_at.eq(row.added_at),
+                dr::source.eq(&row.source),
+            ))
+            .execute(conn)?;
+        let changes = serde_json::json!({
+            "days": {"before": null, "after": days},
+            "source": {"before": null, "after": source},
+        });
+        let entry = actor
+            .entry(
+                ledger::DELIVERY_RULE,
+                &valid_from.to_string(),
+                "create",
+                None,
+                changes,
+            )
+            .with_state(serde_json::Value::Null, ledger::delivery_rule(&row));
+        audit::append(conn, &entry)?;
+        Ok(row)
+    })
+}
+
 /// The § 41 (2) VwVfG rules, oldest first.
 pub fn delivery_rules(conn: &mut AnyConnection) -> QueryResult<Vec<DeliveryRule>> {
     let rows: Vec<(NaiveDate, i32)> = dr::table

@@ -84,6 +84,8 @@ const POLICY: &[(&str, &str, &[Who], Reach)] = &[
         &[Admin],
         Other,
     ),
+    ("GET", "/api/v1/delivery-rules", ANY_ROLE, Other),
+    ("POST", "/api/v1/delivery-rules", &[Admin], Other),
     ("GET", "/api/v1/applications", CASE_READERS, Other),
     ("POST", "/api/v1/applications", &[Own], Other),
     ("GET", "/api/v1/applications/{id}", OWNER_OR_STAFF, Case),
@@ -230,7 +232,7 @@ fn the_policy_table_has_one_row_for_every_documented_operation_and_no_other() {
         gone.is_empty(),
         "POLICY rows for operations the OpenAPI document does not have: {gone:?}"
     );
-    assert_eq!(documented.len(), 40, "the API has grown: {documented:?}");
+    assert_eq!(documented.len(), 42, "the API has grown: {documented:?}");
 
     // The document announces the refusals the policy decides.
     for (method, path, may, reach) in POLICY {
@@ -425,6 +427,7 @@ fn calls(
             | "/api/v1/register/editions"
             | "/api/v1/programmes"
             | "/api/v1/base-rates"
+            | "/api/v1/delivery-rules"
             | "/api/v1/applications"
             | "/api/v1/reports/volumes"
             | "/api/v1/reports/pipeline"
@@ -466,6 +469,10 @@ fn calls(
         ("POST", "/api/v1/base-rates/{valid_from}/corrections") => vec![
             call(method, at(path, &[("valid_from", "2026-01-01")]), 200)
                 .body(json!({"rate_percent": "1.28", "reason": "Tippfehler"})),
+        ],
+        ("POST", "/api/v1/delivery-rules") => vec![
+            call(method, path.to_owned(), 201)
+                .body(json!({"valid_from": day(30), "days": 4, "source": "Testgesetz"})),
         ],
         ("GET", "/api/v1/applications/{id}/repayments") => {
             vec![call(method, at(path, &[("id", &fx().revoked)]), 200)]

@@ -63,3 +63,71 @@ fn the_fourth_day_rule_enters_the_log_once_with_its_legal_source() {
     let report = verify_db(&mut conn);
     assert!(report.ok, "{:?}", report.findings);
 }
+
+/// An administrator adds a rule from a later day, with its source (audited); anything but the
+/// newest day is refused, and a notice posted from that day on states the new days.
+#[test]
+fn an_admin_adds_a_rule_after_the_newest_and_notices_posted_from_its_day_follow_it() {
+    use serde_json::json;
+    let app = spawn_app();
+    let admin = app.admin();
+    let list = app.get("/api/v1/delivery-rules", Some(&app.ministry()));
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert_eq!(list.json().as_array().unwrap().len(), 2);
+    let from = crate::applications::day(10);
+    let add = |token: &str, body: serde_json::Value| {
+        app.post_json("/api/v1/delivery-rules", Some(token), &body)
+    };
+    let rule = json!({"valid_from": from, "days": 5, "source": "Testgesetz, Art. 1"});
+    add(&app.caseworker(), rule.clone()).assert_problem(403);
+    for (body, field) in [
+        (
+            json!({"valid_from": from, "days": 0, "source": "x"}),
+            "days",
+        ),
+        (
+            json!({"valid_from": from, "days": 5, "source": " "}),
+            "source",
+        ),
+        (
+            json!({"valid_from": "2101-01-01", "days": 5, "source": "x"}),
+            "valid_from",
+        ),
+    ] {
+        let p = add(&admin, body.clone()).assert_problem(422);
+        assert_eq!(p["errors"][0]["field"], field, "{body}");
+    }
+    let p = add(
+        &admin,
+        json!({"valid_from": "2024-06-01", "days": 5, "source": "x"}),
+    )
+    .assert_problem(409);
+    assert!(p["detail"].as_str().unwrap().contains("2025-01-01"), "{p}");
+    let r = add(&admin, rule);
+    assert_eq!(r.status, 201, "{}", r.body);
+    let rules = r.json();
+    assert_eq!(rules[2]["days"], 5, "{rules}");
+    assert_eq!(rules[2]["source"], "Testgesetz, Art. 1");
+    let mut conn = app.db();
+    let entries = rule_entries(&mut conn);
+    assert_eq!(
+        entries.last().unwrap(),
+        &(
+            from.clone(),
+            "create".to_owned(),
+            "otto.operator".to_owned()
+        )
+    );
+    // A grant posted on the rule's first day is deemed delivered on its fifth day.
+    crate::notices::set_budget(&app, crate::applications::year(), "1000000.00");
+    crate::notices::set_budget(&app, crate::applications::year() + 1, "1000000.00");
+    let id = crate::applications::case_in(&app, "in_review");
+    let body = crate::applications::with(
+        crate::notices::partial_grant_body(),
+        json!({"posted_on": from, "grant_period_start": from}),
+    );
+    let n = crate::notices::prepare(&app, &id, &body);
+    assert_eq!(n["delivery_days"], 5, "{n}");
+    let report = verify_db(&mut conn);
+    assert!(report.ok, "{report:?}");
+}
