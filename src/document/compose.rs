@@ -6,6 +6,7 @@ use crate::domain::notice::NoticeKind;
 use crate::domain::remedy::Remedy;
 use crate::domain::{FinancingType, Money};
 
+use crate::domain::remedy::vwvfg;
 use super::{DocLine, DocumentError, NoticeFacts, Recipient, date_de, euro_de, percent_de};
 
 /// One unit of the document, in reading order.
@@ -345,8 +346,9 @@ fn tenor(f: &NoticeFacts) -> Vec<String> {
                 ));
                 if let Some(from) = f.interest_from {
                     p.push(format!(
-                        "Der Erstattungsbetrag ist nach § 49a Abs. 3 ThürVwVfG ab dem {} mit \
-                         fünf Prozentpunkten über dem Basiszinssatz jährlich zu verzinsen.",
+                        "Der Erstattungsbetrag ist nach {} ab dem {} mit fünf Prozentpunkten \
+                         über dem Basiszinssatz jährlich zu verzinsen.",
+                        vwvfg("§ 49a Abs. 3", f.dated),
                         date_de(from)
                     ));
                 }
@@ -355,9 +357,10 @@ fn tenor(f: &NoticeFacts) -> Vec<String> {
         NoticeKind::Revocation => {
             p.push(format!(
                 "Der Zuwendungsbescheid {refers} wird in Höhe von {} mit Wirkung vom {} \
-                 widerrufen (§ 49 Abs. 3 ThürVwVfG).",
+                 widerrufen ({}).",
                 amount(f.revoked),
-                date_opt(f.interest_from)
+                date_opt(f.interest_from),
+                vwvfg("§ 49 Abs. 3", f.dated)
             ));
             p.push(match reclaims(f) {
                 Some(_) => revocation_reclaim(f),
@@ -372,11 +375,11 @@ fn tenor(f: &NoticeFacts) -> Vec<String> {
 
 fn revocation_reclaim(f: &NoticeFacts) -> String {
     format!(
-        "Der zu erstattende Betrag von {} ist bis zum {} zu erstatten und nach § 49a Abs. 3 \
-         ThürVwVfG ab dem {} mit fünf Prozentpunkten über dem Basiszinssatz jährlich zu \
-         verzinsen.",
+        "Der zu erstattende Betrag von {} ist bis zum {} zu erstatten und nach {} ab dem {} \
+         mit fünf Prozentpunkten über dem Basiszinssatz jährlich zu verzinsen.",
         amount(f.reclaim),
         date_opt(f.reclaim_due),
+        vwvfg("§ 49a Abs. 3", f.dated),
         date_opt(f.interest_from)
     )
 }
@@ -649,10 +652,11 @@ fn remedy_blocks(f: &NoticeFacts) -> Vec<Block> {
     b.push(Block::Heading("Hinweise zur Bekanntgabe".to_owned()));
     b.push(Block::Paragraph(format!(
         "Dieser Bescheid wurde am {} zur Post gegeben und gilt am {} als bekannt gegeben \
-         (§ 41 Abs. 2 ThürVwVfG, {}. Tag nach der Aufgabe zur Post). Die {period} endet mit \
+         ({}, {}. Tag nach der Aufgabe zur Post). Die {period} endet mit \
          Ablauf des {}; {without} wird der Bescheid am {} bestandskräftig.",
         date_de(f.posted_on),
         date_de(f.finality.delivered_on),
+        vwvfg("§ 41 Abs. 2", f.posted_on),
         f.delivery_days,
         date_de(f.finality.appeal_deadline),
         date_de(f.finality.final_on),

@@ -196,10 +196,10 @@ fn tenor_of(kind: NoticeKind) -> (&'static str, &'static str) {
         ),
         NoticeKind::Revocation => (
             "Der Zuwendungsbescheid EGOV-2026-0042-B1 wird in Höhe von 20.000,00 € mit Wirkung \
-             vom 01.10.2026 widerrufen (§ 49 Abs. 3 ThürVwVfG).",
+             vom 01.10.2026 widerrufen (§ 49 Abs. 3 VwVfG i. V. m. § 1 Abs. 1 ThürVwVfG).",
             "Der zu erstattende Betrag von 15.000,00 € ist bis zum 30.04.2027 zu erstatten und \
-             nach § 49a Abs. 3 ThürVwVfG ab dem 01.10.2026 mit fünf Prozentpunkten über dem \
-             Basiszinssatz jährlich zu verzinsen.",
+             nach § 49a Abs. 3 VwVfG i. V. m. § 1 Abs. 1 ThürVwVfG ab dem 01.10.2026 mit fünf \
+             Prozentpunkten über dem Basiszinssatz jährlich zu verzinsen.",
         ),
     }
 }
@@ -259,8 +259,8 @@ fn compose_states_each_kinds_decision_amounts_and_legal_remedy() {
         ));
         assert!(text.contains(
             "Dieser Bescheid wurde am 01.02.2027 zur Post gegeben und gilt am 05.02.2027 als \
-             bekannt gegeben (§ 41 Abs. 2 ThürVwVfG, 4. Tag nach der Aufgabe zur Post). Die \
-             Widerspruchsfrist endet mit Ablauf des 05.03.2027; ohne Widerspruch wird der \
+             bekannt gegeben (§ 41 Abs. 2 VwVfG i. V. m. § 1 Abs. 1 ThürVwVfG, 4. Tag nach der \
+             Aufgabe zur Post). Die Widerspruchsfrist endet mit Ablauf des 05.03.2027; ohne Widerspruch wird der \
              Bescheid am 06.03.2027 bestandskräftig."
         ));
         assert!(text.contains("Aktenzeichen: EGOV-2026-0042"));
@@ -620,7 +620,7 @@ fn pdftotext_reads_the_german_text() {
         "Rechtsbehelfsbelehrung",
         "Gegen diesen Bescheid kann innerhalb eines Monats nach Bekanntgabe Widerspruch \
          erhoben werden.",
-        "(§ 41 Abs. 2 ThürVwVfG, 4. Tag nach der Aufgabe zur Post)",
+        "(§ 41 Abs. 2 VwVfG i. V. m. § 1 Abs. 1 ThürVwVfG, 4. Tag nach der Aufgabe zur Post)",
         "„Digitales Bürgerbüro – Online-Terminvergabe und E-Akte“",
         "Nr. 3 Schulungen: beantragt 10.000,00 €, anerkannt 7.500,00 € – Schulungskosten",
         "Bewirtungskosten sind nicht zuwendungsfähig",

@@ -43,9 +43,35 @@ impl AuthorityLevel {
     }
 }
 
+/// Since 1 January 2025 Thuringia has no administrative procedure code of its own text: § 1
+/// Abs. 1 ThürVwVfG (Art. 1 of the Act of 2 July 2024, GVBl. S. 277) applies the federal
+/// VwVfG. Before that day the ThürVwVfG had its own §§ 41, 49, 49a.
+pub const FEDERAL_VWVFG_FROM: (i32, u32, u32) = (2025, 1, 1);
+
+/// How a notice dated `on` cites a section of the administrative procedure code: "§ 41 Abs. 2
+/// ThürVwVfG" before `FEDERAL_VWVFG_FROM`, "§ 41 Abs. 2 VwVfG i. V. m. § 1 Abs. 1 ThürVwVfG"
+/// from then on.
+pub fn vwvfg(section: &str, on: chrono::NaiveDate) -> String {
+    let (y, m, d) = FEDERAL_VWVFG_FROM;
+    match chrono::NaiveDate::from_ymd_opt(y, m, d) {
+        Some(from) if on >= from => format!("{section} VwVfG i. V. m. § 1 Abs. 1 ThürVwVfG"),
+        _ => format!("{section} ThürVwVfG"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_notice_since_2025_cites_the_federal_code_through_the_thuringian_one() {
+        let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+        assert_eq!(vwvfg("§ 49a Abs. 3", d("2024-12-31")), "§ 49a Abs. 3 ThürVwVfG");
+        assert_eq!(
+            vwvfg("§ 49a Abs. 3", d("2025-01-01")),
+            "§ 49a Abs. 3 VwVfG i. V. m. § 1 Abs. 1 ThürVwVfG"
+        );
+    }
 
     #[test]
     fn a_ministrys_notice_is_contested_by_action_another_authoritys_by_objection() {
