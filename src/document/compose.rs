@@ -6,8 +6,8 @@ use crate::domain::notice::NoticeKind;
 use crate::domain::remedy::Remedy;
 use crate::domain::{FinancingType, Money};
 
-use crate::domain::remedy::vwvfg;
 use super::{DocLine, DocumentError, NoticeFacts, Recipient, date_de, euro_de, percent_de};
+use crate::domain::remedy::vwvfg;
 
 /// One unit of the document, in reading order.
 #[derive(Debug, Clone, PartialEq, Eq)]

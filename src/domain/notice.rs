@@ -193,6 +193,8 @@ pub struct NoticeRequest {
     pub allocations: Option<Vec<(i32, Money)>>,
     pub revoked_amount: Option<Money>,
     pub interest_from: Option<NaiveDate>,
+    /// Why the interest on the reclaim is waived (§ 49a (3) sentence 2 VwVfG).
+    pub interest_waiver: Option<String>,
     pub reclaim_due: Option<NaiveDate>,
 }
 
@@ -590,11 +592,12 @@ const GRANT_SETTING: &[NoticeKind] = &[NoticeKind::Grant, NoticeKind::Amendment]
 const LINE_DECIDING: &[NoticeKind] = &[NoticeKind::Grant, NoticeKind::Amendment, NoticeKind::Final];
 const RECLAIMING: &[NoticeKind] = &[NoticeKind::Final, NoticeKind::Revocation];
 const REVOKING: &[NoticeKind] = &[NoticeKind::Revocation];
+const FINAL: &[NoticeKind] = &[NoticeKind::Final];
 
 /// The request fields that only some kinds of notice take: (field, the kinds that take it,
 /// whether the request has it). A field not listed here is taken by every kind. The order is
 /// the order in which the violations are reported.
-const KIND_FIELDS: [(&str, &[NoticeKind], Present); 13] = [
+const KIND_FIELDS: [(&str, &[NoticeKind], Present); 14] = [
     ("financing_type", GRANT_SETTING, |r| {
         r.financing_type.is_some()
     }),
@@ -616,7 +619,8 @@ const KIND_FIELDS: [(&str, &[NoticeKind], Present); 13] = [
     }),
     ("allocations", LINE_DECIDING, |r| r.allocations.is_some()),
     ("revoked_amount", REVOKING, |r| r.revoked_amount.is_some()),
-    ("interest_from", REVOKING, |r| r.interest_from.is_some()),
+    ("interest_from", RECLAIMING, |r| r.interest_from.is_some()),
+    ("interest_waiver", FINAL, |r| r.interest_waiver.is_some()),
     ("reclaim_due", RECLAIMING, |r| r.reclaim_due.is_some()),
 ];
 
@@ -755,7 +759,11 @@ fn check_period(
 
 /// The rules on the texts and the binding period that hold for every kind.
 fn check_texts(kind: NoticeKind, r: &NoticeRequest, out: &mut Vec<Violation>) {
-    for (field, text) in [("reason", &r.reason), ("purpose", &r.purpose)] {
+    for (field, text) in [
+        ("reason", &r.reason),
+        ("purpose", &r.purpose),
+        ("interest_waiver", &r.interest_waiver),
+    ] {
         if text
             .as_ref()
             .is_some_and(|t| t.chars().count() > MAX_NOTICE_TEXT)
@@ -1062,7 +1070,88 @@ fn decide_final(
         None => reduce_allocations(&f.allocations, granted),
     };
     d.lines = lines;
-    d.reclaim = Some(further_reclaim(facts, granted));
+    let reclaim = further_reclaim(facts, granted);
+    d.reclaim = Some(reclaim);
+    decide_final_interest(r, facts, reclaim, d, out);
+}
+
+/// A final notice that reclaims bears interest like a revocation (§ 49a (3) VwVfG; BVerwG,
+/// 19.11.2009, 3 C 7.09: a final notice that sets the grant lower replaces the provisional
+/// one retroactively), from `interest_from`, unless it waives the interest with a reason
+/// (§ 49a (3) sentence 2). One of the two, when something is reclaimed; neither otherwise.
+fn decide_final_interest(
+    r: &NoticeRequest,
+    facts: &CaseFacts<'_>,
+    reclaim: Money,
+    d: &mut Decided,
+    out: &mut Vec<Violation>,
+) {
+    let waiver = nonblank(&r.interest_waiver);
+    match (reclaim.cents() > 0, r.interest_from, &waiver) {
+        (false, None, None) => {}
+        (false, _, _) => {
+            let field = if r.interest_from.is_some() {
+                "interest_from"
+            } else {
+                "interest_waiver"
+            };
+            out.push(violation(
+                field,
+                "nothing is reclaimed, so no interest runs",
+            ));
+        }
+        (true, Some(_), Some(_)) => out.push(violation(
+            "interest_waiver",
+            "either interest runs from interest_from or it is waived, not both",
+        )),
+        (true, None, None) => out.push(violation(
+            "interest_from",
+            "a final notice that reclaims says from when interest runs (§ 49a (3) VwVfG), or \
+             waives it with a reason in interest_waiver (§ 49a (3) sentence 2)",
+        )),
+        (true, Some(day), None) => {
+            if let Some(v) = interest_start_violation(day, d.posted_on, facts) {
+                out.push(v);
+            } else {
+                d.interest_from = Some(day);
+            }
+        }
+        // The waiver is a decision of discretion, so it is stated in the Begründung (§ 39
+        // VwVfG); a final notice that reclaims without `interest_from` is one that waived it.
+        (true, None, Some(w)) => {
+            let waiver = format!(
+                "Von der Geltendmachung von Zinsen auf den Erstattungsbetrag wird nach {} \
+                 abgesehen: {w}",
+                super::remedy::vwvfg("§ 49a Abs. 3 Satz 2", d.posted_on)
+            );
+            d.reason = Some(match d.reason.take() {
+                Some(r) => format!("{r}\n\n{waiver}"),
+                None => waiver,
+            });
+        }
+    }
+}
+
+/// Why `day` cannot be the day from which interest runs, if it cannot: more than a year after
+/// posting, or before the grant was signed (§ 49a (3) VwVfG: interest on money paid under it).
+fn interest_start_violation(
+    day: NaiveDate,
+    posted_on: NaiveDate,
+    facts: &CaseFacts<'_>,
+) -> Option<Violation> {
+    if day > posted_on + chrono::Days::new(366) {
+        return Some(violation(
+            "interest_from",
+            "lies more than a year after posting",
+        ));
+    }
+    let granted_on = facts.granted_on.filter(|g| day < *g)?;
+    Some(violation(
+        "interest_from",
+        format!(
+            "lies before the grant was signed ({granted_on}); interest runs on money paid under it"
+        ),
+    ))
 }
 
 /// The lines of a final notice: every line needs its actual costs; recognised are the actual
@@ -1134,26 +1223,20 @@ fn decide_revocation(
             d.allocations = reduce_allocations(&f.allocations, granted);
         }
     }
+    // The day the grant lost effect: the revocation's effect, and the start of interest
+    // unless the notice waives it (§ 49a (3) sentence 2 VwVfG). Interest never runs before
+    // the grant was made, nor on a tranche before its payout (domain::reclaim).
     match r.interest_from {
         None => out.push(violation(
             "interest_from",
             "the day the grant lost effect, from which interest runs",
         )),
-        Some(day) if day > d.posted_on + chrono::Days::new(366) => out.push(violation(
-            "interest_from",
-            "lies more than a year after posting",
-        )),
-        // § 49a (3) VwVfG: interest on what is to be repaid, so never before the grant was
-        // made (each tranche's interest starts no earlier than its payout: domain::reclaim).
-        Some(day) if facts.granted_on.is_some_and(|g| day < g) => out.push(violation(
-            "interest_from",
-            format!(
-                "lies before the grant was signed ({}); interest runs on money paid under it",
-                facts.granted_on.unwrap_or(day)
-            ),
-        )),
-        Some(day) => d.interest_from = Some(day),
+        Some(day) => match interest_start_violation(day, d.posted_on, facts) {
+            Some(v) => out.push(v),
+            None => d.interest_from = Some(day),
+        },
     }
+
     d.terms = Some(f.terms);
     d.grant_period = f.grant_period;
     d.purpose = d.purpose.take().or_else(|| f.purpose.clone());

@@ -66,7 +66,10 @@ mod tests {
     #[test]
     fn a_notice_since_2025_cites_the_federal_code_through_the_thuringian_one() {
         let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
-        assert_eq!(vwvfg("§ 49a Abs. 3", d("2024-12-31")), "§ 49a Abs. 3 ThürVwVfG");
+        assert_eq!(
+            vwvfg("§ 49a Abs. 3", d("2024-12-31")),
+            "§ 49a Abs. 3 ThürVwVfG"
+        );
         assert_eq!(
             vwvfg("§ 49a Abs. 3", d("2025-01-01")),
             "§ 49a Abs. 3 VwVfG i. V. m. § 1 Abs. 1 ThürVwVfG"

@@ -92,8 +92,14 @@ pub struct NewNotice {
     /// Revocation: how much of the grant in force is revoked.
     #[schema(value_type = Option<crate::schemas::Amount>)]
     pub revoked_amount: Option<Money>,
-    /// Revocation: the day the grant lost effect; interest on the reclaim runs from it.
+    /// Revocation: the day the grant lost effect; interest on the reclaim runs from it (on
+    /// each paid tranche from its payout at the earliest). Final notice that reclaims: from
+    /// when interest runs, unless `interest_waiver` is given.
     pub interest_from: Option<NaiveDate>,
+    /// Final notice that reclaims: why no interest is claimed (§ 49a Abs. 3 Satz 2 VwVfG);
+    /// printed in the Begründung.
+    #[schema(max_length = 20000)]
+    pub interest_waiver: Option<String>,
     /// Final notice, revocation: when the reclaim is due; default one month after delivery.
     pub reclaim_due: Option<NaiveDate>,
 }
@@ -197,6 +203,7 @@ impl NewNotice {
                     .map(|a| a.into_iter().map(|x| (x.fiscal_year, x.amount)).collect()),
                 revoked_amount: self.revoked_amount,
                 interest_from: self.interest_from,
+                interest_waiver: self.interest_waiver,
                 reclaim_due: self.reclaim_due,
             },
         ))

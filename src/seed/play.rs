@@ -677,10 +677,31 @@ impl Play<'_, '_> {
     fn final_notice(&mut self, proof: W, d: &Drawn) -> Played {
         let p = proof + self.rng.range(15 * DAY, 60 * DAY);
         let s = p + self.rng.range(DAY, 5 * DAY);
-        let req = NoticeRequest {
+        let mut req = NoticeRequest {
             posted_on: Some(self.date(s)),
             ..NoticeRequest::default()
         };
+        // A final notice that reclaims claims interest (§ 49a (3) VwVfG), here from its own
+        // posting day; each tranche from its payout at the earliest.
+        // Whether it reclaims: a draft with a waiver is accepted only if it does.
+        let prepared_at = self.world.wt.at(p);
+        let probe = NoticeRequest {
+            interest_waiver: Some("probe".to_owned()),
+            ..req.clone()
+        };
+        let reclaims = self
+            .sim
+            .draft_notice(
+                prepared_at,
+                &self.caseworker,
+                NoticeKind::Final,
+                &probe,
+                None,
+            )
+            .is_ok_and(|(n, _)| n.row.reclaim_cents.is_some_and(|r| r.cents() > 0));
+        if reclaims {
+            req.interest_from = req.posted_on;
+        }
         self.notice(p, s, NoticeKind::Final, &req)?;
         if self.spec.full_final
             && self.sim.case.row.granted_cents.map(Money::cents) != Some(d.grant)

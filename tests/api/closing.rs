@@ -169,17 +169,55 @@ fn a_final_notice_fixes_the_final_grant_from_the_actual_costs_and_reclaims_what_
         &id,
         &json!({"kind": "final", "posted_on": day(0), "approved_lines": [
             {"line": 1, "approved_amount": "30000.00", "reason": "Rechnung nicht anerkannt"}
-        ]}),
+        ], "interest_waiver": "Die Rechnung wurde vom Auftragnehmer fehlerhaft gestellt."}),
     );
     assert_fields(
         "further cut",
         &cut,
-        &json!({"eligible_amount": "40000.00", "granted_amount": "32000.00", "reclaim_amount": "8000.00"}),
+        &json!({"eligible_amount": "40000.00", "granted_amount": "32000.00", "reclaim_amount": "8000.00",
+                "interest_from": null}),
     );
     assert_eq!(cut["lines"][0]["reason"], "Rechnung nicht anerkannt");
+    // The waiver (§ 49a (3) sentence 2 VwVfG) is stated in the Begründung.
+    let reason = cut["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("Von der Geltendmachung von Zinsen"),
+        "{cut}"
+    );
+    assert!(reason.contains("fehlerhaft gestellt"), "{cut}");
 
-    // 35,000.00 + 10,000.00 = 45,000.00 eligible; 80 % = 36,000.00; 4,000.00 paid above it.
-    let n = prepare(&app, &id, &json!({"kind": "final", "posted_on": day(0)}));
+    // A final notice that reclaims says from when interest runs, or waives it; not both.
+    let final_with = |extra: Value| {
+        crate::applications::with(json!({"kind": "final", "posted_on": day(0)}), extra)
+    };
+    for (what, body, field) in [
+        (
+            "neither interest nor a waiver",
+            final_with(json!({})),
+            "interest_from",
+        ),
+        (
+            "both",
+            final_with(json!({"interest_from": day(0), "interest_waiver": "x"})),
+            "interest_waiver",
+        ),
+        (
+            "a waiver on a revocation",
+            json!({"kind": "revocation", "posted_on": day(0), "reason": "x",
+                   "revoked_amount": "1.00", "interest_from": day(0), "interest_waiver": "x"}),
+            "interest_waiver",
+        ),
+    ] {
+        refused(what, &app.prepare_notice(&id, &cw, &body), 422, Some(field));
+    }
+
+    // 35,000.00 + 10,000.00 = 45,000.00 eligible; 80 % = 36,000.00; 4,000.00 paid above it,
+    // with interest from today (each tranche from its payout at the earliest).
+    let n = prepare(
+        &app,
+        &id,
+        &json!({"kind": "final", "posted_on": day(0), "interest_from": day(0)}),
+    );
     assert_fields(
         "final",
         &n,
@@ -187,6 +225,7 @@ fn a_final_notice_fixes_the_final_grant_from_the_actual_costs_and_reclaims_what_
                 "eligible_amount": "45000.00", "computed_amount": "36000.00",
                 "granted_amount": "36000.00", "previous_grant": "40000.00",
                 "paid_amount": "40000.00", "reclaim_amount": "4000.00",
+                "interest_from": day(0),
                 "refers_to": grant["id"], "refers_to_number": grant["number"],
                 "allocations": [{"fiscal_year": y, "amount": "36000.00"}]}),
     );
@@ -465,7 +504,12 @@ fn a_revocation_after_the_final_notice_reclaims_in_total_what_was_paid_above_the
     pay(&app, &id, "40000.00");
     let r = act(&app, &id, &lead, &proof(["35000.00", "11000.00", "300.00"]));
     assert_eq!(r.status, 200, "{}", r.body);
-    let fin = prepare(&app, &id, &json!({"kind": "final", "posted_on": day(0)}));
+    let fin = prepare(
+        &app,
+        &id,
+        &json!({"kind": "final", "posted_on": day(0),
+                "interest_waiver": "Die Abweichung hat die Gemeinde nicht zu vertreten."}),
+    );
     sign(&app, &nid_of(&fin));
     // Closed with 36,000.00: 4,000.00 reclaimed. Revoking 6,000.00 more leaves 30,000.00, so
     // 10,000.00 of the 40,000.00 paid is to be repaid in all; the revocation adds 6,000.00 to

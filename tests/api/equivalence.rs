@@ -1091,6 +1091,8 @@ fn notice_body(case: &CaseRows, n: &NoticeRow) -> Value {
     }
     if n.kind == NoticeKind::Revocation {
         set("revoked_amount", json!(n.revoked_cents));
+    }
+    if n.interest_from.is_some() {
         set("interest_from", json!(n.interest_from));
     }
     if matches!(n.kind.as_str(), "final" | "revocation") {
