@@ -82,6 +82,7 @@ fn writes(conn: &mut persistence::AnyConnection, n: usize) -> usize {
         // Microseconds, as the request clock gives them: what both databases store.
         now: chrono::SubsecRound::trunc_subsecs(chrono::Utc::now().naive_utc(), 6),
         new_id: None,
+        name: None,
     };
     for (id, version) in &cases {
         let t = TransitionRequest {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
-use crate::auth::mint_hs256;
+use crate::auth::mint_hs256_named;
 use crate::config::{AuditSettings, Settings};
 use crate::domain::{Ags, Role};
 use crate::persistence::{self, BoxError};
@@ -37,6 +37,9 @@ pub enum Command {
         /// The subject (user name) the token is for.
         #[arg(long)]
         sub: String,
+        /// The person's name (the `name` claim), printed under the notices they sign.
+        #[arg(long)]
+        name: Option<String>,
         /// A municipality (8-digit AGS) the applicant acts for; repeat for several.
         #[arg(long)]
         ags: Vec<String>,
@@ -113,6 +116,7 @@ fn run(command: Command) -> Result<(), BoxError> {
         Command::Token {
             role,
             sub,
+            name,
             ags,
             ttl,
         } => {
@@ -125,7 +129,8 @@ fn run(command: Command) -> Result<(), BoxError> {
             if role == Role::Applicant && ags.is_empty() {
                 return Err("an applicant token needs at least one --ags".into());
             }
-            let token = mint_hs256(&settings.jwt, &sub, role, &ags, parse_ttl(&ttl)?)?;
+            let ttl = parse_ttl(&ttl)?;
+            let token = mint_hs256_named(&settings.jwt, &sub, name.as_deref(), role, &ags, ttl)?;
             println!("{token}");
             Ok(())
         }

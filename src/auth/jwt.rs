@@ -35,6 +35,10 @@ pub struct Claims {
     pub nbf: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat: Option<u64>,
+    /// The person's name as the identity provider gives it (OpenID Connect `name`): printed
+    /// under a notice the person signs ("Im Auftrag"); the subject when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// Why a token was refused. The message goes to the client: it says what is wrong with the
@@ -133,13 +137,36 @@ fn principal_from(c: Claims) -> Result<Principal, JwtError> {
             "an applicant token must list its municipalities in `ags`".into(),
         ));
     }
-    Ok(Principal::new(c.sub, role, municipalities))
+    let name = match c.name.map(|n| n.trim().to_owned()) {
+        Some(n) if n.is_empty() => None,
+        Some(n) if n.chars().count() > 200 || n.chars().any(char::is_control) => {
+            return Err(JwtError::Claims(
+                "name must be at most 200 characters without control characters".into(),
+            ));
+        }
+        other => other,
+    };
+    let mut p = Principal::new(c.sub, role, municipalities);
+    p.name = name;
+    Ok(p)
 }
 
 /// Mints an HS256 development token (`foerderakte token`).
 pub fn mint_hs256(
     s: &JwtSettings,
     sub: &str,
+    role: Role,
+    ags: &[Ags],
+    ttl_secs: u64,
+) -> Result<String, String> {
+    mint_hs256_named(s, sub, None, role, ags, ttl_secs)
+}
+
+/// `mint_hs256` with the person's `name` claim.
+pub fn mint_hs256_named(
+    s: &JwtSettings,
+    sub: &str,
+    name: Option<&str>,
     role: Role,
     ags: &[Ags],
     ttl_secs: u64,
@@ -161,6 +188,7 @@ pub fn mint_hs256(
         exp: now + ttl_secs,
         nbf: Some(now),
         iat: Some(now),
+        name: name.map(str::to_owned),
     };
     encode(
         &Header::new(Algorithm::HS256),

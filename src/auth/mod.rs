@@ -5,5 +5,5 @@ pub mod policy;
 mod principal;
 
 pub use crate::config::JwtAlgorithm;
-pub use jwt::{Claims, JwtError, JwtVerifier, mint_hs256};
+pub use jwt::{Claims, JwtError, JwtVerifier, mint_hs256, mint_hs256_named};
 pub use principal::Principal;

@@ -16,6 +16,8 @@ pub struct Principal {
     pub role: Role,
     /// The municipalities an applicant acts for (empty for other roles).
     pub municipalities: Vec<Ags>,
+    /// The person's name (the token's `name` claim), if it has one.
+    pub name: Option<String>,
 }
 
 impl Principal {
@@ -24,6 +26,7 @@ impl Principal {
             subject,
             role,
             municipalities,
+            name: None,
         }
     }
 

@@ -158,6 +158,7 @@ impl Caller {
             municipalities: &self.keys,
             now: self.now,
             new_id: None,
+            name: self.principal.name.as_deref(),
         }
     }
 

@@ -377,6 +377,8 @@ pub struct Writer<'a> {
     /// The id of the record this write creates; `None`: a random UUID v4, as the API makes
     /// them. The seed names its own, so that a history is the same for the same seed.
     pub new_id: Option<&'a str>,
+    /// The person's name (the token's `name` claim): printed under a notice the writer signs.
+    pub name: Option<&'a str>,
 }
 
 impl Writer<'_> {

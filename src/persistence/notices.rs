@@ -582,6 +582,7 @@ pub fn document_facts(
     conn: &mut AnyConnection,
     n: &Notice,
     authority: &Authority,
+    signer_name: Option<&str>,
 ) -> Result<NoticeFacts, WriteError> {
     use super::schema::municipalities as mu;
     let r = &n.row;
@@ -675,7 +676,8 @@ pub fn document_facts(
         delivery_days: u32::try_from(r.delivery_days).unwrap_or(0),
         finality,
         prepared_by: r.prepared_by.clone(),
-        signed_by: signed_by.clone(),
+        // The signer's name from the token (`name`), else the subject.
+        signed_by: signer_name.map_or_else(|| signed_by.clone(), str::to_owned),
     })
 }
 
@@ -693,9 +695,10 @@ fn freeze_document(
     conn: &mut AnyConnection,
     signed: &Notice,
     authority: &Authority,
-    now: chrono::NaiveDateTime,
+    w: &Writer<'_>,
 ) -> Result<String, WriteError> {
-    let facts = document_facts(conn, signed, authority)?;
+    let facts = document_facts(conn, signed, authority, w.name)?;
+    let now = w.now;
     let pdf = crate::document::render_pdf(&facts)
         .map_err(|e| WriteError::Conflict(format!("the notice's document cannot be made: {e}")))?;
     let sha = crate::domain::audit::hex(&sha2::Sha256::digest(&pdf));
@@ -760,7 +763,14 @@ pub fn sign(
         // which every signing of the programme and year takes, are locked last, for two
         // statements and the commit: signings of different cases do not queue behind a
         // rendering, the updates of the case and the notice or the log's slots.
-        let sha = freeze_document(conn, &s.notice, authority, w.now)?;
+        let sha = freeze_document(conn, &s.notice, authority, w)?;
+        if let (Some(name), Some(changes)) = (w.name, s.notice_entry.changes.as_object_mut()) {
+            // Who signed, as the document prints it: in the log beside the subject.
+            changes.insert(
+                "signer_name".into(),
+                serde_json::json!({"before": null, "after": name}),
+            );
+        }
         s.notice_entry = s.notice_entry.with_state(
             ledger::notice(&notice, None),
             ledger::notice(&s.notice, Some(&sha)),

@@ -94,6 +94,7 @@ impl Actor {
             municipalities: &self.municipalities,
             now: at,
             new_id,
+            name: None,
         }
     }
 }

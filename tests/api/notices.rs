@@ -1214,6 +1214,57 @@ fn a_ministrys_notice_names_the_action_at_the_administrative_court_of_the_munici
     assert!(!text.contains("Widerspruch"), "{text}");
 }
 
+/// The signer's name from the token's `name` claim is printed under "Im Auftrag" and kept in
+/// the signing's audit entry; without the claim the subject stands there; a name with a
+/// control character is no valid token.
+#[test]
+fn the_signers_name_from_the_token_is_printed_under_im_auftrag_and_logged() {
+    use foerderakte::auth::mint_hs256_named;
+    let app = spawn_app();
+    set_budget(&app, year(), "1000000.00");
+    let jwt = app.settings.jwt.clone();
+    let named = |name: &str| {
+        mint_hs256_named(
+            &jwt,
+            "erika.approver",
+            Some(name),
+            Role::Approver,
+            &[],
+            3600,
+        )
+        .unwrap()
+    };
+    let id = case_in(&app, "in_review");
+    let nid = nid_of(&prepare(&app, &id, &partial_grant_body()));
+    let bad = app.sign_notice(&nid, &named("Erika\u{7}Mustermann"));
+    assert_eq!(bad.status, 401, "{}", bad.body);
+    let r = app.sign_notice(&nid, &named("Dr. Erika Mustermann"));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let log = app.audit_log(&app.admin()).json();
+    let signing = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["record_type"] == "notice" && e["action"] == "sign")
+        .cloned()
+        .unwrap_or_else(|| panic!("no signing entry in {log}"));
+    assert_eq!(signing["actor"], "erika.approver");
+    assert_eq!(
+        signing["changes"]["signer_name"]["after"],
+        "Dr. Erika Mustermann"
+    );
+    if let Some(text) = document_text(&app, &nid) {
+        assert!(text.contains("Im Auftrag Dr. Erika Mustermann"), "{text}");
+    }
+    // Without the claim: the subject.
+    let other = case_in(&app, "in_review");
+    let nid = nid_of(&prepare(&app, &other, &partial_grant_body()));
+    sign(&app, &nid);
+    if let Some(text) = document_text(&app, &nid) {
+        assert!(text.contains("Im Auftrag anna.approver"), "{text}");
+    }
+}
+
 /// The signed notice's document as `pdftotext` reads it, whitespace squashed; `None` without
 /// pdftotext.
 fn document_text(app: &TestApp, nid: &str) -> Option<String> {
