@@ -511,7 +511,7 @@ const COLUMNS: &str = "id, case_number, case_year, programme_code, funding_objec
     joint, title, description, project_start, project_end, total_cost_cents, eligible_cents, \
     own_contribution_cents, third_party_cents, requested_cents, granted_cents, paid_cents, \
     status, version, info_due, early_start_at, early_start_by, clock_seconds, clock_since, \
-    submitted_at, created_by, created_at, updated_at, reclaimed_cents";
+    submitted_at, created_by, created_at, updated_at, reclaimed_cents, contact, postal_address";
 
 #[derive(QueryableByName)]
 struct PlainRow {
@@ -575,6 +575,10 @@ struct PlainRow {
     updated_at: NaiveDateTime,
     #[diesel(sql_type = BigInt)]
     reclaimed_cents: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    contact: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    postal_address: Option<String>,
 }
 
 /// A stored amount (the comparison is not timed).
@@ -616,6 +620,8 @@ impl PlainRow {
             created_at: self.created_at,
             updated_at: self.updated_at,
             reclaimed_cents: money(self.reclaimed_cents),
+            contact: self.contact,
+            postal_address: self.postal_address,
         }
     }
 }

@@ -245,14 +245,26 @@ fn letterhead(f: &NoticeFacts) -> Vec<String> {
     lines
 }
 
+/// The address block: the application's postal address and contact where it has them (for a
+/// joint case the lead's), then who the recipients are.
 fn recipients(f: &NoticeFacts) -> Vec<String> {
-    if let [single] = f.recipients.as_slice() {
-        return vec![
-            single.name.clone(),
-            format!("Amtlicher Gemeindeschlüssel {}", single.ags),
-        ];
+    let mut lines: Vec<String> = f
+        .postal_address
+        .iter()
+        .flat_map(|a| a.lines().map(str::trim).filter(|l| !l.is_empty()))
+        .map(str::to_owned)
+        .collect();
+    if let Some(c) = &f.contact {
+        lines.push(format!("z. Hd. {c}"));
     }
-    let mut lines = vec!["Gemeinsames Vorhaben der Zuwendungsempfänger:".to_owned()];
+    if let [single] = f.recipients.as_slice() {
+        if lines.is_empty() {
+            lines.push(single.name.clone());
+        }
+        lines.push(format!("Amtlicher Gemeindeschlüssel {}", single.ags));
+        return lines;
+    }
+    lines.push("Gemeinsames Vorhaben der Zuwendungsempfänger:".to_owned());
     for (i, r) in f.recipients.iter().enumerate() {
         let mut details = vec![format!("AGS {}", r.ags)];
         if i == 0 {

@@ -67,6 +67,11 @@ pub struct NoticeFacts {
     pub authority: Authority,
     /// Lead first.
     pub recipients: Vec<Recipient>,
+    /// Where the notice is sent (the application's postal address, lines separated by line
+    /// breaks) and to whom (a person by name and function); cases from before these were
+    /// asked for have neither, and their notices are addressed by the register's name.
+    pub postal_address: Option<String>,
+    pub contact: Option<String>,
     /// Notice number, e.g. "EGOV-2026-0042-B1".
     pub number: String,
     /// Case number (Aktenzeichen), e.g. "EGOV-2026-0042".

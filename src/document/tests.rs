@@ -62,6 +62,8 @@ fn sample(kind: NoticeKind) -> NoticeFacts {
             share_bp: None,
             court: Some(&courts::WEIMAR),
         }],
+        postal_address: None,
+        contact: None,
         number: "EGOV-2026-0042-B1".to_owned(),
         case_number: "EGOV-2026-0042".to_owned(),
         case_title: "Digitales Bürgerbüro – Online-Terminvergabe und E-Akte".to_owned(),
@@ -907,4 +909,19 @@ fn tokens(data: &[u8]) -> Vec<Token> {
         }
     }
     out
+}
+
+#[test]
+fn the_notice_goes_to_the_applications_postal_address_and_contact() {
+    let mut f = sample(NoticeKind::Grant);
+    f.postal_address = Some("Stadtverwaltung Erfurt\nFischmarkt 1\n99084 Erfurt".to_owned());
+    f.contact = Some("Ingo Beispiel, Leiter IT".to_owned());
+    let text = squash(&extract_text(&render_pdf(&f).unwrap()));
+    assert!(
+        text.contains(
+            "Stadtverwaltung Erfurt Fischmarkt 1 99084 Erfurt z. Hd. Ingo Beispiel, Leiter IT \
+             Amtlicher Gemeindeschlüssel 16051000"
+        ),
+        "{text}"
+    );
 }

@@ -84,6 +84,12 @@ pub struct Content {
     pub own_contribution: Money,
     pub third_party_funds: Money,
     pub requested_grant: Money,
+    /// Who the competence centre writes to, by name and function ("Ingo Beispiel, Leiter
+    /// IT"); required at submission.
+    pub contact: Option<String>,
+    /// The postal address notices are sent to, lines separated by line breaks; required at
+    /// submission.
+    pub postal_address: Option<String>,
 }
 
 /// Sums of the cost plan, in cents (bounded: at most `MAX_COST_LINES` lines of at most
@@ -345,6 +351,18 @@ fn funding_object_violations(c: &Content, p: &ProgrammeTerms, out: &mut Vec<Viol
 fn project_violations(c: &Content, today: NaiveDate, out: &mut Vec<Violation>) {
     if c.title.trim().is_empty() {
         out.push(v("title", "is required"));
+    }
+    // Who the notices go to: a person by name and function, and a postal address.
+    for (field, value) in [
+        ("contact", &c.contact),
+        ("postal_address", &c.postal_address),
+    ] {
+        if value.as_deref().is_none_or(|t| t.trim().is_empty()) {
+            out.push(v(
+                field,
+                "is required to submit: who the notices are sent to",
+            ));
+        }
     }
     if c.description.trim().is_empty() {
         out.push(v("description", "is required"));
@@ -665,6 +683,8 @@ mod tests {
             own_contribution: m("10800.50"),
             third_party_funds: m("0.00"),
             requested_grant: m("42000.00"),
+            contact: Some("Ingo Beispiel, Leiter IT".into()),
+            postal_address: Some("Stadtverwaltung Eisenach\nMarkt 1\n99817 Eisenach".into()),
         }
     }
 

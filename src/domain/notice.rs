@@ -1540,11 +1540,27 @@ mod tests {
         let mut facts = facts(&lines, Some(&f));
         facts.status = Status::ProofSubmitted;
         facts.paid = m("40000.00");
-        let r = NoticeRequest {
+        let mut r = NoticeRequest {
             posted_on: Some(d("2026-11-23")),
             ..Default::default()
         };
+        // It reclaims, so it says from when interest runs, or waives it (§ 49a (3) VwVfG).
+        let refused = decide(NoticeKind::Final, &r, &facts).unwrap_err();
+        assert_eq!(refused[0].field, "interest_from");
+        r.interest_waiver = Some("Verzögerung beim Auftragnehmer".into());
+        let waived = decide(NoticeKind::Final, &r, &facts).unwrap();
+        assert_eq!(waived.interest_from, None);
+        assert!(
+            waived
+                .reason
+                .as_deref()
+                .unwrap_or_default()
+                .contains("§ 49a Abs. 3 Satz 2")
+        );
+        r.interest_waiver = None;
+        r.interest_from = Some(d("2026-11-23"));
         let fin = decide(NoticeKind::Final, &r, &facts).unwrap();
+        assert_eq!(fin.interest_from, Some(d("2026-11-23")));
         assert_eq!(
             (fin.eligible, fin.granted),
             (Some(m("45000.00")), Some(m("36000.00")))

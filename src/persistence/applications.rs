@@ -61,6 +61,10 @@ pub struct ApplicationRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub reclaimed_cents: Money,
+    /// Who to write to, by name and function.
+    pub contact: Option<String>,
+    /// Where notices are sent, lines separated by line breaks.
+    pub postal_address: Option<String>,
 }
 
 impl ApplicationRow {
@@ -155,6 +159,8 @@ impl Case {
             own_contribution: r.own_contribution_cents,
             third_party_funds: r.third_party_cents,
             requested_grant: r.requested_cents,
+            contact: r.contact.clone(),
+            postal_address: r.postal_address.clone(),
         })
     }
 
@@ -178,6 +184,8 @@ impl Case {
             "own_contribution": r.own_contribution_cents,
             "third_party_funds": r.third_party_cents,
             "requested_grant": r.requested_cents,
+            "contact": r.contact,
+            "postal_address": r.postal_address,
             "joint": r.joint,
             "partners": self.members.iter().map(|m| json!({
                 "ags": m.ags, "share_bp": m.share_bp,

@@ -631,6 +631,8 @@ pub fn document_facts(
                     .and_then(|k| courts::court_for(&k, dated)),
             })
             .collect(),
+        postal_address: case.row.postal_address.clone(),
+        contact: case.row.contact.clone(),
         number: number.clone(),
         case_number: n.case_number.clone(),
         case_title: case.row.title.clone(),

@@ -145,6 +145,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         reclaimed_cents -> BigInt,
+        contact -> Nullable<Text>,
+        postal_address -> Nullable<Text>,
     }
 }
 

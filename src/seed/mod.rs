@@ -198,22 +198,24 @@ fn refuse_unless_empty(conn: &mut AnyConnection) -> Result<(), BoxError> {
 }
 
 fn load_world(conn: &mut AnyConnection) -> Result<World, BoxError> {
-    let rows: Vec<(String, String, String, Option<i64>)> = mu::table
+    type Row = (String, String, String, Option<i64>, Option<String>);
+    let rows: Vec<Row> = mu::table
         .filter(mu::kind.ne("landkreis"))
         .filter(mu::valid_to.is_null())
         .order(mu::ags.asc())
-        .select((mu::ags, mu::name, mu::kind, mu::population))
+        .select((mu::ags, mu::name, mu::kind, mu::population, mu::postcode))
         .load(conn)?;
     if rows.len() < 50 {
         return Err("the municipality register is (nearly) empty".into());
     }
     let munis = rows
         .into_iter()
-        .map(|(ags, name, kind, population)| plan::Muni {
+        .map(|(ags, name, kind, population, postcode)| plan::Muni {
             ags,
             name,
             kind,
             population: population.unwrap_or(1_000),
+            postcode,
         })
         .collect();
     let mut terms = Vec::new();

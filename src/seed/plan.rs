@@ -26,6 +26,7 @@ pub(crate) struct Muni {
     pub name: String,
     pub kind: String,
     pub population: i64,
+    pub postcode: Option<String>,
 }
 
 /// Everything a case is built from.

@@ -265,6 +265,12 @@ fn draw(world: &World, spec: &Spec, rng: &mut Rng, t: &Timeline) -> Result<Drawn
         own_contribution: m(plan.own)?,
         third_party_funds: m(plan.third)?,
         requested_grant: m(requested)?,
+        contact: Some(text::contact(&lead.ags)),
+        postal_address: Some(text::postal_address(
+            &lead.name,
+            &lead.kind,
+            lead.postcode.as_deref(),
+        )),
     };
     Ok(Drawn {
         programme,

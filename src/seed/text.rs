@@ -8,6 +8,25 @@ pub(crate) fn applicant(ags: &str) -> String {
     format!("it.leitung@{ags}")
 }
 
+/// Who the competence centre writes to about a municipality's application: its IT lead.
+pub(crate) fn contact(ags: &str) -> String {
+    format!("{}, IT-Leitung", applicant(ags))
+}
+
+/// The postal address of a municipality's administration: "Stadtverwaltung Erfurt" and the
+/// postcode and place (the register has no streets).
+pub(crate) fn postal_address(name: &str, kind: &str, postcode: Option<&str>) -> String {
+    let office = match kind {
+        "gemeinde" => "Gemeindeverwaltung",
+        _ => "Stadtverwaltung",
+    };
+    let place = short_name(name);
+    match postcode {
+        Some(p) => format!("{office} {place}\n{p} {place}"),
+        None => format!("{office} {place}\n{place}"),
+    }
+}
+
 /// Caseworkers of the competence centre (Kompetenzzentrum Verwaltung 4.0).
 pub(crate) const CASEWORKERS: [&str; 8] = [
     "sabine.koch",

@@ -48,7 +48,9 @@ pub(crate) fn draft_body(lead: &str) -> Value {
         "own_contribution": "10800.50",
         "third_party_funds": "0.00",
         "requested_grant": "42000.00",
-        "partners": []
+        "partners": [],
+        "contact": "Ingo Beispiel, Leiter IT",
+        "postal_address": "Stadtverwaltung Eisenach\nMarkt 1\n99817 Eisenach"
     })
 }
 

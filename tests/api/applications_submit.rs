@@ -376,3 +376,41 @@ fn a_draft_at_the_limit_of_every_rule_is_submitted() {
     let r = act(&app, &id, &lead, &action_body("submit"));
     assert_eq!(r.status, 200, "{}", r.body);
 }
+
+/// Who the notices go to (issue 15): a contact by name and function and a postal address are
+/// required to submit; the notice is addressed with them.
+#[test]
+fn a_submission_names_its_contact_and_postal_address_and_the_notice_is_sent_there() {
+    use crate::applications::{LEAD, act, action_body, create, draft_body, id_of, with};
+    let app = crate::helpers::spawn_app();
+    let lead = app.applicant(&[LEAD]);
+    let body = with(
+        draft_body(LEAD),
+        serde_json::json!({"contact": null, "postal_address": "  "}),
+    );
+    let id = id_of(&create(&app, &lead, &body));
+    let r = act(&app, &id, &lead, &action_body("submit"));
+    assert_eq!(r.status, 422, "{}", r.body);
+    let fields: Vec<String> = r.json()["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(fields.contains(&"contact".to_owned()), "{fields:?}");
+    assert!(fields.contains(&"postal_address".to_owned()), "{fields:?}");
+    let bad = app.create_application(
+        &lead,
+        &with(
+            draft_body(LEAD),
+            serde_json::json!({"contact": "Ingo\u{7}"}),
+        ),
+    );
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    let case = create(&app, &lead, &draft_body(LEAD));
+    assert_eq!(case["contact"], "Ingo Beispiel, Leiter IT");
+    assert_eq!(
+        case["postal_address"],
+        "Stadtverwaltung Eisenach\nMarkt 1\n99817 Eisenach"
+    );
+}

@@ -470,6 +470,8 @@ fn differences(a: &CaseRows, b: &CaseRows) -> Vec<String> {
             created_at,
             updated_at,
             reclaimed_cents,
+            contact,
+            postal_address,
         }
     );
     let count = |d: &mut Vec<String>, table: &str, x: usize, y: usize| {
@@ -903,6 +905,8 @@ impl Rebuild<'_> {
                     "third_party_funds": state["third_party_funds"],
                     "requested_grant": state["requested_grant"],
                     "partners": partners_body(&state),
+                    "contact": state["contact"],
+                    "postal_address": state["postal_address"],
                 });
                 let r = self.b.create_application(&token, &body);
                 let made = self.ok(e, "POST application", r);
@@ -919,7 +923,8 @@ impl Rebuild<'_> {
                         "partners" | "joint" => ("partners", partners_body(&state)),
                         "programme" | "funding_object" | "title" | "description"
                         | "project_start" | "project_end" | "own_contribution"
-                        | "third_party_funds" | "requested_grant" => (k.as_str(), state[k].clone()),
+                        | "third_party_funds" | "requested_grant" | "contact"
+                        | "postal_address" => (k.as_str(), state[k].clone()),
                         other => panic!("an edit of {other}: {e:?}"),
                     };
                     body.insert(field.to_owned(), value);

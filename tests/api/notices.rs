@@ -1200,6 +1200,9 @@ fn a_ministrys_notice_names_the_action_at_the_administrative_court_of_the_munici
     };
     let deadline = date(signed["appeal_deadline"].as_str().unwrap()).format("%d.%m.%Y");
     for expected in [
+        // Sent to the application's postal address, for the attention of its contact.
+        "Stadtverwaltung Eisenach Markt 1 99817 Eisenach z. Hd. Ingo Beispiel, Leiter IT"
+            .to_owned(),
         "Rechtsbehelfsbelehrung".to_owned(),
         "Gegen diesen Bescheid kann innerhalb eines Monats nach Bekanntgabe Klage beim \
          Verwaltungsgericht Meiningen, Lindenallee 15, 98617 Meiningen, schriftlich oder zu \

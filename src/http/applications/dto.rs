@@ -17,6 +17,8 @@ use crate::persistence::applications::{ApplicationRow, Case};
 const MAX_TITLE: usize = 300;
 const MAX_TEXT: usize = 20_000;
 const MAX_LINE_TEXT: usize = 1_000;
+const MAX_CONTACT: usize = 300;
+const MAX_ADDRESS: usize = 1_000;
 
 /// A cost-plan line as sent by the applicant.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -74,6 +76,15 @@ pub struct NewApplication {
     /// Empty for a single application; for a joint one every municipality, the lead included.
     #[serde(default)]
     pub partners: Vec<PartnerInput>,
+    /// Who the competence centre writes to, by name and function; required to submit.
+    #[schema(example = "Ingo Beispiel, Leiter IT", max_length = 300)]
+    pub contact: Option<String>,
+    /// The postal address notices are sent to, lines separated by `\n`; required to submit.
+    #[schema(
+        example = "Stadtverwaltung Eisenach\nMarkt 1\n99817 Eisenach",
+        max_length = 1000
+    )]
+    pub postal_address: Option<String>,
 }
 
 /// Changes to a draft; absent fields stay. `cost_lines` and `partners` replace the whole list
@@ -114,6 +125,14 @@ pub struct ApplicationPatch {
     #[serde(default, deserialize_with = "crate::http::double_option")]
     #[schema(value_type = Option<Vec<PartnerInput>>)]
     pub partners: Option<Option<Vec<PartnerInput>>>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub contact: Option<Option<String>>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub postal_address: Option<Option<String>>,
     /// Why, for the history.
     pub reason: Option<String>,
 }
@@ -141,6 +160,25 @@ fn non_negative(field: &str, m: Money, errors: &mut Vec<FieldError>) -> Money {
             Money::ZERO
         }
     }
+}
+
+/// A contact or address text: trimmed (blank is none), at most `max` characters, no control
+/// character but the line break (an address has lines).
+fn contact_text(
+    field: &str,
+    s: Option<String>,
+    max: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    let s = s.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())?;
+    text_limit(field, &s, max, errors);
+    if s.chars().any(|ch| ch.is_control() && ch != '\n') {
+        errors.push(FieldError::new(
+            field,
+            "no control characters but line breaks",
+        ));
+    }
+    Some(s)
 }
 
 fn text_limit(field: &str, s: &str, max: usize, errors: &mut Vec<FieldError>) {
@@ -213,6 +251,13 @@ impl NewApplication {
             .ok();
         text_limit("title", &self.title, MAX_TITLE, &mut errors);
         text_limit("description", &self.description, MAX_TEXT, &mut errors);
+        let contact = contact_text("contact", self.contact, MAX_CONTACT, &mut errors);
+        let postal_address = contact_text(
+            "postal_address",
+            self.postal_address,
+            MAX_ADDRESS,
+            &mut errors,
+        );
         let joint = !self.partners.is_empty();
         let mut content = Content {
             joint,
@@ -230,6 +275,8 @@ impl NewApplication {
                 &mut errors,
             ),
             requested_grant: non_negative("requested_grant", self.requested_grant, &mut errors),
+            contact,
+            postal_address,
             lead: match lead {
                 Some(l) => l,
                 None => return Err(errors),
@@ -285,6 +332,12 @@ impl ApplicationPatch {
         }
         if let Some(v) = required("requested_grant", p.requested_grant, &mut errors) {
             c.requested_grant = non_negative("requested_grant", v, &mut errors);
+        }
+        if let Some(v) = p.contact {
+            c.contact = contact_text("contact", v, MAX_CONTACT, &mut errors);
+        }
+        if let Some(v) = p.postal_address {
+            c.postal_address = contact_text("postal_address", v, MAX_ADDRESS, &mut errors);
         }
         if let Some(v) = required("partners", p.partners, &mut errors) {
             c.joint = !v.is_empty();
@@ -399,6 +452,10 @@ pub struct ApplicationDto {
     pub third_party_funds: Money,
     #[schema(value_type = String)]
     pub requested_grant: Money,
+    /// Who the competence centre writes to, by name and function.
+    pub contact: Option<String>,
+    /// The postal address notices are sent to, lines separated by `\n`.
+    pub postal_address: Option<String>,
     /// Null until a grant notice is signed.
     #[schema(value_type = Option<String>)]
     pub granted_amount: Option<Money>,
@@ -465,6 +522,8 @@ impl ApplicationDto {
             own_contribution: r.own_contribution_cents,
             third_party_funds: r.third_party_cents,
             requested_grant: r.requested_cents,
+            contact: r.contact.clone(),
+            postal_address: r.postal_address.clone(),
             granted_amount: r.granted_cents,
             paid_amount: r.paid_cents,
             reclaim_amount: r.reclaimed_cents,

@@ -78,6 +78,8 @@ fn with_content(before: &Case, programme: &str, content: &Content) -> Result<Cas
     row.own_contribution_cents = content.own_contribution;
     row.third_party_cents = content.third_party_funds;
     row.requested_cents = content.requested_grant;
+    row.contact.clone_from(&content.contact);
+    row.postal_address.clone_from(&content.postal_address);
     let (lines, members) = content_rows(&row.id, content);
     Ok(Case {
         row,
@@ -166,7 +168,8 @@ pub(crate) fn create(
         row: ApplicationRow {
             id,
             case_number: number,
-            case_year: chrono::Datelike::year(&w.now),
+            // The German year, as the case number's (Europe/Berlin).
+            case_year: crate::domain::calendar::german_year(w.now),
             programme_code: programme.to_owned(),
             funding_object: String::new(),
             lead_ags: content.lead.as_str().to_owned(),
@@ -194,6 +197,8 @@ pub(crate) fn create(
             created_at: w.now,
             updated_at: w.now,
             reclaimed_cents: Money::ZERO,
+            contact: None,
+            postal_address: None,
         },
         lines: Vec::new(),
         members: Vec::new(),
