@@ -489,6 +489,8 @@ const APPLICATIONS_COLUMNS: &[&str] = &[
     "created_at",
     "updated_at",
     "reclaimed_cents",
+    "contact",
+    "postal_address",
 ];
 
 const APPLICATION_MEMBERS_COLUMNS: &[&str] = &[
@@ -681,6 +683,8 @@ impl Batch {
             .ts(r.created_at)
             .ts(r.updated_at)
             .money(r.reclaimed_cents)
+            .opt_text(r.contact.as_deref())
+            .opt_text(r.postal_address.as_deref())
             .end();
         for m in &case.members {
             self.members
