@@ -11,7 +11,6 @@ use crate::auth::policy;
 use crate::domain::interest::{is_change_day, known_until, parse_percent, percent_string};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::persistence::base_rates::{self as repo, AddError, BaseRateRow};
-use crate::persistence::programmes::Actor;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BaseRateDto {
@@ -105,11 +104,7 @@ pub async fn add(caller: Caller, body: Json<NewBaseRate>) -> Result<HttpResponse
     };
     let rows = caller
         .db(move |conn, caller| {
-            let actor = Actor {
-                subject: &caller.principal.subject,
-                role: caller.principal.role.as_str(),
-                now: caller.now,
-            };
+            let actor = caller.actor();
             match repo::add(conn, b.valid_from, hundredths, &actor, caller.now) {
                 Ok(_) => Ok(repo::list(conn)?),
                 Err(e) => Err(add_error(e)),
@@ -196,11 +191,7 @@ pub async fn correct(
     };
     let rows = caller
         .db(move |conn, caller| {
-            let actor = Actor {
-                subject: &caller.principal.subject,
-                role: caller.principal.role.as_str(),
-                now: caller.now,
-            };
+            let actor = caller.actor();
             match repo::correct(conn, valid_from, hundredths, &reason, &actor) {
                 Ok(_) => Ok(repo::list(conn)?),
                 Err(AddError::Exists(r)) => Err(ApiError::Conflict(format!(

@@ -162,6 +162,16 @@ impl Caller {
         }
     }
 
+    /// The caller as the actor of an audited write on a record without a status (programmes,
+    /// base rates, delivery rules).
+    pub fn actor(&self) -> crate::persistence::programmes::Actor<'_> {
+        crate::persistence::programmes::Actor {
+            subject: &self.principal.subject,
+            role: self.principal.role.as_str(),
+            now: self.now,
+        }
+    }
+
     /// Whether the caller acts for the municipality `ags`.
     pub fn acts_for(&self, ags: &str) -> bool {
         self.keys.iter().any(|k| k == ags)

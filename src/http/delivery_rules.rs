@@ -11,7 +11,6 @@ use super::json::Json;
 use crate::auth::policy;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::persistence::notices::{self as repo, DeliveryRuleRow, RuleError};
-use crate::persistence::programmes::Actor;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryRuleDto {
@@ -100,11 +99,7 @@ pub async fn add(caller: Caller, body: Json<NewDeliveryRule>) -> Result<HttpResp
     }
     let rows = caller
         .db(move |conn, caller| {
-            let actor = Actor {
-                subject: &caller.principal.subject,
-                role: caller.principal.role.as_str(),
-                now: caller.now,
-            };
+            let actor = caller.actor();
             match repo::add_delivery_rule(conn, b.valid_from, b.days, &source, &actor) {
                 Ok(_) => Ok(repo::delivery_rule_rows(conn)?),
                 Err(RuleError::NotNewest(n)) => Err(ApiError::Conflict(format!(

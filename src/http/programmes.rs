@@ -14,8 +14,7 @@ use crate::domain::Money;
 use crate::domain::rate::{parse_rate, rate_string};
 use crate::error::{ApiError, FieldError};
 use crate::persistence::programmes::{
-    self as repo, Actor, FundingObject, FundingObjectChange, Programme, ProgrammeChanges,
-    UpdateOutcome,
+    self as repo, FundingObject, FundingObjectChange, Programme, ProgrammeChanges, UpdateOutcome,
 };
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -246,11 +245,7 @@ pub async fn update(
         let code = code.clone();
         caller
             .db(move |conn, caller| {
-                let actor = Actor {
-                    subject: &caller.principal.subject,
-                    role: caller.principal.role.as_str(),
-                    now: caller.now,
-                };
+                let actor = caller.actor();
                 Ok(repo::update(
                     conn,
                     &code,
