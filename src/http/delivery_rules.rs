@@ -59,6 +59,7 @@ pub struct NewDeliveryRule {
     /// The first posting day the rule applies to; after the newest stored rule.
     pub valid_from: NaiveDate,
     /// The day after posting on which a notice is deemed delivered (1 to 30).
+    #[serde(deserialize_with = "crate::http::whole_i32")]
     pub days: i32,
     /// The statute and its version, e.g. "§ 41 Abs. 2 VwVfG i. d. F. von Art. 2 PostModG".
     #[schema(min_length = 1, max_length = 2000)]
