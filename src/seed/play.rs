@@ -455,6 +455,9 @@ impl Play<'_, '_> {
         self.transition(t.submit, Who::Applicant, Action::Submit, None)?;
         self.transition(t.review, Who::Caseworker, Action::StartReview, None)?;
         if let Some((p, s)) = t.early_at {
+            // Prepared in the days before it is posted: a notice is dated for posting at most
+            // `MAX_POSTING_AHEAD_DAYS` ahead (domain::notice).
+            let p = p.max(s - 5 * DAY);
             let req = NoticeRequest {
                 posted_on: Some(self.date(s)),
                 reason: Some(text::EARLY_START.to_owned()),
