@@ -98,6 +98,9 @@ fn writes(conn: &mut persistence::AnyConnection, n: usize) -> usize {
 }
 
 fn main() {
+    // RUST_LOG=info prints verify's phases (the chain, the documents, the rows, the seal).
+    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .try_init();
     let n_cases = env_usize("BENCH_CASES", 1_000_000);
     let n_writes = env_usize("BENCH_WRITES", 1_000);
     let keys = Keyring::single(AuditKey::from_hex(AUDIT_KEY).unwrap());
