@@ -1177,6 +1177,7 @@ fn main() {
             previous: Vec::new(),
             seal_interval_ms: 0,
         },
+        limits: foerderakte::config::LimitSettings::for_pool(4),
     };
     let app = Application::build(&settings).expect("the application builds");
     let http = Http {

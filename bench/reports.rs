@@ -437,6 +437,7 @@ fn main() {
             previous: Vec::new(),
             seal_interval_ms: 0,
         },
+        limits: foerderakte::config::LimitSettings::for_pool(4),
     };
     let app = Application::build(&settings).expect("the server builds");
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -20,6 +20,61 @@ pub struct Settings {
     pub authority: Authority,
     /// Where the audit log's key comes from (docs/audit.md).
     pub audit: AuditSettings,
+    /// How much expensive work runs at once, and how long a body may take to arrive.
+    pub limits: LimitSettings,
+}
+
+/// The bounds that keep a few requests from starving the others (docs/operations.md):
+/// expensive operations (notice documents, reports, audit verify) run at most `heavy` at a
+/// time, each waiting at most `heavy_wait_ms` for its turn before a 503 with Retry-After, so
+/// that at least `pool_size − heavy` connections stay for everything else; a request body must
+/// arrive within `body_timeout_secs` of the request head (408 otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitSettings {
+    pub heavy: usize,
+    pub heavy_wait_ms: u64,
+    pub body_timeout_secs: u64,
+}
+
+impl LimitSettings {
+    /// The defaults for a pool of `pool_size`: a quarter of it for expensive work (at least
+    /// one), half a second's wait, 30 s for a body.
+    pub fn for_pool(pool_size: u32) -> LimitSettings {
+        LimitSettings {
+            heavy: usize::try_from(pool_size / 4).unwrap_or(1).max(1),
+            heavy_wait_ms: 500,
+            body_timeout_secs: 30,
+        }
+    }
+
+    fn from_lookup(
+        non_empty: &impl Fn(&str) -> Option<String>,
+        pool_size: u32,
+    ) -> Result<LimitSettings, ConfigError> {
+        let d = LimitSettings::for_pool(pool_size);
+        let number =
+            |key: &str, default: u64, range: std::ops::RangeInclusive<u64>| match non_empty(key) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| range.contains(n))
+                    .ok_or_else(|| {
+                        ConfigError(format!(
+                            "{key} must be a whole number in {}..={}",
+                            range.start(),
+                            range.end()
+                        ))
+                    }),
+            };
+        let heavy = number("HEAVY_REQUESTS", d.heavy as u64, 1..=u64::from(pool_size))?;
+        Ok(LimitSettings {
+            heavy: usize::try_from(heavy).unwrap_or(d.heavy),
+            heavy_wait_ms: number("HEAVY_WAIT_MS", d.heavy_wait_ms, 0..=60_000)?,
+            body_timeout_secs: number("BODY_TIMEOUT_SECS", d.body_timeout_secs, 1..=3600)?,
+        })
+    }
 }
 
 /// Where the audit key comes from: `AUDIT_KEY` (hex), `AUDIT_KEY_FILE` (a file holding the
@@ -289,6 +344,7 @@ impl Settings {
         let database_url =
             non_empty("DATABASE_URL").unwrap_or_else(|| "foerderakte.sqlite3".into());
         let audit = AuditSettings::from_lookup(&get, &database_url)?;
+        let limits = LimitSettings::from_lookup(&non_empty, pool_size)?;
         Ok(Settings {
             database_url,
             bind_addr: non_empty("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
@@ -296,6 +352,7 @@ impl Settings {
             jwt,
             authority,
             audit,
+            limits,
         })
     }
 }

@@ -68,6 +68,12 @@ pub enum ApiError {
     Unprocessable(String),
     #[error("{0}")]
     ServiceUnavailable(String),
+    /// 503 with `Retry-After`: the work is bounded and the bound is reached (`http::limits`).
+    #[error("{detail}")]
+    Busy { detail: String, retry_after: u32 },
+    /// 408: the request body did not arrive in time (`http::limits::body_deadline`).
+    #[error("{0}")]
+    RequestTimeout(String),
     /// Anything we did not expect. The message is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -98,7 +104,10 @@ impl ApiError {
             }
             ApiError::Validation(_) => ("validation", "Validation failed"),
             ApiError::Unprocessable(_) => ("unprocessable", "Unprocessable request"),
-            ApiError::ServiceUnavailable(_) => ("unavailable", "Service unavailable"),
+            ApiError::ServiceUnavailable(_) | ApiError::Busy { .. } => {
+                ("unavailable", "Service unavailable")
+            }
+            ApiError::RequestTimeout(_) => ("request-timeout", "Request timeout"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
         }
     }
@@ -148,7 +157,10 @@ impl ResponseError for ApiError {
             ApiError::Validation(_) | ApiError::Unprocessable(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::ServiceUnavailable(_) | ApiError::Busy { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -165,6 +177,15 @@ impl ResponseError for ApiError {
             }
             ApiError::MethodNotAllowed { allow } => {
                 resp.insert_header((header::ALLOW, allow.join(", ")));
+            }
+            ApiError::Busy { retry_after, .. } => {
+                resp.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+            }
+            ApiError::ServiceUnavailable(_) => {
+                resp.insert_header((header::RETRY_AFTER, "5"));
+            }
+            ApiError::RequestTimeout(_) => {
+                resp.insert_header((header::CONNECTION, "close"));
             }
             _ => {}
         }

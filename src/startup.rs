@@ -43,12 +43,17 @@ impl Application {
             .map_err(|e| format!("cannot listen on {}: {e}", settings.bind_addr))?;
         let port = listener.local_addr()?.port();
         let clock = RequestClock::system();
+        let health = http::limits::HealthPool(persistence::build_pool(&settings.database_url, 1)?);
         let server = run(
             listener,
-            pool.clone(),
-            verifier,
-            settings.authority.clone(),
-            clock.clone(),
+            Shared {
+                pool: pool.clone(),
+                health,
+                limits: http::limits::Limits::new(&settings.limits),
+                verifier,
+                authority: settings.authority.clone(),
+                clock: clock.clone(),
+            },
         )?;
         Ok(Application {
             port,
@@ -98,20 +103,26 @@ fn start_sealer(pool: Pool, interval: std::time::Duration) -> Result<(), BoxErro
     Ok(())
 }
 
-fn run(
-    listener: TcpListener,
+/// What every worker of the server shares.
+struct Shared {
     pool: Pool,
+    health: http::limits::HealthPool,
+    limits: http::limits::Limits,
     verifier: JwtVerifier,
     authority: Authority,
     clock: RequestClock,
-) -> Result<Server, BoxError> {
+}
+
+fn run(listener: TcpListener, shared: Shared) -> Result<Server, BoxError> {
     let api = openapi::document();
     let routes = web::Data::new(errors::RouteTable::from_openapi(&api));
-    let pool = web::Data::new(pool);
-    let verifier = web::Data::new(verifier);
+    let pool = web::Data::new(shared.pool);
+    let health = web::Data::new(shared.health);
+    let limits = web::Data::new(shared.limits);
+    let verifier = web::Data::new(shared.verifier);
     let metrics = web::Data::new(Metrics::default());
-    let authority = web::Data::new(authority);
-    let clock = web::Data::new(clock);
+    let authority = web::Data::new(shared.authority);
+    let clock = web::Data::new(shared.clock);
     let verify_runs = web::Data::new(crate::http::audit::VerifyRuns::default());
     let server = HttpServer::new(move || {
         // The docs and the document come first: the `/api/v1` scope would otherwise claim
@@ -123,6 +134,8 @@ fn run(
             .configure(http::routes)
             .split_for_parts();
         app.app_data(pool.clone())
+            .app_data(health.clone())
+            .app_data(limits.clone())
             .app_data(verifier.clone())
             .app_data(metrics.clone())
             .app_data(authority.clone())
@@ -134,6 +147,7 @@ fn run(
             .app_data(errors::path_config())
             .default_service(web::to(errors::fallback))
             .wrap(from_fn(middleware::refuse_nul))
+            .wrap(from_fn(http::limits::body_deadline))
             .wrap(from_fn(middleware::observe))
             .wrap(Logger::new(
                 "%a \"%r\" %s %b %Dms request_id=%{x-request-id}o",

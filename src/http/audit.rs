@@ -83,6 +83,14 @@ pub struct VerifyRuns {
     done: Condvar,
 }
 
+impl VerifyRuns {
+    /// Whether a run is going.
+    fn running(&self) -> bool {
+        let st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        st.running.is_some()
+    }
+}
+
 #[derive(Default)]
 struct RunsState {
     running: Option<Arc<AtomicU64>>,
@@ -129,10 +137,15 @@ pub async fn verify(
         false => check::Extent::Full,
     };
     let runs = runs.into_inner();
-    let outcome =
-        web::block(move || start_or_wait(&runs, &pool, extent, Duration::from_secs(wait)))
-            .await
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+    // A new run is expensive work (`http::limits`); waiting for one that is going is not.
+    let turn = match runs.running() {
+        true => None,
+        false => Some(caller.heavy_owned().await?),
+    };
+    let wait = Duration::from_secs(wait);
+    let outcome = web::block(move || start_or_wait(&runs, &pool, extent, wait, turn))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     match outcome {
         Outcome::Running(n) => Ok(HttpResponse::Accepted()
             .insert_header((header::RETRY_AFTER, "5"))
@@ -156,6 +169,7 @@ fn start_or_wait(
     pool: &Pool,
     extent: check::Extent,
     wait: Duration,
+    turn: Option<tokio::sync::OwnedSemaphorePermit>,
 ) -> Outcome {
     let mut st = runs.state.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(r) = st.unseen.take() {
@@ -168,6 +182,7 @@ fn start_or_wait(
         let (runs2, pool) = (runs.clone(), pool.clone());
         std::thread::spawn(move || {
             let result = run_verify(&pool, extent, &progress);
+            drop(turn);
             let mut st = runs2.state.lock().unwrap_or_else(PoisonError::into_inner);
             st.running = None;
             st.unseen = Some(result);

@@ -98,6 +98,7 @@ pub struct Caller {
     /// When the request happens (from `RequestClock`, microseconds).
     pub now: NaiveDateTime,
     pool: web::Data<Pool>,
+    limits: web::Data<super::limits::Limits>,
 }
 
 impl std::fmt::Debug for Caller {
@@ -111,7 +112,12 @@ impl std::fmt::Debug for Caller {
 }
 
 impl Caller {
-    pub fn new(principal: Principal, now: NaiveDateTime, pool: web::Data<Pool>) -> Self {
+    pub fn new(
+        principal: Principal,
+        now: NaiveDateTime,
+        pool: web::Data<Pool>,
+        limits: web::Data<super::limits::Limits>,
+    ) -> Self {
         let keys = principal
             .municipalities
             .iter()
@@ -122,7 +128,19 @@ impl Caller {
             keys,
             now,
             pool,
+            limits,
         }
+    }
+
+    /// A turn for an expensive operation (`http::limits`): take it after authorization and
+    /// hold it while the work runs; 503 with `Retry-After` when none is free in time.
+    pub async fn heavy(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+        self.limits.heavy().await
+    }
+
+    /// A turn for an expensive operation that runs beyond the request (a verify run).
+    pub async fn heavy_owned(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        self.limits.heavy_owned().await
     }
 
     /// The German civil date of the request (Europe/Berlin), for every calendar decision.
@@ -188,7 +206,11 @@ impl FromRequest for Caller {
             .app_data::<web::Data<Pool>>()
             .cloned()
             .ok_or_else(|| ApiError::internal("no connection pool in the app data"));
-        ready(principal.and_then(|p| Ok(Caller::new(p, RequestClock::of(req), pool?))))
+        let limits = req
+            .app_data::<web::Data<super::limits::Limits>>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("no limits in the app data"));
+        ready(principal.and_then(|p| Ok(Caller::new(p, RequestClock::of(req), pool?, limits?))))
     }
 }
 

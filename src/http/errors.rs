@@ -29,6 +29,9 @@ fn json_error(err: JsonPayloadError) -> ApiError {
             ApiError::UnsupportedMediaType("the body must be application/json".into())
         }
         JsonPayloadError::Deserialize(e) => ApiError::BadRequest(format!("invalid JSON body: {e}")),
+        JsonPayloadError::Payload(e) if super::limits::timed_out(&e) => {
+            ApiError::RequestTimeout(super::limits::BODY_TIMED_OUT.into())
+        }
         other => ApiError::BadRequest(format!("unreadable body: {other}")),
     }
 }

@@ -11,6 +11,7 @@ pub mod errors;
 pub mod etag;
 pub mod health;
 pub mod json;
+pub mod limits;
 pub mod metrics;
 pub mod middleware;
 pub mod municipalities;

@@ -523,6 +523,7 @@ pub async fn list(caller: Caller, path: web::Path<String>) -> Result<HttpRespons
 pub async fn document(caller: Caller, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_APPLICATIONS)?;
     let id = path.into_inner();
+    let _turn = caller.heavy().await?;
     let (number, pdf) = caller
         .db(move |conn, caller| {
             let notice = repo::find(conn, &id, caller.scope())?.ok_or_else(|| no_notice(&id))?;

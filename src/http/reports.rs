@@ -382,6 +382,7 @@ pub async fn volumes(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_REPORTS)?;
     let (q, format) = params.into_inner().validate()?;
+    let _turn = caller.heavy().await?;
     let rows = {
         let q = q.clone();
         caller
@@ -485,6 +486,7 @@ pub async fn pipeline(
     let as_of = p.as_of.unwrap_or_else(|| caller.today());
     let format = checked(p.format.as_deref(), &[("as_of", Some(as_of.year()))])?;
     let programme = p.programme.clone();
+    let _turn = caller.heavy().await?;
     let rows = caller
         .db(move |conn, _| {
             check_programme(conn, programme.as_deref())?;
@@ -594,6 +596,7 @@ pub async fn budget(
     let p = params.into_inner();
     let format = checked(p.format.as_deref(), &[("year", p.year)])?;
     let year = p.year;
+    let _turn = caller.heavy().await?;
     let rows = caller
         .db(move |conn, _| Ok(reporting::budget(conn, year)?))
         .await?;
@@ -711,6 +714,7 @@ pub async fn processing_times(
     let p = params.into_inner();
     let format = checked(p.format.as_deref(), &[("year", p.year)])?;
     let year = p.year.unwrap_or_else(|| german_year(caller.now));
+    let _turn = caller.heavy().await?;
     let rows = caller
         .db(move |conn, _| Ok(reporting::processing_times(conn, year)?))
         .await?;
