@@ -20,6 +20,7 @@ pub mod payments;
 pub mod programmes;
 pub mod register;
 pub mod repayments;
+pub mod strict;
 pub mod reports;
 
 use actix_web::web;

@@ -135,6 +135,7 @@ pub fn jwt_settings() -> JwtSettings {
         public_key: None,
         issuer: ISSUER.into(),
         audience: AUDIENCE.into(),
+        max_ttl_secs: foerderakte::config::JWT_MAX_TTL_SECS,
     }
 }
 
