@@ -231,7 +231,11 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
         "m" => 60,
         "h" => 3600,
         "d" => 86_400,
-        _ => return Err(format!("{s:?}: expected seconds or a number and s, m, h or d")),
+        _ => {
+            return Err(format!(
+                "{s:?}: expected seconds or a number and s, m, h or d"
+            ));
+        }
     };
     num.parse::<u64>()
         .ok()
@@ -372,13 +376,25 @@ mod tests {
             settings(&[("JWT_SECRET", &secret), ("JWT_MAX_TTL", v)]).map(|s| s.jwt.max_ttl_secs)
         };
         assert_eq!(
-            settings(&[("JWT_SECRET", &secret)]).unwrap().jwt.max_ttl_secs,
+            settings(&[("JWT_SECRET", &secret)])
+                .unwrap()
+                .jwt
+                .max_ttl_secs,
             86_400
         );
         assert_eq!(ttl("3600").unwrap(), 3600);
         assert_eq!(ttl("8h").unwrap(), 28_800);
         assert_eq!(ttl("30d").unwrap(), 30 * 86_400);
-        for bad in ["0", "59s", "31d", "8x", "h", "-1h", "1.5h", "18446744073709551615d"] {
+        for bad in [
+            "0",
+            "59s",
+            "31d",
+            "8x",
+            "h",
+            "-1h",
+            "1.5h",
+            "18446744073709551615d",
+        ] {
             assert!(ttl(bad).is_err(), "{bad:?}");
         }
     }

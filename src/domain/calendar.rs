@@ -5,9 +5,7 @@
 //! Saturday, Sunday or Thuringian public holiday ends on the next working day (§ 31 (3)
 //! VwVfG, § 222 (2) ZPO). Public holidays are computed for any year, not listed.
 
-use chrono::{
-    DateTime, Datelike, Days, Months, NaiveDate, NaiveDateTime, TimeDelta, Utc, Weekday,
-};
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, NaiveDateTime, TimeDelta, Utc, Weekday};
 
 /// Easter Sunday of `year` (Gregorian calendar; anonymous algorithm of Meeus/Jones/Butcher).
 pub fn easter_sunday(year: i32) -> Option<NaiveDate> {
@@ -176,8 +174,7 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
     let shaped = b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && b
-            .iter()
+        && b.iter()
             .enumerate()
             .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
     if !shaped {
@@ -186,10 +183,8 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
         ));
     }
     // Only ASCII digits at these positions: the slices and the numbers cannot fail.
-    let number = |r: std::ops::Range<usize>| {
-        b[r].iter()
-            .fold(0u32, |n, c| n * 10 + u32::from(c - b'0'))
-    };
+    let number =
+        |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |n, c| n * 10 + u32::from(c - b'0'));
     NaiveDate::from_ymd_opt(number(0..4) as i32, number(5..7), number(8..10))
         .ok_or_else(|| format!("{s:?} is not a day of the calendar"))
 }

@@ -169,7 +169,11 @@ mod tests {
             assert_eq!(bad.parse::<Money>(), Err(MoneyError::Format), "{bad:?}");
         }
         for zero in ["-0.00", "-000.00"] {
-            assert_eq!(zero.parse::<Money>(), Err(MoneyError::NegativeZero), "{zero:?}");
+            assert_eq!(
+                zero.parse::<Money>(),
+                Err(MoneyError::NegativeZero),
+                "{zero:?}"
+            );
         }
     }
 

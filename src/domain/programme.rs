@@ -4,10 +4,10 @@
 
 use chrono::NaiveDate;
 
+use super::FinancingType;
 use super::application::{MAX_PARTNERS, Violation};
 use super::calendar::business_date_problem;
 use super::money::Money;
-use super::FinancingType;
 
 /// A programme's editable terms, as stored or as they would be after an edit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,7 +85,10 @@ fn grant_violations(p: &ProgrammeState, out: &mut Vec<Violation>) {
         }
     }
     if p.max_grant == Some(Money::ZERO) {
-        out.push(v("max_grant", "must be above 0.00 (or null for no maximum)"));
+        out.push(v(
+            "max_grant",
+            "must be above 0.00 (or null for no maximum)",
+        ));
     }
     if let (Some(min), Some(max)) = (p.min_grant, p.max_grant)
         && min > max
@@ -152,7 +155,9 @@ pub fn funding_object_violations(objects: &[FundingObjectEdit<'_>]) -> Vec<Viola
             ));
         }
         match o.description {
-            Some(d) if d.trim().is_empty() => out.push(v(field("description"), "must not be empty")),
+            Some(d) if d.trim().is_empty() => {
+                out.push(v(field("description"), "must not be empty"))
+            }
             None if !o.exists && !o.code.trim().is_empty() => out.push(v(
                 field("description"),
                 format!("funding object {:?} is new and needs a description", o.code),

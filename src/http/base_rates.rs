@@ -72,8 +72,9 @@ pub struct NewBaseRate {
     /// 1 January or 1 July.
     #[serde(deserialize_with = "crate::http::strict::date")]
     pub valid_from: NaiveDate,
-    /// Percent per year as announced by the Bundesbank, at most two decimals.
-    #[schema(example = "1.27")]
+    /// Percent per year as announced by the Bundesbank, at most two decimals
+    /// (`-?[0-9]+(\.[0-9]+)?`: no exponent, no `+`, no `_`, not `-0`).
+    #[schema(example = "1.27", pattern = "^-?[0-9]+(\\.[0-9]{1,2})?$")]
     pub rate_percent: String,
 }
 
@@ -143,7 +144,7 @@ fn add_error(e: AddError) -> ApiError {
 #[serde(deny_unknown_fields)]
 pub struct BaseRateCorrection {
     /// The rate as it should have been stored, percent per year, at most two decimals.
-    #[schema(example = "1.27")]
+    #[schema(example = "1.27", pattern = "^-?[0-9]+(\\.[0-9]{1,2})?$")]
     pub rate_percent: String,
     /// Why the stored rate was wrong (kept in the audit log).
     pub reason: String,

@@ -20,8 +20,8 @@ pub mod payments;
 pub mod programmes;
 pub mod register;
 pub mod repayments;
-pub mod strict;
 pub mod reports;
+pub mod strict;
 
 use actix_web::web;
 use utoipa_actix_web::{scope, service_config::ServiceConfig};

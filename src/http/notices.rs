@@ -71,8 +71,9 @@ pub struct NewNotice {
     /// `anteil`, `fehlbedarf`, `festbetrag` or `voll`; default the programme's.
     #[schema(example = "anteil", pattern = "^(anteil|fehlbedarf|festbetrag|voll)$")]
     pub financing_type: Option<String>,
-    /// Funding rate for `anteil`, a decimal string; default and maximum the programme's.
-    #[schema(example = "0.80")]
+    /// Funding rate for `anteil`, a decimal string (above 0, at most 1, at most four
+    /// decimals); default and maximum the programme's.
+    #[schema(example = "0.80", pattern = "^[0-9]+(\\.[0-9]{1,4})?$")]
     pub rate: Option<String>,
     /// Höchstbetrag; default and maximum the programme's maximum grant.
     #[schema(value_type = Option<crate::schemas::Amount>, example = "50000.00")]

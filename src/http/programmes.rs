@@ -7,13 +7,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::caller::Caller;
+use super::dto::field_errors;
 use super::etag;
 use super::json::Json;
 use crate::auth::policy;
 use crate::domain::Money;
-use crate::domain::rate::{parse_rate, rate_string};
-use super::dto::field_errors;
 use crate::domain::application::Violation;
+use crate::domain::rate::{parse_rate, rate_string};
 use crate::error::ApiError;
 use crate::persistence::programmes::{
     self as repo, FundingObject, FundingObjectChange, Programme, ProgrammeChanges, ProgrammeEdit,
@@ -142,8 +142,10 @@ pub struct FundingObjectPatch {
 pub struct ProgrammePatch {
     pub name: Option<String>,
     pub legal_basis: Option<String>,
+    /// Above 0, at most 1, at most four decimals; required (not `null`) for an `anteil`
+    /// programme.
     #[serde(default, deserialize_with = "super::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, example = "0.80", pattern = "^[0-9]+(\\.[0-9]{1,4})?$")]
     pub max_rate: Option<Option<String>>,
     #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<crate::schemas::Amount>)]
@@ -171,6 +173,10 @@ pub struct ProgrammePatch {
 
 /// Change a programme (admin). Needs `If-Match`; every change is in the audit log with its
 /// before and after.
+///
+/// The programme as the change would leave it is checked as a whole (a minimum grant not above the maximum, `valid_to` not before `valid_from`, `call_closes` not
+/// before `call_opens`, a maximum rate for an `anteil` programme, funding objects with a code
+/// and a description): one 422 names every field that breaks a rule, and nothing changes.
 #[utoipa::path(
     operation_id = "update_programme",
     tag = "programmes",

@@ -36,9 +36,7 @@ pub fn date_double_option<'de, D: Deserializer<'de>>(
 }
 
 /// An optional RFC 3339 instant.
-pub fn instant_option<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<DateTime<Utc>>, D::Error> {
+pub fn instant_option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
     Option::<String>::deserialize(d)?
         .map(|s| parse_instant(&s).map_err(D::Error::custom))
         .transpose()

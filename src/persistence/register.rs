@@ -61,8 +61,8 @@ pub fn parse(text: &str, fallback_edition: NaiveDate) -> Result<RegisterFile, St
         let n = i + 1;
         if let Some(comment) = line.strip_prefix('#') {
             if let Some(date) = comment.trim().strip_prefix("edition") {
-                let d = parse_date(date.trim())
-                    .map_err(|e| format!("line {n}: edition date: {e}"))?;
+                let d =
+                    parse_date(date.trim()).map_err(|e| format!("line {n}: edition date: {e}"))?;
                 if let Some(problem) = business_date_problem(d) {
                     return Err(format!("line {n}: edition date: {problem}"));
                 }
@@ -95,9 +95,7 @@ pub fn parse(text: &str, fallback_edition: NaiveDate) -> Result<RegisterFile, St
         };
         let date = |s: &str, what: &str| -> Result<Option<NaiveDate>, String> {
             opt(s)
-                .map(|v| {
-                    parse_date(&v).map_err(|e| format!("line {n}: {what}: {e}"))
-                })
+                .map(|v| parse_date(&v).map_err(|e| format!("line {n}: {what}: {e}")))
                 .transpose()
         };
         let ags = Ags::parse(cells[0]).map_err(|e| format!("line {n}: ags {e}"))?;

@@ -131,7 +131,10 @@ fn a_token_lives_at_most_jwt_max_ttl_counted_from_iat_and_from_now() {
     // Issued an hour ago for a day: fine. Issued two days ago for two days and an hour: it
     // expires within the hour, but its lifetime is over the maximum.
     assert_eq!(
-        status(&app, json!({"iat": now() - 3600, "exp": now() + DAY - 3600})),
+        status(
+            &app,
+            json!({"iat": now() - 3600, "exp": now() + DAY - 3600})
+        ),
         200
     );
     assert_eq!(
@@ -142,8 +145,14 @@ fn a_token_lives_at_most_jwt_max_ttl_counted_from_iat_and_from_now() {
     let mut jwt = jwt_settings();
     jwt.max_ttl_secs = 3600;
     let short = spawn_app_with(jwt);
-    assert_eq!(status(&short, json!({"iat": now(), "exp": now() + 3600})), 200);
-    assert_eq!(status(&short, json!({"iat": now(), "exp": now() + 7200})), 401);
+    assert_eq!(
+        status(&short, json!({"iat": now(), "exp": now() + 3600})),
+        200
+    );
+    assert_eq!(
+        status(&short, json!({"iat": now(), "exp": now() + 7200})),
+        401
+    );
 }
 
 /// `foerderakte token` with the test server's settings and `env`; its stdout if it succeeded.

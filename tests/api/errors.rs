@@ -298,7 +298,9 @@ fn errors_the_http_layer_answers_itself_are_a_bare_status_and_the_rest_problem_j
     );
     let many_headers = format!(
         "GET /health/live HTTP/1.1\r\nHost: x\r\n{}\r\n",
-        (0..200).map(|i| format!("X-H{i}: v\r\n")).collect::<String>()
+        (0..200)
+            .map(|i| format!("X-H{i}: v\r\n"))
+            .collect::<String>()
     );
     let cases: [(&str, Vec<u8>, u16); 5] = [
         ("a request head over 128 KiB", huge_header.into_bytes(), 431),
@@ -323,7 +325,11 @@ fn errors_the_http_layer_answers_itself_are_a_bare_status_and_the_rest_problem_j
         let (got, head, body) = raw_exchange(&app, &request);
         assert_eq!(got, status, "{what}: {head}");
         assert!(head.contains("content-length: 0"), "{what}: {head}");
-        assert!(body.is_empty(), "{what}: {}", String::from_utf8_lossy(&body));
+        assert!(
+            body.is_empty(),
+            "{what}: {}",
+            String::from_utf8_lossy(&body)
+        );
     }
     // What reaches the application is problem+json, over the same raw connection: a request
     // without a token, and a path no route has.

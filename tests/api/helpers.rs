@@ -883,7 +883,9 @@ pub fn bad_tokens(good: &Value) -> Vec<(&'static str, Option<String>)> {
         ),
         (
             "a lifetime exp - iat beyond JWT_MAX_TTL",
-            Some(with_claims(json!({"iat": now(), "exp": now() + day + 3600}))),
+            Some(with_claims(
+                json!({"iat": now(), "exp": now() + day + 3600}),
+            )),
         ),
         (
             "no iat, expiring beyond JWT_MAX_TTL from now",
@@ -891,7 +893,9 @@ pub fn bad_tokens(good: &Value) -> Vec<(&'static str, Option<String>)> {
         ),
         (
             "iat an hour in the future",
-            Some(with_claims(json!({"iat": now() + 3600, "exp": now() + 7200}))),
+            Some(with_claims(
+                json!({"iat": now() + 3600, "exp": now() + 7200}),
+            )),
         ),
         ("a crit header", Some(crit)),
         (

@@ -106,7 +106,14 @@ fn a_key_twice_in_one_object_is_400_at_any_depth_and_writes_nothing() {
         assert!(detail.contains("appears twice"), "{what}: {detail}");
     }
     // The same bodies with each key once are accepted.
-    let r = send_raw(&app, "PUT", &budget, &admin, None, r#"{"amount":"39999.99"}"#);
+    let r = send_raw(
+        &app,
+        "PUT",
+        &budget,
+        &admin,
+        None,
+        r#"{"amount":"39999.99"}"#,
+    );
     assert_eq!(r.status, 200, "{}", r.body);
     let r = send_raw(&app, "POST", "/api/v1/applications", &lead, None, &draft);
     assert_eq!(r.status, 201, "{}", r.body);
@@ -119,11 +126,20 @@ fn decimals_are_digits_with_an_optional_point_and_never_negative_zero() {
     let lead = app.applicant(&[LEAD, SALZUNGEN]);
     let mut db = app.watch_db();
     // Rates and shares are strings the handler reads: a malformed one is 422 naming it.
-    for rate in ["5e-1", ".8", "0.5_0", "0_5", "+0.5", "-0", "0.80000", " 0.8"] {
+    for rate in [
+        "5e-1", ".8", "0.5_0", "0_5", "+0.5", "-0", "0.80000", " 0.8",
+    ] {
         refused_unwritten(
             &mut db,
             &format!("max_rate {rate:?}"),
-            || app.patch_programme("THUEREGOVRL-2024", &admin, Some("\"1\""), &json!({"max_rate": rate})),
+            || {
+                app.patch_programme(
+                    "THUEREGOVRL-2024",
+                    &admin,
+                    Some("\"1\""),
+                    &json!({"max_rate": rate}),
+                )
+            },
             422,
             Some("max_rate"),
         );
@@ -131,7 +147,12 @@ fn decimals_are_digits_with_an_optional_point_and_never_negative_zero() {
         refused_unwritten(
             &mut db,
             &format!("share {rate:?}"),
-            || app.create_application(&lead, &with(draft_body(LEAD), json!({"partners": partners}))),
+            || {
+                app.create_application(
+                    &lead,
+                    &with(draft_body(LEAD), json!({"partners": partners})),
+                )
+            },
             422,
             Some("partners[0].share"),
         );
@@ -163,13 +184,23 @@ fn decimals_are_digits_with_an_optional_point_and_never_negative_zero() {
         refused_unwritten(
             &mut db,
             &format!("requested_grant {amount:?}"),
-            || app.create_application(&lead, &with(draft_body(LEAD), json!({"requested_grant": amount}))),
+            || {
+                app.create_application(
+                    &lead,
+                    &with(draft_body(LEAD), json!({"requested_grant": amount})),
+                )
+            },
             400,
             None,
         );
     }
     // Digits without a point are a rate: `1` is 100 %.
-    let r = app.patch_programme("THUEREGOVRL-2024", &admin, Some("\"1\""), &json!({"max_rate": "1"}));
+    let r = app.patch_programme(
+        "THUEREGOVRL-2024",
+        &admin,
+        Some("\"1\""),
+        &json!({"max_rate": "1"}),
+    );
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["max_rate"], "1.00");
 }
@@ -194,32 +225,104 @@ fn dates_are_yyyy_mm_dd_within_range_in_bodies_and_queries_on_either_database() 
         refused_unwritten(
             &mut db,
             &format!("project_start {date}"),
-            || app.create_application(&lead, &with(draft_body(LEAD), json!({"project_start": date}))),
+            || {
+                app.create_application(
+                    &lead,
+                    &with(draft_body(LEAD), json!({"project_start": date})),
+                )
+            },
             status,
             (status == 422).then_some("project_start"),
         );
         refused_unwritten(
             &mut db,
             &format!("valid_to {date}"),
-            || app.patch_programme("THUEREGOVRL-2024", &admin, Some("\"1\""), &json!({"valid_to": date})),
+            || {
+                app.patch_programme(
+                    "THUEREGOVRL-2024",
+                    &admin,
+                    Some("\"1\""),
+                    &json!({"valid_to": date}),
+                )
+            },
             status,
             (status == 422).then_some("valid_to"),
         );
     }
     // In a query: the same rules. (PostgreSQL answered 500 to a day before 4714 BC.)
     let queries: [(&str, &str, u16, Option<&str>); 12] = [
-        ("/api/v1/municipalities?valid_on=2027-1-1", "valid_on", 422, Some("valid_on")),
-        ("/api/v1/municipalities?valid_on=-5000-01-01", "valid_on", 422, Some("valid_on")),
-        ("/api/v1/municipalities?valid_on=1900-01-01", "valid_on", 422, Some("valid_on")),
-        ("/api/v1/reports/pipeline?as_of=2019-1-31", "as_of", 400, None),
-        ("/api/v1/reports/pipeline?as_of=-5000-01-01", "as_of", 400, None),
-        ("/api/v1/applications?updated_since=-5000-01-01T00:00:00Z", "updated_since", 400, None),
-        ("/api/v1/applications?updated_since=2026-1-01T00:00:00Z", "updated_since", 400, None),
-        ("/api/v1/applications?updated_since=1969-12-31T23:59:59Z", "updated_since", 422, Some("updated_since")),
-        ("/api/v1/applications?updated_since=2101-01-01T00:00:00Z", "updated_since", 422, Some("updated_since")),
-        ("/api/v1/audit?since=-5000-01-01T00:00:00Z", "since", 400, None),
-        ("/api/v1/audit?since=2026-01-01%2000:00:00Z", "since", 400, None),
-        ("/api/v1/audit?since=0001-01-01T00:00:00Z", "since", 422, Some("since")),
+        (
+            "/api/v1/municipalities?valid_on=2027-1-1",
+            "valid_on",
+            422,
+            Some("valid_on"),
+        ),
+        (
+            "/api/v1/municipalities?valid_on=-5000-01-01",
+            "valid_on",
+            422,
+            Some("valid_on"),
+        ),
+        (
+            "/api/v1/municipalities?valid_on=1900-01-01",
+            "valid_on",
+            422,
+            Some("valid_on"),
+        ),
+        (
+            "/api/v1/reports/pipeline?as_of=2019-1-31",
+            "as_of",
+            400,
+            None,
+        ),
+        (
+            "/api/v1/reports/pipeline?as_of=-5000-01-01",
+            "as_of",
+            400,
+            None,
+        ),
+        (
+            "/api/v1/applications?updated_since=-5000-01-01T00:00:00Z",
+            "updated_since",
+            400,
+            None,
+        ),
+        (
+            "/api/v1/applications?updated_since=2026-1-01T00:00:00Z",
+            "updated_since",
+            400,
+            None,
+        ),
+        (
+            "/api/v1/applications?updated_since=1969-12-31T23:59:59Z",
+            "updated_since",
+            422,
+            Some("updated_since"),
+        ),
+        (
+            "/api/v1/applications?updated_since=2101-01-01T00:00:00Z",
+            "updated_since",
+            422,
+            Some("updated_since"),
+        ),
+        (
+            "/api/v1/audit?since=-5000-01-01T00:00:00Z",
+            "since",
+            400,
+            None,
+        ),
+        (
+            "/api/v1/audit?since=2026-01-01%2000:00:00Z",
+            "since",
+            400,
+            None,
+        ),
+        (
+            "/api/v1/audit?since=0001-01-01T00:00:00Z",
+            "since",
+            422,
+            Some("since"),
+        ),
     ];
     for (path, what, status, field) in queries {
         let token = match what {
@@ -232,7 +335,10 @@ fn dates_are_yyyy_mm_dd_within_range_in_bodies_and_queries_on_either_database() 
     // Well-formed and in range: answered.
     for (path, token) in [
         ("/api/v1/municipalities?valid_on=2020-01-01", &cw),
-        ("/api/v1/applications?updated_since=1970-01-01T00:00:00Z", &cw),
+        (
+            "/api/v1/applications?updated_since=1970-01-01T00:00:00Z",
+            &cw,
+        ),
         ("/api/v1/audit?since=2026-01-01T00:00:00%2B01:00", &admin),
         ("/api/v1/reports/pipeline?as_of=2019-12-31", &ministry),
     ] {

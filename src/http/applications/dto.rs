@@ -40,7 +40,7 @@ pub struct PartnerInput {
     #[schema(example = "16063001")]
     pub ags: String,
     /// Decimal string, at most four decimals; the shares of all partners add up to exactly 1.
-    #[schema(example = "0.3333")]
+    #[schema(example = "0.3333", pattern = "^[0-9]+(\\.[0-9]{1,4})?$")]
     pub share: String,
 }
 
