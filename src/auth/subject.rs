@@ -40,7 +40,6 @@ fn invisible(c: char) -> Option<&'static str> {
         G::Format => "an invisible format character (zero-width, bidi control, …)",
         G::LineSeparator | G::ParagraphSeparator => "a line or paragraph separator",
         G::Surrogate | G::PrivateUse | G::Unassigned => "a private-use or unassigned character",
-        G::SpaceSeparator if c != ' ' => "a space other than U+0020",
         _ if IGNORABLE_OUTSIDE_CF_CN
             .iter()
             .any(|(from, to)| (*from..=*to).contains(&c)) =>
@@ -52,7 +51,8 @@ fn invisible(c: char) -> Option<&'static str> {
     Some(why)
 }
 
-/// The first character of `text` that is not visible, as `U+XXXX` with the reason.
+/// The first character of `text` that is not visible, as `U+XXXX` with the reason. (Spaces
+/// are visible; a subject admits only U+0020, a name any.)
 pub fn invisible_character(text: &str) -> Option<String> {
     text.chars()
         .find_map(|c| invisible(c).map(|why| format!("U+{:04X}, {why}", u32::from(c))))
@@ -68,6 +68,15 @@ pub fn subject_problem(sub: &str) -> Option<String> {
     }
     if let Some(c) = invisible_character(sub) {
         return Some(format!("sub contains {c}"));
+    }
+    if let Some(c) = sub
+        .chars()
+        .find(|c| *c != ' ' && c.general_category() == G::SpaceSeparator)
+    {
+        return Some(format!(
+            "sub contains U+{:04X}, a space other than U+0020",
+            u32::from(c)
+        ));
     }
     if !is_nfc(sub) {
         return Some("sub is not in Unicode Normalization Form C (NFC)".into());
