@@ -174,9 +174,10 @@ pub struct ProgrammePatch {
 /// Change a programme (admin). Needs `If-Match`; every change is in the audit log with its
 /// before and after.
 ///
-/// The programme as the change would leave it is checked as a whole (a minimum grant not above the maximum, `valid_to` not before `valid_from`, `call_closes` not
-/// before `call_opens`, a maximum rate for an `anteil` programme, funding objects with a code
-/// and a description): one 422 names every field that breaks a rule, and nothing changes.
+/// The programme as the change would leave it is checked as a whole (a minimum grant not
+/// above the maximum, `valid_to` not before `valid_from`, `call_closes` not before
+/// `call_opens`, a maximum rate for an `anteil` programme, funding objects with a code and a
+/// description): one 422 names every field that breaks a rule, and nothing changes.
 #[utoipa::path(
     operation_id = "update_programme",
     tag = "programmes",

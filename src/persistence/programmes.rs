@@ -128,6 +128,7 @@ fn after_change(before: &Programme, c: &ProgrammeChanges) -> ProgrammeState {
     fn pick<T: Clone>(change: &Option<T>, stored: &T) -> T {
         change.clone().unwrap_or_else(|| stored.clone())
     }
+    // The cents of a `Money` the request held: always in range.
     let cents = |v: Option<i64>| v.map(|c| Money::from_cents(c).unwrap_or(Money::ZERO));
     ProgrammeState {
         name: pick(&c.name, &before.name),
