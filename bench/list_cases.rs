@@ -1164,6 +1164,7 @@ fn main() {
         public_key: None,
         issuer: "foerderakte".into(),
         audience: "foerderakte-api".into(),
+        max_ttl_secs: foerderakte::config::JWT_MAX_TTL_SECS,
     };
     let settings = Settings {
         database_url: url.clone(),

@@ -64,6 +64,7 @@ fn jwt() -> JwtSettings {
         public_key: None,
         issuer: "foerderakte".into(),
         audience: "foerderakte-api".into(),
+        max_ttl_secs: foerderakte::config::JWT_MAX_TTL_SECS,
     }
 }
 

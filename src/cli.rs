@@ -129,7 +129,7 @@ fn run(command: Command) -> Result<(), BoxError> {
             if role == Role::Applicant && ags.is_empty() {
                 return Err("an applicant token needs at least one --ags".into());
             }
-            let ttl = parse_ttl(&ttl)?;
+            let ttl = parse_ttl(&ttl, settings.jwt.max_ttl_secs)?;
             let token = mint_hs256_named(&settings.jwt, &sub, name.as_deref(), role, &ags, ttl)?;
             println!("{token}");
             Ok(())
@@ -253,21 +253,17 @@ fn audit(action: AuditCommand) -> Result<(), BoxError> {
     }
 }
 
-/// `30m`, `8h`, `2d`, `90s` → seconds.
-pub fn parse_ttl(s: &str) -> Result<u64, String> {
-    let (num, unit) = s.split_at(s.len().saturating_sub(1));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("--ttl {s:?}: expected a number and s, m, h or d"))?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => return Err(format!("--ttl {s:?}: expected a unit s, m, h or d")),
-    };
-    if secs == 0 || secs > 30 * 86_400 {
-        return Err(format!("--ttl {s:?}: must be between 1s and 30d"));
+/// `30m`, `8h`, `2d`, `90s` → seconds, at most `max` (the service's `JWT_MAX_TTL`: a longer
+/// token would be refused).
+pub fn parse_ttl(s: &str, max: u64) -> Result<u64, String> {
+    let secs = crate::config::parse_duration(s).map_err(|e| format!("--ttl {e}"))?;
+    if secs == 0 {
+        return Err(format!("--ttl {s:?}: must be at least 1s"));
+    }
+    if secs > max {
+        return Err(format!(
+            "--ttl {s:?}: longer than JWT_MAX_TTL ({max} s); the service would refuse the token"
+        ));
     }
     Ok(secs)
 }
@@ -278,10 +274,13 @@ mod tests {
 
     #[test]
     fn ttls_are_parsed_with_their_unit() {
-        assert_eq!(parse_ttl("8h"), Ok(28_800));
-        assert_eq!(parse_ttl("30m"), Ok(1_800));
-        assert!(parse_ttl("8").is_err());
-        assert!(parse_ttl("0h").is_err());
-        assert!(parse_ttl("99d").is_err());
+        let day = 86_400;
+        assert_eq!(parse_ttl("8h", day), Ok(28_800));
+        assert_eq!(parse_ttl("30m", day), Ok(1_800));
+        assert_eq!(parse_ttl("3600", day), Ok(3_600));
+        assert!(parse_ttl("0h", day).is_err());
+        assert!(parse_ttl("99d", day).is_err());
+        assert!(parse_ttl("2d", day).is_err());
+        assert_eq!(parse_ttl("2d", 30 * day), Ok(2 * day));
     }
 }

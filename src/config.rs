@@ -262,6 +262,41 @@ pub struct JwtSettings {
     pub public_key: Option<PathBuf>,
     pub issuer: String,
     pub audience: String,
+    /// The longest lifetime a token may have, in seconds (`JWT_MAX_TTL`, default 24 h): both
+    /// `exp − iat` and `exp − now` (docs/operations.md).
+    pub max_ttl_secs: u64,
+}
+
+/// The default of `JWT_MAX_TTL`: a working day and its night; identity providers issue
+/// access tokens for minutes to hours.
+pub const JWT_MAX_TTL_SECS: u64 = 24 * 3600;
+
+/// The bounds of `JWT_MAX_TTL`: a minute to 30 days.
+pub const TTL_BOUNDS_SECS: std::ops::RangeInclusive<u64> = 60..=30 * 86_400;
+
+/// A duration as whole seconds (`86400`) or a number with a unit: `90s`, `30m`, `8h`, `2d`.
+pub fn parse_duration(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let factor = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "{s:?}: expected seconds or a number and s, m, h or d"
+            ));
+        }
+    };
+    num.parse::<u64>()
+        .ok()
+        .filter(|_| !num.is_empty())
+        .and_then(|n| n.checked_mul(factor))
+        .ok_or_else(|| format!("{s:?}: expected seconds or a number and s, m, h or d"))
 }
 
 /// A configuration the service must refuse to start with.
@@ -291,6 +326,18 @@ impl Settings {
             public_key: non_empty("JWT_PUBLIC_KEY").map(PathBuf::from),
             issuer: non_empty("JWT_ISSUER").unwrap_or_else(|| "foerderakte".into()),
             audience: non_empty("JWT_AUDIENCE").unwrap_or_else(|| "foerderakte-api".into()),
+            max_ttl_secs: match non_empty("JWT_MAX_TTL") {
+                None => JWT_MAX_TTL_SECS,
+                Some(v) => parse_duration(&v)
+                    .ok()
+                    .filter(|s| TTL_BOUNDS_SECS.contains(s))
+                    .ok_or_else(|| {
+                        ConfigError(format!(
+                            "JWT_MAX_TTL must be a duration from 60s to 30d (seconds, or with \
+                             s, m, h or d), not {v:?}"
+                        ))
+                    })?,
+            },
         };
         match jwt.algorithm {
             JwtAlgorithm::Hs256 => match &jwt.secret {
@@ -377,6 +424,36 @@ mod tests {
         assert_eq!(s.bind_addr, "127.0.0.1:8080");
         assert_eq!(s.jwt.issuer, "foerderakte");
         assert_eq!(s.jwt.audience, "foerderakte-api");
+    }
+
+    #[test]
+    fn the_maximum_token_lifetime_is_a_day_unless_set_within_bounds() {
+        let secret = "x".repeat(32);
+        let ttl = |v: &str| {
+            settings(&[("JWT_SECRET", &secret), ("JWT_MAX_TTL", v)]).map(|s| s.jwt.max_ttl_secs)
+        };
+        assert_eq!(
+            settings(&[("JWT_SECRET", &secret)])
+                .unwrap()
+                .jwt
+                .max_ttl_secs,
+            86_400
+        );
+        assert_eq!(ttl("3600").unwrap(), 3600);
+        assert_eq!(ttl("8h").unwrap(), 28_800);
+        assert_eq!(ttl("30d").unwrap(), 30 * 86_400);
+        for bad in [
+            "0",
+            "59s",
+            "31d",
+            "8x",
+            "h",
+            "-1h",
+            "1.5h",
+            "18446744073709551615d",
+        ] {
+            assert!(ttl(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

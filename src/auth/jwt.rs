@@ -7,6 +7,7 @@ use crate::config::{JwtAlgorithm, JwtSettings};
 use crate::domain::{Ags, Role};
 
 use super::Principal;
+use super::subject::{invisible_character, subject_problem};
 
 impl JwtAlgorithm {
     fn algorithm(self) -> Algorithm {
@@ -18,8 +19,8 @@ impl JwtAlgorithm {
     }
 }
 
-/// The claims this service reads. `iss`, `aud`, `exp` and `sub` are required; `nbf` is checked
-/// when present; `ags` is required for applicants.
+/// The claims this service reads. `iss`, `aud`, `exp` and `sub` are required; `nbf` and `iat`
+/// are checked when present; `ags` is required for applicants.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
@@ -56,7 +57,13 @@ pub enum JwtError {
 pub struct JwtVerifier {
     key: DecodingKey,
     validation: Validation,
+    /// `JWT_MAX_TTL`.
+    max_ttl_secs: u64,
 }
+
+/// Clock skew tolerated between the identity provider and this service, in seconds: for
+/// `exp`, `nbf`, `iat` and the lifetime measured from now.
+pub const LEEWAY_SECS: u64 = 30;
 
 /// Tokens longer than this are refused before any parsing.
 pub const MAX_TOKEN_LEN: usize = 8 * 1024;
@@ -87,9 +94,13 @@ impl JwtVerifier {
         validation.set_audience(&[&s.audience]);
         validation.validate_nbf = true;
         validation.validate_exp = true;
-        validation.leeway = 30;
+        validation.leeway = LEEWAY_SECS;
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        Ok(JwtVerifier { key, validation })
+        Ok(JwtVerifier {
+            key,
+            validation,
+            max_ttl_secs: s.max_ttl_secs,
+        })
     }
 
     /// Decodes and checks a token, then turns its claims into a `Principal`.
@@ -99,8 +110,47 @@ impl JwtVerifier {
         }
         let data = decode::<Claims>(token, &self.key, &self.validation)
             .map_err(|e| JwtError::Invalid(describe(&e)))?;
+        // RFC 7515 § 4.1.6: a recipient that does not understand an extension `crit` names
+        // must refuse the token; this service understands none.
+        if data.header.crit.is_some() {
+            return Err(JwtError::Invalid(
+                "the header has `crit`: no critical extension is supported".into(),
+            ));
+        }
+        check_lifetime(
+            &data.claims,
+            jsonwebtoken::get_current_timestamp(),
+            self.max_ttl_secs,
+        )?;
         principal_from(data.claims)
     }
+}
+
+/// The times the library does not check (it checks `exp` and `nbf`): `iat` not in the future
+/// (RFC 7519 § 4.1.6 leaves it to the application), and a lifetime of at most `max_ttl`,
+/// measured as `exp − iat` when the token says when it was issued and always as `exp − now`,
+/// so that a token without `iat` cannot live longer either. A stolen token is useful only
+/// until it expires (OWASP JWT Cheat Sheet: short-lived tokens).
+fn check_lifetime(c: &Claims, now: u64, max_ttl: u64) -> Result<(), JwtError> {
+    if let Some(iat) = c.iat {
+        if iat > now.saturating_add(LEEWAY_SECS) {
+            return Err(JwtError::Claims("iat lies in the future".into()));
+        }
+        if c.exp < iat {
+            return Err(JwtError::Claims("exp lies before iat".into()));
+        }
+        if c.exp - iat > max_ttl {
+            return Err(JwtError::Claims(format!(
+                "the token lives longer (exp − iat) than the {max_ttl} s this service accepts"
+            )));
+        }
+    }
+    if c.exp.saturating_sub(now) > max_ttl.saturating_add(LEEWAY_SECS) {
+        return Err(JwtError::Claims(format!(
+            "the token expires more than {max_ttl} s from now"
+        )));
+    }
+    Ok(())
 }
 
 fn describe(e: &jsonwebtoken::errors::Error) -> String {
@@ -119,12 +169,9 @@ fn describe(e: &jsonwebtoken::errors::Error) -> String {
 }
 
 fn principal_from(c: Claims) -> Result<Principal, JwtError> {
-    if c.sub.trim().is_empty() {
-        return Err(JwtError::Claims("sub is empty".into()));
-    }
-    // The subject is written as the actor of every change; PostgreSQL's text cannot hold NUL.
-    if c.sub.contains('\0') {
-        return Err(JwtError::Claims("sub contains the NUL character".into()));
+    // The subject is the actor of every change and what the four-eyes rule compares.
+    if let Some(problem) = subject_problem(&c.sub) {
+        return Err(JwtError::Claims(problem));
     }
     let role: Role = c.role.parse().map_err(JwtError::Claims)?;
     let mut municipalities = Vec::new();
@@ -139,9 +186,10 @@ fn principal_from(c: Claims) -> Result<Principal, JwtError> {
     }
     let name = match c.name.map(|n| n.trim().to_owned()) {
         Some(n) if n.is_empty() => None,
-        Some(n) if n.chars().count() > 200 || n.chars().any(char::is_control) => {
+        Some(n) if n.chars().count() > 200 || invisible_character(&n).is_some() => {
             return Err(JwtError::Claims(
-                "name must be at most 200 characters without control characters".into(),
+                "name must be at most 200 characters without control or invisible characters"
+                    .into(),
             ));
         }
         other => other,
@@ -178,6 +226,12 @@ pub fn mint_hs256_named(
         ));
     }
     let secret = s.secret.as_deref().ok_or("JWT_SECRET is not set")?;
+    if ttl_secs > s.max_ttl_secs {
+        return Err(format!(
+            "a lifetime of {ttl_secs} s exceeds JWT_MAX_TTL ({} s)",
+            s.max_ttl_secs
+        ));
+    }
     let now = jsonwebtoken::get_current_timestamp();
     let claims = Claims {
         sub: sub.to_owned(),
@@ -196,4 +250,42 @@ pub fn mint_hs256_named(
         &EncodingKey::from_secret(secret.as_bytes()),
     )
     .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(exp: u64, iat: Option<u64>) -> Claims {
+        Claims {
+            sub: "s".into(),
+            role: "admin".into(),
+            ags: None,
+            iss: "i".into(),
+            aud: serde_json::Value::Null,
+            exp,
+            nbf: None,
+            iat,
+            name: None,
+        }
+    }
+
+    #[test]
+    fn the_lifetime_is_bounded_from_iat_and_from_now() {
+        let now = 1_800_000_000;
+        let day = 86_400;
+        let ok = |exp, iat| check_lifetime(&claims(exp, iat), now, day).is_ok();
+        assert!(ok(now + day, Some(now)));
+        assert!(ok(now + day, None));
+        assert!(ok(now + 60, Some(now + LEEWAY_SECS)));
+        assert!(!ok(now + day + 1, Some(now)));
+        assert!(!ok(u64::MAX, None));
+        assert!(!ok(u64::MAX, Some(now)));
+        assert!(!ok(now + day + LEEWAY_SECS + 1, None));
+        // Issued two days ago for three days: not longer than a day from now, but its
+        // lifetime is.
+        assert!(!ok(now + day, Some(now - 2 * day)));
+        assert!(!ok(now + 60, Some(now + LEEWAY_SECS + 1)));
+        assert!(!ok(now + 60, Some(now + 120)));
+    }
 }

@@ -5,7 +5,7 @@
 //! Saturday, Sunday or Thuringian public holiday ends on the next working day (§ 31 (3)
 //! VwVfG, § 222 (2) ZPO). Public holidays are computed for any year, not listed.
 
-use chrono::{Datelike, Days, Months, NaiveDate, NaiveDateTime, TimeDelta, Weekday};
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, NaiveDateTime, TimeDelta, Utc, Weekday};
 
 /// Easter Sunday of `year` (Gregorian calendar; anonymous algorithm of Meeus/Jones/Butcher).
 pub fn easter_sunday(year: i32) -> Option<NaiveDate> {
@@ -148,6 +148,65 @@ pub fn business_date_problem(d: NaiveDate) -> Option<String> {
     })
 }
 
+/// The years an instant given to the API may lie in (a list's `updated_since`, the audit
+/// log's `since`): from the Unix epoch, which clients send for "from the beginning", to the
+/// end of the business years.
+pub const INSTANT_YEARS: std::ops::RangeInclusive<i32> = 1970..=2100;
+
+/// Why `t` is no instant the API accepts (`INSTANT_YEARS`, in UTC), or `None`.
+pub fn instant_problem(t: DateTime<Utc>) -> Option<String> {
+    (!INSTANT_YEARS.contains(&t.year())).then(|| {
+        format!(
+            "must lie between {}-01-01T00:00:00Z and {}-12-31T23:59:59Z",
+            INSTANT_YEARS.start(),
+            INSTANT_YEARS.end()
+        )
+    })
+}
+
+/// A date as the API writes it, and nothing else: `YYYY-MM-DD` (RFC 3339 `full-date`: a
+/// four-digit year, a two-digit month and day) naming a day of the calendar. chrono's own
+/// parser also takes `2027-1-1`, `+12345-01-01` and `-5000-01-01`; the last is a day before
+/// PostgreSQL's earliest (4714 BC). Whether the day is in range is the caller's rule
+/// (`business_date_problem`).
+pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    let b = s.as_bytes();
+    let shaped = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shaped {
+        return Err(format!(
+            "{s:?} is not a date YYYY-MM-DD (four-digit year, two-digit month and day)"
+        ));
+    }
+    // Only ASCII digits at these positions: the slices and the numbers cannot fail.
+    let number =
+        |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |n, c| n * 10 + u32::from(c - b'0'));
+    NaiveDate::from_ymd_opt(number(0..4) as i32, number(5..7), number(8..10))
+        .ok_or_else(|| format!("{s:?} is not a day of the calendar"))
+}
+
+/// An instant as RFC 3339 `date-time` (§ 5.6), strictly: a `full-date` as in `parse_date`,
+/// `T`, a two-digit time with optional fraction, and `Z` or a numeric offset. Whether it is in
+/// range is `instant_problem`'s rule.
+pub fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
+    let bad = || format!("{s:?} is not an RFC 3339 timestamp like 2026-11-22T10:15:00Z");
+    let (date, rest) = match (s.get(..10), s.get(10..)) {
+        (Some(d), Some(r)) => (d, r),
+        _ => return Err(bad()),
+    };
+    parse_date(date).map_err(|_| bad())?;
+    if !(rest.starts_with('T') || rest.starts_with('t')) {
+        return Err(bad());
+    }
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| bad())
+}
+
 /// The day a posted notice is deemed delivered: `days` days after posting (§ 41 (2) VwVfG;
 /// the number of days is dated configuration, see `DeliveryRule`). The deemed day itself is
 /// not moved to a working day: § 31 (3) VwVfG concerns the end of periods.
@@ -271,6 +330,52 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_date_is_yyyy_mm_dd_and_nothing_looser() {
+        assert_eq!(parse_date("2027-01-01"), Ok(d("2027-01-01")));
+        assert_eq!(parse_date("0000-01-01").map(|x| x.year()), Ok(0));
+        for bad in [
+            "2027-1-1",
+            "2027-01-1",
+            "27-01-01",
+            "+2027-01-01",
+            "-5000-01-01",
+            "+12345-01-01",
+            "2027-02-30",
+            "2027-13-01",
+            "2027/01/01",
+            "2027-01-01T00:00:00Z",
+            " 2027-01-01",
+            "２０２７-01-01",
+            "",
+        ] {
+            assert!(parse_date(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_instant_is_rfc_3339_with_a_four_digit_year() {
+        let t = parse_instant("2026-11-22T10:15:00+01:00").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-11-22T09:15:00+00:00");
+        assert!(parse_instant("2026-11-22T10:15:00.123Z").is_ok());
+        for bad in [
+            "2026-11-22 10:15:00Z",
+            "2026-11-22",
+            "2026-1-22T10:15:00Z",
+            "-5000-01-01T00:00:00Z",
+            "+12026-11-22T10:15:00Z",
+            "2026-11-22T10:15Z",
+            "2026-11-22T10:15:00",
+            "2026-11-22T1:15:00Z",
+            "2026-11-22Tü",
+        ] {
+            assert!(parse_instant(bad).is_err(), "{bad:?}");
+        }
+        assert!(instant_problem(parse_instant("1970-01-01T00:00:00Z").unwrap()).is_none());
+        assert!(instant_problem(parse_instant("1969-12-31T23:59:59Z").unwrap()).is_some());
+        assert!(instant_problem(parse_instant("2101-01-01T00:00:00Z").unwrap()).is_some());
     }
 
     #[test]

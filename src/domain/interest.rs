@@ -31,13 +31,13 @@ pub enum InterestError {
 /// `"1.27"` → `127`, `"-0.88"` → `-88`: a percentage with at most two decimals, between −20
 /// and 20.
 pub fn parse_percent(s: &str) -> Result<i32, String> {
-    let d: rust_decimal::Decimal = s
-        .parse()
-        .map_err(|_| "must be a decimal string like \"1.27\"".to_owned())?;
-    let h = d * rust_decimal::Decimal::ONE_HUNDRED;
-    if h.fract() != rust_decimal::Decimal::ZERO {
-        return Err("at most two decimals".into());
-    }
+    use super::decimal::{DecimalError, parse_scaled};
+    let h = parse_scaled(s, 2).map_err(|e| match e {
+        DecimalError::Syntax => "must be a decimal string like \"1.27\"".to_owned(),
+        DecimalError::Scale(_) => "at most two decimals".to_owned(),
+        DecimalError::Range => "out of range".to_owned(),
+        DecimalError::NegativeZero => e.to_string(),
+    })?;
     let h = i32::try_from(h).map_err(|_| "out of range".to_owned())?;
     if !(-2000..=2000).contains(&h) {
         return Err("must lie between -20 and 20".into());
@@ -206,6 +206,9 @@ mod tests {
         assert!(parse_percent("1.275").is_err());
         assert!(parse_percent("25").is_err());
         assert!(parse_percent("x").is_err());
+        for bad in ["1e0", ".5", "1_0", "-0.00", "+1.27"] {
+            assert!(parse_percent(bad).is_err(), "{bad:?}");
+        }
         assert!(is_change_day(d("2026-07-01")) && !is_change_day(d("2026-07-02")));
     }
 

@@ -7,6 +7,8 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::decimal::{self, DecimalError};
+
 /// An amount in euros, exact to the cent. May be negative (a difference); request fields that
 /// must not be negative say so with `Money::non_negative`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -22,6 +24,8 @@ pub enum MoneyError {
     Format,
     #[error("must not be negative")]
     Negative,
+    #[error("must not be negative zero (\"-0.00\")")]
+    NegativeZero,
     #[error("exceeds the largest accepted amount (100000000000.00)")]
     TooLarge,
 }
@@ -80,28 +84,22 @@ impl Money {
 impl FromStr for Money {
     type Err = MoneyError;
 
-    /// Accepts `-?[0-9]+\.[0-9]{2}` and nothing else: no exponent, no thousands separator, no
-    /// third decimal (which would have to be rounded), no missing decimals.
+    /// Accepts `-?[0-9]+\.[0-9]{2}` (the decimal syntax of `decimal::lex`) and nothing else: no
+    /// exponent, no thousands separator, no third decimal (which would have to be rounded), no
+    /// missing decimals, no negative zero.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (negative, digits) = match s.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, s),
-        };
-        let (whole, frac) = digits.split_once('.').ok_or(MoneyError::Format)?;
-        let all_digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
-        if !all_digits(whole) || !all_digits(frac) || frac.len() != 2 {
+        let text = decimal::lex(s).map_err(|e| match e {
+            DecimalError::NegativeZero => MoneyError::NegativeZero,
+            _ => MoneyError::Format,
+        })?;
+        if text.fraction.len() != 2 {
             return Err(MoneyError::Format);
         }
-        if whole.len() > 15 {
+        if text.whole.len() > 15 {
             return Err(MoneyError::TooLarge);
         }
-        let whole: i64 = whole.parse().map_err(|_| MoneyError::Format)?;
-        let frac: i64 = frac.parse().map_err(|_| MoneyError::Format)?;
-        let cents = whole
-            .checked_mul(100)
-            .and_then(|c| c.checked_add(frac))
-            .ok_or(MoneyError::TooLarge)?;
-        Money::from_cents(if negative { -cents } else { cents })
+        let cents = text.scaled(2).map_err(|_| MoneyError::TooLarge)?;
+        Money::from_cents(cents)
     }
 }
 
@@ -167,6 +165,16 @@ mod tests {
             "1000000000000000.00".parse::<Money>(),
             Err(MoneyError::TooLarge)
         );
+        for bad in ["1.0_0", "1_0.00", "1e2.00", "-+1.00"] {
+            assert_eq!(bad.parse::<Money>(), Err(MoneyError::Format), "{bad:?}");
+        }
+        for zero in ["-0.00", "-000.00"] {
+            assert_eq!(
+                zero.parse::<Money>(),
+                Err(MoneyError::NegativeZero),
+                "{zero:?}"
+            );
+        }
     }
 
     #[test]

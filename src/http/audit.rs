@@ -14,6 +14,7 @@ use super::caller::Caller;
 use super::dto::AuditEventDto;
 use super::pagination::{self, Page};
 use crate::auth::policy;
+use crate::domain::calendar::instant_problem;
 use crate::error::{ApiError, Problem};
 use crate::persistence::audit as repo;
 use crate::persistence::verify::{self as check, VerifyReport};
@@ -24,6 +25,7 @@ use crate::persistence::{Pool, checkpoints};
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Entries at or after this time (RFC 3339).
+    #[serde(default, deserialize_with = "crate::http::strict::instant_option")]
     pub since: Option<DateTime<Utc>>,
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
@@ -54,6 +56,9 @@ pub async fn list(caller: Caller, query: web::Query<AuditQuery>) -> Result<HttpR
                 .map_err(|_| ApiError::validation("cursor", "is not a cursor this API issued"))
         })
         .transpose()?;
+    if let Some(problem) = q.since.and_then(instant_problem) {
+        return Err(ApiError::validation("since", problem));
+    }
     let since = q.since.map(|s| s.naive_utc());
     let rows = caller
         .db(move |conn, _| Ok(repo::list(conn, since, after, limit + 1)?))

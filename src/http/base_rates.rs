@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::caller::Caller;
 use super::json::Json;
 use crate::auth::policy;
+use crate::domain::calendar::{business_date_problem, parse_date};
 use crate::domain::interest::{is_change_day, known_until, parse_percent, percent_string};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::persistence::base_rates::{self as repo, AddError, BaseRateRow};
@@ -69,9 +70,11 @@ pub async fn list(caller: Caller) -> Result<HttpResponse, ApiError> {
 #[serde(deny_unknown_fields)]
 pub struct NewBaseRate {
     /// 1 January or 1 July.
+    #[serde(deserialize_with = "crate::http::strict::date")]
     pub valid_from: NaiveDate,
-    /// Percent per year as announced by the Bundesbank, at most two decimals.
-    #[schema(example = "1.27")]
+    /// Percent per year as announced by the Bundesbank, at most two decimals
+    /// (`-?[0-9]+(\.[0-9]+)?`: no exponent, no `+`, no `_`, not `-0`).
+    #[schema(example = "1.27", pattern = "^-?[0-9]+(\\.[0-9]{1,2})?$")]
     pub rate_percent: String,
 }
 
@@ -90,7 +93,9 @@ pub async fn add(caller: Caller, body: Json<NewBaseRate>) -> Result<HttpResponse
     caller.require(policy::MANAGE_PROGRAMMES)?;
     let b = body.into_inner();
     let mut errors = Vec::new();
-    if !is_change_day(b.valid_from) {
+    if let Some(problem) = business_date_problem(b.valid_from) {
+        errors.push(FieldError::new("valid_from", problem));
+    } else if !is_change_day(b.valid_from) {
         errors.push(FieldError::new(
             "valid_from",
             "the base rate changes only on 1 January and 1 July (§ 247 (1) BGB)",
@@ -139,7 +144,7 @@ fn add_error(e: AddError) -> ApiError {
 #[serde(deny_unknown_fields)]
 pub struct BaseRateCorrection {
     /// The rate as it should have been stored, percent per year, at most two decimals.
-    #[schema(example = "1.27")]
+    #[schema(example = "1.27", pattern = "^-?[0-9]+(\\.[0-9]{1,2})?$")]
     pub rate_percent: String,
     /// Why the stored rate was wrong (kept in the audit log).
     pub reason: String,
@@ -168,12 +173,9 @@ pub async fn correct(
     caller.require(policy::MANAGE_PROGRAMMES)?;
     let mut errors = Vec::new();
     let day = path.into_inner();
-    let valid_from = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
-        .ok()
-        .filter(|_| day.len() == 10);
-    if valid_from.is_none() {
-        errors.push(FieldError::new("valid_from", "a date YYYY-MM-DD"));
-    }
+    let valid_from = parse_date(&day)
+        .map_err(|e| errors.push(FieldError::new("valid_from", e)))
+        .ok();
     let b = body.into_inner();
     let hundredths = parse_percent(&b.rate_percent)
         .map_err(|e| errors.push(FieldError::new("rate_percent", e)))

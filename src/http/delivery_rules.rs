@@ -57,6 +57,7 @@ pub async fn list(caller: Caller) -> Result<HttpResponse, ApiError> {
 #[serde(deny_unknown_fields)]
 pub struct NewDeliveryRule {
     /// The first posting day the rule applies to; after the newest stored rule.
+    #[serde(deserialize_with = "crate::http::strict::date")]
     pub valid_from: NaiveDate,
     /// The day after posting on which a notice is deemed delivered (1 to 30).
     #[serde(deserialize_with = "crate::http::whole_i32")]

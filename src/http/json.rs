@@ -4,13 +4,22 @@
 //! use for it; so it is refused on both databases before a handler sees the body: with 422 and
 //! the field's path, since the body is well-formed JSON that fits the schema (a JSON Schema
 //! string may hold U+0000) and only its content is refused.
+//!
+//! A key twice in one object is refused with 400 at any depth: RFC 8259 § 4 leaves the
+//! meaning of duplicate names to the parser ("the names within an object SHOULD be unique"),
+//! serde_json keeps the last, and a proxy or a log that keeps the first reads another request
+//! than the service does (I-JSON, RFC 7493 § 2.3: objects MUST NOT have duplicate names).
+//! The body is read once into a `serde_json::Value`, as before, by a visitor that checks each
+//! key against the object built so far: one pass, no second copy.
 
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, Error as _, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -38,9 +47,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let value = web::Json::<Value>::from_request(req, payload);
+        let value = web::Json::<UniqueKeys>::from_request(req, payload);
         Box::pin(async move {
-            let value = value.await?.into_inner();
+            let UniqueKeys(value) = value.await?.into_inner();
             if let Some(field) = nul_path(&value) {
                 return Err(ApiError::validation(
                     if field.is_empty() {
@@ -56,6 +65,85 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 .map(Json)
                 .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")).into())
         })
+    }
+}
+
+/// A JSON value with no key twice in any object (see the module documentation). The error
+/// names the key; serde_json adds the line and column.
+struct UniqueKeys(Value);
+
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UniqueKeysVisitor).map(UniqueKeys)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> Visitor<'de> for UniqueKeysVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        // As `Value`'s own visitor: JSON has no NaN or infinity, so this is always a number.
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        UniqueKeys::deserialize(d).map(|UniqueKeys(v)| v)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(UniqueKeys(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut fields = serde_json::Map::new();
+        while let Some(key) = access.next_key::<String>()? {
+            if fields.contains_key(&key) {
+                return Err(A::Error::custom(format!(
+                    "the key {key:?} appears twice in one object"
+                )));
+            }
+            let UniqueKeys(v) = access.next_value()?;
+            fields.insert(key, v);
+        }
+        Ok(Value::Object(fields))
     }
 }
 
@@ -91,7 +179,35 @@ fn dotted(rest: &str) -> String {
 mod tests {
     use serde_json::json;
 
-    use super::nul_path;
+    use super::{UniqueKeys, nul_path};
+
+    fn unique(body: &str) -> Result<serde_json::Value, String> {
+        serde_json::from_str::<UniqueKeys>(body)
+            .map(|UniqueKeys(v)| v)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_key_twice_in_any_object_is_refused_and_everything_else_reads_as_value_does() {
+        for body in [
+            r#"{"amount":"1.00","amount":"39999.99"}"#,
+            r#"{"a":{"b":1,"b":1}}"#,
+            r#"{"a":[{"x":1},{"y":2,"y":3}]}"#,
+            r#"{"a\u0062":1,"ab":2}"#,
+        ] {
+            let err = unique(body).unwrap_err();
+            assert!(err.contains("appears twice"), "{body}: {err}");
+        }
+        for body in [
+            r#"{"a":1,"b":{"a":2},"c":[{"a":3},{"a":4}]}"#,
+            r#"[1, -2, 3.5, 1e400, "s", null, true, {}, []]"#,
+            r#"{"n": 18446744073709551615, "m": -9223372036854775808}"#,
+        ] {
+            let ours = unique(body);
+            let value = serde_json::from_str::<serde_json::Value>(body).map_err(|e| e.to_string());
+            assert_eq!(ours, value, "{body}");
+        }
+    }
 
     #[test]
     fn a_nul_is_found_in_any_string_or_key_at_any_depth_and_named_by_its_path() {

@@ -22,6 +22,7 @@ pub mod programmes;
 pub mod register;
 pub mod repayments;
 pub mod reports;
+pub mod strict;
 
 use actix_web::web;
 use utoipa_actix_web::{scope, service_config::ServiceConfig};

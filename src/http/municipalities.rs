@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::caller::Caller;
 use super::pagination::{self, Page};
 use crate::auth::policy;
+use crate::domain::calendar::{business_date_problem, parse_date};
 use crate::domain::{Ags, KreisKey, MunicipalityKind};
 use crate::error::{ApiError, Problem};
 use crate::persistence::municipalities::{self as repo, Municipality, MunicipalityFilter};
@@ -114,10 +115,14 @@ pub async fn list(caller: Caller, query: web::Query<ListQuery>) -> Result<HttpRe
     let valid_on = match q.valid_on.as_deref() {
         None => Some(caller.today()),
         Some("all") => None,
-        Some(d) => Some(
-            NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                .map_err(|_| ApiError::validation("valid_on", "must be YYYY-MM-DD or all"))?,
-        ),
+        Some(d) => {
+            let day = parse_date(d)
+                .map_err(|_| ApiError::validation("valid_on", "must be YYYY-MM-DD or all"))?;
+            if let Some(problem) = business_date_problem(day) {
+                return Err(ApiError::validation("valid_on", problem));
+            }
+            Some(day)
+        }
     };
     let name_contains = q.q.filter(|s| !s.trim().is_empty());
     if name_contains

@@ -59,6 +59,7 @@ pub struct NewNotice {
     )]
     pub kind: String,
     /// The day the notice is posted (not before today); delivery and finality follow from it.
+    #[serde(default, deserialize_with = "crate::http::strict::date_option")]
     pub posted_on: Option<NaiveDate>,
     /// Begründung; required for a rejection and a revocation.
     pub reason: Option<String>,
@@ -70,8 +71,9 @@ pub struct NewNotice {
     /// `anteil`, `fehlbedarf`, `festbetrag` or `voll`; default the programme's.
     #[schema(example = "anteil", pattern = "^(anteil|fehlbedarf|festbetrag|voll)$")]
     pub financing_type: Option<String>,
-    /// Funding rate for `anteil`, a decimal string; default and maximum the programme's.
-    #[schema(example = "0.80")]
+    /// Funding rate for `anteil`, a decimal string (above 0, at most 1, at most four
+    /// decimals); default and maximum the programme's.
+    #[schema(example = "0.80", pattern = "^[0-9]+(\\.[0-9]{1,4})?$")]
     pub rate: Option<String>,
     /// Höchstbetrag; default and maximum the programme's maximum grant.
     #[schema(value_type = Option<crate::schemas::Amount>, example = "50000.00")]
@@ -82,9 +84,12 @@ pub struct NewNotice {
     /// Lines recognised with less than applied for (or, in a final notice, less than spent).
     #[serde(default)]
     pub approved_lines: Vec<ApprovedLine>,
+    #[serde(default, deserialize_with = "crate::http::strict::date_option")]
     pub grant_period_start: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "crate::http::strict::date_option")]
     pub grant_period_end: Option<NaiveDate>,
     /// When the proof of use is due; default six months after the grant period.
+    #[serde(default, deserialize_with = "crate::http::strict::date_option")]
     pub proof_due: Option<NaiveDate>,
     /// The grant per fiscal year, adding up to it exactly; default all in the year the grant
     /// period starts.
@@ -95,12 +100,14 @@ pub struct NewNotice {
     /// Revocation: the day the grant lost effect; interest on the reclaim runs from it (on
     /// each paid tranche from its payout at the earliest). Final notice that reclaims: from
     /// when interest runs, unless `interest_waiver` is given.
+    #[serde(default, deserialize_with = "crate::http::strict::date_option")]
     pub interest_from: Option<NaiveDate>,
     /// Final notice that reclaims: why no interest is claimed (§ 49a Abs. 3 Satz 2 VwVfG);
     /// printed in the Begründung.
     #[schema(max_length = 20000)]
     pub interest_waiver: Option<String>,
     /// Final notice, revocation: when the reclaim is due; default one month after delivery.
+    #[serde(default, deserialize_with = "crate::http::strict::date_option")]
     pub reclaim_due: Option<NaiveDate>,
 }
 

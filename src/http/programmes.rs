@@ -7,14 +7,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::caller::Caller;
+use super::dto::field_errors;
 use super::etag;
 use super::json::Json;
 use crate::auth::policy;
 use crate::domain::Money;
+use crate::domain::application::Violation;
 use crate::domain::rate::{parse_rate, rate_string};
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 use crate::persistence::programmes::{
-    self as repo, FundingObject, FundingObjectChange, Programme, ProgrammeChanges, UpdateOutcome,
+    self as repo, FundingObject, FundingObjectChange, Programme, ProgrammeChanges, ProgrammeEdit,
+    UpdateOutcome,
 };
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -139,8 +142,10 @@ pub struct FundingObjectPatch {
 pub struct ProgrammePatch {
     pub name: Option<String>,
     pub legal_basis: Option<String>,
+    /// Above 0, at most 1, at most four decimals; required (not `null`) for an `anteil`
+    /// programme.
     #[serde(default, deserialize_with = "super::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, example = "0.80", pattern = "^[0-9]+(\\.[0-9]{1,4})?$")]
     pub max_rate: Option<Option<String>>,
     #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<crate::schemas::Amount>)]
@@ -151,14 +156,14 @@ pub struct ProgrammePatch {
     #[serde(default, deserialize_with = "super::whole_i32_double_option")]
     #[schema(value_type = Option<i32>, minimum = 1)]
     pub min_partners: Option<Option<i32>>,
-    #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<NaiveDate>)]
+    #[serde(default, deserialize_with = "crate::http::strict::date_double_option")]
     pub valid_to: Option<Option<NaiveDate>>,
-    #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<NaiveDate>)]
+    #[serde(default, deserialize_with = "crate::http::strict::date_double_option")]
     pub call_opens: Option<Option<NaiveDate>>,
-    #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<NaiveDate>)]
+    #[serde(default, deserialize_with = "crate::http::strict::date_double_option")]
     pub call_closes: Option<Option<NaiveDate>>,
     #[serde(default)]
     pub funding_objects: Vec<FundingObjectPatch>,
@@ -168,6 +173,11 @@ pub struct ProgrammePatch {
 
 /// Change a programme (admin). Needs `If-Match`; every change is in the audit log with its
 /// before and after.
+///
+/// The programme as the change would leave it is checked as a whole (a minimum grant not
+/// above the maximum, `valid_to` not before `valid_from`, `call_closes` not before
+/// `call_opens`, a maximum rate for an `anteil` programme, funding objects with a code and a
+/// description): one 422 names every field that breaks a rule, and nothing changes.
 #[utoipa::path(
     operation_id = "update_programme",
     tag = "programmes",
@@ -188,44 +198,30 @@ pub async fn update(
     let expected = etag::if_match(&req)?;
     let code = path.into_inner();
     let b = body.into_inner();
-    let mut errors = Vec::new();
-    let mut cents = |field: &str, v: Option<Option<Money>>| -> Option<Option<i64>> {
-        v.map(|m| {
-            m.and_then(|m| match m.non_negative() {
-                Ok(m) => Some(m.cents()),
-                Err(e) => {
-                    errors.push(FieldError::new(field, e.to_string()));
-                    None
-                }
-            })
-        })
-    };
-    let min_grant_cents = cents("min_grant", b.min_grant);
-    let max_grant_cents = cents("max_grant", b.max_grant);
+    // What cannot even be read is refused here; every rule of the programme as the change
+    // would leave it is checked against the stored programme in the transaction
+    // (`domain::programme`), and the answer names all of them at once.
+    let mut rejected = Vec::new();
     let max_rate_bp = b.max_rate.map(|r| {
         r.and_then(|r| {
             parse_rate(&r)
-                .map_err(|e| errors.push(FieldError::new("max_rate", e)))
+                .map_err(|message| {
+                    rejected.push(Violation {
+                        field: "max_rate".into(),
+                        message,
+                    })
+                })
                 .ok()
         })
     });
-    for (field, v) in [("name", &b.name), ("legal_basis", &b.legal_basis)] {
-        if v.as_ref().is_some_and(|s| s.trim().is_empty()) {
-            errors.push(FieldError::new(field, "must not be empty"));
-        }
-    }
-    if matches!(b.min_partners, Some(Some(n)) if n < 1) {
-        errors.push(FieldError::new("min_partners", "must be at least 1"));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    let changes = ProgrammeChanges {
+    // A rate that cannot be read changes nothing: the rules see the stored one.
+    let max_rate_bp = max_rate_bp.filter(|_| rejected.is_empty());
+    let fields = ProgrammeChanges {
         name: b.name,
         legal_basis: b.legal_basis,
         max_rate_bp,
-        min_grant_cents,
-        max_grant_cents,
+        min_grant_cents: b.min_grant.map(|m| m.map(Money::cents)),
+        max_grant_cents: b.max_grant.map(|m| m.map(Money::cents)),
         min_partners: b.min_partners,
         valid_to: b.valid_to,
         call_opens: b.call_opens,
@@ -240,6 +236,11 @@ pub async fn update(
             fundable_now: o.fundable_now,
         })
         .collect();
+    let edit = ProgrammeEdit {
+        fields,
+        objects,
+        rejected,
+    };
     let reason = b.reason;
     let outcome = {
         let code = code.clone();
@@ -250,8 +251,7 @@ pub async fn update(
                     conn,
                     &code,
                     expected,
-                    &changes,
-                    &objects,
+                    &edit,
                     &actor,
                     reason.as_deref(),
                 )?)
@@ -266,6 +266,6 @@ pub async fn update(
         UpdateOutcome::Stale => Err(ApiError::PreconditionFailed(
             "the programme has changed since you read it; GET it again".into(),
         )),
-        UpdateOutcome::Invalid(m) => Err(ApiError::validation("funding_objects", m)),
+        UpdateOutcome::Invalid(violations) => Err(ApiError::Validation(field_errors(violations))),
     }
 }

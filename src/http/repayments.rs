@@ -50,6 +50,7 @@ pub struct NewRepayment {
     #[schema(value_type = crate::schemas::Amount, example = "4000.00")]
     pub amount: Money,
     /// The day the money was received (German date; not in the future).
+    #[serde(deserialize_with = "crate::http::strict::date")]
     pub received_on: NaiveDate,
 }
 
@@ -173,6 +174,7 @@ pub async fn list(caller: Caller, path: web::Path<String>) -> Result<HttpRespons
 #[into_params(parameter_in = Query)]
 pub struct InterestQuery {
     /// The day up to which interest is computed (not counted itself).
+    #[serde(deserialize_with = "crate::http::strict::date")]
     pub as_of: NaiveDate,
 }
 

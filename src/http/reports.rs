@@ -429,6 +429,7 @@ pub async fn volumes(
 pub struct PipelineParams {
     /// The day (German time, end of day); default today.
     #[param(example = "2019-12-31")]
+    #[serde(default, deserialize_with = "crate::http::strict::date_option")]
     pub as_of: Option<NaiveDate>,
     pub programme: Option<String>,
     /// `json` (default), `csv` or `csv-de`.

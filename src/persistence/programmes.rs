@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 use super::audit::{self, Entry, diff};
 use super::schema::{funding_objects as f, programmes as p};
 use super::{AnyConnection, ledger, write_tx};
+use crate::domain::application::Violation;
+use crate::domain::programme::{self, FundingObjectEdit, ProgrammeState};
 use crate::domain::{FinancingType, Money};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Serialize)]
@@ -94,6 +96,15 @@ pub struct ProgrammeChanges {
     pub call_closes: Option<Option<NaiveDate>>,
 }
 
+/// An admin's change of a programme.
+#[derive(Debug, Clone, Default)]
+pub struct ProgrammeEdit {
+    pub fields: ProgrammeChanges,
+    pub objects: Vec<FundingObjectChange>,
+    /// What the caller could not read (a malformed rate), reported with what the rules find.
+    pub rejected: Vec<Violation>,
+}
+
 /// A funding object to add or change.
 #[derive(Debug, Clone)]
 pub struct FundingObjectChange {
@@ -108,7 +119,58 @@ pub enum UpdateOutcome {
     NotFound,
     /// The version the caller read is not the current one.
     Stale,
-    Invalid(String),
+    /// What the programme would be after the change breaks these rules; nothing was written.
+    Invalid(Vec<Violation>),
+}
+
+/// The programme `before` as `changes` would leave it.
+fn after_change(before: &Programme, c: &ProgrammeChanges) -> ProgrammeState {
+    fn pick<T: Clone>(change: &Option<T>, stored: &T) -> T {
+        change.clone().unwrap_or_else(|| stored.clone())
+    }
+    // The cents of a `Money` the request held: always in range.
+    let cents = |v: Option<i64>| v.map(|c| Money::from_cents(c).unwrap_or(Money::ZERO));
+    ProgrammeState {
+        name: pick(&c.name, &before.name),
+        legal_basis: pick(&c.legal_basis, &before.legal_basis),
+        financing_type: before.financing_type,
+        max_rate_bp: pick(&c.max_rate_bp, &before.max_rate_bp),
+        min_grant: c.min_grant_cents.map_or(before.min_grant_cents, cents),
+        max_grant: c.max_grant_cents.map_or(before.max_grant_cents, cents),
+        min_partners: pick(&c.min_partners, &before.min_partners),
+        valid_from: before.valid_from,
+        valid_to: pick(&c.valid_to, &before.valid_to),
+        call_opens: pick(&c.call_opens, &before.call_opens),
+        call_closes: pick(&c.call_closes, &before.call_closes),
+    }
+}
+
+/// Every violation of the edit: its `rejected` (what the caller could not even read), then the
+/// rules of the programme as it would be (`domain::programme`) on fields not named already.
+fn change_violations(
+    before: &Programme,
+    before_objects: &[FundingObject],
+    edit: &ProgrammeEdit,
+) -> Vec<Violation> {
+    let mut out = edit.rejected.clone();
+    let edits: Vec<FundingObjectEdit<'_>> = edit
+        .objects
+        .iter()
+        .map(|o| FundingObjectEdit {
+            code: &o.code,
+            description: o.description.as_deref(),
+            exists: before_objects.iter().any(|b| b.code == o.code),
+        })
+        .collect();
+    let found = programme::violations(&after_change(before, &edit.fields))
+        .into_iter()
+        .chain(programme::funding_object_violations(&edits));
+    for v in found {
+        if edit.rejected.iter().all(|r| r.field != v.field) {
+            out.push(v);
+        }
+    }
+    out
 }
 
 /// Who changes something, for the audit log.
@@ -163,17 +225,20 @@ fn snapshot(prog: &Programme, objects: &[FundingObject]) -> Value {
     })
 }
 
-/// Applies an admin's change if `expected_version` is current: a conditional update, the
-/// funding objects, and the audit entry, in one transaction.
+/// Applies an admin's change if `expected_version` is current and the programme as the change
+/// would leave it is valid (`domain::programme`; the edit's `rejected` are the caller's own
+/// findings, reported with them): a conditional update, the funding objects, and the audit entry, in
+/// one transaction. Answers in this order: not found, stale, invalid.
 pub fn update(
     conn: &mut AnyConnection,
     code: &str,
     expected_version: i32,
-    changes: &ProgrammeChanges,
-    objects: &[FundingObjectChange],
+    edit: &ProgrammeEdit,
     actor: &Actor<'_>,
     reason: Option<&str>,
 ) -> QueryResult<UpdateOutcome> {
+    let changes = &edit.fields;
+    let objects = &edit.objects;
     /// Ends the transaction with a rollback and this outcome.
     enum Stop {
         Db(diesel::result::Error),
@@ -188,6 +253,13 @@ pub fn update(
         let Some((before, before_objects)) = find(conn, code)? else {
             return Err(Stop::With(Box::new(UpdateOutcome::NotFound)));
         };
+        if before.version != expected_version {
+            return Err(Stop::With(Box::new(UpdateOutcome::Stale)));
+        }
+        let invalid = change_violations(&before, &before_objects, edit);
+        if !invalid.is_empty() {
+            return Err(Stop::With(Box::new(UpdateOutcome::Invalid(invalid))));
+        }
         let now = actor.now;
         let updated = diesel::update(
             p::table
@@ -225,12 +297,8 @@ pub fn update(
                         .execute(conn)?;
                 }
             } else {
-                let Some(d) = &o.description else {
-                    return Err(Stop::With(Box::new(UpdateOutcome::Invalid(format!(
-                        "funding object {} is new and needs a description",
-                        o.code
-                    )))));
-                };
+                // `change_violations` refused a new object without a description.
+                let d = o.description.as_deref().unwrap_or_default();
                 diesel::insert_into(f::table)
                     .values((
                         f::programme_code.eq(code),
@@ -244,13 +312,6 @@ pub fn update(
         let Some((after, after_objects)) = find(conn, code)? else {
             return Err(Stop::With(Box::new(UpdateOutcome::NotFound)));
         };
-        if let (Some(from), Some(to)) = (after.call_opens, after.call_closes)
-            && to < from
-        {
-            return Err(Stop::With(Box::new(UpdateOutcome::Invalid(
-                "call_closes lies before call_opens".into(),
-            ))));
-        }
         let changes = diff(
             &snapshot(&before, &before_objects),
             &snapshot(&after, &after_objects),

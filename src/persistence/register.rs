@@ -12,6 +12,7 @@ use super::municipalities::Municipality;
 use super::programmes::Actor;
 use super::schema::{municipalities as m, register_editions as e};
 use super::{AnyConnection, BoxError, ledger, write_tx};
+use crate::domain::calendar::{business_date_problem, parse_date};
 use crate::domain::{Ags, MunicipalityKind};
 
 /// The edition shipped with the binary.
@@ -60,8 +61,11 @@ pub fn parse(text: &str, fallback_edition: NaiveDate) -> Result<RegisterFile, St
         let n = i + 1;
         if let Some(comment) = line.strip_prefix('#') {
             if let Some(date) = comment.trim().strip_prefix("edition") {
-                let d = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
-                    .map_err(|e| format!("line {n}: edition date: {e}"))?;
+                let d =
+                    parse_date(date.trim()).map_err(|e| format!("line {n}: edition date: {e}"))?;
+                if let Some(problem) = business_date_problem(d) {
+                    return Err(format!("line {n}: edition date: {problem}"));
+                }
                 edition = Some(d);
             }
             continue;
@@ -91,10 +95,7 @@ pub fn parse(text: &str, fallback_edition: NaiveDate) -> Result<RegisterFile, St
         };
         let date = |s: &str, what: &str| -> Result<Option<NaiveDate>, String> {
             opt(s)
-                .map(|v| {
-                    NaiveDate::parse_from_str(&v, "%Y-%m-%d")
-                        .map_err(|e| format!("line {n}: {what}: {e}"))
-                })
+                .map(|v| parse_date(&v).map_err(|e| format!("line {n}: {what}: {e}")))
                 .transpose()
         };
         let ags = Ags::parse(cells[0]).map_err(|e| format!("line {n}: ags {e}"))?;

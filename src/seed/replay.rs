@@ -7,7 +7,7 @@
 use super::sim::{Op, Step};
 use crate::domain::application::Content;
 use crate::persistence::applications::{self, Case, TransitionRequest, WriteError};
-use crate::persistence::programmes::{self, Actor, FundingObjectChange, ProgrammeChanges};
+use crate::persistence::programmes::{self, Actor, FundingObjectChange, ProgrammeEdit};
 use crate::persistence::{AnyConnection, BoxError, budgets, notices, payments};
 
 /// A refused write: the history asked for something the service refuses.
@@ -135,15 +135,11 @@ fn programme(
         role: step.actor.role.as_str(),
         now: step.at,
     };
-    let outcome = programmes::update(
-        conn,
-        code,
-        version,
-        &ProgrammeChanges::default(),
-        &changes,
-        &actor,
-        Some(reason),
-    )?;
+    let edit = ProgrammeEdit {
+        objects: changes,
+        ..ProgrammeEdit::default()
+    };
+    let outcome = programmes::update(conn, code, version, &edit, &actor, Some(reason))?;
     match outcome {
         programmes::UpdateOutcome::Updated(..) => Ok(()),
         other => Err(Replay::Other(format!("{code}: {other:?}").into())),

@@ -256,3 +256,94 @@ fn whole_numbers_with_a_zero_fraction_are_integers() {
         "{p}"
     );
 }
+
+/// Sends `request` as raw bytes and reads the answer until the server closes the connection:
+/// `(status, headers in lower case, body)`.
+fn raw_exchange(app: &crate::helpers::TestApp, request: &[u8]) -> (u16, String, Vec<u8>) {
+    use std::io::{Read, Write};
+    let addr = app.address.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    // Only so that a server that keeps the connection open cannot hang the test.
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    // The server may answer and close before it has read everything (431): what it sent
+    // before is read all the same.
+    let _ = stream.write_all(request);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let split = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no answer head: {:?}", String::from_utf8_lossy(&answer)));
+    let head = String::from_utf8_lossy(&answer[..split]).to_lowercase();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status: {head}"));
+    (status, head, answer[split + 4..].to_vec())
+}
+
+#[test]
+fn errors_the_http_layer_answers_itself_are_a_bare_status_and_the_rest_problem_json() {
+    // actix-http answers these before any application code runs (docs/testing.md, "What the
+    // HTTP layer answers itself"): a status line, `content-length: 0`, no body, and the
+    // connection is closed. This test records that; it fails if actix starts to answer
+    // otherwise, so that the documentation is revisited.
+    let app = spawn_app();
+    let huge_header = format!(
+        "GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(128 * 1024)
+    );
+    let many_headers = format!(
+        "GET /health/live HTTP/1.1\r\nHost: x\r\n{}\r\n",
+        (0..200)
+            .map(|i| format!("X-H{i}: v\r\n"))
+            .collect::<String>()
+    );
+    let cases: [(&str, Vec<u8>, u16); 5] = [
+        ("a request head over 128 KiB", huge_header.into_bytes(), 431),
+        ("more than 96 header fields", many_headers.into_bytes(), 431),
+        (
+            "a malformed request line",
+            b"GET /health/live HTTP/1.1 extra\r\nHost: x\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "a request line that is not HTTP",
+            b"HELLO\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "Content-Length with chunked transfer coding (RFC 9112 section 6.3)",
+            b"POST /api/v1/register/editions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n".to_vec(),
+            400,
+        ),
+    ];
+    for (what, request, status) in cases {
+        let (got, head, body) = raw_exchange(&app, &request);
+        assert_eq!(got, status, "{what}: {head}");
+        assert!(head.contains("content-length: 0"), "{what}: {head}");
+        assert!(
+            body.is_empty(),
+            "{what}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    // What reaches the application is problem+json, over the same raw connection: a request
+    // without a token, and a path no route has.
+    let (status, head, body) = raw_exchange(
+        &app,
+        b"POST /api/v1/register/editions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1\r\nConnection: close\r\n\r\n{",
+    );
+    assert_eq!(status, 401, "{head}");
+    assert!(head.contains("application/problem+json"), "{head}");
+    assert!(!body.is_empty());
+    let (status, head, _) = raw_exchange(
+        &app,
+        b"GET /nothing/here HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status, 404, "{head}");
+    assert!(head.contains("application/problem+json"), "{head}");
+}

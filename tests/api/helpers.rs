@@ -135,6 +135,7 @@ pub fn jwt_settings() -> JwtSettings {
         public_key: None,
         issuer: ISSUER.into(),
         audience: AUDIENCE.into(),
+        max_ttl_secs: foerderakte::config::JWT_MAX_TTL_SECS,
     }
 }
 
@@ -821,6 +822,19 @@ pub fn bad_tokens(good: &Value) -> Vec<(&'static str, Option<String>)> {
     let unknown_role = claims("superuser");
     let mut nul_subject = good.clone();
     nul_subject["sub"] = json!("mallory\u{0}");
+    let with_claims = |changes: Value| {
+        let mut c = good.clone();
+        for (k, v) in changes.as_object().expect("claims") {
+            c[k] = v.clone();
+        }
+        hs256(&c, SECRET.as_bytes())
+    };
+    let day = foerderakte::config::JWT_MAX_TTL_SECS;
+    let crit = hmac_signed(
+        &json!({"alg": "HS256", "typ": "JWT", "crit": ["x-acme"], "x-acme": true}),
+        good,
+        SECRET.as_bytes(),
+    );
 
     let alg_none = format!(
         "{}.{}.",
@@ -863,6 +877,51 @@ pub fn bad_tokens(good: &Value) -> Vec<(&'static str, Option<String>)> {
         (
             "a subject with a NUL character",
             Some(hs256(&nul_subject, secret)),
+        ),
+        (
+            "exp = u64::MAX",
+            Some(with_claims(json!({"exp": u64::MAX}))),
+        ),
+        (
+            "a lifetime exp - iat beyond JWT_MAX_TTL",
+            Some(with_claims(
+                json!({"iat": now(), "exp": now() + day + 3600}),
+            )),
+        ),
+        (
+            "no iat, expiring beyond JWT_MAX_TTL from now",
+            Some(with_claims(json!({"exp": now() + day + 3600}))),
+        ),
+        (
+            "iat an hour in the future",
+            Some(with_claims(
+                json!({"iat": now() + 3600, "exp": now() + 7200}),
+            )),
+        ),
+        ("a crit header", Some(crit)),
+        (
+            "a subject with a zero-width space",
+            Some(with_claims(json!({"sub": "tester\u{200B}"}))),
+        ),
+        (
+            "a subject with a bidi override",
+            Some(with_claims(json!({"sub": "\u{202E}retset"}))),
+        ),
+        (
+            "a subject with a control character",
+            Some(with_claims(json!({"sub": "tes\u{7}ter"}))),
+        ),
+        (
+            "a subject not in NFC",
+            Some(with_claims(json!({"sub": "Ju\u{0308}rgen"}))),
+        ),
+        (
+            "a subject with a private-use character",
+            Some(with_claims(json!({"sub": "tester\u{E000}"}))),
+        ),
+        (
+            "a subject ending in a space",
+            Some(with_claims(json!({"sub": "tester "}))),
         ),
         ("oversized token", Some("a".repeat(9000))),
     ]

@@ -37,3 +37,4 @@ mod reports_demo;
 mod reports_property;
 mod seed;
 mod stored;
+mod strict_input;

@@ -133,8 +133,8 @@ fn closed_years_periods_beside_the_project_and_dates_out_of_bounds_are_422_namin
             "grant_period_end",
         ),
         (
-            "a posting day in the year 262142",
-            json!({"posted_on": "+262142-12-31"}),
+            "a posting day in the year 2101",
+            json!({"posted_on": "2101-01-01"}),
             "posted_on",
         ),
         (
@@ -147,6 +147,16 @@ fn closed_years_periods_beside_the_project_and_dates_out_of_bounds_are_422_namin
         let body = with(partial_grant_body(), change);
         refused_notice(&app, &id, what, &body, field);
     }
+    // A year of more than four digits is no date of the API at all (YYYY-MM-DD): malformed.
+    let before = snapshot(&app, &id);
+    let body = with(partial_grant_body(), json!({"posted_on": "+262142-12-31"}));
+    refused(
+        "a posting day in the year 262142",
+        &app.prepare_notice(&id, &app.caseworker(), &body),
+        400,
+        None,
+    );
+    assert_eq!(snapshot(&app, &id), before);
     // A project period out of bounds is refused as a draft already.
     let r = app.create_application(
         &app.applicant(&[LEAD]),

@@ -40,7 +40,7 @@ pub struct PartnerInput {
     #[schema(example = "16063001")]
     pub ags: String,
     /// Decimal string, at most four decimals; the shares of all partners add up to exactly 1.
-    #[schema(example = "0.3333")]
+    #[schema(example = "0.3333", pattern = "^[0-9]+(\\.[0-9]{1,4})?$")]
     pub share: String,
 }
 
@@ -60,7 +60,9 @@ pub struct NewApplication {
     pub title: String,
     #[serde(default)]
     pub description: String,
+    #[serde(default, deserialize_with = "crate::http::strict::date_option")]
     pub project_start: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "crate::http::strict::date_option")]
     pub project_end: Option<NaiveDate>,
     #[serde(default)]
     pub cost_lines: Vec<CostLineInput>,
@@ -104,11 +106,11 @@ pub struct ApplicationPatch {
     #[serde(default, deserialize_with = "crate::http::double_option")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::http::double_option")]
     #[schema(value_type = Option<NaiveDate>)]
+    #[serde(default, deserialize_with = "crate::http::strict::date_double_option")]
     pub project_start: Option<Option<NaiveDate>>,
-    #[serde(default, deserialize_with = "crate::http::double_option")]
     #[schema(value_type = Option<NaiveDate>)]
+    #[serde(default, deserialize_with = "crate::http::strict::date_double_option")]
     pub project_end: Option<Option<NaiveDate>>,
     #[serde(default, deserialize_with = "crate::http::double_option")]
     #[schema(value_type = Option<Vec<CostLineInput>>)]
@@ -375,6 +377,7 @@ pub struct TransitionBody {
     #[schema(example = "Angebot des Dienstleisters fehlt")]
     pub reason: Option<String>,
     /// The applicant's response deadline; `request_info` only, after today.
+    #[serde(default, deserialize_with = "crate::http::strict::date_option")]
     pub response_due: Option<NaiveDate>,
     /// `submit_proof` only, and required there: the actual eligible expenditure of every cost
     /// line (Verwendungsnachweis, zahlenmäßiger Nachweis).

@@ -18,6 +18,7 @@ use super::etag;
 use super::json::Json;
 use super::pagination::{self, Page};
 use crate::auth::policy;
+use crate::domain::calendar::instant_problem;
 use crate::domain::{Action, Ags, KreisKey, Status};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::persistence::applications::{
@@ -142,6 +143,7 @@ pub struct ListQuery {
     #[param(minimum = 2000, maximum = 2200)]
     pub year: Option<i32>,
     /// Cases changed at or after this time (RFC 3339), for incremental fetches.
+    #[serde(default, deserialize_with = "crate::http::strict::instant_option")]
     pub updated_since: Option<DateTime<Utc>>,
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
@@ -180,6 +182,9 @@ impl ListQuery {
         });
         if self.year.is_some_and(|y| !(2000..=2200).contains(&y)) {
             errors.push(FieldError::new("year", "must be between 2000 and 2200"));
+        }
+        if let Some(problem) = self.updated_since.and_then(instant_problem) {
+            errors.push(FieldError::new("updated_since", problem));
         }
         let limit = pagination::limit(self.limit)?;
         let after = match self.cursor.as_deref() {
