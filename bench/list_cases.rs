@@ -1177,6 +1177,7 @@ fn main() {
             previous: Vec::new(),
             seal_interval_ms: 0,
         },
+        metrics_token: None,
     };
     let app = Application::build(&settings).expect("the application builds");
     let http = Http {

@@ -437,6 +437,7 @@ fn main() {
             previous: Vec::new(),
             seal_interval_ms: 0,
         },
+        metrics_token: None,
     };
     let app = Application::build(&settings).expect("the server builds");
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -28,7 +28,12 @@ impl Application {
     pub fn build(settings: &Settings) -> Result<Self, BoxError> {
         let verifier = JwtVerifier::from_settings(&settings.jwt)?;
         persistence::audit::install_keys(settings.audit.load()?);
-        let pool = persistence::build_pool(&settings.database_url, settings.pool_size)?;
+        let pool_stats = std::sync::Arc::new(persistence::PoolStats::default());
+        let pool = persistence::build_pool(
+            &settings.database_url,
+            settings.pool_size,
+            pool_stats.clone(),
+        )?;
         {
             let mut conn = pool.get()?;
             persistence::prepare_database(&mut conn)?;
@@ -43,12 +48,14 @@ impl Application {
             .map_err(|e| format!("cannot listen on {}: {e}", settings.bind_addr))?;
         let port = listener.local_addr()?.port();
         let clock = RequestClock::system();
+        let metrics = Metrics::new(pool.clone(), pool_stats, settings.metrics_token.as_deref());
         let server = run(
             listener,
             pool.clone(),
             verifier,
             settings.authority.clone(),
             clock.clone(),
+            metrics,
         )?;
         Ok(Application {
             port,
@@ -104,12 +111,13 @@ fn run(
     verifier: JwtVerifier,
     authority: Authority,
     clock: RequestClock,
+    metrics: Metrics,
 ) -> Result<Server, BoxError> {
     let api = openapi::document();
     let routes = web::Data::new(errors::RouteTable::from_openapi(&api));
     let pool = web::Data::new(pool);
     let verifier = web::Data::new(verifier);
-    let metrics = web::Data::new(Metrics::default());
+    let metrics = web::Data::new(metrics);
     let authority = web::Data::new(authority);
     let clock = web::Data::new(clock);
     let verify_runs = web::Data::new(crate::http::audit::VerifyRuns::default());

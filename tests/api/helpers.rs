@@ -171,6 +171,7 @@ pub fn settings_for(database: &TestDatabase, jwt: JwtSettings) -> Settings {
         jwt,
         authority: foerderakte::config::default_authority(),
         audit: audit_settings(),
+        metrics_token: None,
     }
 }
 
