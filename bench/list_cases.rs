@@ -1179,6 +1179,7 @@ fn main() {
             seal_interval_ms: 0,
         },
         limits: foerderakte::config::LimitSettings::for_pool(4),
+        metrics_token: None,
     };
     let app = Application::build(&settings).expect("the application builds");
     let http = Http {

@@ -439,6 +439,7 @@ fn main() {
             seal_interval_ms: 0,
         },
         limits: foerderakte::config::LimitSettings::for_pool(4),
+        metrics_token: None,
     };
     let app = Application::build(&settings).expect("the server builds");
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -55,7 +55,13 @@ pub enum Command {
         action: AuditCommand,
     },
     /// Load a newer register edition (TSV from tools/gv100ad_to_tsv.py).
-    ImportRegister { file: std::path::PathBuf },
+    ImportRegister {
+        file: std::path::PathBuf,
+        /// Load it even if it retires more than 5 % of the register's current entries
+        /// (docs/operations.md).
+        #[arg(long)]
+        force: bool,
+    },
     /// Fill an empty database with a reproducible demo grant history (2019 to 2026-11-20),
     /// or with --cases N generated cases (load mode). Refuses a database that holds cases.
     SeedDemo {
@@ -142,7 +148,7 @@ fn run(command: Command) -> Result<(), BoxError> {
             log::info!("database is current");
             Ok(())
         }
-        Command::ImportRegister { file } => {
+        Command::ImportRegister { file, force } => {
             let settings = Settings::from_env()?;
             let text =
                 std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
@@ -153,7 +159,14 @@ fn run(command: Command) -> Result<(), BoxError> {
             persistence::audit::install_keys(settings.audit.load()?);
             let mut conn = persistence::establish(&settings.database_url)?;
             persistence::prepare_database(&mut conn)?;
-            let report = persistence::register::import(&mut conn, edition, &parsed.rows, "cli")?;
+            let cli = persistence::programmes::Actor {
+                subject: "cli",
+                role: "system",
+                now: persistence::stored_now(),
+            };
+            let retirement = persistence::register::Retirement::from_force(force);
+            let report =
+                persistence::register::import(&mut conn, edition, &parsed.rows, &cli, retirement)?;
             println!("{report:?}");
             Ok(())
         }

@@ -22,6 +22,9 @@ pub struct Settings {
     pub audit: AuditSettings,
     /// How much expensive work runs at once, and how long a body may take to arrive.
     pub limits: LimitSettings,
+    /// The bearer token a scrape of `/metrics` must present (`METRICS_TOKEN`); `None`: the
+    /// metrics are open, like the health probes.
+    pub metrics_token: Option<String>,
 }
 
 /// The bounds that keep a few requests from starving the others (docs/operations.md):
@@ -304,6 +307,28 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
 #[error("configuration: {0}")]
 pub struct ConfigError(pub String);
 
+/// Scrape tokens shorter than this are refused: a short one can be guessed.
+pub const MIN_METRICS_TOKEN_LEN: usize = 16;
+
+/// `METRICS_TOKEN`: unset or empty → `None`; else 16 to 512 visible ASCII characters (it
+/// travels in an `Authorization` header).
+fn metrics_token(value: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(token) = value.map(|v| v.trim().to_owned()) else {
+        return Ok(None);
+    };
+    if token.len() < MIN_METRICS_TOKEN_LEN || token.len() > 512 {
+        return Err(ConfigError(format!(
+            "METRICS_TOKEN must be {MIN_METRICS_TOKEN_LEN} to 512 characters long"
+        )));
+    }
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ConfigError(
+            "METRICS_TOKEN must consist of visible ASCII characters (no spaces)".into(),
+        ));
+    }
+    Ok(Some(token))
+}
+
 /// HS256 keys shorter than this are refused: a short secret can be brute-forced offline
 /// from any token.
 pub const MIN_SECRET_LEN: usize = 32;
@@ -392,6 +417,7 @@ impl Settings {
             non_empty("DATABASE_URL").unwrap_or_else(|| "foerderakte.sqlite3".into());
         let audit = AuditSettings::from_lookup(&get, &database_url)?;
         let limits = LimitSettings::from_lookup(&non_empty, pool_size)?;
+        let metrics_token = metrics_token(non_empty("METRICS_TOKEN"))?;
         Ok(Settings {
             database_url,
             bind_addr: non_empty("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
@@ -400,6 +426,7 @@ impl Settings {
             authority,
             audit,
             limits,
+            metrics_token,
         })
     }
 }
@@ -454,6 +481,26 @@ mod tests {
         ] {
             assert!(ttl(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_metrics_are_open_without_a_token_and_a_short_or_spaced_token_is_refused() {
+        let secret = "x".repeat(32);
+        let token = |v: &str| {
+            settings(&[("JWT_SECRET", &secret), ("METRICS_TOKEN", v)]).map(|s| s.metrics_token)
+        };
+        assert_eq!(
+            settings(&[("JWT_SECRET", &secret)]).unwrap().metrics_token,
+            None
+        );
+        assert_eq!(token("  ").unwrap(), None);
+        assert_eq!(
+            token(" scrape-0123456789abcdef ").unwrap().as_deref(),
+            Some("scrape-0123456789abcdef")
+        );
+        assert!(token("short").is_err());
+        assert!(token("scrape 0123456789abcdef").is_err());
+        assert!(token(&"x".repeat(513)).is_err());
     }
 
     #[test]

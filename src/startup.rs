@@ -28,7 +28,12 @@ impl Application {
     pub fn build(settings: &Settings) -> Result<Self, BoxError> {
         let verifier = JwtVerifier::from_settings(&settings.jwt)?;
         persistence::audit::install_keys(settings.audit.load()?);
-        let pool = persistence::build_pool(&settings.database_url, settings.pool_size)?;
+        let pool_stats = std::sync::Arc::new(persistence::PoolStats::default());
+        let pool = persistence::build_pool(
+            &settings.database_url,
+            settings.pool_size,
+            pool_stats.clone(),
+        )?;
         {
             let mut conn = pool.get()?;
             persistence::prepare_database(&mut conn)?;
@@ -43,7 +48,12 @@ impl Application {
             .map_err(|e| format!("cannot listen on {}: {e}", settings.bind_addr))?;
         let port = listener.local_addr()?.port();
         let clock = RequestClock::system();
-        let health = http::limits::HealthPool(persistence::build_pool(&settings.database_url, 1)?);
+        let health = http::limits::HealthPool(persistence::build_pool(
+            &settings.database_url,
+            1,
+            std::sync::Arc::new(persistence::PoolStats::default()),
+        )?);
+        let metrics = Metrics::new(pool.clone(), pool_stats, settings.metrics_token.as_deref());
         let server = run(
             listener,
             Shared {
@@ -53,6 +63,7 @@ impl Application {
                 verifier,
                 authority: settings.authority.clone(),
                 clock: clock.clone(),
+                metrics,
             },
         )?;
         Ok(Application {
@@ -111,6 +122,7 @@ struct Shared {
     verifier: JwtVerifier,
     authority: Authority,
     clock: RequestClock,
+    metrics: Metrics,
 }
 
 fn run(listener: TcpListener, shared: Shared) -> Result<Server, BoxError> {
@@ -120,7 +132,7 @@ fn run(listener: TcpListener, shared: Shared) -> Result<Server, BoxError> {
     let health = web::Data::new(shared.health);
     let limits = web::Data::new(shared.limits);
     let verifier = web::Data::new(shared.verifier);
-    let metrics = web::Data::new(Metrics::default());
+    let metrics = web::Data::new(shared.metrics);
     let authority = web::Data::new(shared.authority);
     let clock = web::Data::new(shared.clock);
     let verify_runs = web::Data::new(crate::http::audit::VerifyRuns::default());

@@ -9,7 +9,7 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse, web};
 
-use super::metrics::Metrics;
+use super::metrics::{Metrics, UNMATCHED};
 use crate::error::{ApiError, PROBLEM_JSON, Problem};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -49,7 +49,7 @@ pub async fn observe(
         let route = res
             .request()
             .match_pattern()
-            .unwrap_or_else(|| "unmatched".to_owned());
+            .unwrap_or_else(|| UNMATCHED.to_owned());
         m.observe(
             res.request().method().as_str(),
             &route,

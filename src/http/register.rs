@@ -9,7 +9,7 @@ use super::caller::Caller;
 use super::json::Json;
 use crate::auth::policy;
 use crate::error::{ApiError, Problem};
-use crate::persistence::register::{self, ImportReport};
+use crate::persistence::register::{self, ImportError, ImportReport, Retirement};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EditionDto {
@@ -51,17 +51,25 @@ pub struct ImportRequest {
     /// The edition as TSV, as written by `tools/gv100ad_to_tsv.py` (with its
     /// `# edition<TAB>YYYY-MM-DD` line).
     pub content: String,
+    /// Load the edition even if it retires (by leaving them out) more than 5 % of the
+    /// register's current entries; without it such an edition is refused with 409.
+    #[serde(default)]
+    pub force: bool,
 }
 
-/// Load a newer register edition. Keys missing from it are kept with `valid_to` set to the day
-/// before the edition; no key is ever deleted.
+/// Load a newer register edition, audited (an entry per municipality it inserts or changes
+/// and one for the edition with the counts). Keys missing from it are kept with `valid_to`
+/// set to the day before the edition; no key is ever deleted. Refused: a file that does not
+/// parse or whose kinds contradict their keys (422), an edition already loaded or older than
+/// the latest one (409), one that would retire more than 5 % of the current entries unless
+/// `force` is set (409).
 #[utoipa::path(
     operation_id = "import_register_edition",
     tag = "register",
     request_body = ImportRequest,
     responses(
         (status = 201, body = ImportReport),
-        (status = 409, description = "edition already loaded", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "edition already loaded, older than the latest one, or retiring more than 5 % of the register without `force`", body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
     )
@@ -72,21 +80,22 @@ pub async fn import_edition(
     body: Json<ImportRequest>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::MANAGE_REGISTER)?;
-    let parsed = register::parse(&body.content, NaiveDate::MIN)
+    let ImportRequest { content, force } = body.into_inner();
+    let parsed = register::parse(&content, NaiveDate::MIN)
         .map_err(|e| ApiError::validation("content", e))?;
     let edition = parsed.edition.ok_or_else(|| {
         ApiError::validation("content", "names no edition (`# edition<TAB>YYYY-MM-DD`)")
     })?;
+    let retirement = Retirement::from_force(force);
     let report = caller
         .db(move |conn, caller| {
-            let who = &caller.principal.subject;
-            register::import(conn, edition, &parsed.rows, who).map_err(ApiError::internal)
+            register::import(conn, edition, &parsed.rows, &caller.actor(), retirement).map_err(
+                |e| match e {
+                    ImportError::Database(e) => ApiError::from(e),
+                    refused => ApiError::Conflict(refused.to_string()),
+                },
+            )
         })
         .await?;
-    if report.skipped_already_imported {
-        return Err(ApiError::Conflict(format!(
-            "the edition {edition} is already loaded"
-        )));
-    }
     Ok(HttpResponse::Created().json(report))
 }

@@ -24,6 +24,8 @@ mod stored;
 pub mod verify;
 
 use std::error::Error;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -131,15 +133,64 @@ impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for ConnInit {
     }
 }
 
-/// Builds the pool. The first connection is opened directly so that a wrong URL or an
-/// unreachable server is reported with the database's own message.
-pub fn build_pool(url: &str, size: u32) -> Result<Pool, BoxError> {
+/// What the pool's checkouts waited and how many found no connection in time, counted by
+/// r2d2's events (for `/metrics`). Shared between the pool and whoever reads it.
+#[derive(Debug, Default)]
+pub struct PoolStats {
+    checkouts: AtomicU64,
+    wait_micros: AtomicU64,
+    timeouts: AtomicU64,
+}
+
+/// A reading of `PoolStats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolCounts {
+    /// Connections handed out (every successful `pool.get()`).
+    pub checkouts: u64,
+    /// The time those checkouts waited for a connection, in total.
+    pub wait: Duration,
+    /// `pool.get()` calls that found no connection within the checkout timeout (the request
+    /// got 503).
+    pub timeouts: u64,
+}
+
+impl PoolStats {
+    pub fn counts(&self) -> PoolCounts {
+        PoolCounts {
+            checkouts: self.checkouts.load(Ordering::Relaxed),
+            wait: Duration::from_micros(self.wait_micros.load(Ordering::Relaxed)),
+            timeouts: self.timeouts.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Feeds r2d2's checkout and timeout events into `PoolStats`.
+#[derive(Debug)]
+struct PoolEvents(Arc<PoolStats>);
+
+impl diesel::r2d2::HandleEvent for PoolEvents {
+    fn handle_checkout(&self, event: diesel::r2d2::event::CheckoutEvent) {
+        let micros = u64::try_from(event.duration().as_micros()).unwrap_or(u64::MAX);
+        self.0.checkouts.fetch_add(1, Ordering::Relaxed);
+        self.0.wait_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    fn handle_timeout(&self, _event: diesel::r2d2::event::TimeoutEvent) {
+        self.0.timeouts.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Builds the pool, its checkouts counted in `stats`. The first connection is opened
+/// directly so that a wrong URL or an unreachable server is reported with the database's own
+/// message.
+pub fn build_pool(url: &str, size: u32, stats: Arc<PoolStats>) -> Result<Pool, BoxError> {
     drop(establish(url).map_err(|e| format!("cannot connect to the database: {e}"))?);
     let manager = ConnectionManager::<AnyConnection>::new(url);
     let pool = R2d2Pool::builder()
         .max_size(size)
         .connection_timeout(Duration::from_secs(10))
         .connection_customizer(Box::new(ConnInit))
+        .event_handler(Box::new(PoolEvents(stats)))
         .build(manager)?;
     Ok(pool)
 }

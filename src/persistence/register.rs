@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{NaiveDate, SubsecRound, Utc};
+use chrono::{NaiveDate, SubsecRound};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
@@ -13,6 +13,7 @@ use super::programmes::Actor;
 use super::schema::{municipalities as m, register_editions as e};
 use super::{AnyConnection, BoxError, ledger, write_tx};
 use crate::domain::calendar::{business_date_problem, parse_date};
+use crate::domain::municipality::{MAX_RETIRED_PERCENT, check_register, retires_too_many};
 use crate::domain::{Ags, MunicipalityKind};
 
 /// The edition shipped with the binary.
@@ -51,12 +52,17 @@ const COLUMNS: [&str; 10] = [
     "valid_to",
 ];
 
-/// Parses the TSV; every malformed line is an error naming the line. `edition` stamps the rows
-/// when the file names none.
+/// Parses the TSV; every malformed line is an error naming the line: a cell that does not
+/// parse, a key twice, a Kreis that is not the key's, a kind that contradicts the key
+/// (`domain::municipality::check_register`). `edition` stamps the rows when the file names
+/// none.
 pub fn parse(text: &str, fallback_edition: NaiveDate) -> Result<RegisterFile, String> {
     let mut edition = None;
     let mut header_seen = false;
     let mut rows = Vec::new();
+    // Each row's key and line, and the line of each key.
+    let mut keys: Vec<(Ags, usize)> = Vec::new();
+    let mut seen: HashMap<Ags, usize> = HashMap::new();
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
         if let Some(comment) = line.strip_prefix('#') {
@@ -103,6 +109,11 @@ pub fn parse(text: &str, fallback_edition: NaiveDate) -> Result<RegisterFile, St
         if cells[3] != ags.kreis().as_str() {
             return Err(format!("line {n}: kreis does not match the AGS"));
         }
+        kind.check_key(&ags).map_err(|e| format!("line {n}: {e}"))?;
+        if let Some(first) = seen.insert(ags.clone(), n) {
+            return Err(format!("line {n}: ags {ags} is on line {first} already"));
+        }
+        keys.push((ags.clone(), n));
         rows.push(RegisterRow {
             entry: Municipality {
                 ags: ags.as_str().to_owned(),
@@ -123,43 +134,132 @@ pub fn parse(text: &str, fallback_edition: NaiveDate) -> Result<RegisterFile, St
     if !header_seen {
         return Err("no header line".into());
     }
+    let entries: Vec<(&Ags, MunicipalityKind)> = keys
+        .iter()
+        .zip(&rows)
+        .map(|((k, _), r)| (k, r.entry.kind))
+        .collect();
+    check_register(&entries).map_err(|(i, e)| format!("line {}: {e}", keys[i].1))?;
     Ok(RegisterFile { edition, rows })
 }
 
 /// What an import did.
 #[derive(Debug, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
+    /// Keys new to the register.
     pub inserted: usize,
+    /// Keys of the register the edition lists (each now stamped with the edition).
     pub updated: usize,
     /// Keys missing from the new edition, now ending the day before it.
     pub retired: usize,
-    pub skipped_already_imported: bool,
+    /// Whether `force` let the import retire more than 5 % of the register's current entries
+    /// (`MAX_RETIRED_PERCENT`).
+    pub forced: bool,
 }
 
-/// Loads an edition in one transaction. Keys never disappear: a key missing from the edition
-/// keeps its row and gets `valid_to` = the day before the edition (if it had none).
+/// Why an edition was not loaded. Nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("the edition {0} is already loaded")]
+    AlreadyLoaded(NaiveDate),
+    #[error(
+        "the edition {edition} is older than the loaded edition {latest}; editions load in \
+         the order of their dates"
+    )]
+    Older {
+        edition: NaiveDate,
+        latest: NaiveDate,
+    },
+    #[error(
+        "the edition {edition} would retire {retiring} of the register's {current} current \
+         entries (keys it does not list), more than the {MAX_RETIRED_PERCENT} % an edition may \
+         retire; check the file, or load it as it is with force (`\"force\": true`; \
+         `import-register --force`)"
+    )]
+    RetiresTooMany {
+        edition: NaiveDate,
+        retiring: usize,
+        current: usize,
+    },
+    #[error("database: {0}")]
+    Database(#[from] diesel::result::Error),
+}
+
+/// Whether an import may retire more than `MAX_RETIRED_PERCENT` of the register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retirement {
+    /// Refuse an edition that would (`ImportError::RetiresTooMany`).
+    Limited,
+    /// Load it (the administrator's `force`, or the edition shipped with the binary).
+    Forced,
+}
+
+impl Retirement {
+    /// `Forced` when the administrator set `force`.
+    pub fn from_force(force: bool) -> Retirement {
+        if force {
+            Retirement::Forced
+        } else {
+            Retirement::Limited
+        }
+    }
+}
+
+/// Loads an edition in one transaction, audited as `by`'s write: an entry per municipality
+/// it inserted or changed, and one for the edition with what the import did. Keys never
+/// disappear: a key missing from the edition keeps its row and gets `valid_to` = the day
+/// before the edition (if it had none). Refused, writing nothing: an edition loaded already
+/// or older than the latest one, and one that would retire more than
+/// `MAX_RETIRED_PERCENT` of the current entries unless `Retirement::Forced`. Imports are
+/// serialised (`lock_editions`), so of two imports of one edition at once one loads it and
+/// the other finds it loaded.
 pub fn import(
     conn: &mut AnyConnection,
     edition: NaiveDate,
     rows: &[RegisterRow],
-    imported_by: &str,
-) -> Result<ImportReport, BoxError> {
+    by: &Actor<'_>,
+    retirement: Retirement,
+) -> Result<ImportReport, ImportError> {
     write_tx(conn, |conn| {
+        lock_editions(conn)?;
+        let latest: Option<NaiveDate> =
+            e::table.select(diesel::dsl::max(e::edition)).first(conn)?;
         let done: i64 = e::table
             .filter(e::edition.eq(edition))
             .count()
             .get_result(conn)?;
         if done > 0 {
-            return Ok(ImportReport {
-                skipped_already_imported: true,
-                ..Default::default()
-            });
+            return Err(ImportError::AlreadyLoaded(edition));
+        }
+        if let Some(latest) = latest.filter(|l| *l > edition) {
+            return Err(ImportError::Older { edition, latest });
         }
         let before: HashMap<String, Municipality> = all(conn)?;
-        let existing: HashSet<String> = before.keys().cloned().collect();
-        let mut report = ImportReport::default();
+        let in_edition: HashSet<&str> = rows.iter().map(|r| r.entry.ags.as_str()).collect();
+        let current: Vec<&String> = before
+            .iter()
+            .filter(|(_, m)| m.valid_to.is_none())
+            .map(|(k, _)| k)
+            .collect();
+        let retire: Vec<&String> = current
+            .iter()
+            .copied()
+            .filter(|k| !in_edition.contains(k.as_str()))
+            .collect();
+        let too_many = retires_too_many(retire.len(), current.len());
+        if too_many && retirement == Retirement::Limited {
+            return Err(ImportError::RetiresTooMany {
+                edition,
+                retiring: retire.len(),
+                current: current.len(),
+            });
+        }
+        let mut report = ImportReport {
+            forced: too_many,
+            ..ImportReport::default()
+        };
         for row in rows {
-            if existing.contains(&row.entry.ags) {
+            if before.contains_key(&row.entry.ags) {
                 diesel::update(m::table.find(&row.entry.ags))
                     .set(row)
                     .execute(conn)?;
@@ -169,23 +269,20 @@ pub fn import(
                 report.inserted += 1;
             }
         }
-        let in_edition: HashSet<&str> = rows.iter().map(|r| r.entry.ags.as_str()).collect();
-        let retire: Vec<&String> = existing
-            .iter()
-            .filter(|k| !in_edition.contains(k.as_str()))
-            .collect();
         let day_before = edition.pred_opt().unwrap_or(edition);
         for key in retire {
             report.retired += diesel::update(m::table.find(key).filter(m::valid_to.is_null()))
                 .set(m::valid_to.eq(day_before))
                 .execute(conn)?;
         }
-        let records = i32::try_from(rows.len()).map_err(|_| "too many rows")?;
+        let records = i32::try_from(rows.len()).map_err(|_| {
+            diesel::result::Error::QueryBuilderError("too many rows for one edition".into())
+        })?;
         let row = Edition {
             edition,
-            imported_at: Utc::now().naive_utc().trunc_subsecs(6),
+            imported_at: by.now.trunc_subsecs(6),
             records,
-            imported_by: imported_by.to_owned(),
+            imported_by: by.subject.to_owned(),
         };
         diesel::insert_into(e::table)
             .values((
@@ -195,10 +292,23 @@ pub fn import(
                 e::imported_by.eq(&row.imported_by),
             ))
             .execute(conn)?;
-        let entries = import_entries(&before, &all(conn)?, &row);
+        let entries = import_entries(&before, &all(conn)?, &row, by, &report);
         audit::append_all(conn, &entries.iter().collect::<Vec<_>>())?;
         Ok(report)
     })
+}
+
+/// Makes concurrent imports wait for each other. SQLite's `BEGIN IMMEDIATE` (`write_tx`)
+/// serialises every write already; on PostgreSQL two imports would otherwise both find the
+/// edition missing and the second fail on the key of `register_editions`. The lock
+/// (`SHARE ROW EXCLUSIVE` conflicts with itself, not with reads) is held to the end of the
+/// transaction; the waiting import then sees the first one's edition.
+fn lock_editions(conn: &mut AnyConnection) -> QueryResult<()> {
+    if let AnyConnection::Pg(_) = conn {
+        diesel::sql_query("LOCK TABLE register_editions IN SHARE ROW EXCLUSIVE MODE")
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// The register as stored, by key.
@@ -207,24 +317,18 @@ fn all(conn: &mut AnyConnection) -> QueryResult<HashMap<String, Municipality>> {
     Ok(rows.into_iter().map(|r| (r.ags.clone(), r)).collect())
 }
 
-/// The audit entries of an import: one per municipality it inserted or changed, and the
-/// edition's. `system` and `cli` import as the system, anyone else as an administrator.
+/// The audit entries of an import, by `by`: one per municipality it inserted or changed
+/// (retired ones included), and the edition's, which names what the import did (`report`).
 fn import_entries(
     before: &HashMap<String, Municipality>,
     after: &HashMap<String, Municipality>,
     edition: &Edition,
+    by: &Actor<'_>,
+    report: &ImportReport,
 ) -> Vec<Entry> {
-    let by = Actor {
-        subject: &edition.imported_by,
-        role: match edition.imported_by.as_str() {
-            "system" | "cli" => "system",
-            _ => "admin",
-        },
-        now: edition.imported_at,
-    };
     let reason = format!("register edition {}", edition.edition);
-    let entry = |record_type, key: &str, action: &str, changes| {
-        by.entry(record_type, key, action, Some(&reason), changes)
+    let entry = |record_type, key: &str, action: &str, reason: &str, changes| {
+        by.entry(record_type, key, action, Some(reason), changes)
     };
     let mut keys: Vec<&String> = after.keys().collect();
     keys.sort();
@@ -241,15 +345,34 @@ fn import_entries(
         );
         let action = if old.is_some() { "update" } else { "create" };
         let changes = audit::diff(&b["municipalities"], &a["municipalities"]);
-        out.push(entry(ledger::MUNICIPALITY, k, action, changes).with_state(b, a));
+        out.push(entry(ledger::MUNICIPALITY, k, action, &reason, changes).with_state(b, a));
     }
     let e = ledger::edition(edition);
-    let changes = json!({"records": {"before": null, "after": edition.records}});
+    let summary = format!(
+        "{reason}: {} inserted, {} updated, {} retired{}",
+        report.inserted,
+        report.updated,
+        report.retired,
+        if report.forced {
+            format!(" (forced past the {MAX_RETIRED_PERCENT} % limit)")
+        } else {
+            String::new()
+        }
+    );
+    let new = |v: Value| json!({"before": null, "after": v});
+    let changes = json!({
+        "records": new(json!(edition.records)),
+        "inserted": new(json!(report.inserted)),
+        "updated": new(json!(report.updated)),
+        "retired": new(json!(report.retired)),
+        "forced": new(json!(report.forced)),
+    });
     out.push(
         entry(
             ledger::REGISTER_EDITION,
             &edition.edition.to_string(),
             "import",
+            &summary,
             changes,
         )
         .with_state(Value::Null, e),
@@ -257,7 +380,9 @@ fn import_entries(
     out
 }
 
-/// Imports the edition shipped with the binary unless it is in the database already.
+/// Imports the edition shipped with the binary unless it or a later one is in the database
+/// already. As the system, and not limited in what it retires: the shipped edition is part of
+/// the release, reviewed with the code.
 pub fn import_bundled_if_missing(conn: &mut AnyConnection) -> Result<(), BoxError> {
     let file = parse(BUNDLED, NaiveDate::MIN)?;
     let edition = file
@@ -265,16 +390,31 @@ pub fn import_bundled_if_missing(conn: &mut AnyConnection) -> Result<(), BoxErro
         .ok_or("the bundled register names no edition")?;
     let mut rows = file.rows;
     rows.extend(parse(BUNDLED_HISTORICAL, edition)?.rows);
-    let report = import(conn, edition, &rows, "system")?;
-    if !report.skipped_already_imported {
-        log::info!(
-            "municipality register {edition}: {} inserted, {} updated, {} retired",
-            report.inserted,
-            report.updated,
-            report.retired
-        );
+    let system = Actor {
+        subject: "system",
+        role: "system",
+        now: super::stored_now(),
+    };
+    match import(conn, edition, &rows, &system, Retirement::Forced) {
+        Ok(report) => {
+            log::info!(
+                "municipality register {edition}: {} inserted, {} updated, {} retired",
+                report.inserted,
+                report.updated,
+                report.retired
+            );
+            Ok(())
+        }
+        Err(ImportError::AlreadyLoaded(_)) => Ok(()),
+        Err(ImportError::Older { latest, .. }) => {
+            log::info!(
+                "municipality register: the database holds the edition {latest}, later than \
+                 the shipped {edition}"
+            );
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
     }
-    Ok(())
 }
 
 /// An imported edition.
@@ -315,5 +455,29 @@ mod tests {
                     1606310\tX\tgemeinde\t16063\t\t\t\t\t\t\n";
         let err = parse(text, NaiveDate::MIN).unwrap_err();
         assert!(err.starts_with("line 2:"), "{err}");
+    }
+
+    #[test]
+    fn a_kind_against_its_key_and_a_key_twice_are_refused_with_their_line() {
+        let head = "# edition\t2025-01-01\n\
+                    ags\tname\tkind\tkreis\tverband\tpopulation\tarea_ha\tpostcode\tvalid_from\tvalid_to\n";
+        let eisenach = "16063105\tEisenach, Stadt\tstadt\t16063\t0105\t1\t1\t99817\t\t\n";
+        let parsed = parse(&format!("{head}{eisenach}"), NaiveDate::MIN).unwrap();
+        assert_eq!(parsed.rows.len(), 1);
+        let as_landkreis = eisenach.replace("stadt", "landkreis");
+        let err = parse(&format!("{head}{as_landkreis}"), NaiveDate::MIN).unwrap_err();
+        assert!(
+            err.starts_with("line 3: kind landkreis needs a Kreis key"),
+            "{err}"
+        );
+        let err = parse(&format!("{head}{eisenach}{eisenach}"), NaiveDate::MIN).unwrap_err();
+        assert_eq!(err, "line 4: ags 16063105 is on line 3 already");
+        let erfurt = "16051000\tErfurt, Stadt\tkreisfreie_stadt\t16051\t0000\t1\t1\t99084\t\t\n";
+        let in_erfurt = "16051001\tX\tgemeinde\t16051\t0000\t1\t1\t99084\t\t\n";
+        let err = parse(&format!("{head}{in_erfurt}{erfurt}"), NaiveDate::MIN).unwrap_err();
+        assert!(
+            err.starts_with("line 3: 16051001 is in the Kreis 16051"),
+            "{err}"
+        );
     }
 }

@@ -2,7 +2,10 @@
 //! for German Excel (semicolon, decimal comma, `ja`/`nein`, German headers, UTF-8 byte-order
 //! mark so that Excel reads the umlauts). Both end records with CRLF and quote only where
 //! needed. Amounts are whole cents written with two decimals and no thousands separator, so
-//! that a spreadsheet reads them as numbers and nothing is rounded.
+//! that a spreadsheet reads them as numbers and nothing is rounded. A text cell a spreadsheet
+//! would take for a formula is made inert first (`inert`).
+
+use std::borrow::Cow;
 
 use rust_decimal::Decimal;
 
@@ -75,7 +78,7 @@ impl Table {
             }))?;
             for row in &self.rows {
                 w.write_record(row.iter().map(|cell| match cell {
-                    Cell::Text(s) => s.clone(),
+                    Cell::Text(s) => inert(s).into_owned(),
                     Cell::Int(i) => i.to_string(),
                     Cell::Money(c) => cents_text(*c, decimal),
                     Cell::Decimal(d) => d.to_string().replace('.', &decimal.to_string()),
@@ -92,6 +95,34 @@ impl Table {
         }
         Ok(out)
     }
+}
+
+/// The characters a spreadsheet reads as the start of a formula (or, tab and CR, as a
+/// separator before one) at the beginning of a cell.
+const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A text cell as the spreadsheet must see it: a cell that begins with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return and is not a number gets a leading `'`, so that Excel or
+/// LibreOffice show it as text instead of evaluating it (OWASP, "CSV Injection"; a
+/// municipality's name comes from a register file, a case's text from an applicant). A number
+/// written as text (`-5`, `-1234,56`, `+3.5`) stays as it is. The CSV writer then quotes the
+/// cell where its delimiter, quotes or line breaks require it (RFC 4180).
+pub fn inert(text: &str) -> Cow<'_, str> {
+    if text.starts_with(FORMULA_START) && !is_number(text) {
+        Cow::Owned(format!("'{text}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// A plain decimal number: an optional sign, digits, and at most one decimal separator (`.` or
+/// `,`) with digits on both sides.
+fn is_number(text: &str) -> bool {
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let mut parts = digits.splitn(2, ['.', ',']);
+    let whole = parts.next().unwrap_or("");
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    all_digits(whole) && parts.next().is_none_or(all_digits)
 }
 
 #[cfg(test)]
@@ -128,6 +159,59 @@ mod tests {
             text,
             "municipality_name,joint,granted\r\n\"Gera, Stadt\",false,310620.00\r\n\
              \"Saalfeld/Saale; \"\"Kreisstadt\"\"\",true,-0.05\r\n,,-92233720368547758.08\r\n"
+        );
+    }
+
+    #[test]
+    fn text_a_spreadsheet_would_evaluate_gets_a_leading_apostrophe_and_numbers_stay_numbers() {
+        for formula in [
+            "=HYPERLINK(\"http://x\",\"y\")",
+            "+1+cmd|' /C calc'!A0",
+            "-2+3",
+            "@SUM(A1:A9)",
+            "\t=1+1",
+            "\r=1+1",
+            "-",
+            "+",
+            "-1e5",
+            "-1.",
+            "-,5",
+        ] {
+            assert_eq!(inert(formula), format!("'{formula}"), "{formula:?}");
+        }
+        for kept in [
+            "-5",
+            "+5",
+            "-1234.56",
+            "-1234,56",
+            "Gera, Stadt",
+            "Saalfeld/Saale",
+            "",
+            "a=b",
+            "'=already",
+        ] {
+            assert_eq!(inert(kept), kept, "{kept:?}");
+        }
+    }
+
+    #[test]
+    fn a_formula_cell_is_inert_and_quoted_in_both_dialects_and_money_stays_a_number() {
+        let t = Table {
+            columns: vec![Column::new("name", "Name"), Column::new("amount", "Betrag")],
+            rows: vec![vec![
+                Cell::Text("=HYPERLINK(\"http://x\",\"y\")".into()),
+                Cell::Money(-1050),
+            ]],
+        };
+        let rfc = String::from_utf8(t.to_csv(Dialect::Rfc4180).unwrap()).unwrap();
+        assert_eq!(
+            rfc,
+            "name,amount\r\n\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",-10.50\r\n"
+        );
+        let de = String::from_utf8(t.to_csv(Dialect::German).unwrap()[3..].to_vec()).unwrap();
+        assert_eq!(
+            de,
+            "Name;Betrag\r\n\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\";-10,50\r\n"
         );
     }
 

@@ -173,6 +173,7 @@ pub fn settings_for(database: &TestDatabase, jwt: JwtSettings) -> Settings {
         authority: foerderakte::config::default_authority(),
         audit: audit_settings(),
         limits: foerderakte::config::LimitSettings::for_pool(8),
+        metrics_token: None,
     }
 }
 

@@ -32,6 +32,7 @@ mod notices;
 mod operations;
 mod payments;
 mod programmes;
+mod register;
 mod reports;
 mod reports_demo;
 mod reports_property;

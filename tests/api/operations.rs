@@ -1,6 +1,31 @@
 //! Health, metrics, request ids, the OpenAPI document and the offline docs UI.
 
-use crate::helpers::spawn_app;
+use std::io::{Read, Write};
+
+use crate::helpers::{TestApp, jwt_settings, spawn_app, spawn_app_configured};
+
+/// Sends a request with any method straight over TCP (HTTP clients refuse methods they do not
+/// know) and returns the status line.
+fn raw_request(app: &TestApp, method: &str, path: &str) -> String {
+    let addr = app.address.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).expect("the server accepts");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("the request is sent");
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .expect("the answer is read");
+    answer.lines().next().unwrap_or_default().to_owned()
+}
+
+fn scrape(app: &TestApp) -> String {
+    let r = app.get("/metrics", None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
+}
 
 #[test]
 fn the_suite_runs_on_the_database_it_was_given() {
@@ -63,6 +88,124 @@ fn metrics_count_requests_by_route_pattern_and_status() {
         r#"http_requests_total{method="GET",route="/api/v1/municipalities/{ags}",status="404"} 1"#
     ));
     assert!(text.contains("http_request_duration_seconds_bucket"));
+}
+
+#[test]
+fn invented_methods_fold_into_one_series_and_the_metrics_do_not_grow() {
+    let app = spawn_app();
+    // Every series the loop below touches exists before the size is taken: an invented
+    // method on an unknown path (404) and on a known one (405), and the scrape itself.
+    assert!(raw_request(&app, "WARMUP", "/nope").contains(" 404 "));
+    assert!(raw_request(&app, "WARMUP", "/api/v1/municipalities").contains(" 405 "));
+    scrape(&app);
+    let before = scrape(&app);
+    for i in 0..300 {
+        let (path, status) = match i % 2 {
+            0 => (format!("/invented/{i}?q={i}"), " 404 "),
+            _ => ("/api/v1/municipalities".to_owned(), " 405 "),
+        };
+        let line = raw_request(&app, &format!("M{i}X"), &path);
+        assert!(line.contains(status), "M{i}X {path}: {line}");
+    }
+    let after = scrape(&app);
+    assert!(
+        after.len().abs_diff(before.len()) <= 2048,
+        "/metrics grew from {} to {} bytes:\n{after}",
+        before.len(),
+        after.len()
+    );
+    assert!(
+        after.contains(r#"http_requests_total{method="other",route="unmatched",status="404"} 151"#),
+        "{after}"
+    );
+    assert!(
+        after.contains(
+            r#"http_requests_total{method="other",route="/api/v1/municipalities",status="405"} 151"#
+        ),
+        "{after}"
+    );
+    for series in ["M1X", "M2X", "/invented/"] {
+        assert!(!after.contains(series), "{series} is a label: {after}");
+    }
+}
+
+#[test]
+fn the_metrics_show_the_pool_and_the_process() {
+    let app = spawn_app();
+    app.get_municipality("16063105", &app.caseworker());
+    let text = scrape(&app);
+    let value = |name: &str| -> f64 {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in {text}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(
+        value("db_pool_connections{state=\"idle\"}") >= 1.0,
+        "{text}"
+    );
+    assert!(value("db_pool_connections{state=\"in_use\"}") >= 0.0);
+    assert_eq!(value("db_pool_max_connections"), 8.0);
+    assert!(
+        value("db_pool_checkout_wait_seconds_count") >= 1.0,
+        "{text}"
+    );
+    assert!(value("db_pool_checkout_wait_seconds_sum") >= 0.0);
+    assert_eq!(value("db_pool_timeouts_total"), 0.0);
+    if cfg!(target_os = "linux") {
+        assert!(value("process_resident_memory_bytes") > 1e6, "{text}");
+        assert!(value("process_open_fds") >= 3.0, "{text}");
+        assert!(value("process_cpu_seconds_total") > 0.0, "{text}");
+        let started = value("process_start_time_seconds");
+        let now = chrono::Utc::now().timestamp() as f64;
+        assert!(
+            started > now - 86_400.0 && started <= now + 1.0,
+            "{started} {now}"
+        );
+    }
+    for kind in ["gauge", "counter", "summary"] {
+        assert!(text.contains(&format!(" {kind}\n")), "{kind}: {text}");
+    }
+}
+
+#[test]
+fn with_a_metrics_token_a_scrape_needs_it_as_its_bearer_token() {
+    const TOKEN: &str = "scrape-0123456789abcdef";
+    let app = spawn_app_configured(jwt_settings(), |s| s.metrics_token = Some(TOKEN.into()));
+    let refused = app.get("/metrics", None);
+    let problem = refused.assert_problem(401);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("METRICS_TOKEN")
+    );
+    assert_eq!(refused.header("www-authenticate"), Some("Bearer"));
+    for wrong in [
+        "scrape-0123456789abcdeX".to_owned(),
+        "scrape-0123456789abcde".to_owned(),
+        format!("{TOKEN}0"),
+        app.admin(),
+    ] {
+        app.request("GET", "/metrics", Some(&wrong), &[], None)
+            .assert_problem(401);
+    }
+    app.request("GET", "/metrics", None, &[("Authorization", TOKEN)], None)
+        .assert_problem(401);
+    let ok = app.request("GET", "/metrics", Some(TOKEN), &[], None);
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert!(ok.body.contains("http_requests_total"));
+    let lower = format!("bearer {TOKEN}");
+    let ok = app.request("GET", "/metrics", None, &[("Authorization", &lower)], None);
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    // The refused scrapes are counted like any request; the probes stay open.
+    assert!(
+        ok.body.contains(r#"route="/metrics",status="401"} 6"#),
+        "{}",
+        ok.body
+    );
+    assert_eq!(app.get("/health/live", None).status, 200);
 }
 
 #[test]
