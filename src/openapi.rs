@@ -83,7 +83,10 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// - a JSON request body: 413 (larger than the limit) and 415 (not `application/json`), both
 ///   from `http::errors::json_config`;
 /// - a path parameter: 404 (no record has that key, or not one the caller may see);
-/// - an `If-Match` header: 428 without it and 412 when it is stale (`http::etag`).
+/// - an `If-Match` header: 428 without it and 412 when it is stale (`http::etag`);
+/// - a JSON request body: 408 when it does not arrive in time (`http::limits::body_deadline`);
+/// - an expensive operation (`HEAVY_OPERATIONS`): 503 with `Retry-After` when no turn for
+///   expensive work is free (`http::limits`).
 ///
 /// A row an annotation writes itself (with its own description) is kept as written.
 fn document_routine_responses(api: &mut utoipa::openapi::OpenApi) {
@@ -109,7 +112,17 @@ fn document_routine_responses(api: &mut utoipa::openapi::OpenApi) {
                     [],
                 )]);
             }
-            let routine = routine_responses(op, open);
+            let mut routine = routine_responses(op, open);
+            if op
+                .operation_id
+                .as_deref()
+                .is_some_and(|id| HEAVY_OPERATIONS.contains(&id))
+            {
+                routine.push((
+                    "503",
+                    "too much expensive work at the moment; try again after `Retry-After` seconds",
+                ));
+            }
             let responses = &mut op.responses.responses;
             for (status, description) in routine {
                 responses
@@ -119,6 +132,16 @@ fn document_routine_responses(api: &mut utoipa::openapi::OpenApi) {
         }
     }
 }
+
+/// The operations that take a turn for expensive work (`Caller::heavy`).
+const HEAVY_OPERATIONS: [&str; 6] = [
+    "notice_document",
+    "report_volumes",
+    "report_pipeline",
+    "report_budget",
+    "report_processing_times",
+    "verify_audit_log",
+];
 
 /// The paths whose `GET` every role may call (`auth::policy::ANY_ROLE`): the register, the
 /// programmes, the base rates and the delivery rules.
@@ -164,6 +187,7 @@ fn routine_responses(op: &Operation, open: bool) -> Vec<(&'static str, &'static 
     if takes_json {
         rows.push(("413", "the body is larger than the service accepts"));
         rows.push(("415", "the body is not `application/json`"));
+        rows.push(("408", "the body did not arrive in time"));
     }
     if has_path {
         rows.push(("404", ""));

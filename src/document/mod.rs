@@ -23,7 +23,7 @@ use crate::domain::remedy::AuthorityLevel;
 use crate::domain::{FinancingType, Money};
 
 pub use compose::{Align, Block, Column, Table, compose, plain_text, validate};
-pub use pdf::render_pdf;
+pub use pdf::{printable, render_pdf};
 
 /// The issuing authority, as printed in the letterhead and the legal-remedy instructions.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -56,6 +56,18 @@ pub fn render_pdf(f: &NoticeFacts) -> Result<Vec<u8>, DocumentError> {
     write_pdf(fonts, &pages, &info)
 }
 
+/// Whether a notice can print `c`: both faces of the notice font have a glyph for it, and it
+/// is not a control character (line breaks and tabs are layout, not glyphs; the caller decides
+/// where they are allowed). What a request may carry in its text (`http::json`): so that
+/// every notice's document renders, and with it the number of distinct characters a document
+/// can hold stays far below what its character codes can number (the font has about 6,000).
+pub fn printable(c: char) -> bool {
+    if c.is_control() {
+        return false;
+    }
+    Fonts::get().is_ok_and(|f| FACES.iter().all(|&face| f.glyph(face, c).0 != 0))
+}
+
 /// Regular or bold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Face {

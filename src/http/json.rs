@@ -26,15 +26,19 @@ use crate::error::ApiError;
 
 /// A request body of type `T`, read from JSON.
 #[derive(Debug)]
-pub struct Json<T>(pub T);
+pub struct Json<T, const MAX: usize = MAX_TEXT>(pub T);
 
-impl<T> Json<T> {
+/// The longest string a JSON body may carry, in characters (fields document shorter limits of
+/// their own in the OpenAPI document); a body that carries a file (`register`) sets its own.
+pub const MAX_TEXT: usize = 20_000;
+
+impl<T, const MAX: usize> Json<T, MAX> {
     pub fn into_inner(self) -> T {
         self.0
     }
 }
 
-impl<T> std::ops::Deref for Json<T> {
+impl<T, const MAX: usize> std::ops::Deref for Json<T, MAX> {
     type Target = T;
 
     fn deref(&self) -> &T {
@@ -42,7 +46,7 @@ impl<T> std::ops::Deref for Json<T> {
     }
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+impl<T: DeserializeOwned + 'static, const MAX: usize> FromRequest for Json<T, MAX> {
     type Error = actix_web::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
@@ -50,16 +54,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
         let value = web::Json::<UniqueKeys>::from_request(req, payload);
         Box::pin(async move {
             let UniqueKeys(value) = value.await?.into_inner();
-            if let Some(field) = nul_path(&value) {
-                return Err(ApiError::validation(
-                    if field.is_empty() {
-                        "body".to_owned()
-                    } else {
-                        field
-                    },
-                    "must not contain the NUL character (\\u0000)",
-                )
-                .into());
+            if let Some((field, problem)) = unprintable(&value, MAX) {
+                let field = if field.is_empty() {
+                    "body".to_owned()
+                } else {
+                    field
+                };
+                return Err(ApiError::validation(field, problem).into());
             }
             serde_json::from_value(value)
                 .map(Json)
@@ -147,23 +148,44 @@ impl<'de> Visitor<'de> for UniqueKeysVisitor {
     }
 }
 
-/// The path (`partners[2].share`) of the first string or object key in `value` that contains
-/// U+0000; `""` for the body itself.
-fn nul_path(value: &Value) -> Option<String> {
+/// The path (`partners[2].share`) of the first string or object key in `value` that a notice
+/// could not hold, and why; `""` for the body itself. A string may have at most `max`
+/// characters, each printable by the notice font (`document::printable`) or a line break or
+/// tab: whatever a request stores may end up on a signed notice, whose document must render.
+/// U+0000 gets its own message (PostgreSQL's `text` cannot store it either).
+fn unprintable(value: &Value, max: usize) -> Option<(String, String)> {
     match value {
-        Value::String(s) => s.contains('\0').then(String::new),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(i, v)| nul_path(v).map(|rest| format!("[{i}]{}", dotted(&rest)))),
+        Value::String(s) => text_problem(s, max).map(|p| (String::new(), p)),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
+            unprintable(v, max).map(|(rest, p)| (format!("[{i}]{}", dotted(&rest)), p))
+        }),
         Value::Object(fields) => fields.iter().find_map(|(k, v)| {
             if k.contains('\0') {
-                return Some(k.replace('\0', "\\u0000"));
+                return Some((k.replace('\0', "\\u0000"), NUL.to_owned()));
             }
-            nul_path(v).map(|rest| format!("{k}{}", dotted(&rest)))
+            unprintable(v, max).map(|(rest, p)| (format!("{k}{}", dotted(&rest)), p))
         }),
         Value::Null | Value::Bool(_) | Value::Number(_) => None,
     }
+}
+
+const NUL: &str = "must not contain the NUL character (\\u0000)";
+
+fn text_problem(s: &str, max: usize) -> Option<String> {
+    if s.len() > max && s.chars().count() > max {
+        return Some(format!("at most {max} characters"));
+    }
+    let bad = s
+        .chars()
+        .find(|&c| !matches!(c, '\n' | '\r' | '\t') && !crate::document::printable(c))?;
+    Some(match bad {
+        '\0' => NUL.to_owned(),
+        c if c.is_control() => format!("must not contain the control character U+{:04X}", c as u32),
+        c => format!(
+            "contains U+{:04X}, which a notice cannot print (the characters of DejaVu Sans are accepted)",
+            c as u32
+        ),
+    })
 }
 
 /// `rest` as the continuation of a path: `.name`, `[i]` or nothing.
@@ -179,7 +201,7 @@ fn dotted(rest: &str) -> String {
 mod tests {
     use serde_json::json;
 
-    use super::{UniqueKeys, nul_path};
+    use super::{UniqueKeys, unprintable};
 
     fn unique(body: &str) -> Result<serde_json::Value, String> {
         serde_json::from_str::<UniqueKeys>(body)
@@ -209,21 +231,42 @@ mod tests {
         }
     }
 
+    fn nul_path(v: serde_json::Value) -> Option<String> {
+        unprintable(&v, 100).map(|(path, _)| path)
+    }
+
+    fn problem(s: &str) -> Option<String> {
+        unprintable(&json!({ "t": s }), 30).map(|(_, p)| p)
+    }
+
+    #[test]
+    fn text_is_bounded_and_printable_by_the_notice_font() {
+        assert_eq!(problem("Straße 1\n99817 Eisenach\tÄÖÜ €§"), None);
+        assert_eq!(problem("Ελλάδα"), None);
+        assert_eq!(problem(&"ü".repeat(30)), None);
+        assert_eq!(problem(&"ü".repeat(31)).unwrap(), "at most 30 characters");
+        assert!(problem("a\u{7}").unwrap().contains("U+0007"));
+        assert!(problem("\u{E000}").unwrap().contains("cannot print"));
+        assert!(problem("漢").unwrap().contains("U+6F22"));
+        assert!(problem("\u{10FFFD}").unwrap().contains("cannot print"));
+        assert!(problem("a\u{0}").unwrap().contains("NUL"));
+    }
+
     #[test]
     fn a_nul_is_found_in_any_string_or_key_at_any_depth_and_named_by_its_path() {
-        assert_eq!(nul_path(&json!("a\u{0}")).as_deref(), Some(""));
+        assert_eq!(nul_path(json!("a\u{0}")).as_deref(), Some(""));
         assert_eq!(
-            nul_path(&json!({"a": [{"b": "\u{0}"}]})).as_deref(),
+            nul_path(json!({"a": [{"b": "\u{0}"}]})).as_deref(),
             Some("a[0].b")
         );
         assert_eq!(
-            nul_path(&json!({"p": [[1], ["x", "\u{0}"]]})).as_deref(),
+            nul_path(json!({"p": [[1], ["x", "\u{0}"]]})).as_deref(),
             Some("p[1][1]")
         );
         assert_eq!(
-            nul_path(&json!({"x": {"a\u{0}": 1}})).as_deref(),
+            nul_path(json!({"x": {"a\u{0}": 1}})).as_deref(),
             Some("x.a\\u0000")
         );
-        assert_eq!(nul_path(&json!({"a": ["\\u0000", 0, null, true]})), None);
+        assert_eq!(nul_path(json!({"a": ["\\u0000", 0, null, true]})), None);
     }
 }

@@ -140,3 +140,34 @@ impl futures_core::Stream for Deadline {
 pub fn timed_out(e: &PayloadError) -> bool {
     matches!(e, PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn beyond_the_bound_a_request_waits_its_while_then_is_busy_with_retry_after() {
+        let limits = Limits::new(&LimitSettings {
+            heavy: 1,
+            heavy_wait_ms: 50,
+            body_timeout_secs: 1,
+        });
+        actix_web::rt::System::new().block_on(async {
+            let first = limits.heavy().await.expect("the one turn");
+            assert_eq!(limits.heavy_available(), 0);
+            match limits.heavy().await {
+                Err(ApiError::Busy { retry_after, .. }) => assert_eq!(retry_after, 2),
+                other => panic!("{other:?}"),
+            }
+            assert!(matches!(
+                limits.heavy_owned().await,
+                Err(ApiError::Busy { .. })
+            ));
+            drop(first);
+            let owned = limits.heavy_owned().await.expect("free again");
+            assert_eq!(limits.heavy_available(), 0);
+            drop(owned);
+            assert_eq!(limits.heavy_available(), 1);
+        });
+    }
+}

@@ -50,6 +50,7 @@ pub async fn list_editions(caller: Caller) -> Result<HttpResponse, ApiError> {
 pub struct ImportRequest {
     /// The edition as TSV, as written by `tools/gv100ad_to_tsv.py` (with its
     /// `# edition<TAB>YYYY-MM-DD` line).
+    #[schema(max_length = 262144)]
     pub content: String,
     /// Load the edition even if it retires (by leaving them out) more than 5 % of the
     /// register's current entries; without it such an edition is refused with 409.
@@ -77,7 +78,7 @@ pub struct ImportRequest {
 #[post("/register/editions")]
 pub async fn import_edition(
     caller: Caller,
-    body: Json<ImportRequest>,
+    body: Json<ImportRequest, { super::errors::JSON_LIMIT }>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::MANAGE_REGISTER)?;
     let ImportRequest { content, force } = body.into_inner();

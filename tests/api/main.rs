@@ -17,6 +17,7 @@ mod audit_trust;
 mod auth;
 mod authz_matrix;
 mod base_rates;
+mod bounds;
 mod budgets;
 mod closing;
 mod crash;
