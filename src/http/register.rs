@@ -50,7 +50,6 @@ pub async fn list_editions(caller: Caller) -> Result<HttpResponse, ApiError> {
 pub struct ImportRequest {
     /// The edition as TSV, as written by `tools/gv100ad_to_tsv.py` (with its
     /// `# edition<TAB>YYYY-MM-DD` line).
-    #[schema(max_length = 262144)]
     pub content: String,
     /// Load the edition even if it retires (by leaving them out) more than 5 % of the
     /// register's current entries; without it such an edition is refused with 409.
