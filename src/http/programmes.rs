@@ -130,10 +130,8 @@ pub async fn get(caller: Caller, path: web::Path<String>) -> Result<HttpResponse
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FundingObjectPatch {
-    #[schema(max_length = 20000)]
     pub code: String,
     /// Required for a new funding object.
-    #[schema(max_length = 20000)]
     pub description: Option<String>,
     pub fundable_now: bool,
 }
@@ -142,9 +140,7 @@ pub struct FundingObjectPatch {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProgrammePatch {
-    #[schema(max_length = 20000)]
     pub name: Option<String>,
-    #[schema(max_length = 20000)]
     pub legal_basis: Option<String>,
     /// Above 0, at most 1, at most four decimals; required (not `null`) for an `anteil`
     /// programme.
@@ -172,7 +168,6 @@ pub struct ProgrammePatch {
     #[serde(default)]
     pub funding_objects: Vec<FundingObjectPatch>,
     /// Why, for the audit log.
-    #[schema(max_length = 20000)]
     pub reason: Option<String>,
 }
 

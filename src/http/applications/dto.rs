@@ -25,7 +25,7 @@ const MAX_ADDRESS: usize = 1_000;
 #[serde(deny_unknown_fields)]
 pub struct CostLineInput {
     pub category: CostCategory,
-    #[schema(example = "Schnittstellenmodul", max_length = 1000)]
+    #[schema(example = "Schnittstellenmodul")]
     pub description: String,
     #[schema(value_type = crate::schemas::Amount, example = "40000.00")]
     pub amount: Money,
@@ -37,7 +37,7 @@ pub struct CostLineInput {
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PartnerInput {
-    #[schema(example = "16063001", max_length = 20000)]
+    #[schema(example = "16063001")]
     pub ags: String,
     /// Decimal string, at most four decimals; the shares of all partners add up to exactly 1.
     #[schema(example = "0.3333", pattern = "^[0-9]+(\\.[0-9]{1,4})?$")]
@@ -49,17 +49,16 @@ pub struct PartnerInput {
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApplication {
-    #[schema(example = "THUEREGOVRL-2024", max_length = 20000)]
+    #[schema(example = "THUEREGOVRL-2024")]
     pub programme: String,
-    #[schema(example = "c", max_length = 20000)]
+    #[schema(example = "c")]
     pub funding_object: String,
     /// The lead applicant: one of the municipalities in the token.
-    #[schema(example = "16063105", max_length = 20000)]
+    #[schema(example = "16063105")]
     pub lead_ags: String,
     #[schema(example = "Schnittstelle DMS – Fachverfahren Bauamt", max_length = 300)]
     pub title: String,
     #[serde(default)]
-    #[schema(max_length = 20000)]
     pub description: String,
     #[serde(default, deserialize_with = "crate::http::strict::date_option")]
     pub project_start: Option<NaiveDate>,
@@ -96,16 +95,16 @@ pub struct NewApplication {
 #[serde(deny_unknown_fields)]
 pub struct ApplicationPatch {
     #[serde(default, deserialize_with = "crate::http::double_option")]
-    #[schema(value_type = Option<String>, max_length = 20000)]
+    #[schema(value_type = Option<String>)]
     pub programme: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::http::double_option")]
-    #[schema(value_type = Option<String>, max_length = 20000)]
+    #[schema(value_type = Option<String>)]
     pub funding_object: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::http::double_option")]
     #[schema(value_type = Option<String>, max_length = 300)]
     pub title: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::http::double_option")]
-    #[schema(value_type = Option<String>, max_length = 20000)]
+    #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     #[schema(value_type = Option<NaiveDate>)]
     #[serde(default, deserialize_with = "crate::http::strict::date_double_option")]
@@ -137,7 +136,6 @@ pub struct ApplicationPatch {
     #[schema(value_type = Option<String>, max_length = 1000)]
     pub postal_address: Option<Option<String>>,
     /// Why, for the history.
-    #[schema(max_length = 20000)]
     pub reason: Option<String>,
 }
 
@@ -376,7 +374,7 @@ pub struct TransitionBody {
     )]
     pub action: String,
     /// Why; required for `request_info` (which information) and `return_proof`.
-    #[schema(example = "Angebot des Dienstleisters fehlt", max_length = 20000)]
+    #[schema(example = "Angebot des Dienstleisters fehlt")]
     pub reason: Option<String>,
     /// The applicant's response deadline; `request_info` only, after today.
     #[serde(default, deserialize_with = "crate::http::strict::date_option")]
