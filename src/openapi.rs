@@ -3,6 +3,7 @@
 use actix_web::App;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::schema::{Schema, SchemaType, Type};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
@@ -112,6 +113,7 @@ fn document_routine_responses(api: &mut utoipa::openapi::OpenApi) {
                     [],
                 )]);
             }
+            forbid_nul_in_parameters(op);
             let mut routine = routine_responses(op, open);
             if op
                 .operation_id
@@ -128,6 +130,28 @@ fn document_routine_responses(api: &mut utoipa::openapi::OpenApi) {
                 responses
                     .entry(status.to_owned())
                     .or_insert_with(|| RefOr::T(problem(description)));
+            }
+        }
+    }
+}
+
+/// The pattern of a free string parameter: any text without the NUL character, which
+/// `http::middleware::refuse_nul` refuses with 400 in a path or a query (no key, id, code or
+/// filter contains one). Documented so that a client (or a fuzzer) knows the rule.
+const NO_NUL: &str = "^[^\\x00]*$";
+
+/// Gives each string parameter of the path or the query that has neither a pattern nor a
+/// format the pattern `NO_NUL`.
+fn forbid_nul_in_parameters(op: &mut Operation) {
+    for param in op.parameters.iter_mut().flatten() {
+        let RefOr::T(param) = param else { continue };
+        if !matches!(param.parameter_in, ParameterIn::Path | ParameterIn::Query) {
+            continue;
+        }
+        if let Some(RefOr::T(Schema::Object(schema))) = param.schema.as_mut() {
+            let is_string = matches!(schema.schema_type, SchemaType::Type(Type::String));
+            if is_string && schema.pattern.is_none() && schema.format.is_none() {
+                schema.pattern = Some(NO_NUL.to_owned());
             }
         }
     }
