@@ -89,7 +89,7 @@ fn writes(conn: &mut persistence::AnyConnection, n: usize) -> usize {
             action: Action::StartReview,
             reason: None,
             response_due: None,
-            expected_version: *version,
+            expected: foerderakte::persistence::Expected::Version(*version),
             actual_costs: None,
         };
         applications::apply_transition(conn, id, &w, &t).expect("a transition");

@@ -229,6 +229,7 @@ impl From<WriteError> for ApiError {
                 "the case has changed since you read it; GET it again and retry with its ETag"
                     .into(),
             ),
+            WriteError::Precondition(m) => ApiError::PreconditionFailed(m),
             WriteError::Refused(r @ Refusal::Role { .. }) => ApiError::Forbidden(r.to_string()),
             WriteError::Refused(r @ Refusal::State { .. }) => ApiError::Conflict(r.to_string()),
             WriteError::Conflict(m) => ApiError::Conflict(m),

@@ -250,7 +250,7 @@ pub async fn update(
                 Ok(repo::update(
                     conn,
                     &code,
-                    expected,
+                    expected.expected(),
                     &edit,
                     &actor,
                     reason.as_deref(),

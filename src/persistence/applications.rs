@@ -16,7 +16,7 @@ use super::schema::{
     municipalities as mu,
 };
 use super::steps::case::{self as step, member_keys};
-use super::{AnyConnection, Db, write_tx};
+use super::{AnyConnection, Db, Expected, write_tx};
 use crate::domain::application::{
     Content, CostCategory, CostLine, Member, ProgrammeTerms, Tracking, Violation, case_number,
     case_number_prefix,
@@ -357,6 +357,8 @@ pub enum WriteError {
     Forbidden(String),
     /// `If-Match` names an older version.
     Stale,
+    /// A precondition of a record other than a case does not hold (412), saying which.
+    Precondition(String),
     Refused(Refusal),
     Conflict(String),
     Invalid(Vec<Violation>),
@@ -590,20 +592,32 @@ pub fn create(
 }
 
 /// Loads a case for a write: visible to the writer (else 404), changed only by its lead
-/// applicant (else 403), at the version `If-Match` names (else 412).
+/// applicant (else 403), at a version `If-Match` names (else 412).
 fn load_for_write(
     conn: &mut AnyConnection,
     id: &str,
     w: &Writer<'_>,
-    expected_version: i32,
+    expected: Expected<'_>,
 ) -> Result<Case, WriteError> {
+    lock_for(conn, id, expected)?;
     let case = find(conn, id, w.scope())?
         .ok_or_else(|| WriteError::NotFound(format!("no application {id}")))?;
     w.check_lead(&case)?;
-    if case.row.version != expected_version {
+    if !expected.admits(case.row.version) {
         return Err(WriteError::Stale);
     }
     Ok(case)
+}
+
+/// `If-Match: *` accepts whatever version the write reads: the row's lock first, so that no
+/// concurrent writer changes it between the read and the conditional update (which would
+/// fail the write although any version was fine). A listed version needs no lock: a
+/// concurrent change fails the conditional update, as it should.
+fn lock_for(conn: &mut AnyConnection, id: &str, expected: Expected<'_>) -> QueryResult<()> {
+    match expected {
+        Expected::Any => lock_case(conn, id),
+        Expected::Version(_) | Expected::OneOf(_) => Ok(()),
+    }
 }
 
 /// Takes the case row's lock until the transaction ends (a no-op update): a concurrent writer
@@ -645,13 +659,13 @@ pub(crate) fn bump_version(
 pub fn update_draft(
     conn: &mut AnyConnection,
     id: &str,
-    expected_version: i32,
+    expected: Expected<'_>,
     w: &Writer<'_>,
     edit: &dyn Fn(&mut Content, &mut String) -> Vec<Violation>,
     reason: Option<&str>,
 ) -> Result<Case, WriteError> {
     write_tx(conn, |conn| {
-        let before = load_for_write(conn, id, w, expected_version)?;
+        let before = load_for_write(conn, id, w, expected)?;
         step::editable(&before)?;
         let mut content = before.content()?;
         let mut programme = before.row.programme_code.clone();
@@ -672,7 +686,7 @@ pub fn update_draft(
         let Some((after, entry)) = step::edit(&before, &programme, &content, reason, w)? else {
             return Ok(before);
         };
-        bump_version(conn, id, Status::Draft.as_str(), expected_version, w.now)?;
+        bump_version(conn, id, Status::Draft.as_str(), before.row.version, w.now)?;
         write_content(conn, &after)?;
         audit::append(conn, &entry)?;
         Ok(after)
@@ -685,7 +699,8 @@ pub struct TransitionRequest<'a> {
     pub action: Action,
     pub reason: Option<&'a str>,
     pub response_due: Option<NaiveDate>,
-    pub expected_version: i32,
+    /// The versions `If-Match` names.
+    pub expected: Expected<'a>,
     /// `submit_proof`: the actual eligible expenditure per cost line (line, amount).
     pub actual_costs: Option<&'a [(i32, Money)]>,
 }
@@ -699,6 +714,7 @@ pub fn apply_transition(
     t: &TransitionRequest<'_>,
 ) -> Result<Case, WriteError> {
     write_tx(conn, |conn| {
+        lock_for(conn, id, t.expected)?;
         let before = find(conn, id, w.scope())?
             .ok_or_else(|| WriteError::NotFound(format!("no application {id}")))?;
         let facts = match t.action {
@@ -727,7 +743,7 @@ pub fn apply_transition(
             ap::table
                 .filter(ap::id.eq(id))
                 .filter(ap::status.eq(&before.row.status))
-                .filter(ap::version.eq(t.expected_version)),
+                .filter(ap::version.eq(before.row.version)),
         )
         .set((
             ap::version.eq(r.version),

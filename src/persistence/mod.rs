@@ -50,6 +50,26 @@ pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/
 
 pub type BoxError = Box<dyn Error + Send + Sync>;
 
+/// The versions a conditional write accepts (an `If-Match`, RFC 9110 § 13.1.1): any current
+/// one (`*`: the record exists), one, or one of a list. The write checks it against the version
+/// it read and then updates `WHERE version = <read>`, so a concurrent writer still fails it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected<'a> {
+    Any,
+    Version(i32),
+    OneOf(&'a [i32]),
+}
+
+impl Expected<'_> {
+    pub fn admits(self, version: i32) -> bool {
+        match self {
+            Expected::Any => true,
+            Expected::Version(v) => v == version,
+            Expected::OneOf(vs) => vs.contains(&version),
+        }
+    }
+}
+
 /// Which database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

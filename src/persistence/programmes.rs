@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::audit::{self, Entry, diff};
 use super::schema::{funding_objects as f, programmes as p};
-use super::{AnyConnection, ledger, write_tx};
+use super::{AnyConnection, Expected, ledger, write_tx};
 use crate::domain::application::Violation;
 use crate::domain::programme::{self, FundingObjectEdit, ProgrammeState};
 use crate::domain::{FinancingType, Money};
@@ -225,14 +225,14 @@ fn snapshot(prog: &Programme, objects: &[FundingObject]) -> Value {
     })
 }
 
-/// Applies an admin's change if `expected_version` is current and the programme as the change
+/// Applies an admin's change if the current version is one `expected` accepts and the programme as the change
 /// would leave it is valid (`domain::programme`; the edit's `rejected` are the caller's own
 /// findings, reported with them): a conditional update, the funding objects, and the audit entry, in
 /// one transaction. Answers in this order: not found, stale, invalid.
 pub fn update(
     conn: &mut AnyConnection,
     code: &str,
-    expected_version: i32,
+    expected: Expected<'_>,
     edit: &ProgrammeEdit,
     actor: &Actor<'_>,
     reason: Option<&str>,
@@ -250,10 +250,16 @@ pub fn update(
         }
     }
     let result = write_tx(conn, |conn| {
+        if expected == Expected::Any {
+            // `*` accepts the version read below: no one changes it before our update.
+            diesel::update(p::table.find(code))
+                .set(p::version.eq(p::version))
+                .execute(conn)?;
+        }
         let Some((before, before_objects)) = find(conn, code)? else {
             return Err(Stop::With(Box::new(UpdateOutcome::NotFound)));
         };
-        if before.version != expected_version {
+        if !expected.admits(before.version) {
             return Err(Stop::With(Box::new(UpdateOutcome::Stale)));
         }
         let invalid = change_violations(&before, &before_objects, edit);
@@ -264,9 +270,9 @@ pub fn update(
         let updated = diesel::update(
             p::table
                 .filter(p::code.eq(code))
-                .filter(p::version.eq(expected_version)),
+                .filter(p::version.eq(before.version)),
         )
-        .set((p::version.eq(expected_version + 1), p::updated_at.eq(now)))
+        .set((p::version.eq(before.version + 1), p::updated_at.eq(now)))
         .execute(conn)?;
         if updated == 0 {
             return Err(Stop::With(Box::new(UpdateOutcome::Stale)));

@@ -8,7 +8,7 @@ use super::sim::{Op, Step};
 use crate::domain::application::Content;
 use crate::persistence::applications::{self, Case, TransitionRequest, WriteError};
 use crate::persistence::programmes::{self, Actor, FundingObjectChange, ProgrammeEdit};
-use crate::persistence::{AnyConnection, BoxError, budgets, notices, payments};
+use crate::persistence::{AnyConnection, BoxError, Expected, budgets, notices, payments};
 
 /// A refused write: the history asked for something the service refuses.
 fn refused(step: &Step, e: WriteError) -> BoxError {
@@ -65,7 +65,14 @@ fn write(conn: &mut AnyConnection, step: &Step) -> Result<(), Replay> {
                 c.clone_from(content);
                 Vec::new()
             };
-            applications::update_draft(conn, id, step.version, &w, &edit, reason.as_deref())?;
+            applications::update_draft(
+                conn,
+                id,
+                Expected::Version(step.version),
+                &w,
+                &edit,
+                reason.as_deref(),
+            )?;
         }
         Op::Transition {
             action,
@@ -77,7 +84,7 @@ fn write(conn: &mut AnyConnection, step: &Step) -> Result<(), Replay> {
                 action: *action,
                 reason: reason.as_deref(),
                 response_due: *response_due,
-                expected_version: step.version,
+                expected: Expected::Version(step.version),
                 actual_costs: actual.as_deref(),
             };
             applications::apply_transition(conn, id, &w, &t)?;
@@ -139,7 +146,14 @@ fn programme(
         objects: changes,
         ..ProgrammeEdit::default()
     };
-    let outcome = programmes::update(conn, code, version, &edit, &actor, Some(reason))?;
+    let outcome = programmes::update(
+        conn,
+        code,
+        Expected::Version(version),
+        &edit,
+        &actor,
+        Some(reason),
+    )?;
     match outcome {
         programmes::UpdateOutcome::Updated(..) => Ok(()),
         other => Err(Replay::Other(format!("{code}: {other:?}").into())),

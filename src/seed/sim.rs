@@ -385,7 +385,7 @@ impl<'e> Sim<'e> {
             action,
             reason,
             response_due,
-            expected_version: self.case.row.version,
+            expected: crate::persistence::Expected::Version(self.case.row.version),
             actual_costs: actual,
         };
         let terms = self

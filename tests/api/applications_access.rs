@@ -98,6 +98,36 @@ fn the_lead_applicant_edits_a_draft_with_if_match_and_the_history_records_before
     assert_eq!(state(&app, &id).version, 5);
 }
 
+/// RFC 9110 § 13.1.1: `If-Match` compares strongly, so a weak tag never matches (412, nothing
+/// written); a list matches by any of its tags; `*` matches whatever version the case is at.
+#[test]
+fn if_match_compares_strongly_and_takes_a_list_or_a_star() {
+    let app = spawn_app();
+    let lead = app.applicant(&[LEAD]);
+    let id = id_of(&create(&app, &lead, &draft_body(LEAD)));
+    let edit = |if_match: &str, title: &str| {
+        app.patch_application(&id, &lead, Some(if_match), &json!({ "title": title }))
+    };
+    let before = state(&app, &id);
+    for weak in ["W/\"1\"", "W/\"1\", W/\"2\""] {
+        edit(weak, "Schwach").assert_problem(412);
+    }
+    assert_eq!(state(&app, &id), before);
+    let r = edit("\"7\", \"1\"", "Aus der Liste");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("etag"), Some("\"2\""));
+    let r = edit("*", "Was auch immer gilt");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("etag"), Some("\"3\""));
+    // A transition takes them alike.
+    let body = action_body("submit");
+    let r = app.transition_application(&id, &lead, Some("W/\"3\""), &body);
+    r.assert_problem(412);
+    let c = app.get_application(&id, &lead).json();
+    assert_eq!(c["title"], "Was auch immer gilt");
+    assert_eq!(c["status"], "draft");
+}
+
 #[test]
 fn refused_edits_change_nothing() {
     let app = spawn_app();

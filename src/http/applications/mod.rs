@@ -275,7 +275,7 @@ pub async fn update(
             Ok(repo::update_draft(
                 conn,
                 &id,
-                expected,
+                expected.expected(),
                 &caller.writer(),
                 &edit,
                 reason,
@@ -336,7 +336,7 @@ pub async fn transition(
                 action,
                 reason: body.reason.as_deref(),
                 response_due: body.response_due,
-                expected_version: expected,
+                expected: expected.expected(),
                 actual_costs: actual.as_deref(),
             };
             Ok(repo::apply_transition(conn, &id, &caller.writer(), &t)?)

@@ -338,7 +338,7 @@ pub(crate) fn transition_case(
         return Err(WriteError::Refused(refusal));
     }
     w.check_lead(before)?;
-    if before.row.version != t.expected_version {
+    if !t.expected.admits(before.row.version) {
         return Err(WriteError::Stale);
     }
     let to = decided.map_err(WriteError::Refused)?;
@@ -366,7 +366,7 @@ pub(crate) fn transition_case(
         .map_err(WriteError::Conflict)?;
     let mut after = before.clone();
     after.row.status = to;
-    after.row.version = t.expected_version + 1;
+    after.row.version = before.row.version + 1;
     after.row.updated_at = w.now;
     after.row.info_due = track.info_due;
     (after.row.early_start_at, after.row.early_start_by) = track.early_start.unzip();
