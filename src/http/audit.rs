@@ -4,13 +4,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
-use actix_web::http::header;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::caller::Caller;
+use super::caller::{Caller, Idempotent, body_of, created_response};
 use super::dto::AuditEventDto;
 use super::pagination::{self, Page};
 use crate::auth::policy;
@@ -253,21 +253,37 @@ fn not_verified(report: &VerifyReport) -> HttpResponse {
 }
 
 /// Signs the chain's current head as a checkpoint and stores it (for publication:
-/// `foerderakte audit checkpoint`).
+/// `foerderakte audit checkpoint`). With `Idempotency-Key`, a retry gets the first response
+/// (the checkpoint of the head then), even if the log has grown since.
 #[utoipa::path(
     operation_id = "create_audit_checkpoint",
     tag = "audit",
+    params(
+        (
+            "Idempotency-Key" = Option<String>,
+            Header,
+            description = "makes a retry safe; 1 to 255 visible ASCII characters",
+            pattern = "^[!-~]{1,255}$"
+        ),
+    ),
     responses(
         (status = 201, body = CheckpointDto),
     )
 )]
 #[post("/audit/checkpoints")]
-pub async fn checkpoint(caller: Caller) -> Result<HttpResponse, ApiError> {
+pub async fn checkpoint(caller: Caller, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_AUDIT)?;
-    let cp = caller
-        .db(|conn, caller| Ok(checkpoints::create(conn, caller.now)?))
+    let idem = Idempotent::of(&req, "create_audit_checkpoint", &())?;
+    let created = caller
+        .db(move |conn, caller| {
+            crate::persistence::seal::seal_all(conn, caller.now)?;
+            caller.once(conn, &idem, StatusCode::CREATED, &mut |conn| {
+                let cp = CheckpointDto::from(checkpoints::sign_head(conn, caller.now)?);
+                Ok(((), cp.seq.to_string(), body_of(&cp)?))
+            })
+        })
         .await?;
-    Ok(HttpResponse::Created().json(CheckpointDto::from(cp)))
+    Ok(created_response(created, StatusCode::CREATED, |_| None))
 }
 
 /// A signed checkpoint as published.

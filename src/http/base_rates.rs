@@ -1,11 +1,12 @@
 //! Base rates of § 247 BGB for interest on reclaims: read by every role, extended by admin.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::caller::Caller;
+use super::caller::{Caller, Idempotent, body_of, created_response};
 use super::json::Json;
 use crate::auth::policy;
 use crate::domain::calendar::{business_date_problem, parse_date};
@@ -66,7 +67,7 @@ pub async fn list(caller: Caller) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(dto(&rows)))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewBaseRate {
     /// 1 January or 1 July.
@@ -78,10 +79,19 @@ pub struct NewBaseRate {
     pub rate_percent: String,
 }
 
-/// Add an announced base rate (admin). Stored rates are never changed.
+/// Add an announced base rate (admin). Stored rates are never changed. With
+/// `Idempotency-Key`, a retry with the same key and body gets the first response.
 #[utoipa::path(
     operation_id = "add_base_rate",
     tag = "programmes",
+    params(
+        (
+            "Idempotency-Key" = Option<String>,
+            Header,
+            description = "makes a retry safe; 1 to 255 visible ASCII characters",
+            pattern = "^[!-~]{1,255}$"
+        ),
+    ),
     request_body = NewBaseRate,
     responses(
         (status = 201, body = BaseRatesDto),
@@ -89,9 +99,14 @@ pub struct NewBaseRate {
     )
 )]
 #[post("/base-rates")]
-pub async fn add(caller: Caller, body: Json<NewBaseRate>) -> Result<HttpResponse, ApiError> {
+pub async fn add(
+    caller: Caller,
+    req: HttpRequest,
+    body: Json<NewBaseRate>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(policy::MANAGE_PROGRAMMES)?;
     let b = body.into_inner();
+    let idem = Idempotent::of(&req, "add_base_rate", &b)?;
     let mut errors = Vec::new();
     if let Some(problem) = business_date_problem(b.valid_from) {
         errors.push(FieldError::new("valid_from", problem));
@@ -107,16 +122,17 @@ pub async fn add(caller: Caller, body: Json<NewBaseRate>) -> Result<HttpResponse
     let Some(hundredths) = hundredths.filter(|_| errors.is_empty()) else {
         return Err(ApiError::Validation(errors));
     };
-    let rows = caller
+    let created = caller
         .db(move |conn, caller| {
-            let actor = caller.actor();
-            match repo::add(conn, b.valid_from, hundredths, &actor, caller.now) {
-                Ok(_) => Ok(repo::list(conn)?),
-                Err(e) => Err(add_error(e)),
-            }
+            caller.once(conn, &idem, StatusCode::CREATED, &mut |conn| {
+                let actor = caller.actor();
+                repo::add(conn, b.valid_from, hundredths, &actor, caller.now).map_err(add_error)?;
+                let body = body_of(&dto(&repo::list(conn)?))?;
+                Ok(((), b.valid_from.to_string(), body))
+            })
         })
         .await?;
-    Ok(HttpResponse::Created().json(dto(&rows)))
+    Ok(created_response(created, StatusCode::CREATED, |_| None))
 }
 
 fn add_error(e: AddError) -> ApiError {
@@ -140,7 +156,7 @@ fn add_error(e: AddError) -> ApiError {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BaseRateCorrection {
     /// The rate as it should have been stored, percent per year, at most two decimals.
@@ -153,10 +169,20 @@ pub struct BaseRateCorrection {
 /// Correct a stored base rate that was entered wrongly (admin): an explicit act with a
 /// reason, audited with the rate before and after. Interest computed afterwards uses the
 /// corrected rate; signed notices' documents never change.
+///
+/// With `Idempotency-Key`, a retry with the same key and body gets the first response.
 #[utoipa::path(
     operation_id = "correct_base_rate",
     tag = "programmes",
-    params(("valid_from" = NaiveDate, Path, description = "The day the stored rate holds from")),
+    params(
+        ("valid_from" = NaiveDate, Path, description = "The day the stored rate holds from"),
+        (
+            "Idempotency-Key" = Option<String>,
+            Header,
+            description = "makes a retry safe; 1 to 255 visible ASCII characters",
+            pattern = "^[!-~]{1,255}$"
+        ),
+    ),
     request_body = BaseRateCorrection,
     responses(
         (status = 200, body = BaseRatesDto),
@@ -167,6 +193,7 @@ pub struct BaseRateCorrection {
 #[post("/base-rates/{valid_from}/corrections")]
 pub async fn correct(
     caller: Caller,
+    req: HttpRequest,
     path: web::Path<String>,
     body: Json<BaseRateCorrection>,
 ) -> Result<HttpResponse, ApiError> {
@@ -177,6 +204,7 @@ pub async fn correct(
         .map_err(|e| errors.push(FieldError::new("valid_from", e)))
         .ok();
     let b = body.into_inner();
+    let idem = Idempotent::of(&req, "correct_base_rate", &(&day, &b))?;
     let hundredths = parse_percent(&b.rate_percent)
         .map_err(|e| errors.push(FieldError::new("rate_percent", e)))
         .ok();
@@ -191,19 +219,25 @@ pub async fn correct(
     else {
         return Err(ApiError::Validation(errors));
     };
-    let rows = caller
+    let created = caller
         .db(move |conn, caller| {
-            let actor = caller.actor();
-            match repo::correct(conn, valid_from, hundredths, &reason, &actor) {
-                Ok(_) => Ok(repo::list(conn)?),
-                Err(AddError::Exists(r)) => Err(ApiError::Conflict(format!(
-                    "the base rate from {} is {} % already",
-                    r.valid_from,
-                    percent_string(r.hundredths)
-                ))),
-                Err(e) => Err(add_error(e)),
-            }
+            caller.once(conn, &idem, StatusCode::OK, &mut |conn| {
+                let actor = caller.actor();
+                match repo::correct(conn, valid_from, hundredths, &reason, &actor) {
+                    Ok(_) => {}
+                    Err(AddError::Exists(r)) => {
+                        return Err(ApiError::Conflict(format!(
+                            "the base rate from {} is {} % already",
+                            r.valid_from,
+                            percent_string(r.hundredths)
+                        )));
+                    }
+                    Err(e) => return Err(add_error(e)),
+                }
+                let body = body_of(&dto(&repo::list(conn)?))?;
+                Ok(((), valid_from.to_string(), body))
+            })
         })
         .await?;
-    Ok(HttpResponse::Ok().json(dto(&rows)))
+    Ok(created_response(created, StatusCode::OK, |_| None))
 }

@@ -7,14 +7,17 @@
 use std::future::{Ready, ready};
 use std::sync::{Arc, RwLock};
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_web::http::{StatusCode, header};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
 use chrono::{Duration, NaiveDateTime, SubsecRound, Utc};
+use sha2::{Digest, Sha256};
 
 use super::dto::field_errors;
 use crate::auth::Principal;
 use crate::domain::{Refusal, Role};
 use crate::error::ApiError;
 use crate::persistence::applications::{Scope, WriteError, Writer};
+use crate::persistence::idempotency::{Created, Idempotency, KeyRefusal, Work};
 use crate::persistence::{AnyConnection, Pool};
 
 /// Where the instant of a request comes from: the system clock, fixed at an instant, or the
@@ -190,6 +193,26 @@ impl Caller {
         }
     }
 
+    /// Runs a create's `work` once per `Idempotency-Key` of the caller (without a key: once),
+    /// in one transaction with the key (`persistence::idempotency::once`). `work` returns the
+    /// record, its id and the response body; `status` is what the response answers.
+    pub fn once<T>(
+        &self,
+        conn: &mut AnyConnection,
+        idem: &Idempotent,
+        status: StatusCode,
+        work: &mut Work<'_, T, ApiError>,
+    ) -> Result<Created<T>, ApiError> {
+        crate::persistence::idempotency::once(
+            conn,
+            &self.principal.subject,
+            self.now,
+            idem.key(),
+            status.as_u16(),
+            work,
+        )
+    }
+
     /// Whether the caller acts for the municipality `ags`.
     pub fn acts_for(&self, ags: &str) -> bool {
         self.keys.iter().any(|k| k == ags)
@@ -242,6 +265,14 @@ impl From<WriteError> for ApiError {
     }
 }
 
+/// A request's `Idempotency-Key` cannot be honoured: used with another request (422), or its
+/// first request holds it (409).
+impl From<KeyRefusal> for ApiError {
+    fn from(r: KeyRefusal) -> Self {
+        WriteError::from(r).into()
+    }
+}
+
 /// The `Idempotency-Key` header, if any: 1 to 255 visible ASCII characters.
 pub(crate) fn idempotency_key(req: &actix_web::HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(v) = req.headers().get("Idempotency-Key") else {
@@ -255,6 +286,71 @@ pub(crate) fn idempotency_key(req: &actix_web::HttpRequest) -> Result<Option<Str
             ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into())
         })?;
     Ok(Some(v.to_owned()))
+}
+
+/// A create's `Idempotency-Key` (if sent) and the SHA-256 of what it asks for: the operation,
+/// its path parameters and its body as the server read it, serialised again (canonical: the
+/// white space and field order of the bytes sent do not matter, an absent optional field is
+/// the same as null). The same key with another operation, path or body is refused (422).
+#[derive(Debug, Clone)]
+pub struct Idempotent {
+    key: Option<String>,
+    hash: String,
+}
+
+impl Idempotent {
+    pub(crate) fn of(
+        req: &HttpRequest,
+        operation: &str,
+        request: &impl serde::Serialize,
+    ) -> Result<Idempotent, ApiError> {
+        let key = idempotency_key(req)?;
+        let canonical = serde_json::to_vec(&(operation, request)).map_err(ApiError::internal)?;
+        Ok(Idempotent {
+            key,
+            hash: format!("{:x}", Sha256::digest(canonical)),
+        })
+    }
+
+    /// For `persistence::idempotency::once`.
+    pub(crate) fn key(&self) -> Option<Idempotency<'_>> {
+        self.key.as_deref().map(|key| Idempotency {
+            key,
+            request_hash: &self.hash,
+        })
+    }
+}
+
+/// A create's response body, the JSON of `dto`.
+pub(crate) fn body_of(dto: &impl serde::Serialize) -> Result<String, ApiError> {
+    serde_json::to_string(dto).map_err(ApiError::internal)
+}
+
+/// The answer of a create: `status` (a replay: the first answer's) with the JSON body, a
+/// `Location` if `location` gives one for the new record's id, and `Idempotent-Replayed:
+/// true` on a replay.
+pub(crate) fn created_response<T>(
+    created: Created<T>,
+    status: StatusCode,
+    location: impl Fn(&str) -> Option<String>,
+) -> HttpResponse {
+    let (status, body, id, replayed) = match created {
+        Created::New { id, body, .. } => (status, body, id, false),
+        Created::Replay { status, body, id } => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
+            body,
+            id,
+            true,
+        ),
+    };
+    let mut resp = HttpResponse::build(status);
+    if let Some(l) = location(&id) {
+        resp.insert_header((header::LOCATION, l));
+    }
+    if replayed {
+        resp.insert_header(("Idempotent-Replayed", "true"));
+    }
+    resp.content_type("application/json").body(body)
 }
 
 #[cfg(test)]

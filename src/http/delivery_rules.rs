@@ -1,12 +1,13 @@
 //! The § 41 (2) VwVfG deemed-delivery rules as dated data: read by every role, extended by
 //! an administrator from a day on, each with its legal source (audited).
 
-use actix_web::{HttpResponse, get, post};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::caller::Caller;
+use super::caller::{Caller, Idempotent, body_of, created_response};
 use super::json::Json;
 use crate::auth::policy;
 use crate::error::{ApiError, FieldError, Problem};
@@ -53,7 +54,7 @@ pub async fn list(caller: Caller) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(dto))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDeliveryRule {
     /// The first posting day the rule applies to; after the newest stored rule.
@@ -69,9 +70,18 @@ pub struct NewDeliveryRule {
 
 /// Add a deemed-delivery rule from a day on (admin), with its legal source; audited. Rules
 /// are appended after the newest one: prepared and signed notices keep the days they state.
+/// With `Idempotency-Key`, a retry with the same key and body gets the first response.
 #[utoipa::path(
     operation_id = "add_delivery_rule",
     tag = "notices",
+    params(
+        (
+            "Idempotency-Key" = Option<String>,
+            Header,
+            description = "makes a retry safe; 1 to 255 visible ASCII characters",
+            pattern = "^[!-~]{1,255}$"
+        ),
+    ),
     request_body = NewDeliveryRule,
     responses(
         (status = 201, body = Vec<DeliveryRuleDto>),
@@ -79,9 +89,14 @@ pub struct NewDeliveryRule {
     )
 )]
 #[post("/delivery-rules")]
-pub async fn add(caller: Caller, body: Json<NewDeliveryRule>) -> Result<HttpResponse, ApiError> {
+pub async fn add(
+    caller: Caller,
+    req: HttpRequest,
+    body: Json<NewDeliveryRule>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(policy::MANAGE_PROGRAMMES)?;
     let b = body.into_inner();
+    let idem = Idempotent::of(&req, "add_delivery_rule", &b)?;
     let mut errors = Vec::new();
     if let Some(p) = crate::domain::calendar::business_date_problem(b.valid_from) {
         errors.push(FieldError::new("valid_from", p));
@@ -99,19 +114,26 @@ pub async fn add(caller: Caller, body: Json<NewDeliveryRule>) -> Result<HttpResp
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let rows = caller
+    let created = caller
         .db(move |conn, caller| {
-            let actor = caller.actor();
-            match repo::add_delivery_rule(conn, b.valid_from, b.days, &source, &actor) {
-                Ok(_) => Ok(repo::delivery_rule_rows(conn)?),
-                Err(RuleError::NotNewest(n)) => Err(ApiError::Conflict(format!(
-                    "a rule from {} is stored ({} days); a new rule starts after the newest one",
-                    n.valid_from, n.days
-                ))),
-                Err(RuleError::Db(e)) => Err(e.into()),
-            }
+            caller.once(conn, &idem, StatusCode::CREATED, &mut |conn| {
+                let actor = caller.actor();
+                match repo::add_delivery_rule(conn, b.valid_from, b.days, &source, &actor) {
+                    Ok(_) => {}
+                    Err(RuleError::NotNewest(n)) => {
+                        return Err(ApiError::Conflict(format!(
+                            "a rule from {} is stored ({} days); a new rule starts after the \
+                             newest one",
+                            n.valid_from, n.days
+                        )));
+                    }
+                    Err(RuleError::Db(e)) => return Err(e.into()),
+                }
+                let rows = repo::delivery_rule_rows(conn)?;
+                let dto: Vec<DeliveryRuleDto> = rows.iter().map(DeliveryRuleDto::from).collect();
+                Ok(((), b.valid_from.to_string(), body_of(&dto)?))
+            })
         })
         .await?;
-    let dto: Vec<DeliveryRuleDto> = rows.iter().map(DeliveryRuleDto::from).collect();
-    Ok(HttpResponse::Created().json(dto))
+    Ok(created_response(created, StatusCode::CREATED, |_| None))
 }

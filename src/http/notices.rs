@@ -1,13 +1,13 @@
 //! Decision notices: prepare (caseworker), sign (approver, four eyes), read, and the interest
 //! owed on reclaims.
 
-use actix_web::http::header;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::caller::{Caller, no_application};
+use super::caller::{Caller, Idempotent, body_of, created_response, no_application};
 use super::json::Json;
 use crate::auth::policy;
 use crate::document::Authority;
@@ -49,7 +49,7 @@ pub struct Allocation {
 
 /// A notice to prepare. Which fields a kind takes: see the API guide; a field a kind does not
 /// take is refused (422), so that nothing sent is silently ignored.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewNotice {
     /// `grant`, `rejection`, `early_start`, `amendment`, `final` or `revocation`.
@@ -405,10 +405,20 @@ fn no_notice(id: &str) -> ApiError {
 
 /// Prepare a notice for a case (caseworker). The answer shows what signing will decide,
 /// computed now: the grant is rounded down to the cent and never above the requested grant.
+/// With `Idempotency-Key`, a retry with the same key and body gets the first response
+/// (`Idempotent-Replayed: true`); the same key with another request gets 422.
 #[utoipa::path(
     operation_id = "prepare_notice",
     tag = "notices",
-    params(("id" = String, Path, description = "the application")),
+    params(
+        ("id" = String, Path, description = "the application"),
+        (
+            "Idempotency-Key" = Option<String>,
+            Header,
+            description = "makes a retry safe; 1 to 255 visible ASCII characters",
+            pattern = "^[!-~]{1,255}$"
+        ),
+    ),
     request_body = NewNotice,
     responses(
         (status = 201, body = NoticeDto, headers(("Location" = String))),
@@ -418,21 +428,27 @@ fn no_notice(id: &str) -> ApiError {
 #[post("/applications/{id}/notices")]
 pub async fn prepare(
     caller: Caller,
+    req: HttpRequest,
     path: web::Path<String>,
     body: Json<NewNotice>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::PREPARE_NOTICES)?;
     let id = path.into_inner();
-    let (kind, request) = body.into_inner().into_request()?;
-    let dto = caller
+    let body = body.into_inner();
+    let idem = Idempotent::of(&req, "prepare_notice", &(&id, &body))?;
+    let (kind, request) = body.into_request()?;
+    let created = caller
         .db(move |conn, caller| {
-            let notice = repo::prepare(conn, &id, kind, &request, &caller.writer())?;
-            Ok(NoticeDto::new(&notice, &descriptions(conn, &id)?))
+            caller.once(conn, &idem, StatusCode::CREATED, &mut |conn| {
+                let notice = repo::prepare(conn, &id, kind, &request, &caller.writer())?;
+                let dto = NoticeDto::new(&notice, &descriptions(conn, &id)?);
+                Ok(((), dto.id.clone(), body_of(&dto)?))
+            })
         })
         .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/v1/notices/{}", dto.id)))
-        .json(dto))
+    Ok(created_response(created, StatusCode::CREATED, |nid| {
+        Some(format!("/api/v1/notices/{nid}"))
+    }))
 }
 
 /// Sign a prepared notice (approver; not the person who prepared it). In one transaction the

@@ -1,13 +1,13 @@
 //! Payment requests and payouts: the applicant requests a tranche, a caseworker prepares the
 //! payout, an approver who did not prepare it releases it.
 
-use actix_web::http::header;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::caller::{Caller, no_application};
+use super::caller::{Caller, Idempotent, body_of, created_response, no_application};
 use super::json::Json;
 use crate::auth::policy;
 use crate::domain::Money;
@@ -55,7 +55,7 @@ impl From<PaymentRow> for PaymentRequestDto {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPaymentRequest {
     #[schema(value_type = crate::schemas::Amount, example = "20000.00")]
@@ -75,11 +75,20 @@ pub struct Rejection {
 const MAX_REASON: usize = 20_000;
 
 /// Request a tranche (the lead applicant): at most the grant less what is paid and what is
-/// requested already.
+/// requested already. With `Idempotency-Key`, a retry with the same key and body gets the
+/// first response (`Idempotent-Replayed: true`); the same key with another request gets 422.
 #[utoipa::path(
     operation_id = "request_payment",
     tag = "payments",
-    params(("id" = String, Path, description = "the application")),
+    params(
+        ("id" = String, Path, description = "the application"),
+        (
+            "Idempotency-Key" = Option<String>,
+            Header,
+            description = "makes a retry safe; 1 to 255 visible ASCII characters",
+            pattern = "^[!-~]{1,255}$"
+        ),
+    ),
     request_body = NewPaymentRequest,
     responses(
         (status = 201, body = PaymentRequestDto, headers(("Location" = String))),
@@ -89,6 +98,7 @@ const MAX_REASON: usize = 20_000;
 #[post("/applications/{id}/payment-requests")]
 pub async fn request(
     caller: Caller,
+    req: HttpRequest,
     path: web::Path<String>,
     body: Json<NewPaymentRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -102,24 +112,20 @@ pub async fn request(
     {
         return Err(ApiError::validation("reason", "too long"));
     }
-    let row = caller
+    let idem = Idempotent::of(&req, "request_payment", &(&id, &body))?;
+    let created = caller
         .db(move |conn, caller| {
-            let reason = body.reason.as_deref();
-            Ok(repo::request(
-                conn,
-                &id,
-                body.amount,
-                reason,
-                &caller.writer(),
-            )?)
+            caller.once(conn, &idem, StatusCode::CREATED, &mut |conn| {
+                let reason = body.reason.as_deref();
+                let row = repo::request(conn, &id, body.amount, reason, &caller.writer())?;
+                let pid = row.id.clone();
+                Ok(((), pid, body_of(&PaymentRequestDto::from(row))?))
+            })
         })
         .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((
-            header::LOCATION,
-            format!("/api/v1/payment-requests/{}", row.id),
-        ))
-        .json(PaymentRequestDto::from(row)))
+    Ok(created_response(created, StatusCode::CREATED, |pid| {
+        Some(format!("/api/v1/payment-requests/{pid}"))
+    }))
 }
 
 /// The payment requests of a case, oldest first (owner or staff).

@@ -1,11 +1,12 @@
 //! Managing the register itself (admin): which editions are loaded, loading a newer one.
 
-use actix_web::{HttpResponse, get, post};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::caller::Caller;
+use super::caller::{Caller, Idempotent, body_of, created_response};
 use super::json::Json;
 use crate::auth::policy;
 use crate::error::{ApiError, Problem};
@@ -45,7 +46,7 @@ pub async fn list_editions(caller: Caller) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(dtos))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportRequest {
     /// The edition as TSV, as written by `tools/gv100ad_to_tsv.py` (with its
@@ -62,10 +63,19 @@ pub struct ImportRequest {
 /// set to the day before the edition; no key is ever deleted. Refused: a file that does not
 /// parse or whose kinds contradict their keys (422), an edition already loaded or older than
 /// the latest one (409), one that would retire more than 5 % of the current entries unless
-/// `force` is set (409).
+/// `force` is set (409). With `Idempotency-Key`, a retry with the same key and body gets the
+/// first response (instead of 409 for an edition already loaded).
 #[utoipa::path(
     operation_id = "import_register_edition",
     tag = "register",
+    params(
+        (
+            "Idempotency-Key" = Option<String>,
+            Header,
+            description = "makes a retry safe; 1 to 255 visible ASCII characters",
+            pattern = "^[!-~]{1,255}$"
+        ),
+    ),
     request_body = ImportRequest,
     responses(
         (status = 201, body = ImportReport),
@@ -77,9 +87,11 @@ pub struct ImportRequest {
 #[post("/register/editions")]
 pub async fn import_edition(
     caller: Caller,
+    req: HttpRequest,
     body: Json<ImportRequest, { super::errors::JSON_LIMIT }>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::MANAGE_REGISTER)?;
+    let idem = Idempotent::of(&req, "import_register_edition", &*body)?;
     let ImportRequest { content, force } = body.into_inner();
     let parsed = register::parse(&content, NaiveDate::MIN)
         .map_err(|e| ApiError::validation("content", e))?;
@@ -87,15 +99,18 @@ pub async fn import_edition(
         ApiError::validation("content", "names no edition (`# edition<TAB>YYYY-MM-DD`)")
     })?;
     let retirement = Retirement::from_force(force);
-    let report = caller
+    let created = caller
         .db(move |conn, caller| {
-            register::import(conn, edition, &parsed.rows, &caller.actor(), retirement).map_err(
-                |e| match e {
-                    ImportError::Database(e) => ApiError::from(e),
-                    refused => ApiError::Conflict(refused.to_string()),
-                },
-            )
+            caller.once(conn, &idem, StatusCode::CREATED, &mut |conn| {
+                let report =
+                    register::import(conn, edition, &parsed.rows, &caller.actor(), retirement)
+                        .map_err(|e| match e {
+                            ImportError::Database(e) => ApiError::from(e),
+                            refused => ApiError::Conflict(refused.to_string()),
+                        })?;
+                Ok(((), edition.to_string(), body_of(&report)?))
+            })
         })
         .await?;
-    Ok(HttpResponse::Created().json(report))
+    Ok(created_response(created, StatusCode::CREATED, |_| None))
 }

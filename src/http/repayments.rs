@@ -97,19 +97,22 @@ pub async fn record(
                 request_hash: &request_hash,
             });
             let w = caller.writer();
-            Ok(crate::persistence::idempotency::once(
-                conn,
-                &w,
-                idem,
-                201,
-                &mut |conn| {
-                    let row = repo::record(conn, &id, body.amount, body.received_on, &w)?;
-                    let rid = row.id.clone();
-                    let body = serde_json::to_string(&RepaymentDto::from(row.clone()))
-                        .map_err(|e| cases::WriteError::Db(cases::corrupt(e)))?;
-                    Ok((row, rid, body))
-                },
-            )?)
+            Ok(
+                crate::persistence::idempotency::once::<_, cases::WriteError>(
+                    conn,
+                    w.subject,
+                    w.now,
+                    idem,
+                    201,
+                    &mut |conn| {
+                        let row = repo::record(conn, &id, body.amount, body.received_on, &w)?;
+                        let rid = row.id.clone();
+                        let body = serde_json::to_string(&RepaymentDto::from(row.clone()))
+                            .map_err(|e| cases::WriteError::Db(cases::corrupt(e)))?;
+                        Ok((row, rid, body))
+                    },
+                )?,
+            )
         })
         .await?;
     let (status, body, rid, replayed) = match created {

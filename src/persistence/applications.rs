@@ -572,7 +572,7 @@ pub fn create(
     idem: Option<Idempotency<'_>>,
     render: &dyn Fn(&Case) -> String,
 ) -> Result<Created<Case>, WriteError> {
-    super::idempotency::once(conn, w, idem, 201, &mut |conn| {
+    super::idempotency::once(conn, w.subject, w.now, idem, 201, &mut |conn| {
         let violations = draft_check(conn, programme_code, content)?;
         if !violations.is_empty() {
             return Err(WriteError::Invalid(violations));

@@ -77,6 +77,15 @@ impl Checkpoint {
 /// second call at the same head returns the stored one).
 pub fn create(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResult<Checkpoint> {
     super::seal::seal_all(conn, now)?;
+    sign_head(conn, now)
+}
+
+/// Signs the head of what is sealed at `now` and stores it (once per head), without sealing
+/// first: `create` after `seal::seal_all`. Sealing must run in its own transactions (a round
+/// takes only transactions that finished before its snapshot), so a caller that wraps the
+/// checkpoint in a transaction of its own (the `Idempotency-Key` of the API's POST) seals
+/// before it.
+pub fn sign_head(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResult<Checkpoint> {
     super::write_tx(conn, |conn| {
         let (seq, head_mac) = super::seal::head(conn)?;
         store(conn, seq, head_mac, now, false)

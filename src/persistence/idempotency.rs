@@ -1,16 +1,18 @@
 //! `Idempotency-Key` for the writes that create a record: the first request with a key does
 //! the write and stores its response in the same transaction; a retry with the same key and
-//! body gets that response again, the same key with another body is refused
-//! (`WriteError::KeyReused`). Keys are scoped to the token's subject.
+//! request gets that response again, the same key with another request is refused
+//! (`KeyRefusal::Reused`). Keys are scoped to the token's subject; they are kept (never
+//! purged), so a retry however late replays the first answer.
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use super::applications::{WriteError, Writer};
+use super::applications::WriteError;
 use super::schema::idempotency_keys as ik;
 use super::{AnyConnection, write_tx};
 
-/// The key of a create and the SHA-256 of its canonical request body.
+/// The key of a create and the SHA-256 of its canonical request.
 #[derive(Debug, Clone, Copy)]
 pub struct Idempotency<'a> {
     pub key: &'a str,
@@ -33,13 +35,32 @@ pub enum Created<T> {
     },
 }
 
-fn stored_response<T>(
-    conn: &mut AnyConnection,
-    subject: &str,
-    idem: &Idempotency<'_>,
-) -> Result<Option<Created<T>>, WriteError> {
-    let found: Option<(String, i32, String, String)> = ik::table
-        .find((subject, idem.key))
+/// Why a request with a key does not write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRefusal {
+    /// The key was used before with another request (another body, path or operation).
+    Reused,
+    /// Another request with the key holds it and has not stored a response.
+    InProgress,
+}
+
+impl From<KeyRefusal> for WriteError {
+    fn from(r: KeyRefusal) -> Self {
+        match r {
+            KeyRefusal::Reused => WriteError::KeyReused,
+            KeyRefusal::InProgress => {
+                WriteError::Conflict("a request with this Idempotency-Key is in progress".into())
+            }
+        }
+    }
+}
+
+/// The response stored for a key: (request hash, status, body, resource id).
+type Stored = (String, i32, String, String);
+
+fn stored(conn: &mut AnyConnection, subject: &str, key: &str) -> QueryResult<Option<Stored>> {
+    ik::table
+        .find((subject, key))
         .select((
             ik::request_hash,
             ik::status_code,
@@ -47,54 +68,83 @@ fn stored_response<T>(
             ik::resource_id,
         ))
         .first(conn)
-        .optional()?;
-    match found {
-        None => Ok(None),
-        Some((hash, _, _, _)) if hash != idem.request_hash => Err(WriteError::KeyReused),
-        Some((_, status, body, id)) => Ok(Some(Created::Replay {
-            status: u16::try_from(status).unwrap_or(201),
-            body,
-            id,
-        })),
+        .optional()
+}
+
+/// The first response again, if the request is the one it answered.
+fn replay<T>(stored: Stored, idem: &Idempotency<'_>) -> Result<Created<T>, KeyRefusal> {
+    let (hash, status, body, id) = stored;
+    if hash != idem.request_hash {
+        return Err(KeyRefusal::Reused);
     }
+    Ok(Created::Replay {
+        status: u16::try_from(status).unwrap_or(201),
+        body,
+        id,
+    })
 }
 
 /// What a create's write returns: the record, its id and the response body.
-pub type Written<T> = Result<(T, String, String), WriteError>;
+pub type Written<T, E> = Result<(T, String, String), E>;
+
+/// A create's write, run once per key.
+pub type Work<'a, T, E> = dyn FnMut(&mut AnyConnection) -> Written<T, E> + 'a;
+
+/// How a keyed transaction ended without its record.
+enum Failed<E> {
+    /// The write itself refused or failed.
+    Work(E),
+    /// Claiming the key failed (a concurrent request with it committed first).
+    Claim(DieselError),
+    Refused(KeyRefusal),
+    Db(DieselError),
+}
+
+impl<E> From<DieselError> for Failed<E> {
+    fn from(e: DieselError) -> Self {
+        Failed::Db(e)
+    }
+}
 
 /// Runs `work` (which writes the record and returns it with its id and response body) once per
-/// key, in one transaction with the key's row. Concurrent requests with one key: the first
-/// writes; the others wait on the key's row (PostgreSQL) or the write lock (SQLite) and then
-/// get the first response.
-pub fn once<T>(
+/// key of `subject`, in one transaction with the key's row; `status` is what the response
+/// answers. Concurrent requests with one key: the first writes; the others wait on the key's
+/// row (PostgreSQL) or the write lock (SQLite) and then get the first response. A write that
+/// fails stores nothing, so a retry of it runs again.
+pub fn once<T, E>(
     conn: &mut AnyConnection,
-    w: &Writer<'_>,
+    subject: &str,
+    now: NaiveDateTime,
     idem: Option<Idempotency<'_>>,
     status: u16,
-    work: &mut dyn FnMut(&mut AnyConnection) -> Written<T>,
-) -> Result<Created<T>, WriteError> {
-    let attempt = write_tx(conn, |conn| {
+    work: &mut Work<'_, T, E>,
+) -> Result<Created<T>, E>
+where
+    E: From<DieselError> + From<KeyRefusal>,
+{
+    let attempt = write_tx(conn, |conn| -> Result<Created<T>, Failed<E>> {
         if let Some(idem) = &idem {
-            if let Some(replay) = stored_response(conn, w.subject, idem)? {
-                return Ok(replay);
+            if let Some(first) = stored(conn, subject, idem.key)? {
+                return replay(first, idem).map_err(Failed::Refused);
             }
             // Claim the key first: a concurrent request with it blocks here until this
             // transaction ends, then fails on the primary key and reads our response.
             diesel::insert_into(ik::table)
                 .values((
-                    ik::subject.eq(w.subject),
+                    ik::subject.eq(subject),
                     ik::idem_key.eq(idem.key),
                     ik::request_hash.eq(idem.request_hash),
                     ik::status_code.eq(0),
                     ik::response.eq(""),
                     ik::resource_id.eq(""),
-                    ik::created_at.eq(w.now),
+                    ik::created_at.eq(now),
                 ))
-                .execute(conn)?;
+                .execute(conn)
+                .map_err(Failed::Claim)?;
         }
-        let (record, id, body) = work(conn)?;
+        let (record, id, body) = work(conn).map_err(Failed::Work)?;
         if let Some(idem) = &idem {
-            diesel::update(ik::table.find((w.subject, idem.key)))
+            diesel::update(ik::table.find((subject, idem.key)))
                 .set((
                     ik::status_code.eq(i32::from(status)),
                     ik::response.eq(&body),
@@ -109,15 +159,19 @@ pub fn once<T>(
         })
     });
     match (attempt, idem) {
+        (Ok(created), _) => Ok(created),
+        (Err(Failed::Work(e)), _) => Err(e),
+        (Err(Failed::Refused(r)), _) => Err(r.into()),
         (
-            Err(WriteError::Db(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))),
+            Err(Failed::Claim(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))),
             Some(idem),
         ) => {
             // Another request with the same key committed first: answer with its response.
-            stored_response(conn, w.subject, &idem)?.ok_or_else(|| {
-                WriteError::Conflict("a request with this Idempotency-Key is in progress".into())
-            })
+            match stored(conn, subject, idem.key)? {
+                Some(first) => Ok(replay(first, &idem)?),
+                None => Err(KeyRefusal::InProgress.into()),
+            }
         }
-        (other, _) => other,
+        (Err(Failed::Claim(e) | Failed::Db(e)), _) => Err(e.into()),
     }
 }

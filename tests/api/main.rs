@@ -24,6 +24,7 @@ mod crash;
 mod delivery;
 mod equivalence;
 mod errors;
+mod idempotency;
 mod instances;
 mod layering;
 mod migrations;
