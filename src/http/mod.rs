@@ -56,6 +56,7 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
                 .service(applications::transition)
                 .service(applications::history)
                 .service(budgets::list)
+                .service(budgets::get)
                 .service(budgets::put)
                 .service(notices::prepare)
                 .service(notices::list)

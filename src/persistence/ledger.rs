@@ -119,9 +119,13 @@ pub fn payment(p: &PaymentRow) -> Value {
 }
 
 /// A budget as its administrator sets it. What signings committed of it is not part of the
-/// budget's own state: verify sums it from the signing entries (`budget_commitments`).
+/// budget's own state: verify sums it from the signing entries (`budget_commitments`). Nor is
+/// its version (the `ETag`), which each commitment also counts.
 pub fn budget(b: &BudgetRow) -> Value {
-    tables(vec![("budgets", columns(b, &["committed_cents"]))])
+    tables(vec![(
+        "budgets",
+        columns(b, &["committed_cents", "version"]),
+    )])
 }
 
 pub fn programme(p: &Programme, objects: &[FundingObject]) -> Value {

@@ -267,6 +267,7 @@ diesel::table! {
         committed_cents -> BigInt,
         updated_by -> Text,
         updated_at -> Timestamp,
+        version -> Integer,
     }
 }
 

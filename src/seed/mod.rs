@@ -252,6 +252,8 @@ struct BudgetUse {
     committed: i64,
     /// Every increase: at least the highest commitment at any moment.
     raised: i64,
+    /// How many signings changed it (each counts the budget's version up).
+    changes: i32,
     first: NaiveDateTime,
 }
 
@@ -334,9 +336,11 @@ impl<'w> Generator<'w> {
                 .or_insert_with(|| BudgetUse {
                     committed: 0,
                     raised: 0,
+                    changes: 0,
                     first: c.at,
                 });
             u.committed += c.delta;
+            u.changes += 1;
             u.raised += c.delta.max(0);
             u.first = u.first.min(c.at);
         }
@@ -370,6 +374,7 @@ impl<'w> Generator<'w> {
                 year: *year,
                 amount: Money::from_cents(amount).map_err(|e| e.to_string())?,
                 committed: u.committed,
+                version: 1 + u.changes,
                 created_at,
             });
         }
@@ -380,7 +385,8 @@ impl<'w> Generator<'w> {
     fn finish(&mut self, batch: &mut Batch) -> Result<(), String> {
         let admin = budget_admin();
         for p in self.budget_plans()? {
-            // What `budgets::put` stores; signings change only `committed_cents`.
+            // What `budgets::put` stores; signings change only `committed_cents` and the
+            // version.
             let row = BudgetRow {
                 programme_code: p.programme.clone(),
                 fiscal_year: p.year,
@@ -388,6 +394,7 @@ impl<'w> Generator<'w> {
                 committed_cents: Money::from_cents(p.committed).map_err(|e| e.to_string())?,
                 updated_by: admin.subject.clone(),
                 updated_at: p.created_at,
+                version: p.version,
             };
             batch
                 .budgets
@@ -398,6 +405,7 @@ impl<'w> Generator<'w> {
                 .money(row.committed_cents)
                 .text(&row.updated_by)
                 .ts(row.updated_at)
+                .int(i64::from(row.version))
                 .end();
             let entry = persistence::budgets::put_entry(
                 None,
@@ -431,6 +439,8 @@ struct BudgetPlan {
     year: i32,
     amount: Money,
     committed: i64,
+    /// Created at 1, then one more per signing that committed it.
+    version: i32,
     created_at: NaiveDateTime,
 }
 
@@ -584,6 +594,7 @@ const BUDGETS_COLUMNS: &[&str] = &[
     "committed_cents",
     "updated_by",
     "updated_at",
+    "version",
 ];
 
 const CASE_COUNTERS_COLUMNS: &[&str] = &["prefix", "year", "last_number"];

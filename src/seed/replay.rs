@@ -65,14 +65,8 @@ fn write(conn: &mut AnyConnection, step: &Step) -> Result<(), Replay> {
                 c.clone_from(content);
                 Vec::new()
             };
-            applications::update_draft(
-                conn,
-                id,
-                Expected::Version(step.version),
-                &w,
-                &edit,
-                reason.as_deref(),
-            )?;
+            let expected = Expected::Version(step.version);
+            applications::update_draft(conn, id, expected, &w, &edit, reason.as_deref())?;
         }
         Op::Transition {
             action,
@@ -107,7 +101,9 @@ fn write(conn: &mut AnyConnection, step: &Step) -> Result<(), Replay> {
             amount,
             reason,
         } => {
-            budgets::put(conn, programme, *year, *amount, Some(reason), &w)?;
+            // The history creates each budget once, before the first signing commits it.
+            let create = budgets::Condition::Absent;
+            budgets::put(conn, (programme, *year), create, *amount, Some(reason), &w)?;
         }
         Op::Programme {
             code,

@@ -11,13 +11,13 @@ use crate::applications::{LEAD, case_in, create, draft_body, id_of, year};
 use crate::helpers::{DbWatch, Resp, SECRET, TestApp, bad_tokens, claims, hs256, spawn_app};
 use crate::notices::{PROGRAMME, approved_case, nid_of, partial_grant_body, prepare};
 
-/// A write to attack: method, path, `If-Match`, a body the server accepts from `token`, and
-/// the status it answers then.
+/// A write to attack: method, path, its precondition header (`If-Match` or `If-None-Match`),
+/// a body the server accepts from `token`, and the status it answers then.
 struct Write {
     what: &'static str,
     method: &'static str,
     path: String,
-    if_match: Option<String>,
+    precondition: Option<(&'static str, String)>,
     body: Option<Value>,
     token: String,
     ok: u16,
@@ -26,9 +26,9 @@ struct Write {
 impl Write {
     fn send(&self, app: &TestApp, token: Option<&str>, body: Option<(&str, Vec<u8>)>) -> Resp {
         let headers: Vec<(&str, &str)> = self
-            .if_match
-            .as_deref()
-            .map(|v| vec![("If-Match", v)])
+            .precondition
+            .as_ref()
+            .map(|(h, v)| vec![(*h, v.as_str())])
             .unwrap_or_default();
         app.request(self.method, &self.path, token, &headers, body)
     }
@@ -103,7 +103,7 @@ fn bad_tokens_on_every_kind_of_write_get_401_problem_json_and_write_nothing() {
             "edit a draft",
             "PATCH",
             format!("/api/v1/applications/{draft}"),
-            Some(etag(&app, &draft)),
+            Some(("If-Match", etag(&app, &draft))),
             Some(json!({"title": "Neu"})),
             200,
         ),
@@ -112,7 +112,7 @@ fn bad_tokens_on_every_kind_of_write_get_401_problem_json_and_write_nothing() {
             "start a review",
             "POST",
             format!("/api/v1/applications/{submitted}/transitions"),
-            Some(etag(&app, &submitted)),
+            Some(("If-Match", etag(&app, &submitted))),
             Some(json!({"action": "start_review"})),
             200,
         ),
@@ -130,19 +130,19 @@ fn bad_tokens_on_every_kind_of_write_get_401_problem_json_and_write_nothing() {
             "set a budget",
             "PUT",
             format!("/api/v1/programmes/{PROGRAMME}/budgets/{}", year() + 1),
-            None,
+            Some(("If-None-Match", "*".to_owned())),
             Some(json!({"amount": "5000000.00"})),
-            200,
+            201,
         ),
     ];
     let mut db = app.watch_db();
     let mut refused = 0;
-    for (good, what, method, path, if_match, body, ok) in writes {
+    for (good, what, method, path, precondition, body, ok) in writes {
         let write = Write {
             what,
             method,
             path,
-            if_match,
+            precondition,
             body,
             token: hs256(&good, SECRET.as_bytes()),
             ok,
@@ -299,7 +299,7 @@ fn bad_bodies_for_cases_get_4xx_problem_json_and_write_nothing() {
         what: "create a draft",
         method: "POST",
         path: "/api/v1/applications".into(),
-        if_match: None,
+        precondition: None,
         body: Some(good),
         token: lead.clone(),
         ok: 201,
@@ -329,7 +329,7 @@ fn bad_bodies_for_cases_get_4xx_problem_json_and_write_nothing() {
         what: "edit a draft",
         method: "PATCH",
         path: format!("/api/v1/applications/{draft}"),
-        if_match: Some(etag(&app, &draft)),
+        precondition: Some(("If-Match", etag(&app, &draft))),
         body: Some(good),
         token: lead.clone(),
         ok: 200,
@@ -356,7 +356,7 @@ fn bad_bodies_for_cases_get_4xx_problem_json_and_write_nothing() {
         what: "submit the proof",
         method: "POST",
         path: format!("/api/v1/applications/{approved}/transitions"),
-        if_match: Some(etag(&app, &approved)),
+        precondition: Some(("If-Match", etag(&app, &approved))),
         body: Some(good),
         token: lead.clone(),
         ok: 200,
@@ -387,7 +387,7 @@ fn bad_bodies_for_notices_payments_and_budgets_get_4xx_problem_json_and_write_no
         what: "prepare a notice",
         method: "POST",
         path: format!("/api/v1/applications/{in_review}/notices"),
-        if_match: None,
+        precondition: None,
         body: Some(good),
         token: app.caseworker(),
         ok: 201,
@@ -406,7 +406,7 @@ fn bad_bodies_for_notices_payments_and_budgets_get_4xx_problem_json_and_write_no
         what: "request a payment",
         method: "POST",
         path: format!("/api/v1/applications/{approved}/payment-requests"),
-        if_match: None,
+        precondition: None,
         body: Some(good),
         token: app.applicant(&[LEAD]),
         ok: 201,
@@ -425,10 +425,10 @@ fn bad_bodies_for_notices_payments_and_budgets_get_4xx_problem_json_and_write_no
         what: "set a budget",
         method: "PUT",
         path: format!("/api/v1/programmes/{PROGRAMME}/budgets/{}", year() + 1),
-        if_match: None,
+        precondition: Some(("If-None-Match", "*".to_owned())),
         body: Some(good),
         token: app.admin(),
-        ok: 200,
+        ok: 201,
     };
     refused += refuse_bodies(&app, &budget, bodies);
     eprintln!("bad bodies for notices, payments and budgets: {refused} refusals");

@@ -12,6 +12,124 @@ use crate::notices::{
     refused, set_budget, sign, snapshot,
 };
 
+/// RFC 9110 § 13.1: a PUT of a budget changes the version its sender read (`If-Match`, a
+/// strong comparison) or creates one that does not exist (`If-None-Match: *`); without either
+/// it is 428, and nothing is written on any refusal.
+#[test]
+fn a_budget_put_needs_the_etag_of_its_last_get_or_if_none_match_star_to_create_it() {
+    let app = spawn_app();
+    let admin = app.admin();
+    let y = year();
+    let put = |headers: &[(&str, &str)], amount: &str| {
+        app.put_budget_with(PROGRAMME, y, &admin, headers, &json!({ "amount": amount }))
+    };
+    let etag = |r: &crate::helpers::Resp| r.header("etag").expect("an ETag").to_owned();
+    let mut db = app.watch_db();
+    let mut refuse = |what: &str, headers: &[(&str, &str)], status: u16| {
+        let before = db.state();
+        refused(what, &put(headers, "100.00"), status, None);
+        db.assert_unchanged(&before, what);
+    };
+    refused(
+        "GET of a budget not set",
+        &app.get_budget(PROGRAMME, y, &admin),
+        404,
+        None,
+    );
+    refuse("a new budget without a precondition", &[], 428);
+    refuse(
+        "If-Match on a budget not set",
+        &[("If-Match", "\"1\"")],
+        412,
+    );
+    refuse("If-Match: * on a budget not set", &[("If-Match", "*")], 412);
+    refuse(
+        "If-None-Match other than *",
+        &[("If-None-Match", "\"1\"")],
+        400,
+    );
+    refuse(
+        "If-Match and If-None-Match: * at once",
+        &[("If-Match", "\"1\""), ("If-None-Match", "*")],
+        412,
+    );
+    let created = put(&[("If-None-Match", "*")], "1000000.00");
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(etag(&created), "\"1\"");
+    assert_eq!(
+        created.header("location"),
+        Some(format!("/api/v1/programmes/{PROGRAMME}/budgets/{y}").as_str())
+    );
+    let read = app.get_budget(PROGRAMME, y, &app.caseworker());
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(etag(&read), "\"1\"");
+    assert_eq!(budget_dto(&read.json()), budget_dto(&created.json()));
+
+    // It exists now: creating it again, no precondition, a weak or a stale ETag are refused.
+    refuse(
+        "If-None-Match: * on an existing budget",
+        &[("If-None-Match", "*")],
+        412,
+    );
+    refuse("an existing budget without If-Match", &[], 428);
+    refuse(
+        "a weak ETag (RFC 9110 § 13.1.1)",
+        &[("If-Match", "W/\"1\"")],
+        412,
+    );
+    refuse("a stale ETag", &[("If-Match", "\"7\"")], 412);
+    refuse("an ETag that is no version", &[("If-Match", "1")], 412);
+    // A list matches by any of its strong tags.
+    let r = put(&[("If-Match", "W/\"1\", \"7\", \"1\"")], "900000.00");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(etag(&r), "\"2\"");
+
+    // Two PUTs with the same ETag at once: one changes the budget, the other gets 412.
+    let answers = race(2, |i| {
+        put(&[("If-Match", "\"2\"")], &format!("{}.00", 800_000 + i))
+    });
+    let mut codes: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    codes.sort_unstable();
+    assert_eq!(codes, [200, 412], "{answers:?}");
+    let won = answers.iter().find(|r| r.status == 200).expect("a winner");
+    assert_eq!(etag(won), "\"3\"");
+    assert_eq!(budget(&app, y)["amount"], won.json()["amount"]);
+
+    // `*` matches whatever version the budget is at.
+    let r = put(&[("If-Match", "*")], "700000.00");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(etag(&r), "\"4\"");
+
+    // A signing commits of the budget: its ETag changes, the administrator's old one is stale.
+    let id = case_in(&app, "in_review");
+    sign(&app, &nid_of(&prepare(&app, &id, &partial_grant_body())));
+    let read = app.get_budget(PROGRAMME, y, &admin);
+    assert_eq!(etag(&read), "\"5\"");
+    assert_eq!(read.json()["committed"], "40000.00");
+    refused(
+        "the ETag from before the signing",
+        &put(&[("If-Match", "\"4\"")], "600000.00"),
+        412,
+        None,
+    );
+    let r = put(&[("If-Match", "\"5\"")], "600000.00");
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Every change is audited: created, then three changes.
+    let log = app.audit_log(&admin).json();
+    let actions: Vec<&Value> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["record_type"] == "budget")
+        .map(|e| &e["action"])
+        .collect();
+    assert_eq!(
+        actions,
+        ["create", "change", "change", "change", "change"],
+        "{log}"
+    );
+}
+
 #[test]
 fn an_admin_sets_a_budget_and_staff_and_ministry_read_amount_committed_paid_and_available() {
     let app = spawn_app();
@@ -67,9 +185,9 @@ fn an_admin_sets_a_budget_and_staff_and_ministry_read_amount_committed_paid_and_
     assert_eq!(budget_dtos(&r.json()), json!([]));
 
     let next = app.put_budget(PROGRAMME, y + 1, &admin, &json!({"amount": "500000.00"}));
-    assert_eq!(next.status, 200, "{}", next.body);
+    assert_eq!(next.status, 201, "{}", next.body);
     let r = app.put_budget(PROGRAMME, y, &admin, &body);
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status, 201, "{}", r.body);
     let this = json!({"programme": PROGRAMME, "fiscal_year": y, "amount": "1000000.00",
                       "committed": "0.00", "paid": "0.00", "available": "1000000.00"});
     assert_eq!(budget_dto(&r.json()), this);

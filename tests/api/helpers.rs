@@ -492,6 +492,13 @@ impl TestApp {
         self.token(Role::Approver, "anna.approver", &[])
     }
 
+    /// An approver who signs no notices: four eyes across the money let someone who prepared
+    /// or signed a case's grant not release its payouts, so the tests' payouts are released by
+    /// this one.
+    pub fn releaser(&self) -> String {
+        self.token(Role::Approver, "rolf.releaser", &[])
+    }
+
     pub fn ministry(&self) -> String {
         self.token(Role::Ministry, "max.ministry", &[])
     }
@@ -663,14 +670,44 @@ impl TestApp {
         (status, bytes)
     }
 
-    /// `PUT /programmes/{code}/budgets/{year}` (admin).
+    /// Sets a budget as an administrator would: reads it (`GET …/budgets/{year}`) and sends
+    /// `PUT` with `If-Match` and its `ETag`, or `If-None-Match: *` if there is none yet.
     pub fn put_budget(&self, code: &str, year: i32, token: &str, body: &Value) -> Resp {
-        self.send_json(
+        let current = self.get_budget(code, year, token);
+        let etag = current.header("etag").map(str::to_owned);
+        let headers: Vec<(&str, &str)> = match (current.status, etag.as_deref()) {
+            (200, Some(etag)) => vec![("If-Match", etag)],
+            _ => vec![("If-None-Match", "*")],
+        };
+        self.put_budget_with(code, year, token, &headers, body)
+    }
+
+    /// `PUT /programmes/{code}/budgets/{year}` with these headers.
+    pub fn put_budget_with(
+        &self,
+        code: &str,
+        year: i32,
+        token: &str,
+        headers: &[(&str, &str)],
+        body: &Value,
+    ) -> Resp {
+        self.request(
             "PUT",
             &format!("/api/v1/programmes/{code}/budgets/{year}"),
             Some(token),
-            None,
-            body,
+            headers,
+            Some((
+                "application/json",
+                serde_json::to_vec(body).expect("serialises"),
+            )),
+        )
+    }
+
+    /// `GET /programmes/{code}/budgets/{year}`: one budget with its `ETag`.
+    pub fn get_budget(&self, code: &str, year: i32, token: &str) -> Resp {
+        self.get(
+            &format!("/api/v1/programmes/{code}/budgets/{year}"),
+            Some(token),
         )
     }
 
