@@ -31,6 +31,47 @@ impl PaymentStatus {
     }
 }
 
+/// A signed notice that set the grant of a case (grant, amendment, final notice, revocation),
+/// and who made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrantMaker<'a> {
+    /// The notice's number, for the refusal's wording.
+    pub notice: &'a str,
+    pub prepared_by: &'a str,
+    pub signed_by: Option<&'a str>,
+}
+
+/// Four eyes across the money (Vier-Augen-Prinzip): who releases a payout has not prepared it,
+/// and has neither prepared nor signed any notice that set the grant of its case, so that no
+/// one both decides what is owed and orders it paid. `None` if `releaser` may release it; else
+/// the refusal, naming the rule.
+pub fn four_eyes_refusal(
+    releaser: &str,
+    payout_prepared_by: Option<&str>,
+    grant_makers: &[GrantMaker<'_>],
+) -> Option<String> {
+    const RULE: &str = "four-eyes principle";
+    if payout_prepared_by == Some(releaser) {
+        return Some(format!(
+            "{RULE}: a payout is released by someone other than the person who prepared it"
+        ));
+    }
+    let made = grant_makers.iter().find_map(|g| {
+        if g.signed_by == Some(releaser) {
+            Some((g.notice, "signed"))
+        } else if g.prepared_by == releaser {
+            Some((g.notice, "prepared"))
+        } else {
+            None
+        }
+    })?;
+    let (notice, what) = made;
+    Some(format!(
+        "{RULE}: a payout is released by someone who neither prepared nor signed a notice \
+         that set the grant it pays out; you {what} the notice {notice}"
+    ))
+}
+
 /// What the grant notice in force says about *when* its money may flow.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PayoutTerms {
@@ -116,6 +157,35 @@ mod tests {
             effective_on: d(2026, 12, 9),
             allocations: vec![(2028, m("10000.00")), (2027, m("30000.00"))],
         }
+    }
+
+    #[test]
+    fn who_prepared_or_signed_a_grant_or_prepared_the_payout_does_not_release_it() {
+        let makers = [
+            GrantMaker {
+                notice: "EGOV-2026-0001-B1",
+                prepared_by: "carla",
+                signed_by: Some("anna"),
+            },
+            GrantMaker {
+                notice: "EGOV-2026-0001-B2",
+                prepared_by: "carl",
+                signed_by: Some("bernd"),
+            },
+        ];
+        for (who, names) in [
+            ("anna", "you signed the notice EGOV-2026-0001-B1"),
+            ("bernd", "you signed the notice EGOV-2026-0001-B2"),
+            ("carl", "you prepared the notice EGOV-2026-0001-B2"),
+        ] {
+            let r = four_eyes_refusal(who, Some("petra"), &makers).unwrap();
+            assert!(r.starts_with("four-eyes principle"), "{r}");
+            assert!(r.ends_with(names), "{r}");
+        }
+        let r = four_eyes_refusal("petra", Some("petra"), &makers).unwrap();
+        assert!(r.contains("prepared it"), "{r}");
+        assert_eq!(four_eyes_refusal("olga", Some("petra"), &makers), None);
+        assert_eq!(four_eyes_refusal("anna", Some("petra"), &[]), None);
     }
 
     #[test]

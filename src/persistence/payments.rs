@@ -1,5 +1,6 @@
 //! Payment requests (Mittelabruf) and payouts (Auszahlung). The applicant requests a tranche,
-//! a caseworker prepares the payout, an approver who did not prepare it releases it. The sum
+//! a caseworker prepares the payout, an approver who neither prepared it nor prepared or
+//! signed a notice that set the case's grant releases it. The sum
 //! paid never exceeds the grant: the release is one conditional update of the case
 //! (`paid + x <= granted`), which concurrent releases cannot both pass.
 
@@ -9,9 +10,11 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable};
 
 use super::applications::{self as cases, Case, Scope, WriteError, Writer};
-use super::schema::{applications as ap, payment_requests as pr};
+use super::notices::NoticeRow;
+use super::schema::{applications as ap, notices as n, payment_requests as pr};
 use super::steps::payment as step;
 use super::{AnyConnection, audit, write_tx};
+use crate::domain::notice::NoticeStatus;
 use crate::domain::payment::PaymentStatus;
 use crate::domain::{Money, Status};
 
@@ -184,7 +187,13 @@ fn release(
     let terms = super::notices::in_force(conn, &row.application_id)?
         .as_ref()
         .and_then(super::notices::Notice::payout_terms);
-    let r = step::release(case, row, terms.as_ref(), w)?;
+    let notices: Vec<NoticeRow> = n::table
+        .filter(n::application_id.eq(&row.application_id))
+        .filter(n::status.eq(NoticeStatus::Signed))
+        .select(NoticeRow::as_select())
+        .load(conn)?;
+    let makers = step::grant_makers(&notices);
+    let r = step::release(case, row, terms.as_ref(), &makers, w)?;
     let x = row.amount_cents;
     // The guard: `paid + x <= granted` in the statement itself, under the row lock.
     let n = diesel::update(

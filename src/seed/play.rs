@@ -17,6 +17,7 @@ use crate::domain::application::{Content, Member};
 use crate::domain::notice::{LineDecision, NoticeKind, NoticeRequest};
 use crate::domain::split::split_by_shares;
 use crate::domain::{Action, Ags, FinancingType, Money, Role};
+use crate::persistence::steps::payment as payment_step;
 
 /// Why a case's play ends early.
 enum Stop {
@@ -315,6 +316,65 @@ impl Play<'_, '_> {
         Actor::new(self.rng.pick(&text::APPROVERS), Role::Approver)
     }
 
+    /// The approvers who prepared or signed a notice that set the case's grant: none of them
+    /// releases its payouts (`domain::payment::four_eyes_refusal`).
+    fn grant_makers(&self) -> Vec<&'static str> {
+        let rows = self.sim.notices.iter().map(|n| &n.row);
+        let makers = payment_step::grant_makers(rows);
+        text::APPROVERS
+            .into_iter()
+            .filter(|a| {
+                makers
+                    .iter()
+                    .any(|m| m.signed_by == Some(*a) || m.prepared_by == *a)
+            })
+            .collect()
+    }
+
+    /// The approver who signs notice `i`: drawn as ever, but a grant-setting notice is not
+    /// signed by the last approver who has made none of the case's grants, so that one is left
+    /// to release its payouts.
+    fn signer(&mut self, i: usize) -> Actor {
+        let drawn = self.approver();
+        let sets_grant = self
+            .sim
+            .notices
+            .get(i)
+            .is_some_and(|n| n.row.granted_cents.is_some());
+        let makers = self.grant_makers();
+        let free = text::APPROVERS
+            .iter()
+            .filter(|a| !makers.contains(a) && **a != drawn.subject)
+            .count();
+        match makers.first() {
+            Some(maker)
+                if sets_grant && free == 0 && !makers.iter().any(|m| *m == drawn.subject) =>
+            {
+                Actor::new(*maker, Role::Approver)
+            }
+            _ => drawn,
+        }
+    }
+
+    /// The approver who releases a payout: drawn as ever, or, if that one made a grant of the
+    /// case, the next approver in the list who made none.
+    fn releaser(&mut self) -> Result<Actor, Stop> {
+        let drawn = self.approver();
+        let makers = self.grant_makers();
+        let start = text::APPROVERS
+            .iter()
+            .position(|a| *a == drawn.subject)
+            .unwrap_or(0);
+        (0..text::APPROVERS.len())
+            .map(|k| text::APPROVERS[(start + k) % text::APPROVERS.len()])
+            .find(|a| !makers.contains(a))
+            .map(|a| Actor::new(a, Role::Approver))
+            .ok_or_else(|| {
+                let number = &self.sim.case.row.case_number;
+                Stop::Failed(format!("{number}: every approver made a grant of the case"))
+            })
+    }
+
     fn transition(&mut self, w: W, by: Who, action: Action, reason: Option<&str>) -> Played {
         let at = self.at(w)?;
         let actor = match by {
@@ -328,7 +388,7 @@ impl Play<'_, '_> {
     fn notice(&mut self, p: W, s: W, kind: NoticeKind, req: &NoticeRequest) -> Played {
         let at = self.at(p)?;
         let i = self.sim.prepare_notice(at, &self.caseworker, kind, req)?;
-        let approver = self.approver();
+        let approver = self.signer(i);
         let at = self.at(s)?;
         Ok(self.sim.sign_notice(at, &approver, i)?)
     }
@@ -341,7 +401,7 @@ impl Play<'_, '_> {
             .request_payment(at, &self.applicant, amount, Some(reason))?;
         let at = self.at(p)?;
         self.sim.payout(at, &self.caseworker, i)?;
-        let approver = self.approver();
+        let approver = self.releaser()?;
         let at = self.at(x)?;
         Ok(self.sim.payout(at, &approver, i)?)
     }

@@ -19,6 +19,7 @@ use crate::domain::calendar::{DeliveryRule, german_date};
 use crate::domain::notice::{NoticeKind, NoticeRequest};
 use crate::domain::payment::PaymentStatus;
 use crate::domain::{Action, Money, Role};
+use crate::persistence::Expected;
 use crate::persistence::applications::{Case, TransitionRequest, WriteError, Writer};
 use crate::persistence::audit::Entry;
 use crate::persistence::notices::Notice;
@@ -385,7 +386,7 @@ impl<'e> Sim<'e> {
             action,
             reason,
             response_due,
-            expected: crate::persistence::Expected::Version(self.case.row.version),
+            expected: Expected::Version(self.case.row.version),
             actual_costs: actual,
         };
         let terms = self
@@ -580,7 +581,8 @@ impl<'e> Sim<'e> {
             (None, payment, vec![entry])
         } else {
             let terms = self.in_force().and_then(Notice::payout_terms);
-            let r = payment_step::release(&self.case, row, terms.as_ref(), &w)
+            let makers = payment_step::grant_makers(self.notices.iter().map(|n| &n.row));
+            let r = payment_step::release(&self.case, row, terms.as_ref(), &makers, &w)
                 .map_err(|e| refused("payout", e))?;
             (Some(r.case), r.payment, r.entries.to_vec())
         };

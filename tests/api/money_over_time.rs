@@ -35,7 +35,7 @@ fn detail(r: &crate::helpers::Resp) -> String {
 #[test]
 fn a_grant_pays_from_its_deemed_delivery_on_and_each_fiscal_year_up_to_its_allocations() {
     let app = spawn_app();
-    let approver = app.approver();
+    let approver = app.releaser();
     let (y1, y2) = (year() + 1, year() + 2);
     set_budget(&app, y1, "1000000.00");
     set_budget(&app, y2, "1000000.00");
@@ -278,7 +278,7 @@ fn two_tranches_one_repayment_and_a_base_rate_change_give_the_hand_computed_inte
     let pay_on = |on: &str, amount: &str| {
         app.travel_to(day_of(on));
         let pid = prepared_payout(&app, &id, amount);
-        let r = app.payout(&pid, &app.approver());
+        let r = app.payout(&pid, &app.releaser());
         assert_eq!(r.status, 200, "{}", r.body);
     };
     pay_on("2025-03-03", "10000.00");

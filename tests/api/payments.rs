@@ -96,15 +96,27 @@ fn the_lead_requests_a_caseworker_prepares_and_another_person_releases_a_payment
     ] {
         refused(what, &app.payout(&pid, &token), status, None);
     }
+    // Four eyes across the money: the approver who signed the grant does not release its
+    // payouts (403 naming the rule and the notice).
+    let p = refused(
+        "the approver who signed the grant",
+        &app.payout(&pid, &approver),
+        403,
+        None,
+    );
+    let detail = p["detail"].as_str().unwrap_or_default();
+    assert!(detail.starts_with("four-eyes principle"), "{p}");
+    assert!(detail.contains("you signed the notice EGOV-"), "{p}");
     assert_eq!(snapshot(&app, &id), before);
 
-    // Another person releases it: the case's paid amount grows, its version by one.
+    // Another approver releases it: the case's paid amount grows, its version by one.
+    let releaser = app.releaser();
     let before = state(&app, &id);
-    let r = app.payout(&pid, &approver);
+    let r = app.payout(&pid, &releaser);
     assert_eq!(r.status, 200, "{}", r.body);
     let paid = r.json();
     assert_eq!(paid["status"], "paid");
-    assert_eq!(paid["paid_by"], "anna.approver");
+    assert_eq!(paid["paid_by"], "rolf.releaser");
     assert_eq!(paid["prepared_by"], "carla.caseworker");
     assert!(paid["paid_at"].is_string(), "{paid}");
     let c = app.get_application(&id, &lead).json();
@@ -115,7 +127,7 @@ fn the_lead_requests_a_caseworker_prepares_and_another_person_releases_a_payment
     assert_eq!(after.events, before.events + 1);
     assert_eq!(after.status, "approved");
     for (what, token) in [
-        ("approver again", approver.clone()),
+        ("approver again", releaser.clone()),
         ("caseworker", cw.clone()),
     ] {
         refused(what, &app.payout(&pid, &token), 409, None);
@@ -268,7 +280,7 @@ fn prepared_payouts_released_at_once_pay_exactly_what_fits_into_the_grant() {
     let app = spawn_app();
     let lead = app.applicant(&[LEAD]);
     let cw = app.caseworker();
-    let approver = app.approver();
+    let approver = app.releaser();
     let y = year();
     let (id, _) = approved_case(&app);
     // Four requests of 10,000.00 use up the grant of 40,000.00; all are prepared.

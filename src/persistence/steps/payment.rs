@@ -1,5 +1,5 @@
 //! What a payment request and its payout change: request (lead applicant), prepare
-//! (caseworker), release (an approver who did not prepare it), reject. No I/O; the
+//! (caseworker), release (an approver who neither prepared it nor made the grant), reject. No I/O; the
 //! conditional updates in `persistence::payments` guard against concurrent writers.
 
 use serde_json::{Value, json};
@@ -7,11 +7,15 @@ use serde_json::{Value, json};
 use crate::domain::application::Violation;
 use crate::domain::calendar::german_year;
 use crate::domain::money::euros_text as euros;
-use crate::domain::payment::{PaymentStatus, PayoutTerms, payout_refusal};
+use crate::domain::notice::NoticeStatus;
+use crate::domain::payment::{
+    GrantMaker, PaymentStatus, PayoutTerms, four_eyes_refusal, payout_refusal,
+};
 use crate::domain::{Money, Role, Status};
 use crate::persistence::applications::{self as cases, Case, WriteError, Writer};
 use crate::persistence::audit::Entry;
 use crate::persistence::ledger;
+use crate::persistence::notices::NoticeRow;
 use crate::persistence::payments::{PAYABLE, PaymentRow, RECORD_TYPE};
 
 use super::add;
@@ -148,22 +152,36 @@ pub(crate) struct Release {
     pub entries: [Entry; 2],
 }
 
-/// An approver who did not prepare it releases a prepared payout, if the case is payable, the
-/// grant covers it and the notice in force lets the money flow today (`payout_refusal`: its
-/// deemed delivery and its fiscal years); the money counts as paid on the day (and German
-/// fiscal year) of release.
+/// The signed notices among `notices` that set a grant (a grant, amendment, final notice or
+/// revocation: the ones with a granted amount), with who prepared and signed them.
+pub(crate) fn grant_makers<'a>(
+    notices: impl IntoIterator<Item = &'a NoticeRow>,
+) -> Vec<GrantMaker<'a>> {
+    notices
+        .into_iter()
+        .filter(|n| n.status == NoticeStatus::Signed && n.granted_cents.is_some())
+        .map(|n| GrantMaker {
+            notice: n.number.as_deref().unwrap_or(&n.id),
+            prepared_by: &n.prepared_by,
+            signed_by: n.signed_by.as_deref(),
+        })
+        .collect()
+}
+
+/// An approver releases a prepared payout if four eyes hold across the money (they neither
+/// prepared it nor prepared or signed a notice that set the case's grant:
+/// `four_eyes_refusal`, 403), the case is payable, the grant covers it and the notice in force
+/// lets the money flow today (`payout_refusal`: its deemed delivery and its fiscal years); the
+/// money counts as paid on the day (and German fiscal year) of release.
 pub(crate) fn release(
     case: &Case,
     row: &PaymentRow,
     terms: Option<&PayoutTerms>,
+    grant_makers: &[GrantMaker<'_>],
     w: &Writer<'_>,
 ) -> Result<Release, WriteError> {
-    if row.prepared_by.as_deref() == Some(w.subject) {
-        return Err(WriteError::Forbidden(
-            "four-eyes principle: a payout is released by someone other than the person who \
-             prepared it"
-                .into(),
-        ));
+    if let Some(refusal) = four_eyes_refusal(w.subject, row.prepared_by.as_deref(), grant_makers) {
+        return Err(WriteError::Forbidden(refusal));
     }
     check_payable(case)?;
     let x = row.amount_cents;
