@@ -164,12 +164,24 @@ fn send(
     if_match: Option<&str>,
     body: Option<&Value>,
 ) -> (u16, Option<String>, String) {
+    let precondition = if_match.map(|v| ("If-Match", v));
+    send_with(agent, (method, url), token, precondition, body)
+}
+
+/// `send` with any precondition header (`If-Match`, `If-None-Match`).
+fn send_with(
+    agent: &ureq::Agent,
+    (method, url): (&str, &str),
+    token: &str,
+    precondition: Option<(&str, &str)>,
+    body: Option<&Value>,
+) -> (u16, Option<String>, String) {
     let mut req = ureq::http::Request::builder()
         .method(method)
         .uri(url)
         .header("Authorization", format!("Bearer {token}"));
-    if let Some(v) = if_match {
-        req = req.header("If-Match", v);
+    if let Some((name, v)) = precondition {
+        req = req.header(name, v);
     }
     let result = match body {
         Some(b) => agent.run(
@@ -549,20 +561,19 @@ fn main() {
     let today = Utc::now().date_naive();
     let setup = agent();
 
-    // The budget of this year covers every grant the signings make.
+    // The budget of this year covers every grant the signings make: changed at whatever
+    // version the seed left it (`If-Match: *`), or created if the seed set none.
     let budget_year = today.format("%Y").to_string();
-    expect_status(
-        send(
-            &setup,
-            "PUT",
-            &format!("{address}/api/v1/programmes/{PROGRAMME}/budgets/{budget_year}"),
-            &admin,
-            None,
-            Some(&json!({"amount": "5000000000.00"})),
-        ),
-        200,
-    )
-    .expect("the budget is set");
+    let url = format!("{address}/api/v1/programmes/{PROGRAMME}/budgets/{budget_year}");
+    let amount = json!({"amount": "5000000000.00"});
+    let changed = send(&setup, "PUT", &url, &admin, Some("*"), Some(&amount));
+    if changed.0 == 412 {
+        let create = Some(("If-None-Match", "*"));
+        let created = send_with(&setup, ("PUT", &url), &admin, create, Some(&amount));
+        expect_status(created, 201).expect("the budget is created");
+    } else {
+        expect_status(changed, 200).expect("the budget is set");
+    }
 
     // Grant notices for the signings, prepared through the API before any timing.
     let grant = json!({
