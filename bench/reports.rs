@@ -208,6 +208,7 @@ fn volumes_report(backend: Backend, name: &'static str, basis: Basis, key: Group
         to: None,
         programme: None,
         kreis: None,
+        as_of: None,
     };
     let column = if key == GroupKey::Kreis {
         "kreis"
@@ -489,6 +490,7 @@ fn main() {
             to: None,
             programme: None,
             kreis: None,
+            as_of: None,
         };
         let (sql, _) = reporting::volumes_sql(backend, &q);
         println!(

@@ -144,6 +144,12 @@ pub struct VolumesParams {
     /// of its partners there.
     #[param(example = "16063", pattern = "^160[0-9]{2}$")]
     pub kreis: Option<String>,
+    /// The figures as known at the end of this day (German time): what was recorded later
+    /// does not count, and the answer for a past day stays the same byte for byte. Default:
+    /// today's knowledge, including what is recorded later today.
+    #[param(example = "2024-12-31")]
+    #[serde(default, deserialize_with = "crate::http::strict::date_option")]
+    pub as_of: Option<NaiveDate>,
     /// `json` (default), `csv` or `csv-de`.
     #[param(pattern = "^(json|csv|csv-de)$")]
     pub format: Option<String>,
@@ -223,6 +229,8 @@ pub struct VolumesReport {
     pub to: Option<i32>,
     pub programme: Option<String>,
     pub kreis: Option<String>,
+    /// The day whose end the figures are as known at; null: today's knowledge.
+    pub as_of: Option<NaiveDate>,
     pub rows: Vec<VolumeRowDto>,
     /// The sum of the rows: the same whichever way the report is grouped.
     pub totals: MeasuresDto,
@@ -249,6 +257,7 @@ impl VolumesParams {
         }
         check_year("from", self.from, &mut errors);
         check_year("to", self.to, &mut errors);
+        check_year("as_of", self.as_of.map(|d| d.year()), &mut errors);
         if let (Some(f), Some(t)) = (self.from, self.to)
             && f > t
         {
@@ -273,6 +282,7 @@ impl VolumesParams {
                 to: self.to,
                 programme: self.programme,
                 kreis,
+                as_of: self.as_of,
             },
             format,
         ))
@@ -401,6 +411,7 @@ pub async fn volumes(
         to: q.to,
         programme: q.programme.clone(),
         kreis: q.kreis.clone(),
+        as_of: q.as_of,
         totals: MeasuresDto::new(q.basis, totals),
         rows: rows
             .iter()
@@ -549,6 +560,12 @@ pub struct BudgetParams {
     /// One fiscal year; default all.
     #[param(minimum = 2000, maximum = 2200)]
     pub year: Option<i32>,
+    /// The figures as known at the end of this day (German time): what was recorded later
+    /// does not count, and the answer for a past day stays the same byte for byte. Default:
+    /// today's knowledge, including what is recorded later today.
+    #[param(example = "2024-12-31")]
+    #[serde(default, deserialize_with = "crate::http::strict::date_option")]
+    pub as_of: Option<NaiveDate>,
     /// `json` (default), `csv` or `csv-de`.
     #[param(pattern = "^(json|csv|csv-de)$")]
     pub format: Option<String>,
@@ -575,6 +592,8 @@ pub struct BudgetUseDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BudgetReport {
     pub year: Option<i32>,
+    /// The day whose end the figures are as known at; null: today's knowledge.
+    pub as_of: Option<NaiveDate>,
     pub rows: Vec<BudgetUseDto>,
 }
 
@@ -595,14 +614,19 @@ pub async fn budget(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_REPORTS)?;
     let p = params.into_inner();
-    let format = checked(p.format.as_deref(), &[("year", p.year)])?;
-    let year = p.year;
+    let as_of_year = p.as_of.map(|d| d.year());
+    let format = checked(
+        p.format.as_deref(),
+        &[("year", p.year), ("as_of", as_of_year)],
+    )?;
+    let (year, as_of) = (p.year, p.as_of);
     let _turn = caller.heavy().await?;
     let rows = caller
-        .db(move |conn, _| Ok(reporting::budget(conn, year)?))
+        .db(move |conn, _| Ok(reporting::budget(conn, year, as_of)?))
         .await?;
     let report = BudgetReport {
         year,
+        as_of,
         rows: rows
             .iter()
             .map(|r| BudgetUseDto {

@@ -110,6 +110,10 @@ pub struct VolumeQuery {
     /// Only the shares of municipalities of this Kreis (a joint case counts with the part of
     /// its partners in the Kreis).
     pub kreis: Option<String>,
+    /// The figures as known at the end of this day (German time): only what was recorded by
+    /// then counts (`sql::facts_as_of`), and names are those the register had then
+    /// (`names_as_of`). `None`: today's knowledge.
+    pub as_of: Option<NaiveDate>,
 }
 
 /// One row of the volumes report: the keys it is grouped by (the others `None`) and its
@@ -217,15 +221,62 @@ where
     q.load(conn)
 }
 
+/// The first instant after the end of `day` in Germany (UTC): what was recorded before it was
+/// known at the end of that day.
+pub fn end_of_day(day: NaiveDate) -> NaiveDateTime {
+    day.succ_opt()
+        .map(german_day_start_utc)
+        .unwrap_or(NaiveDateTime::MAX)
+}
+
 /// The volumes report: one row per combination of the grouping keys, ordered by them.
 pub fn volumes(conn: &mut AnyConnection, q: &VolumeQuery) -> QueryResult<Vec<VolumeRow>> {
     let (text, params) = sql::volumes(conn.backend(), q);
-    let rows: Vec<VolumeRow> = load(conn, &text, params)?;
+    let mut rows: Vec<VolumeRow> = load(conn, &text, params)?;
+    if let Some(day) = q.as_of {
+        let names = names_as_of(conn, end_of_day(day))?;
+        for r in &mut rows {
+            if let Some(name) = r.ags.as_ref().and_then(|a| names.get(a)) {
+                r.municipality_name = Some(name.clone());
+            }
+            if let Some(name) = r.kreis.as_ref().and_then(|k| names.get(&format!("{k}000"))) {
+                r.kreis_name = Some(name.clone());
+            }
+        }
+    }
     // Without grouping keys an aggregate over nothing still gives one row of NULLs.
     Ok(rows
         .into_iter()
         .filter(|r| !(r.count.is_none() && r.requested.is_none() && r.paid.is_none()))
         .collect())
+}
+
+/// The register's names as they were before `end`, from the audit log (every import writes an
+/// entry per municipality it inserts or renames, `persistence::register`): per key the last
+/// name recorded before `end`, or, for a key the register did not yet have then, the first
+/// name it ever had (a report's rows for such a key come from history entered before the
+/// register was loaded; the first name keeps that report the same after later renames).
+pub fn names_as_of(
+    conn: &mut AnyConnection,
+    end: NaiveDateTime,
+) -> QueryResult<std::collections::HashMap<String, String>> {
+    use crate::persistence::schema::audit_events as e;
+    let entries: Vec<(String, NaiveDateTime, String)> = e::table
+        .filter(e::record_type.eq(crate::persistence::ledger::MUNICIPALITY))
+        .order(e::seq)
+        .select((e::record_key, e::occurred_at, e::state))
+        .load(conn)?;
+    let mut names = std::collections::HashMap::new();
+    for (ags, at, state) in entries {
+        let patch: serde_json::Value = serde_json::from_str(&state).unwrap_or_default();
+        let Some(name) = patch["municipalities"]["name"].as_str() else {
+            continue;
+        };
+        if at < end || !names.contains_key(&ags) {
+            names.insert(ags, name.to_owned());
+        }
+    }
+    Ok(names)
 }
 
 /// The SQL text of a volumes query and its parameters, for the benchmark and for plans.
@@ -255,11 +306,7 @@ pub fn pipeline(
     as_of: NaiveDate,
     programme: Option<&str>,
 ) -> QueryResult<Vec<PipelineRow>> {
-    let end = as_of
-        .succ_opt()
-        .map(german_day_start_utc)
-        .unwrap_or(NaiveDateTime::MAX);
-    let (text, params) = sql::pipeline(end, programme);
+    let (text, params) = sql::pipeline(end_of_day(as_of), programme);
     load(conn, &text, params)
 }
 
@@ -279,9 +326,118 @@ pub struct BudgetUse {
     pub paid: Option<i64>,
 }
 
-pub fn budget(conn: &mut AnyConnection, year: Option<i32>) -> QueryResult<Vec<BudgetUse>> {
-    let (text, params) = sql::budget(year);
-    load(conn, &text, params)
+/// Budget utilisation per programme and fiscal year; with `as_of`, as known at the end of that
+/// day (`budget_as_of`).
+pub fn budget(
+    conn: &mut AnyConnection,
+    year: Option<i32>,
+    as_of: Option<NaiveDate>,
+) -> QueryResult<Vec<BudgetUse>> {
+    match as_of {
+        None => {
+            let (text, params) = sql::budget(year);
+            load(conn, &text, params)
+        }
+        Some(day) => budget_as_of(conn, year, end_of_day(day)),
+    }
+}
+
+/// A programme-year and a sum in cents.
+#[derive(QueryableByName)]
+struct YearSum {
+    #[diesel(sql_type = Text)]
+    programme: String,
+    #[diesel(sql_type = Integer)]
+    fiscal_year: i32,
+    #[diesel(sql_type = BigInt)]
+    cents: i64,
+}
+
+/// The budget report as known before `end`: each budget's amount as last set before `end`
+/// (its audit entries: a budget exists only through `budgets::put`, which logs every amount),
+/// committed as the allocations of each case's notice in force then (`sql::committed_as_of`:
+/// what the signings' budget changes add up to), paid as the payouts released before `end`.
+fn budget_as_of(
+    conn: &mut AnyConnection,
+    year: Option<i32>,
+    end: NaiveDateTime,
+) -> QueryResult<Vec<BudgetUse>> {
+    use std::collections::BTreeMap;
+    let mut rows: BTreeMap<(i32, String), BudgetUse> = BTreeMap::new();
+    let amounts = budget_amounts_as_of(conn, end)?;
+    let (text, params) = sql::committed_as_of(end);
+    let committed: Vec<YearSum> = load(conn, &text, params)?;
+    let (text, params) = sql::paid_as_of(end);
+    let paid: Vec<YearSum> = load(conn, &text, params)?;
+    let wanted = |y: i32| year.is_none_or(|w| w == y);
+    for ((programme, fy), cents) in amounts {
+        if wanted(fy) {
+            entry(&mut rows, &programme, fy).amount = Some(cents);
+        }
+    }
+    for c in committed.iter().filter(|c| wanted(c.fiscal_year)) {
+        if let Some(r) = rows.get_mut(&(c.fiscal_year, c.programme.clone())) {
+            r.committed = Some(c.cents);
+        }
+    }
+    for r in rows.values_mut().filter(|r| r.amount.is_some()) {
+        r.committed.get_or_insert(0);
+    }
+    for p in paid.iter().filter(|p| wanted(p.fiscal_year)) {
+        entry(&mut rows, &p.programme, p.fiscal_year).paid = Some(p.cents);
+    }
+    Ok(rows.into_values().collect())
+}
+
+fn entry<'a>(
+    rows: &'a mut std::collections::BTreeMap<(i32, String), BudgetUse>,
+    programme: &str,
+    fiscal_year: i32,
+) -> &'a mut BudgetUse {
+    rows.entry((fiscal_year, programme.to_owned()))
+        .or_insert_with(|| BudgetUse {
+            programme: programme.to_owned(),
+            fiscal_year,
+            amount: None,
+            committed: None,
+            paid: None,
+        })
+}
+
+/// Each budget's amount as last set before `end`, from its audit entries (the record key is
+/// `<programme>/<fiscal year>`, the state patch names `amount_cents` whenever it changes).
+fn budget_amounts_as_of(
+    conn: &mut AnyConnection,
+    end: NaiveDateTime,
+) -> QueryResult<std::collections::BTreeMap<(String, i32), i64>> {
+    use crate::persistence::schema::audit_events as e;
+    let entries: Vec<(String, String)> = e::table
+        .filter(e::record_type.eq(crate::persistence::ledger::BUDGET))
+        .filter(e::occurred_at.lt(end))
+        .order(e::seq)
+        .select((e::record_key, e::state))
+        .load(conn)?;
+    let mut amounts = std::collections::BTreeMap::new();
+    for (key, state) in entries {
+        let patch: serde_json::Value = serde_json::from_str(&state).map_err(corrupt)?;
+        let Some(amount) = patch["budgets"]["amount_cents"].as_str() else {
+            continue;
+        };
+        let (programme, year) = key
+            .rsplit_once('/')
+            .and_then(|(p, y)| Some((p, y.parse::<i32>().ok()?)))
+            .ok_or_else(|| corrupt(format!("a budget entry with the key {key:?}")))?;
+        let cents = amount
+            .parse::<crate::domain::Money>()
+            .map_err(corrupt)?
+            .cents();
+        amounts.insert((programme.to_owned(), year), cents);
+    }
+    Ok(amounts)
+}
+
+fn corrupt(e: impl std::fmt::Display) -> diesel::result::Error {
+    crate::persistence::applications::corrupt(format!("audit log: {e}"))
 }
 
 /// Processing times (submission to decision, without the time waiting for the applicant) of

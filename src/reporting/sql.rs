@@ -52,6 +52,26 @@ fn facts(backend: Backend, q: &VolumeQuery, b: &mut Binder) -> String {
                               a.paid_cents AS pai, a.reclaimed_cents AS rec, \
                               CAST(COALESCE((SELECT SUM(r.amount_cents) FROM repayments r \
                               WHERE r.application_id = a.id), 0) AS BIGINT) AS rep";
+    // With `as_of`: only what was recorded before the end of that day, each bound the instant
+    // its fact was recorded (a notice's signing, a payout's release, a repayment's recording).
+    // The bound is bound where it first appears in the text (see `Binder`).
+    let mut end_param: Option<String> = None;
+    let mut end = |b: &mut Binder| {
+        let day = q.as_of?;
+        Some(
+            end_param
+                .get_or_insert_with(|| b.bind(Param::Ts(super::end_of_day(day))))
+                .clone(),
+        )
+    };
+    let before = |end: &Option<String>, column: &str| match end {
+        Some(e) => format!(" AND {column} < {e}"),
+        None => String::new(),
+    };
+    let case_money = |end: &Option<String>| match end {
+        Some(e) => case_money_as_of(e),
+        None => CASE_MONEY.to_owned(),
+    };
     let mut prog_param: Option<String> = None;
     let mut prog = |b: &mut Binder| match &q.programme {
         Some(p) => {
@@ -64,23 +84,29 @@ fn facts(backend: Backend, q: &VolumeQuery, b: &mut Binder) -> String {
     };
     match q.basis {
         Basis::Notice => {
+            let end = end(b);
+            let case_money = case_money(&end);
             let range = ts_range(b, "n.signed_at", q.from, q.to);
             let prog = prog(b);
             format!(
-                "SELECT n.id AS fid, a.id AS case_id, {yr} AS yr, {KEYS}, 1 AS cnt, {CASE_MONEY} \
+                "SELECT n.id AS fid, a.id AS case_id, {yr} AS yr, {KEYS}, 1 AS cnt, {case_money} \
                  FROM notices n JOIN applications a ON a.id = n.application_id \
-                 WHERE n.kind = 'grant' AND n.status = 'signed'{range}{prog} AND {{JOINT}}",
+                 WHERE n.kind = 'grant' AND n.status = 'signed'{range}{before}{prog} AND {{JOINT}}",
                 yr = year_of(backend, "n.signed_at"),
+                before = before(&end, "n.signed_at"),
             )
         }
         Basis::Submission => {
+            let end = end(b);
+            let case_money = case_money(&end);
             let range = ts_range(b, "a.submitted_at", q.from, q.to);
             let prog = prog(b);
             format!(
-                "SELECT a.id AS fid, a.id AS case_id, {yr} AS yr, {KEYS}, 1 AS cnt, {CASE_MONEY} \
+                "SELECT a.id AS fid, a.id AS case_id, {yr} AS yr, {KEYS}, 1 AS cnt, {case_money} \
                  FROM applications a \
-                 WHERE a.submitted_at IS NOT NULL{range}{prog} AND {{JOINT}}",
+                 WHERE a.submitted_at IS NOT NULL{range}{before}{prog} AND {{JOINT}}",
                 yr = year_of(backend, "a.submitted_at"),
+                before = before(&end, "a.submitted_at"),
             )
         }
         Basis::Payment => {
@@ -96,6 +122,7 @@ fn facts(backend: Backend, q: &VolumeQuery, b: &mut Binder) -> String {
                 years += &format!(" AND p.paid_year <= {ph}");
                 received += &format!(" AND r.received_year <= {ph}");
             }
+            let end = end(b);
             let prog1 = prog(b);
             let range = ts_range(b, "n.signed_at", q.from, q.to);
             let prog2 = prog(b);
@@ -105,24 +132,85 @@ fn facts(backend: Backend, q: &VolumeQuery, b: &mut Binder) -> String {
                  CAST(0 AS BIGINT) AS req, CAST(0 AS BIGINT) AS gra, p.amount_cents AS pai, \
                  CAST(0 AS BIGINT) AS rec, CAST(0 AS BIGINT) AS rep \
                  FROM payment_requests p JOIN applications a ON a.id = p.application_id \
-                 WHERE p.status = 'paid'{years}{prog1} AND {{JOINT}} \
+                 WHERE p.status = 'paid'{years}{paid_before}{prog1} AND {{JOINT}} \
                  UNION ALL \
                  SELECT n.id AS fid, a.id AS case_id, {yr} AS yr, {KEYS}, 0 AS cnt, \
                  CAST(0 AS BIGINT) AS req, CAST(0 AS BIGINT) AS gra, CAST(0 AS BIGINT) AS pai, \
                  n.reclaim_cents AS rec, CAST(0 AS BIGINT) AS rep \
                  FROM notices n JOIN applications a ON a.id = n.application_id \
                  WHERE n.kind = 'revocation' AND n.status = 'signed' \
-                 AND n.reclaim_cents > 0{range}{prog2} AND {{JOINT}} \
+                 AND n.reclaim_cents > 0{range}{signed_before}{prog2} AND {{JOINT}} \
                  UNION ALL \
                  SELECT r.id AS fid, a.id AS case_id, r.received_year AS yr, {KEYS}, 0 AS cnt, \
                  CAST(0 AS BIGINT) AS req, CAST(0 AS BIGINT) AS gra, CAST(0 AS BIGINT) AS pai, \
                  CAST(0 AS BIGINT) AS rec, r.amount_cents AS rep \
                  FROM repayments r JOIN applications a ON a.id = r.application_id \
-                 WHERE r.amount_cents > 0{received}{prog3} AND {{JOINT}}",
+                 WHERE r.amount_cents > 0{received}{recorded_before}{prog3} AND {{JOINT}}",
                 yr = year_of(backend, "n.signed_at"),
+                paid_before = before(&end, "p.paid_at"),
+                signed_before = before(&end, "n.signed_at"),
+                recorded_before = before(&end, "r.recorded_at"),
             )
         }
     }
+}
+
+/// A case's money as recorded before `end` (a bound parameter), each the way the write path
+/// builds the case's column (`persistence::steps`): granted is the grant of the latest signed
+/// notice that sets one (`steps::notice::sign`: a notice's grant replaces the case's), paid the
+/// sum of the payouts released (`steps::payment`), reclaimed the sum of the reclaims of signed
+/// notices (`steps::notice::sign` adds each), repaid the repayments recorded. Requested does
+/// not change after submission (only a draft is edited). `tests/api/reports_as_of.rs` checks
+/// that an `as_of` after the last write gives today's report, byte for byte.
+fn case_money_as_of(end: &str) -> String {
+    format!(
+        "a.requested_cents AS req, \
+         COALESCE((SELECT g.granted_cents FROM notices g WHERE g.application_id = a.id \
+         AND g.status = 'signed' AND g.granted_cents IS NOT NULL AND g.signed_at < {end} \
+         ORDER BY g.seq DESC LIMIT 1), 0) AS gra, \
+         CAST(COALESCE((SELECT SUM(pp.amount_cents) FROM payment_requests pp \
+         WHERE pp.application_id = a.id AND pp.status = 'paid' AND pp.paid_at < {end}), 0) \
+         AS BIGINT) AS pai, \
+         CAST(COALESCE((SELECT SUM(v.reclaim_cents) FROM notices v WHERE v.application_id = a.id \
+         AND v.status = 'signed' AND v.reclaim_cents IS NOT NULL AND v.signed_at < {end}), 0) \
+         AS BIGINT) AS rec, \
+         CAST(COALESCE((SELECT SUM(r.amount_cents) FROM repayments r \
+         WHERE r.application_id = a.id AND r.recorded_at < {end}), 0) AS BIGINT) AS rep"
+    )
+}
+
+/// Per programme and fiscal year, what the notices in force before `end` allocate: each
+/// case's latest signed notice that sets a grant (as `case_money_as_of`). A signing changes a
+/// budget by the change of the allocation in force (`steps::notice::budget_deltas`), so the
+/// changes add up to the allocations of the notices in force.
+pub(super) fn committed_as_of(end: NaiveDateTime) -> (String, Vec<Param>) {
+    let mut b = Binder::default();
+    let end = b.bind(Param::Ts(end));
+    let text = format!(
+        "SELECT a.programme_code AS programme, al.fiscal_year AS fiscal_year, \
+         CAST(SUM(al.amount_cents) AS BIGINT) AS cents \
+         FROM notices n JOIN notice_allocations al ON al.notice_id = n.id \
+         JOIN applications a ON a.id = n.application_id \
+         WHERE n.id = (SELECT g.id FROM notices g WHERE g.application_id = n.application_id \
+         AND g.status = 'signed' AND g.granted_cents IS NOT NULL AND g.signed_at < {end} \
+         ORDER BY g.seq DESC LIMIT 1) \
+         GROUP BY a.programme_code, al.fiscal_year"
+    );
+    (text, b.params)
+}
+
+/// Per programme and fiscal year, the payouts released before `end`.
+pub(super) fn paid_as_of(end: NaiveDateTime) -> (String, Vec<Param>) {
+    let mut b = Binder::default();
+    let end = b.bind(Param::Ts(end));
+    let text = format!(
+        "SELECT a.programme_code AS programme, p.paid_year AS fiscal_year, \
+         CAST(SUM(p.amount_cents) AS BIGINT) AS cents \
+         FROM payment_requests p JOIN applications a ON a.id = p.application_id \
+         WHERE p.status = 'paid' AND p.paid_year IS NOT NULL AND p.paid_at < {end} \
+         GROUP BY a.programme_code, p.paid_year"
+    );
+    (text, b.params)
 }
 
 /// The measures, each split by the largest-remainder method of `domain::split`: the part

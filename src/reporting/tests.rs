@@ -56,6 +56,7 @@ fn every_volumes_variant_numbers_its_parameters_in_order_of_appearance() {
                             to,
                             programme: programme.clone(),
                             kreis: kreis.clone(),
+                            as_of: None,
                         };
                         let (text, params) = sql::volumes(backend, &q);
                         assert_numbered_in_order(&text, params.len());

@@ -36,6 +36,7 @@ mod payments;
 mod programmes;
 mod register;
 mod reports;
+mod reports_as_of;
 mod reports_demo;
 mod reports_property;
 mod seed;

@@ -484,6 +484,7 @@ fn every_grouping_of_the_volumes_report_equals_the_cases_split_by_share_to_the_c
                     to: None,
                     programme: None,
                     kreis: None,
+                    as_of: None,
                 };
                 let grand = total(&model(&all, &cases));
                 let sum_over_cases = match basis {
