@@ -108,15 +108,13 @@ fn a_key_twice_in_one_object_is_400_at_any_depth_and_writes_nothing() {
         assert!(detail.contains("appears twice"), "{what}: {detail}");
     }
     // The same bodies with each key once are accepted.
-    let r = send_raw(
-        &app,
-        "PUT",
-        &budget,
+    let r = app.put_budget(
+        PROGRAMME,
+        year() + 1,
         &admin,
-        None,
-        r#"{"amount":"39999.99"}"#,
+        &serde_json::json!({"amount": "39999.99"}),
     );
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status, 201, "{}", r.body);
     let r = send_raw(&app, "POST", "/api/v1/applications", &lead, None, &draft);
     assert_eq!(r.status, 201, "{}", r.body);
 }
