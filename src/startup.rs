@@ -145,7 +145,8 @@ fn run(listener: TcpListener, shared: Shared) -> Result<Server, BoxError> {
             .into_utoipa_app()
             .configure(http::routes)
             .split_for_parts();
-        app.app_data(pool.clone())
+        app.configure(http::dashboard::routes)
+            .app_data(pool.clone())
             .app_data(health.clone())
             .app_data(limits.clone())
             .app_data(verifier.clone())

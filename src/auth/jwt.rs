@@ -105,6 +105,12 @@ impl JwtVerifier {
 
     /// Decodes and checks a token, then turns its claims into a `Principal`.
     pub fn verify(&self, token: &str) -> Result<Principal, JwtError> {
+        self.verify_until(token).map(|(p, _)| p)
+    }
+
+    /// As `verify`, with the token's expiry (`exp`, seconds since the epoch): the dashboard's
+    /// session lives as long as the token it was opened with.
+    pub fn verify_until(&self, token: &str) -> Result<(Principal, u64), JwtError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(JwtError::Invalid("too long".into()));
         }
@@ -122,7 +128,8 @@ impl JwtVerifier {
             jsonwebtoken::get_current_timestamp(),
             self.max_ttl_secs,
         )?;
-        principal_from(data.claims)
+        let exp = data.claims.exp;
+        Ok((principal_from(data.claims)?, exp))
     }
 }
 

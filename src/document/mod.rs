@@ -140,7 +140,12 @@ pub enum DocumentError {
 
 /// German amount: `1.234.567,89 €` (thousands '.', decimals ',', a normal space before €).
 pub fn euro_de(m: Money) -> String {
-    let cents = m.cents();
+    euro_cents_de(m.cents())
+}
+
+/// Any number of cents as a German amount (as `euro_de`; a report's sum may leave the money
+/// range).
+pub fn euro_cents_de(cents: i64) -> String {
     let sign = if cents < 0 { "-" } else { "" };
     let abs = cents.unsigned_abs();
     format!("{sign}{},{:02} €", group_thousands(abs / 100), abs % 100)
@@ -164,7 +169,8 @@ pub fn percent_de(bp: i32) -> String {
     }
 }
 
-fn group_thousands(n: u64) -> String {
+/// `1234567` → `1.234.567`.
+pub fn group_thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {

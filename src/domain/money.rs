@@ -141,6 +141,30 @@ pub fn cents_text(cents: i64, decimal: char) -> String {
     format!("{sign}{}{decimal}{:02}", abs / 100, abs % 100)
 }
 
+/// The inverse of `cents_text` with '.': `-12.34` → -1234; `None` for anything else.
+pub fn parse_cents_text(s: &str) -> Option<i64> {
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (euros, cents) = digits.split_once('.')?;
+    if euros.is_empty()
+        || cents.len() != 2
+        || !euros
+            .bytes()
+            .chain(cents.bytes())
+            .all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let abs = euros
+        .parse::<i64>()
+        .ok()?
+        .checked_mul(100)?
+        .checked_add(cents.parse::<i64>().ok()?)?;
+    Some(if neg { -abs } else { abs })
+}
+
 /// Cents as a euro string for messages and audit entries ("1234.50").
 pub fn euros_text(cents: i64) -> String {
     cents_text(cents, '.')
@@ -150,6 +174,16 @@ pub fn euros_text(cents: i64) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn cents_text_reads_back() {
+        for c in [0, 1, -1, 31_062_000, -1234, i64::MAX, i64::MIN + 1] {
+            assert_eq!(parse_cents_text(&cents_text(c, '.')), Some(c), "{c}");
+        }
+        for bad in ["1", "1.0", ".10", "1.000", "1,00", "+1.00", "1e3.00", ""] {
+            assert_eq!(parse_cents_text(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn amounts_parse_only_with_exactly_two_decimals() {

@@ -225,15 +225,23 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let principal = Principal::from_request(req, payload).into_inner();
+        ready(principal.and_then(|p| Caller::for_principal(req, p)))
+    }
+}
+
+impl Caller {
+    /// The caller of a request whose principal is already verified (the bearer token by the
+    /// extractor, the dashboard's session cookie by `http::dashboard`).
+    pub fn for_principal(req: &HttpRequest, principal: Principal) -> Result<Caller, ApiError> {
         let pool = req
             .app_data::<web::Data<Pool>>()
             .cloned()
-            .ok_or_else(|| ApiError::internal("no connection pool in the app data"));
+            .ok_or_else(|| ApiError::internal("no connection pool in the app data"))?;
         let limits = req
             .app_data::<web::Data<super::limits::Limits>>()
             .cloned()
-            .ok_or_else(|| ApiError::internal("no limits in the app data"));
-        ready(principal.and_then(|p| Ok(Caller::new(p, RequestClock::of(req), pool?, limits?))))
+            .ok_or_else(|| ApiError::internal("no limits in the app data"))?;
+        Ok(Caller::new(principal, RequestClock::of(req), pool, limits))
     }
 }
 

@@ -21,7 +21,7 @@ use crate::reporting::{self, Basis, GroupKey, VolumeQuery, VolumeRow};
 
 /// `json`, `csv` or `csv-de`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
+pub(crate) enum Format {
     Json,
     Csv(Dialect),
 }
@@ -72,7 +72,7 @@ fn money(cents: i64) -> String {
 
 /// The answer in the format asked for: the JSON report, or its table (which may read the
 /// dialect, e.g. for German labels) as the CSV file `name`.
-fn respond<T: Serialize>(
+pub(crate) fn respond<T: Serialize>(
     format: Format,
     json: &T,
     name: &str,
@@ -97,6 +97,19 @@ fn respond<T: Serialize>(
                 ))
                 .body(bytes))
         }
+    }
+}
+
+/// A computed report: its JSON document and its table (for CSV, and for the dashboard, which
+/// shows the same figures: `crate::dashboard`).
+pub(crate) struct Output<T> {
+    pub report: T,
+    pub table: Box<dyn FnOnce(Dialect) -> Table>,
+}
+
+impl<T: Serialize> Output<T> {
+    fn respond(self, format: Format, name: &str) -> Result<HttpResponse, ApiError> {
+        respond(format, &self.report, name, self.table)
     }
 }
 
@@ -237,7 +250,7 @@ pub struct VolumesReport {
 }
 
 impl VolumesParams {
-    fn validate(self) -> Result<(VolumeQuery, Format), ApiError> {
+    pub(crate) fn validate(self) -> Result<(VolumeQuery, Format), ApiError> {
         let mut errors = Vec::new();
         let basis = Basis::parse(self.basis.as_deref().unwrap_or("notice")).unwrap_or_else(|e| {
             errors.push(FieldError::new("basis", e));
@@ -289,7 +302,7 @@ impl VolumesParams {
     }
 }
 
-fn count_header(basis: Basis) -> &'static str {
+pub(crate) fn count_header(basis: Basis) -> &'static str {
     match basis {
         Basis::Notice => "Zuwendungsbescheide",
         Basis::Submission => "Anträge",
@@ -392,6 +405,14 @@ pub async fn volumes(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(policy::READ_REPORTS)?;
     let (q, format) = params.into_inner().validate()?;
+    volumes_output(&caller, q).await?.respond(format, "volumes")
+}
+
+/// The volumes report of a validated query (the caller's role checked).
+pub(crate) async fn volumes_output(
+    caller: &Caller,
+    q: VolumeQuery,
+) -> Result<Output<VolumesReport>, ApiError> {
     let _turn = caller.heavy().await?;
     let rows = {
         let q = q.clone();
@@ -428,7 +449,10 @@ pub async fn volumes(
             })
             .collect(),
     };
-    respond(format, &report, "volumes", |_| volumes_table(&q, &rows))
+    Ok(Output {
+        report,
+        table: Box::new(move |_| volumes_table(&q, &rows)),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -468,7 +492,7 @@ pub struct PipelineReport {
     pub requested: String,
 }
 
-fn status_de(s: &str) -> &str {
+pub(crate) fn status_de(s: &str) -> &str {
     match s {
         "submitted" => "eingereicht",
         "in_review" => "in Prüfung",
@@ -497,7 +521,18 @@ pub async fn pipeline(
     let p = params.into_inner();
     let as_of = p.as_of.unwrap_or_else(|| caller.today());
     let format = checked(p.format.as_deref(), &[("as_of", Some(as_of.year()))])?;
-    let programme = p.programme.clone();
+    pipeline_output(&caller, as_of, p.programme)
+        .await?
+        .respond(format, "pipeline")
+}
+
+/// The pipeline report at the end of `as_of` (its year checked, the caller's role checked).
+pub(crate) async fn pipeline_output(
+    caller: &Caller,
+    as_of: NaiveDate,
+    programme: Option<String>,
+) -> Result<Output<PipelineReport>, ApiError> {
+    let p_programme = programme.clone();
     let _turn = caller.heavy().await?;
     let rows = caller
         .db(move |conn, _| {
@@ -515,7 +550,7 @@ pub async fn pipeline(
     }
     let report = PipelineReport {
         as_of,
-        programme: p.programme,
+        programme: p_programme,
         rows: rows
             .iter()
             .map(|r| PipelineRowDto {
@@ -527,7 +562,7 @@ pub async fn pipeline(
         open,
         requested: money(requested),
     };
-    respond(format, &report, "pipeline", |dialect| Table {
+    let table = move |dialect| Table {
         columns: vec![
             Column::new("status", "Status"),
             Column::new("count", "Offene Anträge"),
@@ -547,6 +582,10 @@ pub async fn pipeline(
                 ]
             })
             .collect(),
+    };
+    Ok(Output {
+        report,
+        table: Box::new(table),
     })
 }
 
@@ -619,7 +658,17 @@ pub async fn budget(
         p.format.as_deref(),
         &[("year", p.year), ("as_of", as_of_year)],
     )?;
-    let (year, as_of) = (p.year, p.as_of);
+    budget_output(&caller, p.year, p.as_of)
+        .await?
+        .respond(format, "budget")
+}
+
+/// The budget report (years checked, the caller's role checked).
+pub(crate) async fn budget_output(
+    caller: &Caller,
+    year: Option<i32>,
+    as_of: Option<NaiveDate>,
+) -> Result<Output<BudgetReport>, ApiError> {
     let _turn = caller.heavy().await?;
     let rows = caller
         .db(move |conn, _| Ok(reporting::budget(conn, year, as_of)?))
@@ -640,7 +689,7 @@ pub async fn budget(
             .collect(),
     };
     let opt = |c: Option<i64>| c.map_or(Cell::Empty, Cell::Money);
-    respond(format, &report, "budget", |_| Table {
+    let table = move |_| Table {
         columns: vec![
             Column::new("programme", "Förderprogramm"),
             Column::new("fiscal_year", "Haushaltsjahr"),
@@ -662,6 +711,10 @@ pub async fn budget(
                 ]
             })
             .collect(),
+    };
+    Ok(Output {
+        report,
+        table: Box::new(table),
     })
 }
 
@@ -680,7 +733,7 @@ pub struct ProcessingParams {
     pub format: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ProcessingRowDto {
     /// The programme; absent in the row over all programmes.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -739,6 +792,17 @@ pub async fn processing_times(
     let p = params.into_inner();
     let format = checked(p.format.as_deref(), &[("year", p.year)])?;
     let year = p.year.unwrap_or_else(|| german_year(caller.now));
+    processing_output(&caller, year)
+        .await?
+        .respond(format, "processing-times")
+}
+
+/// The processing-times report of the decisions signed in `year` (checked, the caller's role
+/// checked).
+pub(crate) async fn processing_output(
+    caller: &Caller,
+    year: i32,
+) -> Result<Output<ProcessingReport>, ApiError> {
     let _turn = caller.heavy().await?;
     let rows = caller
         .db(move |conn, _| Ok(reporting::processing_times(conn, year)?))
@@ -766,7 +830,8 @@ pub async fn processing_times(
         })
         .collect();
     let report = ProcessingReport { year, rows: dtos };
-    respond(format, &report, "processing-times", |dialect| Table {
+    let rows = report.rows.clone();
+    let table = move |dialect| Table {
         columns: vec![
             Column::new("programme", "Förderprogramm"),
             Column::new("decided", "Entschieden"),
@@ -776,8 +841,7 @@ pub async fn processing_times(
             Column::new("p90_days", "90-%-Perzentil (Tage)"),
             Column::new("max_days", "Maximum (Tage)"),
         ],
-        rows: report
-            .rows
+        rows: rows
             .iter()
             .map(|r| {
                 let d = |s: i64| Cell::Decimal(days(s));
@@ -799,5 +863,9 @@ pub async fn processing_times(
                 ]
             })
             .collect(),
+    };
+    Ok(Output {
+        report,
+        table: Box::new(table),
     })
 }

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Real-browser test of the dashboard: headless Chromium (Debian's, driven by playwright-core, which
+# downloads no browser) against the debug binary serving the demo data. See docs/testing.md,
+# "The dashboard in a real browser".
+#
+#   scripts/browser-test.sh                     # what CI runs
+#   CHROMIUM=/path/to/chrome scripts/browser-test.sh
+#
+# What it does: builds the debug binary; checks for Chromium (with CI=true it installs Debian's
+# `chromium` if missing, otherwise it stops and says how to install it); installs the pinned npm
+# packages of tests/browser (`npm ci`, node_modules is git-ignored); fills a fresh SQLite database
+# in a temporary folder with the demo data (`seed-demo`); serves it on a free loopback port with a
+# random JWT secret; mints a ministry and an applicant token; runs tests/browser/dashboard.mjs.
+# The server is stopped on exit. The exit status is the test's.
+#
+# Environment:
+#   CHROMIUM          the browser executable (default /usr/bin/chromium)
+#   SCREENSHOT_DIR    where the screenshots, the PDF and the server log go (default target/browser)
+#   APPLICANT_AGS     the applicant token's municipality (default 16063097)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+SCREENSHOT_DIR=${SCREENSHOT_DIR:-$ROOT/target/browser}
+APPLICANT_AGS=${APPLICANT_AGS:-16063097}
+
+log() { printf 'browser-test.sh: %s\n' "$*" >&2; }
+
+# --- the browser and the test's packages ----------------------------------------------------------
+if [ ! -x "$CHROMIUM" ]; then
+  if [ "${CI:-}" = true ] && [ "$CHROMIUM" = /usr/bin/chromium ]; then
+    log "installing Debian's chromium"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+  else
+    log "no Chromium at $CHROMIUM. Install Debian's: apt-get update && apt-get install -y chromium"
+    log "(or point CHROMIUM at a Chromium or Chrome executable)"
+    exit 2
+  fi
+fi
+log "browser: $("$CHROMIUM" --version 2>/dev/null | head -n1)"
+command -v node >/dev/null 2>&1 || { log "node (20 or later) is required"; exit 2; }
+npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error >&2
+
+# --- the service ----------------------------------------------------------------------------------
+cargo build --locked --quiet --bin foerderakte
+BIN=$ROOT/target/debug/foerderakte
+
+WORK=$(mktemp -d /tmp/foerderakte-browser.XXXXXX)
+SERVER_PID=
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+export DATABASE_URL=$WORK/browser.sqlite3
+export BIND_ADDR=127.0.0.1:$PORT
+export JWT_ALGORITHM=HS256
+export JWT_SECRET
+JWT_SECRET=$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')
+export AUDIT_KEY
+AUDIT_KEY=$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')
+export JWT_ISSUER=foerderakte JWT_AUDIENCE=foerderakte-api
+export RUST_LOG=${RUST_LOG:-warn}
+BASE=http://127.0.0.1:$PORT
+
+log "seeding the demo data set into $DATABASE_URL"
+start=$SECONDS
+"$BIN" seed-demo >"$WORK/seed.txt" 2>"$WORK/seed.log" || { cat "$WORK/seed.log" >&2; exit 1; }
+log "seeded in $((SECONDS - start)) s: $(head -n1 "$WORK/seed.txt")"
+
+mkdir -p "$SCREENSHOT_DIR"
+"$BIN" serve >"$SCREENSHOT_DIR/server.log" 2>&1 &
+SERVER_PID=$!
+ready() {
+  node -e 'fetch(process.argv[1], {signal: AbortSignal.timeout(5000)}).then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))' \
+    "$BASE/health/ready"
+}
+for _ in $(seq 1 150); do
+  ready && break
+  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$SCREENSHOT_DIR/server.log" >&2; exit 1; }
+  sleep 0.2
+done
+ready || { log "the server did not get ready"; exit 1; }
+log "serving on $BASE"
+
+MINISTRY_TOKEN=$("$BIN" token --role ministry --sub browser-ministry --ttl 2h)
+APPLICANT_TOKEN=$("$BIN" token --role applicant --sub browser-applicant --ags "$APPLICANT_AGS" --ttl 2h)
+
+set +e
+BASE_URL=$BASE MINISTRY_TOKEN=$MINISTRY_TOKEN APPLICANT_TOKEN=$APPLICANT_TOKEN \
+  SCREENSHOT_DIR=$SCREENSHOT_DIR CHROMIUM=$CHROMIUM \
+  node tests/browser/dashboard.mjs
+rc=$?
+set -e
+if grep -q 'internal error\|panicked' "$SCREENSHOT_DIR/server.log"; then
+  log "the server log has errors: $SCREENSHOT_DIR/server.log"
+fi
+exit "$rc"
