@@ -114,6 +114,8 @@ fn with_etag(mut resp: actix_web::HttpResponseBuilder, budget: &Budget) -> HttpR
     ),
     responses(
         (status = 200, body = BudgetDto, headers(("ETag" = String))),
+        (status = 400, description = "the year is not a number", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "the year lies outside 2000–2200", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/programmes/{code}/budgets/{year}")]

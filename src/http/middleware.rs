@@ -81,12 +81,14 @@ fn ensure_problem(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
-    let is_problem = res
+    // A problem already, or a page of the dashboard (`http::dashboard`), which answers its
+    // errors as German HTML pages for a browser.
+    let shaped = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
-    if is_problem {
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON) || v.starts_with("text/html"));
+    if shaped {
         return res;
     }
     res.map_into_response(|old| {

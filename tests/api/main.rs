@@ -21,6 +21,7 @@ mod bounds;
 mod budgets;
 mod closing;
 mod crash;
+mod dashboard;
 mod delivery;
 mod equivalence;
 mod errors;
