@@ -74,7 +74,10 @@ pub fn document() -> utoipa::openapi::OpenApi {
 ///   token), and 403 (`Caller::require` refuses a role the operation's policy does not name),
 ///   except for the reads of reference data every role may make (`OPEN_TO_EVERY_ROLE`; the
 ///   authorization matrix test checks both directions against the decided policy);
-/// - input, that is a request body or a query parameter: 400 when it cannot be read
+/// - input, that is a request body, a query parameter or a header parameter: 400 when it
+///   cannot be read (a malformed `If-Match`, `If-None-Match` or `Idempotency-Key` too), and for
+///   an `Idempotency-Key` 422 when the key was used with another request;
+/// - a request body or a query parameter: 400 when it cannot be read
 ///   (`http::errors`: a body that is not JSON or does not fit the schema, an unknown or
 ///   unreadable query parameter) and 422 when it is read but refused (every body is validated
 ///   beyond its schema: `http::json::Json` refuses a NUL character in any string and each
@@ -141,10 +144,18 @@ fn document_routine_responses(api: &mut utoipa::openapi::OpenApi) {
 const NO_NUL: &str = "^[^\\x00]*$";
 
 /// Gives each string parameter of the path or the query that has neither a pattern nor a
-/// format the pattern `NO_NUL`.
+/// format the pattern `NO_NUL`, and each optional header the type string (not string-or-null).
 fn forbid_nul_in_parameters(op: &mut Operation) {
     for param in op.parameters.iter_mut().flatten() {
         let RefOr::T(param) = param else { continue };
+        if matches!(param.parameter_in, ParameterIn::Header)
+            && let Some(RefOr::T(Schema::Object(schema))) = param.schema.as_mut()
+            && schema.schema_type == SchemaType::Array(vec![Type::String, Type::Null])
+        {
+            // An optional header is absent or a string, never `null` (utoipa writes an
+            // `Option<String>` as string-or-null, and a fuzzer sends the text "null").
+            schema.schema_type = SchemaType::Type(Type::String);
+        }
         if !matches!(param.parameter_in, ParameterIn::Path | ParameterIn::Query) {
             continue;
         }
@@ -198,8 +209,13 @@ fn routine_responses(op: &Operation, open: bool) -> Vec<(&'static str, &'static 
     let if_match = has(&|p| {
         matches!(p.parameter_in, ParameterIn::Header) && p.name.eq_ignore_ascii_case("If-Match")
     });
+    let has_header = has(&|p| matches!(p.parameter_in, ParameterIn::Header));
+    let idempotent = has(&|p| {
+        matches!(p.parameter_in, ParameterIn::Header)
+            && p.name.eq_ignore_ascii_case("Idempotency-Key")
+    });
     let mut rows = Vec::new();
-    if has_body || has_query {
+    if has_body || has_query || has_header {
         rows.push(("400", ""));
     }
     if secured {
@@ -220,7 +236,7 @@ fn routine_responses(op: &Operation, open: bool) -> Vec<(&'static str, &'static 
         rows.push(("412", ""));
         rows.push(("428", ""));
     }
-    if has_body || has_query {
+    if has_body || has_query || idempotent {
         rows.push(("422", ""));
     }
     rows
