@@ -1180,6 +1180,7 @@ fn main() {
         },
         limits: foerderakte::config::LimitSettings::for_pool(4),
         metrics_token: None,
+        open_data: false,
     };
     let app = Application::build(&settings).expect("the application builds");
     let http = Http {

@@ -441,6 +441,7 @@ fn main() {
         },
         limits: foerderakte::config::LimitSettings::for_pool(4),
         metrics_token: None,
+        open_data: false,
     };
     let app = Application::build(&settings).expect("the server builds");
     let address = format!("http://127.0.0.1:{}", app.port());

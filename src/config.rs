@@ -25,6 +25,10 @@ pub struct Settings {
     /// The bearer token a scrape of `/metrics` must present (`METRICS_TOKEN`); `None`: the
     /// metrics are open, like the health probes.
     pub metrics_token: Option<String>,
+    /// `OPEN_DATA=true`: the signed grants (`/api/v1/open-data/grants`, no personal data) are
+    /// published without a token; default `false`: they need a token of a role that reads
+    /// reports.
+    pub open_data: bool,
 }
 
 /// The bounds that keep a few requests from starving the others (docs/operations.md):
@@ -418,6 +422,7 @@ impl Settings {
         let audit = AuditSettings::from_lookup(&get, &database_url)?;
         let limits = LimitSettings::from_lookup(&non_empty, pool_size)?;
         let metrics_token = metrics_token(non_empty("METRICS_TOKEN"))?;
+        let open_data = flag("OPEN_DATA", non_empty("OPEN_DATA"))?;
         Ok(Settings {
             database_url,
             bind_addr: non_empty("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
@@ -427,7 +432,19 @@ impl Settings {
             audit,
             limits,
             metrics_token,
+            open_data,
         })
+    }
+}
+
+/// A yes/no setting: unset or empty → `false`; else exactly `true` or `false`.
+fn flag(name: &str, value: Option<String>) -> Result<bool, ConfigError> {
+    match value.as_deref().map(str::trim) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(ConfigError(format!(
+            "{name} must be true or false, not {other:?}"
+        ))),
     }
 }
 

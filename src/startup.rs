@@ -64,6 +64,7 @@ impl Application {
                 authority: settings.authority.clone(),
                 clock: clock.clone(),
                 metrics,
+                open_data: http::open_data::OpenData(settings.open_data),
             },
         )?;
         Ok(Application {
@@ -123,6 +124,7 @@ struct Shared {
     authority: Authority,
     clock: RequestClock,
     metrics: Metrics,
+    open_data: http::open_data::OpenData,
 }
 
 fn run(listener: TcpListener, shared: Shared) -> Result<Server, BoxError> {
@@ -136,6 +138,7 @@ fn run(listener: TcpListener, shared: Shared) -> Result<Server, BoxError> {
     let authority = web::Data::new(shared.authority);
     let clock = web::Data::new(shared.clock);
     let verify_runs = web::Data::new(crate::http::audit::VerifyRuns::default());
+    let open_data = web::Data::new(shared.open_data);
     let server = HttpServer::new(move || {
         // The docs and the document come first: the `/api/v1` scope would otherwise claim
         // `/api/v1/openapi.json`.
@@ -154,6 +157,7 @@ fn run(listener: TcpListener, shared: Shared) -> Result<Server, BoxError> {
             .app_data(authority.clone())
             .app_data(clock.clone())
             .app_data(verify_runs.clone())
+            .app_data(open_data.clone())
             .app_data(routes.clone())
             .app_data(errors::json_config())
             .app_data(errors::query_config())

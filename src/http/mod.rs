@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod municipalities;
 pub mod notices;
+pub mod open_data;
 pub mod pagination;
 pub mod payments;
 pub mod programmes;
@@ -71,6 +72,7 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
                 .service(payments::reject)
                 .service(repayments::record)
                 .service(repayments::list)
+                .service(open_data::grants)
                 .service(reports::volumes)
                 .service(reports::pipeline)
                 .service(reports::budget)

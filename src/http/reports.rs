@@ -26,7 +26,7 @@ pub(crate) enum Format {
     Csv(Dialect),
 }
 
-fn format_of(f: Option<&str>, errors: &mut Vec<FieldError>) -> Format {
+pub(crate) fn format_of(f: Option<&str>, errors: &mut Vec<FieldError>) -> Format {
     match f.unwrap_or("json") {
         "json" => Format::Json,
         "csv" => Format::Csv(Dialect::Rfc4180),
@@ -41,7 +41,7 @@ fn format_of(f: Option<&str>, errors: &mut Vec<FieldError>) -> Format {
     }
 }
 
-fn check_year(field: &str, y: Option<i32>, errors: &mut Vec<FieldError>) {
+pub(crate) fn check_year(field: &str, y: Option<i32>, errors: &mut Vec<FieldError>) {
     if let Some(y) = y
         && !(2000..=2200).contains(&y)
     {

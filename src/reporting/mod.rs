@@ -472,5 +472,48 @@ pub fn processing_times(conn: &mut AnyConnection, year: i32) -> QueryResult<Vec<
     load(conn, &text, params)
 }
 
+/// A signed grant as open data: what was granted to which municipality for what, without
+/// personal data (no names of people, no contact, no case id).
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct OpenGrant {
+    #[diesel(sql_type = Nullable<Text>)]
+    pub notice_number: Option<String>,
+    #[diesel(sql_type = Timestamp)]
+    pub signed_at: NaiveDateTime,
+    /// The lead municipality (a joint case's other partners are in `partners`).
+    #[diesel(sql_type = Text)]
+    pub ags: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub municipality_name: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub kreis: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub kreis_name: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub programme: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub funding_object: Option<String>,
+    #[diesel(sql_type = Bool)]
+    pub joint: bool,
+    /// The other partners' keys, comma-separated, in their order (empty for a single case).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub partners: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub purpose: Option<String>,
+    /// The grant as the notice set it, in cents.
+    #[diesel(sql_type = BigInt)]
+    pub amount: i64,
+}
+
+/// The grant notices signed in the German calendar year `year`, in the order of signing.
+pub fn open_grants(conn: &mut AnyConnection, year: i32) -> QueryResult<Vec<OpenGrant>> {
+    let (Some(lo), Some(hi)) = (german_year_start_utc(year), german_year_start_utc(year + 1))
+    else {
+        return Ok(Vec::new());
+    };
+    let (text, params) = sql::open_grants(conn.backend(), lo, hi);
+    load(conn, &text, params)
+}
+
 #[cfg(test)]
 mod tests;

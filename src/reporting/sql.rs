@@ -405,3 +405,35 @@ pub(super) fn processing(lo: NaiveDateTime, hi: NaiveDateTime) -> (String, Vec<P
     );
     (text, b.params)
 }
+
+/// The grant notices signed in `[lo, hi)` with their lead municipality and the other partners'
+/// keys (`open_grants`).
+pub(super) fn open_grants(
+    backend: Backend,
+    lo: NaiveDateTime,
+    hi: NaiveDateTime,
+) -> (String, Vec<Param>) {
+    let mut b = Binder::default();
+    let lo = b.bind(Param::Ts(lo));
+    let hi = b.bind(Param::Ts(hi));
+    let partners = match backend {
+        Backend::Postgres => "STRING_AGG(o.ags, ',' ORDER BY o.position)",
+        Backend::Sqlite => "GROUP_CONCAT(o.ags, ',')",
+    };
+    let text = format!(
+        "SELECT n.number AS notice_number, n.signed_at AS signed_at, m.ags AS ags, \
+         mu.name AS municipality_name, m.kreis AS kreis, kr.name AS kreis_name, \
+         a.programme_code AS programme, a.funding_object AS funding_object, a.joint AS joint, \
+         (SELECT {partners} FROM (SELECT o.ags, o.position FROM application_members o \
+         WHERE o.application_id = a.id AND NOT o.is_lead ORDER BY o.position) o) AS partners, \
+         n.purpose AS purpose, n.granted_cents AS amount \
+         FROM notices n JOIN applications a ON a.id = n.application_id \
+         JOIN application_members m ON m.application_id = a.id AND m.is_lead \
+         LEFT JOIN municipalities mu ON mu.ags = m.ags \
+         LEFT JOIN municipalities kr ON kr.ags = m.kreis || '000' \
+         WHERE n.kind = 'grant' AND n.status = 'signed' AND n.granted_cents IS NOT NULL \
+         AND n.signed_at >= {lo} AND n.signed_at < {hi} \
+         ORDER BY n.signed_at, n.number"
+    );
+    (text, b.params)
+}

@@ -174,6 +174,9 @@ const POLICY: &[(&str, &str, &[Who], Reach)] = &[
     ("GET", "/api/v1/reports/pipeline", FIGURES, Other),
     ("GET", "/api/v1/reports/budget", FIGURES, Other),
     ("GET", "/api/v1/reports/processing-times", FIGURES, Other),
+    // Open data: with OPEN_DATA=true without a token (tests/api/open_data.rs); by default for
+    // the roles that read reports.
+    ("GET", "/api/v1/open-data/grants", FIGURES, Other),
     ("GET", "/api/v1/audit", &[Admin], Other),
     ("GET", "/api/v1/audit/verify", &[Admin], Other),
     ("POST", "/api/v1/audit/checkpoints", &[Admin], Other),
@@ -238,7 +241,7 @@ fn the_policy_table_has_one_row_for_every_documented_operation_and_no_other() {
         gone.is_empty(),
         "POLICY rows for operations the OpenAPI document does not have: {gone:?}"
     );
-    assert_eq!(documented.len(), 43, "the API has grown: {documented:?}");
+    assert_eq!(documented.len(), 44, "the API has grown: {documented:?}");
 
     // The document announces the refusals the policy decides.
     for (method, path, may, reach) in POLICY {
@@ -451,6 +454,9 @@ fn calls(
         ) => vec![call(method, path.to_owned(), 200)],
         ("GET", "/api/v1/municipalities/{ags}") => {
             vec![call(method, at(path, &[("ags", LEAD)]), 200)]
+        }
+        ("GET", "/api/v1/open-data/grants") => {
+            vec![call(method, format!("{path}?year=2025"), 200)]
         }
         ("POST", "/api/v1/register/editions") => {
             vec![call(method, path.to_owned(), 201).body(json!({"content": edition_2025()}))]

@@ -174,6 +174,7 @@ pub fn settings_for(database: &TestDatabase, jwt: JwtSettings) -> Settings {
         audit: audit_settings(),
         limits: foerderakte::config::LimitSettings::for_pool(8),
         metrics_token: None,
+        open_data: false,
     }
 }
 

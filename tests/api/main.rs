@@ -32,6 +32,7 @@ mod migrations;
 mod money_over_time;
 mod municipalities;
 mod notices;
+mod open_data;
 mod operations;
 mod payments;
 mod programmes;
