@@ -137,15 +137,12 @@ pub fn optional_if_match(req: &HttpRequest) -> Result<Option<IfMatch>, ApiError>
 }
 
 /// Whether the request has `If-None-Match: *` (create only if the resource does not exist,
-/// RFC 9110 § 13.1.2). Writes take no other `If-None-Match` (400).
+/// RFC 9110 § 13.1.2); any other `If-None-Match` is no precondition for a write (428 where
+/// one is required).
 pub fn if_none_match_any(req: &HttpRequest) -> Result<bool, ApiError> {
-    match field(req, header::IF_NONE_MATCH) {
-        None => Ok(false),
-        Some(Ok(v)) if v.trim() == "*" => Ok(true),
-        Some(_) => Err(ApiError::BadRequest(
-            "If-None-Match takes only * here (create the resource if it does not exist yet)".into(),
-        )),
-    }
+    // Another value (a list of tags, or something malformed) is not the precondition a create
+    // needs, so it counts as none: the write then answers 428 naming the one it needs.
+    Ok(matches!(field(req, header::IF_NONE_MATCH), Some(Ok(v)) if v.trim() == "*"))
 }
 
 #[cfg(test)]

@@ -43,11 +43,13 @@ fn a_budget_put_needs_the_etag_of_its_last_get_or_if_none_match_star_to_create_i
         412,
     );
     refuse("If-Match: * on a budget not set", &[("If-Match", "*")], 412);
+    // Another If-None-Match is not the precondition a create needs.
     refuse(
         "If-None-Match other than *",
         &[("If-None-Match", "\"1\"")],
-        400,
+        428,
     );
+    refuse("If-None-Match: 0", &[("If-None-Match", "0")], 428);
     refuse(
         "If-Match and If-None-Match: * at once",
         &[("If-Match", "\"1\""), ("If-None-Match", "*")],
