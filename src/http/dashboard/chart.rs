@@ -75,7 +75,8 @@ fn fonts() -> Result<(), String> {
 }
 
 const WIDTH: u32 = 860;
-const LABELS: u32 = 250;
+/// The widest label area (a label is cut at 34 characters).
+const LABELS: u32 = 260;
 const BAR: u32 = 13;
 
 /// The chart as an `<svg>` element labelled by the element `labelled_by` (the figure's
@@ -105,7 +106,7 @@ pub fn bars(
             .margin(8)
             .margin_right(24)
             .x_label_area_size(30)
-            .y_label_area_size(LABELS)
+            .y_label_area_size(label_area(categories))
             .build_cartesian_2d(0f64..max, 0f64..n as f64)
             .map_err(|e| e.to_string())?;
         chart
@@ -150,6 +151,16 @@ pub fn bars(
         ),
         1,
     ))
+}
+
+/// Room for the longest category label (about 7.5 px a character at 13 px), within bounds.
+fn label_area(categories: &[String]) -> u32 {
+    let longest = categories
+        .iter()
+        .map(|c| c.chars().count().min(34))
+        .max()
+        .unwrap_or(0);
+    (u32::try_from(longest).unwrap_or(34) * 15 / 2 + 16).clamp(60, LABELS)
 }
 
 #[cfg(test)]
