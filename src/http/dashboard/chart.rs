@@ -115,7 +115,7 @@ pub fn bars(
             .y_labels(0)
             .x_labels(5)
             .x_label_formatter(&|v| unit.label(*v))
-            .x_label_style(("sans-serif", 13).into_font().color(&BLACK))
+            .x_label_style(("sans-serif", 16).into_font().color(&BLACK))
             .light_line_style(RGBColor(0xdd, 0xdd, 0xdd))
             .axis_style(BLACK)
             .draw()
@@ -130,7 +130,7 @@ pub fn bars(
             });
             chart.draw_series(rects).map_err(|e| e.to_string())?;
         }
-        let style = ("sans-serif", 13)
+        let style = ("sans-serif", 16)
             .into_font()
             .color(&BLACK)
             .pos(Pos::new(HPos::Right, VPos::Center));
@@ -153,14 +153,14 @@ pub fn bars(
     ))
 }
 
-/// Room for the longest category label (about 7.5 px a character at 13 px), within bounds.
+/// Room for the longest category label (about 8 px a character at 13 px), within bounds.
 fn label_area(categories: &[String]) -> u32 {
     let longest = categories
         .iter()
         .map(|c| c.chars().count().min(34))
         .max()
         .unwrap_or(0);
-    (u32::try_from(longest).unwrap_or(34) * 15 / 2 + 16).clamp(60, LABELS)
+    (u32::try_from(longest).unwrap_or(34) * 8 + 16).clamp(60, LABELS)
 }
 
 #[cfg(test)]
@@ -189,7 +189,10 @@ mod tests {
             svg.starts_with("<svg role=\"img\" aria-labelledby=\"cap\""),
             "{svg}"
         );
-        assert!(svg.contains(">2019<") && svg.contains(">2020<"), "{svg}");
+        assert!(
+            svg.contains("\n2019\n") && svg.contains("\n2020\n"),
+            "{svg}"
+        );
         assert!(svg.contains("Mio. €"), "{svg}");
         // Four bars in the series' colours.
         assert_eq!(svg.matches("fill=\"#1F4E79\"").count(), 2, "{svg}");
