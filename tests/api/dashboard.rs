@@ -138,18 +138,42 @@ fn without_a_session_every_view_is_the_sign_in_page_and_an_applicant_gets_403() 
     let r = send(&app, "POST", "/dashboard/session", None, Some("token=abc"));
     assert_eq!(r.status, 401);
     assert!(r.header("set-cookie").is_none());
-    let foreign = [("Origin", "https://evil.example")];
     let form = format!("token={}", app.ministry());
-    let r = send_with(
-        &app,
-        "POST",
-        "/dashboard/session",
-        None,
-        Some(&form),
-        &foreign,
-    );
-    assert_eq!(r.status, 403);
-    assert!(r.header("set-cookie").is_none());
+    let post = |headers: &[(&str, &str)]| {
+        send_with(
+            &app,
+            "POST",
+            "/dashboard/session",
+            None,
+            Some(&form),
+            headers,
+        )
+    };
+    for foreign in [
+        &[("Origin", "https://evil.example")][..],
+        &[("Origin", "null")],
+        &[
+            ("Sec-Fetch-Site", "cross-site"),
+            ("Origin", "https://evil.example"),
+        ],
+        &[("Sec-Fetch-Site", "same-site")],
+    ] {
+        let r = post(foreign);
+        assert_eq!(r.status, 403, "{foreign:?}");
+        assert!(r.header("set-cookie").is_none(), "{foreign:?}");
+    }
+    // What a browser sends from the sign-in page itself.
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let origin = format!("http://{host}");
+    for own in [
+        &[
+            ("Sec-Fetch-Site", "same-origin"),
+            ("Origin", origin.as_str()),
+        ][..],
+        &[("Origin", origin.as_str())],
+    ] {
+        assert_eq!(post(own).status, 303, "{own:?}");
+    }
     // An applicant may sign in, and sees nothing: 403 on every view and download.
     let applicant = sign_in(&app, &app.applicant(&["16063097"]));
     for path in VIEWS.iter().chain(&EXPORTS) {

@@ -27,7 +27,8 @@ const ORIGIN = new URL(BASE_URL).origin;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
-const TIMEOUT = 90_000; // a debug build on two shared cores
+const NAVIGATION_TIMEOUT = 90_000; // a report page of a debug build on two shared cores
+const ACTION_TIMEOUT = 15_000; // an element of a page already loaded: no need to wait long
 
 function need(name) {
   const value = process.env[name];
@@ -239,7 +240,8 @@ async function api(path, token = MINISTRY_TOKEN) {
       continue;
     }
     if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
-    return (res.headers.get('content-type') || '').includes('json') ? res.json() : res.text();
+    // Anything but JSON as bytes: res.text() would drop a byte order mark.
+    return (res.headers.get('content-type') || '').includes('json') ? res.json() : Buffer.from(await res.arrayBuffer());
   }
 }
 
@@ -252,8 +254,8 @@ const consoleErrors = []; // console errors, page errors, CSP violations
 
 async function newContext(browser, label, options = {}) {
   const context = await browser.newContext({ locale: 'de-DE', ...options });
-  context.setDefaultTimeout(TIMEOUT);
-  context.setDefaultNavigationTimeout(TIMEOUT);
+  context.setDefaultTimeout(ACTION_TIMEOUT);
+  context.setDefaultNavigationTimeout(NAVIGATION_TIMEOUT);
   await context.route('**/*', (route) => {
     const url = new URL(route.request().url());
     if (LOOPBACK.has(url.hostname)) return route.continue();
@@ -321,7 +323,7 @@ async function signIn(page, token) {
   await page.locator('#token').click();
   await page.keyboard.type(token);
   const [post] = await Promise.all([
-    page.waitForResponse((r) => r.request().method() === 'POST' && pathOf(r.url()) === '/dashboard/session'),
+    page.waitForResponse((r) => r.request().method() === 'POST' && pathOf(r.url()) === '/dashboard/session', { timeout: NAVIGATION_TIMEOUT }),
     page.locator('form[action$="/dashboard/session"] [type="submit"], form[action$="/dashboard/session"] button:not([type])').first().click(),
   ]);
   await page.waitForLoadState('load');
@@ -488,6 +490,10 @@ async function focused(page) {
     const onScreen = r.width > 0 && r.height > 0 && r.bottom > 0 && r.right > 0 && r.top < innerHeight && r.left < innerWidth;
     return {
       tag: el.tagName.toLowerCase(),
+      attrs: ['type', 'name', 'id'].map((a) => (el.getAttribute(a) ? ` ${a}="${el.getAttribute(a)}"` : '')).join(''),
+      // A date field's calendar button is a focus stop of its own inside the field: the field is
+      // document.activeElement, :focus-within matches and :focus does not.
+      pseudo: `:focus ${el.matches(':focus')}, :focus-visible ${el.matches(':focus-visible')}, :focus-within ${el.matches(':focus-within')}`,
       text: (el.textContent || el.value || '').replace(/\s+/g, ' ').trim(),
       href: el.getAttribute('href'),
       path: el.href ? new URL(el.href).pathname : null,
@@ -502,7 +508,7 @@ async function focused(page) {
     };
   });
 }
-const describe = (f) => (f ? `<${f.tag}${f.href ? ` href="${f.href}"` : ''}> "${f.text.slice(0, 40)}"` : 'nothing (body)');
+const describe = (f) => (f ? `<${f.tag}${f.attrs}${f.href ? ` href="${f.href}"` : ''}> "${f.text.slice(0, 40)}"` : 'nothing (body)');
 
 async function axeViolations(page) {
   await page.addScriptTag({ content: AXE_SOURCE });
@@ -563,8 +569,12 @@ await section(2, 'sign-in', async () => {
 
   const { post, final } = await signIn(page, MINISTRY_TOKEN);
   const location = post.headers()['location'];
+  const sent = await post.request().allHeaders();
+  const said = post.status() === 303 ? '' : await page.locator('[role="alert"], main').first().innerText().catch(() => '');
   check(2, post.status() === 303 && location && pathOf(location) === '/dashboard/',
-    `POST /dashboard/session answers ${post.status()} to ${location} (want 303 to /dashboard/)`);
+    `POST /dashboard/session answers ${post.status()} to ${location} (want 303 to /dashboard/)`,
+    [`the browser sent Origin: ${sent.origin}${sent.referer ? `, Referer: ${sent.referer}` : ''}; the form's page came with Referrer-Policy: ${anonymous.headers()['referrer-policy']}`,
+      `the page says: ${said.replace(/\s+/g, ' ').slice(0, 300)}`]);
   const body = post.request().postData() || '';
   const type = post.request().headers()['content-type'] || '';
   check(2, type.startsWith('application/x-www-form-urlencoded') && new URLSearchParams(body).get('token') === MINISTRY_TOKEN,
@@ -628,16 +638,18 @@ for (const view of VIEWS) {
     const csvType = csv.headers()['content-type'] || '';
     const apiCsvPath = `${view.api}${view.api.includes('?') ? '&' : '?'}format=csv-de`;
     const apiCsv = await api(apiCsvPath);
-    const got = csv.status() === 200 ? await csv.text() : '';
+    const got = csv.status() === 200 ? await csv.body() : Buffer.alloc(0);
     const csvProblems = [];
     if (csv.status() !== 200) csvProblems.push(`GET ${href} with the session cookie answers ${csv.status()}`);
     else {
       if (!csvType.startsWith('text/csv')) csvProblems.push(`content-type ${csvType}`);
-      if (got !== apiCsv) {
-        const a = got.split('\n');
-        const b = apiCsv.split('\n');
-        const i = a.findIndex((line, n) => line !== b[n]);
-        csvProblems.push(`differs from ${apiCsvPath} at line ${i + 1}: ${JSON.stringify(a[i])} vs API ${JSON.stringify(b[i])} (${a.length} vs ${b.length} lines)`);
+      if (!got.equals(apiCsv)) {
+        // Decoded with the byte order mark kept, so that one more or less shows.
+        const lines = (buf) => new TextDecoder('utf-8', { ignoreBOM: true }).decode(buf).split('\n');
+        const a = lines(got);
+        const b = lines(apiCsv);
+        const i = Math.max(0, a.findIndex((line, n) => line !== b[n]));
+        csvProblems.push(`differs from ${apiCsvPath} at line ${i + 1}: ${JSON.stringify(a[i])} vs API ${JSON.stringify(b[i])} (${a.length} vs ${b.length} lines, ${got.length} vs ${apiCsv.length} bytes)`);
       }
     }
     check(4, csvProblems.length === 0, `${view.name}: "CSV herunterladen" (${href}) gives the API's csv-de`, csvProblems);
@@ -669,7 +681,8 @@ await section(4, 'filter form', async () => {
 
 // 6. Keyboard.
 await section(6, 'keyboard', async () => {
-  await visit(page, '/dashboard/');
+  const res = await visit(page, '/dashboard/');
+  if (!check(6, res.status() === 200, `GET /dashboard/ answers ${res.status()} (want 200; the keyboard checks need the view)`)) return;
   await page.keyboard.press('Tab');
   const first = await focused(page);
   check(6, !!first?.skip && first.text === 'Zum Inhalt', `the first Tab focuses the skip link (${describe(first)})`);
@@ -689,7 +702,7 @@ await section(6, 'keyboard', async () => {
   check(6, filterSubmit, 'Tab reaches the filter form\'s submit button', seen.map(describe));
   const invisible = seen.filter((f) => !f.indicator || !f.onScreen);
   check(6, invisible.length === 0, `each of the ${seen.length} focused elements has a visible focus indicator on screen`,
-    invisible.map((f) => `${describe(f)}: ${f.style}; at ${f.rect}${f.onScreen ? '' : ' (off screen)'}`));
+    invisible.map((f) => `${describe(f)}: ${f.style}; ${f.pseudo}; at ${f.rect}${f.onScreen ? '' : ' (off screen)'}`));
 
   // The skip link leads into <main>.
   await visit(page, '/dashboard/');
@@ -724,7 +737,8 @@ await section(5, 'axe', async () => {
   const context = await newContext(browser, 'axe', { bypassCSP: true, storageState });
   const axePage = await context.newPage();
   for (const view of VIEWS) {
-    await visit(axePage, view.path);
+    const res = await visit(axePage, view.path);
+    if (!check(5, res.status() === 200, `axe on ${view.name}: GET ${view.path} answers ${res.status()}${res.status() === 200 ? '' : ': the view itself was not checked'}`)) continue;
     const violations = await axeViolations(axePage);
     check(5, violations.length === 0, `axe (${AXE_TAGS.join(', ')}) on ${view.name}: ${violations.length} violations`, formatViolations(violations));
   }
@@ -735,7 +749,8 @@ await section(5, 'axe', async () => {
   let violations = await axeViolations(signInPage);
   check(5, violations.length === 0, `axe on the sign-in page: ${violations.length} violations`, formatViolations(violations));
   await signIn(signInPage, APPLICANT_TOKEN);
-  await visit(signInPage, '/dashboard/');
+  const forbidden = await visit(signInPage, '/dashboard/');
+  if (!check(5, forbidden.status() === 403, `axe on the applicant's 403 page: GET /dashboard/ answers ${forbidden.status()}`)) return;
   violations = await axeViolations(signInPage);
   check(5, violations.length === 0, `axe on the applicant's 403 page: ${violations.length} violations`, formatViolations(violations));
   await anonymous.close();
@@ -793,7 +808,8 @@ await section(8, 'applicant', async () => {
 
 // 9. The overview printed on A4.
 await section(9, 'A4 print', async () => {
-  await visit(page, '/dashboard/');
+  const res = await visit(page, '/dashboard/');
+  if (!check(9, res.status() === 200, `GET /dashboard/ answers ${res.status()} (want 200; the print check needs the overview)`)) return;
   const path = join(SCREENSHOT_DIR, 'ueberblick.pdf');
   await page.emulateMedia({ media: 'print' });
   const pdf = await page.pdf({ path, format: 'A4', printBackground: true });
@@ -806,7 +822,7 @@ await section(9, 'A4 print', async () => {
 await section(2, 'sign-out', async () => {
   await visit(page, '/dashboard/haushalt');
   const [post] = await Promise.all([
-    page.waitForResponse((r) => r.request().method() === 'POST' && pathOf(r.url()) === '/dashboard/session/ende'),
+    page.waitForResponse((r) => r.request().method() === 'POST' && pathOf(r.url()) === '/dashboard/session/ende', { timeout: NAVIGATION_TIMEOUT }),
     page.getByRole('button', { name: 'Abmelden' }).click(),
   ]);
   await page.waitForLoadState('load');

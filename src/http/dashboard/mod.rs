@@ -53,7 +53,9 @@ fn html(status: StatusCode, body: String) -> HttpResponse {
              frame-ancestors 'none'; base-uri 'none'",
         ))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        // `same-origin`, not `no-referrer`: with the latter a browser sends `Origin: null` on
+        // the sign-in form's POST, which `same_origin` must refuse.
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(body)
 }
@@ -249,9 +251,18 @@ fn secure(req: &HttpRequest) -> &'static str {
     }
 }
 
-/// A form post without `Origin` (an old browser, a script) is accepted; one with an `Origin`
-/// must name this service's host.
+/// Whether a form post comes from this service's own page: the browser says so
+/// (`Sec-Fetch-Site: same-origin`, or `none` for a user's own navigation), or its `Origin`
+/// names this host; a post without either (an old browser, a script) is accepted. `Origin:
+/// null` is refused: any page can make a browser send it.
 fn same_origin(req: &HttpRequest) -> bool {
+    let fetch_site = req
+        .headers()
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok());
+    if let Some(site) = fetch_site {
+        return site == "same-origin" || site == "none";
+    }
     let Some(origin) = req
         .headers()
         .get(header::ORIGIN)
