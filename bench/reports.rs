@@ -442,6 +442,8 @@ fn main() {
         limits: foerderakte::config::LimitSettings::for_pool(4),
         metrics_token: None,
         open_data: false,
+        cors_allowed_origins: Vec::new(),
+        rate_limit_per_minute: None,
     };
     let app = Application::build(&settings).expect("the server builds");
     let address = format!("http://127.0.0.1:{}", app.port());

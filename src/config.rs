@@ -29,6 +29,11 @@ pub struct Settings {
     /// published without a token; default `false`: they need a token of a role that reads
     /// reports.
     pub open_data: bool,
+    /// `CORS_ALLOWED_ORIGINS`: the browser origins (`https://portal.example`) that may call
+    /// the API, comma-separated; default none.
+    pub cors_allowed_origins: Vec<String>,
+    /// `RATE_LIMIT_PER_MINUTE`: requests per caller and minute; default `None`: no limit.
+    pub rate_limit_per_minute: Option<u32>,
 }
 
 /// The bounds that keep a few requests from starving the others (docs/operations.md):
@@ -423,6 +428,15 @@ impl Settings {
         let limits = LimitSettings::from_lookup(&non_empty, pool_size)?;
         let metrics_token = metrics_token(non_empty("METRICS_TOKEN"))?;
         let open_data = flag("OPEN_DATA", non_empty("OPEN_DATA"))?;
+        let cors_allowed_origins = origins(non_empty("CORS_ALLOWED_ORIGINS"))?;
+        let rate_limit_per_minute = non_empty("RATE_LIMIT_PER_MINUTE")
+            .map(|v| match v.trim().parse::<u32>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(ConfigError(format!(
+                    "RATE_LIMIT_PER_MINUTE must be a whole number above 0, not {v:?}"
+                ))),
+            })
+            .transpose()?;
         Ok(Settings {
             database_url,
             bind_addr: non_empty("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
@@ -433,8 +447,36 @@ impl Settings {
             limits,
             metrics_token,
             open_data,
+            cors_allowed_origins,
+            rate_limit_per_minute,
         })
     }
+}
+
+/// `CORS_ALLOWED_ORIGINS`: comma-separated origins, each `http(s)://host[:port]` without a
+/// path (what a browser sends as `Origin`); `*` is refused: the API takes bearer tokens and
+/// names the origins it trusts.
+fn origins(value: Option<String>) -> Result<Vec<String>, ConfigError> {
+    let Some(v) = value else {
+        return Ok(Vec::new());
+    };
+    v.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            let rest = o
+                .strip_prefix("https://")
+                .or_else(|| o.strip_prefix("http://"));
+            match rest {
+                Some(host) if !host.is_empty() && !host.contains('/') && !host.contains('*') => {
+                    Ok(o.to_owned())
+                }
+                _ => Err(ConfigError(format!(
+                    "CORS_ALLOWED_ORIGINS: {o:?} is not an origin like https://portal.example"
+                ))),
+            }
+        })
+        .collect()
 }
 
 /// A yes/no setting: unset or empty → `false`; else exactly `true` or `false`.

@@ -74,6 +74,10 @@ pub enum ApiError {
     /// 408: the request body did not arrive in time (`http::limits::body_deadline`).
     #[error("{0}")]
     RequestTimeout(String),
+    /// 429 with `Retry-After`: the caller's requests of this minute are used up
+    /// (`http::conventions::rate_limit`).
+    #[error("{detail}")]
+    TooManyRequests { detail: String, retry_after: u32 },
     /// Anything we did not expect. The message is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -108,6 +112,7 @@ impl ApiError {
                 ("unavailable", "Service unavailable")
             }
             ApiError::RequestTimeout(_) => ("request-timeout", "Request timeout"),
+            ApiError::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
         }
     }
@@ -161,6 +166,7 @@ impl ResponseError for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -178,7 +184,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed { allow } => {
                 resp.insert_header((header::ALLOW, allow.join(", ")));
             }
-            ApiError::Busy { retry_after, .. } => {
+            ApiError::Busy { retry_after, .. } | ApiError::TooManyRequests { retry_after, .. } => {
                 resp.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
             ApiError::ServiceUnavailable(_) => {

@@ -62,7 +62,34 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .configure(crate::http::routes)
         .split_for_parts();
     document_routine_responses(&mut api);
+    document_head(&mut api);
     api
+}
+
+/// HEAD next to every GET (`http::conventions::head_as_get`): the GET's parameters and
+/// statuses with their headers, no body.
+fn document_head(api: &mut utoipa::openapi::OpenApi) {
+    for item in api.paths.paths.values_mut() {
+        let Some(get) = &item.get else { continue };
+        let mut head = get.clone();
+        head.operation_id = get.operation_id.as_ref().map(|id| format!("{id}_head"));
+        head.summary = Some(format!(
+            "Headers of `GET`, no body{}",
+            get.summary
+                .as_ref()
+                .map_or(String::new(), |s| format!(": {s}"))
+        ));
+        head.description = None;
+        for response in head.responses.responses.values_mut() {
+            if let RefOr::T(r) = response {
+                r.content.clear();
+                if r.description.is_empty() {
+                    r.description = "as `GET`, without the body".into();
+                }
+            }
+        }
+        item.head = Some(head);
+    }
 }
 
 /// The bearer token every operation of the API (`/api/v1/…`) requires (every handler takes a
@@ -169,8 +196,9 @@ fn forbid_nul_in_parameters(op: &mut Operation) {
 }
 
 /// The operations that take a turn for expensive work (`Caller::heavy`).
-const HEAVY_OPERATIONS: [&str; 6] = [
+const HEAVY_OPERATIONS: [&str; 7] = [
     "notice_document",
+    "open_data_grants",
     "report_volumes",
     "report_pipeline",
     "report_budget",

@@ -65,6 +65,8 @@ impl Application {
                 clock: clock.clone(),
                 metrics,
                 open_data: http::open_data::OpenData(settings.open_data),
+                cors_allowed_origins: settings.cors_allowed_origins.clone(),
+                rate_limit: http::conventions::RateLimit::new(settings.rate_limit_per_minute),
             },
         )?;
         Ok(Application {
@@ -125,6 +127,8 @@ struct Shared {
     clock: RequestClock,
     metrics: Metrics,
     open_data: http::open_data::OpenData,
+    cors_allowed_origins: Vec<String>,
+    rate_limit: http::conventions::RateLimit,
 }
 
 fn run(listener: TcpListener, shared: Shared) -> Result<Server, BoxError> {
@@ -139,6 +143,8 @@ fn run(listener: TcpListener, shared: Shared) -> Result<Server, BoxError> {
     let clock = web::Data::new(shared.clock);
     let verify_runs = web::Data::new(crate::http::audit::VerifyRuns::default());
     let open_data = web::Data::new(shared.open_data);
+    let rate_limit = web::Data::new(shared.rate_limit);
+    let origins = shared.cors_allowed_origins;
     let server = HttpServer::new(move || {
         // The docs and the document come first: the `/api/v1` scope would otherwise claim
         // `/api/v1/openapi.json`.
@@ -158,6 +164,7 @@ fn run(listener: TcpListener, shared: Shared) -> Result<Server, BoxError> {
             .app_data(clock.clone())
             .app_data(verify_runs.clone())
             .app_data(open_data.clone())
+            .app_data(rate_limit.clone())
             .app_data(routes.clone())
             .app_data(errors::json_config())
             .app_data(errors::query_config())
@@ -165,6 +172,11 @@ fn run(listener: TcpListener, shared: Shared) -> Result<Server, BoxError> {
             .default_service(web::to(errors::fallback))
             .wrap(from_fn(middleware::refuse_nul))
             .wrap(from_fn(http::limits::body_deadline))
+            .wrap(from_fn(http::conventions::conditional_get))
+            .wrap(from_fn(http::conventions::rate_limit))
+            .wrap(actix_web::middleware::Compress::default())
+            .wrap(http::conventions::cors(&origins))
+            .wrap(from_fn(http::conventions::head_as_get))
             .wrap(from_fn(middleware::observe))
             .wrap(Logger::new(
                 "%a \"%r\" %s %b %Dms request_id=%{x-request-id}o",

@@ -118,7 +118,7 @@ fn problem_response(status: StatusCode) -> HttpResponse {
 }
 
 /// Moves the body-less answer into a `HttpResponse` keeping the request (for `map_into_response`).
-trait MapIntoResponse {
+pub(crate) trait MapIntoResponse {
     fn map_into_response(self, f: impl FnOnce(&HttpResponse<BoxBody>) -> HttpResponse) -> Self;
 }
 

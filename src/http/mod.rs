@@ -5,6 +5,7 @@ pub mod audit;
 pub mod base_rates;
 pub mod budgets;
 pub mod caller;
+pub mod conventions;
 pub mod dashboard;
 pub mod delivery_rules;
 pub mod dto;

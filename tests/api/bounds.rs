@@ -260,11 +260,13 @@ fn the_document_names_the_busy_and_the_timeout_answers() {
         }
     }
     busy.sort();
-    busy.retain(|id| id != "health_ready");
+    // HEAD runs the GET: its operations repeat the GET's answers.
+    busy.retain(|id| !id.starts_with("health_ready") && !id.ends_with("_head"));
     assert_eq!(
         busy,
         [
             "notice_document",
+            "open_data_grants",
             "report_budget",
             "report_pipeline",
             "report_processing_times",

@@ -175,6 +175,8 @@ pub fn settings_for(database: &TestDatabase, jwt: JwtSettings) -> Settings {
         limits: foerderakte::config::LimitSettings::for_pool(8),
         metrics_token: None,
         open_data: false,
+        cors_allowed_origins: Vec::new(),
+        rate_limit_per_minute: None,
     }
 }
 

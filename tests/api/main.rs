@@ -20,6 +20,7 @@ mod base_rates;
 mod bounds;
 mod budgets;
 mod closing;
+mod conventions;
 mod crash;
 mod dashboard;
 mod delivery;

@@ -156,7 +156,8 @@ fn error_page(view: Option<View>, user: Option<String>, e: &ApiError) -> HttpRes
     };
     let mut p = page::Page::new("");
     p.error = Some(message);
-    let nav = if user.is_some() {
+    // The views' navigation for a signed-in reader; none for whom they are all closed.
+    let nav = if user.is_some() && status != StatusCode::FORBIDDEN {
         page::nav(view)
     } else {
         Vec::new()
