@@ -233,16 +233,25 @@ impl Caller {
     /// The caller of a request whose principal is already verified (the bearer token by the
     /// extractor, the dashboard's session cookie by `http::dashboard`).
     pub fn for_principal(req: &HttpRequest, principal: Principal) -> Result<Caller, ApiError> {
-        let pool = req
-            .app_data::<web::Data<Pool>>()
-            .cloned()
-            .ok_or_else(|| ApiError::internal("no connection pool in the app data"))?;
-        let limits = req
-            .app_data::<web::Data<super::limits::Limits>>()
-            .cloned()
-            .ok_or_else(|| ApiError::internal("no limits in the app data"))?;
+        let (pool, limits) = app_parts(req)?;
         Ok(Caller::new(principal, RequestClock::of(req), pool, limits))
     }
+}
+
+/// The connection pool and the bounds of expensive work, from the app data (also for a
+/// request without a caller: open data).
+pub(crate) fn app_parts(
+    req: &HttpRequest,
+) -> Result<(web::Data<Pool>, web::Data<super::limits::Limits>), ApiError> {
+    let pool = req
+        .app_data::<web::Data<Pool>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("no connection pool in the app data"))?;
+    let limits = req
+        .app_data::<web::Data<super::limits::Limits>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("no limits in the app data"))?;
+    Ok((pool, limits))
 }
 
 /// The 404 of an application (case) that does not exist or that the caller may not see.

@@ -179,14 +179,7 @@ pub async fn grants(
         return Err(ApiError::Validation(errors));
     }
     let year = p.year;
-    let pool = req
-        .app_data::<web::Data<crate::persistence::Pool>>()
-        .cloned()
-        .ok_or_else(|| ApiError::internal("no connection pool in the app data"))?;
-    let limits = req
-        .app_data::<web::Data<super::limits::Limits>>()
-        .cloned()
-        .ok_or_else(|| ApiError::internal("no limits in the app data"))?;
+    let (pool, limits) = super::caller::app_parts(&req)?;
     let _turn = limits.heavy().await?;
     let grants = super::db(&pool, move |conn| Ok(reporting::open_grants(conn, year)?)).await?;
     let dtos: Vec<OpenGrantDto> = grants.iter().map(dto).collect();
