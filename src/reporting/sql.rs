@@ -163,11 +163,10 @@ fn facts(backend: Backend, q: &VolumeQuery, b: &mut Binder) -> String {
 /// not change after submission (only a draft is edited). `tests/api/reports_as_of.rs` checks
 /// that an `as_of` after the last write gives today's report, byte for byte.
 fn case_money_as_of(end: &str) -> String {
+    let granted = in_force(end, "a.id", "g.granted_cents");
     format!(
         "a.requested_cents AS req, \
-         COALESCE((SELECT g.granted_cents FROM notices g WHERE g.application_id = a.id \
-         AND g.status = 'signed' AND g.granted_cents IS NOT NULL AND g.signed_at < {end} \
-         ORDER BY g.seq DESC LIMIT 1), 0) AS gra, \
+         COALESCE(({granted}), 0) AS gra, \
          CAST(COALESCE((SELECT SUM(pp.amount_cents) FROM payment_requests pp \
          WHERE pp.application_id = a.id AND pp.status = 'paid' AND pp.paid_at < {end}), 0) \
          AS BIGINT) AS pai, \
@@ -179,6 +178,17 @@ fn case_money_as_of(end: &str) -> String {
     )
 }
 
+/// The notice in force for the case `case` before `end` (a bound parameter), selecting
+/// `column` of it (`g`): the latest signed notice that sets a grant (`steps::notice::sign`: a
+/// notice's grant replaces the case's; its allocations replace the commitment).
+fn in_force(end: &str, case: &str, column: &str) -> String {
+    format!(
+        "SELECT {column} FROM notices g WHERE g.application_id = {case} \
+         AND g.status = 'signed' AND g.granted_cents IS NOT NULL AND g.signed_at < {end} \
+         ORDER BY g.seq DESC LIMIT 1"
+    )
+}
+
 /// Per programme and fiscal year, what the notices in force before `end` allocate: each
 /// case's latest signed notice that sets a grant (as `case_money_as_of`). A signing changes a
 /// budget by the change of the allocation in force (`steps::notice::budget_deltas`), so the
@@ -186,14 +196,13 @@ fn case_money_as_of(end: &str) -> String {
 pub(super) fn committed_as_of(end: NaiveDateTime) -> (String, Vec<Param>) {
     let mut b = Binder::default();
     let end = b.bind(Param::Ts(end));
+    let in_force = in_force(&end, "n.application_id", "g.id");
     let text = format!(
         "SELECT a.programme_code AS programme, al.fiscal_year AS fiscal_year, \
          CAST(SUM(al.amount_cents) AS BIGINT) AS cents \
          FROM notices n JOIN notice_allocations al ON al.notice_id = n.id \
          JOIN applications a ON a.id = n.application_id \
-         WHERE n.id = (SELECT g.id FROM notices g WHERE g.application_id = n.application_id \
-         AND g.status = 'signed' AND g.granted_cents IS NOT NULL AND g.signed_at < {end} \
-         ORDER BY g.seq DESC LIMIT 1) \
+         WHERE n.id = ({in_force}) \
          GROUP BY a.programme_code, al.fiscal_year"
     );
     (text, b.params)

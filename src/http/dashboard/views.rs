@@ -422,13 +422,8 @@ pub async fn pipeline(
     );
     let mut errors = Vec::new();
     let as_of = q.as_of(&mut errors).unwrap_or_else(|| caller.today());
+    reports::check_year("as_of", Some(as_of.year()), &mut errors);
     invalid(errors)?;
-    if !(2000..=2200).contains(&as_of.year()) {
-        return Err(ApiError::validation(
-            "as_of",
-            "must be a day of a year between 2000 and 2200",
-        ));
-    }
     let v = |o: &Option<String>| given(o).unwrap_or_default().to_owned();
     page.filters = vec![
         Filter::input("as_of", "Stichtag", "date", &as_of.to_string()),
@@ -501,15 +496,9 @@ pub async fn budget(caller: &Caller, q: &Query) -> Result<Built, ApiError> {
     let mut errors = Vec::new();
     let year = q.year("year", &q.year, &mut errors);
     let as_of = q.as_of(&mut errors);
+    reports::check_year("year", year, &mut errors);
+    reports::check_year("as_of", as_of.map(|d| d.year()), &mut errors);
     invalid(errors)?;
-    for (field, y) in [("year", year), ("as_of", as_of.map(|d| d.year()))] {
-        if y.is_some_and(|y| !(2000..=2200).contains(&y)) {
-            return Err(ApiError::validation(
-                field,
-                "must be a year between 2000 and 2200",
-            ));
-        }
-    }
     let v = |o: &Option<String>| given(o).unwrap_or_default().to_owned();
     page.filters = vec![
         Filter::input("year", "Haushaltsjahr", "number", &v(&q.year)).hint("leer: alle Jahre"),
@@ -594,13 +583,8 @@ pub async fn processing(caller: &Caller, q: &Query) -> Result<Built, ApiError> {
     let year = q
         .year("year", &q.year, &mut errors)
         .unwrap_or_else(|| german_year(caller.now));
+    reports::check_year("year", Some(year), &mut errors);
     invalid(errors)?;
-    if !(2000..=2200).contains(&year) {
-        return Err(ApiError::validation(
-            "year",
-            "must be a year between 2000 and 2200",
-        ));
-    }
     page.filters = vec![Filter::input(
         "year",
         "Jahr der Entscheidung",
