@@ -172,6 +172,10 @@ fn run(listener: TcpListener, shared: Shared) -> Result<Server, BoxError> {
             .default_service(web::to(errors::fallback))
             .wrap(from_fn(middleware::refuse_nul))
             .wrap(from_fn(http::limits::body_deadline))
+            // Order (the last `wrap` runs first): `observe` sees every answer; HEAD becomes GET
+            // before CORS and routing; CORS answers preflights before the rate limit counts;
+            // `Compress` encodes what the inner layers answer, a 304 of `conditional_get`
+            // included (it has no body to encode).
             .wrap(from_fn(http::conventions::conditional_get))
             .wrap(from_fn(http::conventions::rate_limit))
             .wrap(actix_web::middleware::Compress::default())
