@@ -32,6 +32,7 @@ use crate::error::{FieldError, Problem};
         (name = "payments", description = "Payment requests (Mittelabruf) and payouts, four eyes"),
         (name = "reports", description = "Reports for the finance ministry: volumes, pipeline, budget, processing times; JSON, CSV or German CSV"),
         (name = "audit", description = "The append-only, hash-chained audit log"),
+        (name = "events", description = "The event feed: every change of every record the caller may read, in order, gap-free and resumable; webhooks deliver the same events"),
         (name = "operations", description = "Health and metrics, unauthenticated"),
     )
 )]

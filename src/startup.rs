@@ -28,6 +28,7 @@ impl Application {
     pub fn build(settings: &Settings) -> Result<Self, BoxError> {
         let verifier = JwtVerifier::from_settings(&settings.jwt)?;
         persistence::audit::install_keys(settings.audit.load()?);
+        http::representation::install();
         let pool_stats = std::sync::Arc::new(persistence::PoolStats::default());
         let pool = persistence::build_pool(
             &settings.database_url,

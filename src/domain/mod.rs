@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod clock;
 pub mod courts;
 pub mod decimal;
+pub mod event;
 pub mod grant;
 pub mod interest;
 pub mod lifecycle;

@@ -241,3 +241,13 @@ pub async fn correct(
         .await?;
     Ok(created_response(created, StatusCode::OK, |_| None))
 }
+
+/// The base rate valid from `key` (the log's key), as the API lists it, for its event.
+pub(crate) fn represent(
+    conn: &mut crate::persistence::AnyConnection,
+    key: &str,
+) -> diesel::QueryResult<crate::persistence::events::Represented> {
+    let rows = repo::list(conn)?;
+    let row = rows.iter().find(|r| r.valid_from.to_string() == key);
+    super::dto::represented(row.map(BaseRateDto::from), None)
+}

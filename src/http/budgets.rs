@@ -219,3 +219,19 @@ pub async fn put(
     }
     Ok(with_etag(HttpResponse::Ok(), &set.budget))
 }
+
+/// The budget as `GET /programmes/{code}/budgets/{year}` shows it, for its event (`key`:
+/// `<programme>/<year>`, as the log names it).
+pub(crate) fn represent(
+    conn: &mut crate::persistence::AnyConnection,
+    key: &str,
+) -> diesel::QueryResult<crate::persistence::events::Represented> {
+    let found = match key.rsplit_once('/') {
+        Some((code, year)) => match year.parse::<i32>() {
+            Ok(year) => repo::find(conn, code, year)?,
+            Err(_) => None,
+        },
+        None => None,
+    };
+    super::dto::represented(found.as_ref().map(BudgetDto::from), None)
+}

@@ -137,3 +137,13 @@ pub async fn add(
         .await?;
     Ok(created_response(created, StatusCode::CREATED, |_| None))
 }
+
+/// The delivery rule valid from `key` (the log's key), as the API lists it, for its event.
+pub(crate) fn represent(
+    conn: &mut crate::persistence::AnyConnection,
+    key: &str,
+) -> diesel::QueryResult<crate::persistence::events::Represented> {
+    let rows = repo::delivery_rule_rows(conn)?;
+    let row = rows.iter().find(|r| r.valid_from.to_string() == key);
+    super::dto::represented(row.map(DeliveryRuleDto::from), None)
+}

@@ -65,3 +65,14 @@ pub fn field_errors(vs: Vec<Violation>) -> Vec<FieldError> {
         .map(|v| FieldError::new(v.field, v.message))
         .collect()
 }
+
+/// A record's representation for its event (`persistence::events::Represent`): the DTO the
+/// API answers for it, or `null` when the write removed the record.
+pub(crate) fn represented<T: serde::Serialize>(
+    dto: Option<T>,
+    case_id: Option<String>,
+) -> diesel::QueryResult<crate::persistence::events::Represented> {
+    let data = serde_json::to_value(dto)
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    Ok(crate::persistence::events::Represented { data, case_id })
+}

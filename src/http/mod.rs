@@ -11,6 +11,7 @@ pub mod delivery_rules;
 pub mod dto;
 pub mod errors;
 pub mod etag;
+pub mod events;
 pub mod health;
 pub mod json;
 pub mod limits;
@@ -25,7 +26,9 @@ pub mod programmes;
 pub mod register;
 pub mod repayments;
 pub mod reports;
+pub mod representation;
 pub mod strict;
+pub mod webhooks;
 
 use actix_web::web;
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
@@ -80,7 +83,8 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
                 .service(reports::processing_times)
                 .service(audit::list)
                 .service(audit::verify)
-                .service(audit::checkpoint),
+                .service(audit::checkpoint)
+                .service(events::list),
         );
 }
 

@@ -180,3 +180,12 @@ pub async fn get(caller: Caller, path: web::Path<String>) -> Result<HttpResponse
         ))),
     }
 }
+
+/// The register entry as `GET /municipalities/{ags}` shows it, for its event.
+pub(crate) fn represent(
+    conn: &mut crate::persistence::AnyConnection,
+    ags: &str,
+) -> diesel::QueryResult<crate::persistence::events::Represented> {
+    let found = repo::find(conn, ags)?;
+    super::dto::represented(found.map(MunicipalityDto::from), None)
+}

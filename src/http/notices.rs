@@ -385,7 +385,7 @@ impl NoticeDto {
 fn descriptions(
     conn: &mut crate::persistence::AnyConnection,
     case_id: &str,
-) -> Result<Vec<String>, ApiError> {
+) -> diesel::QueryResult<Vec<String>> {
     Ok(cases::find(conn, case_id, cases::Scope::All)?
         .map(|c| c.lines.into_iter().map(|l| l.description).collect())
         .unwrap_or_default())
@@ -570,4 +570,16 @@ pub async fn document(caller: Caller, path: web::Path<String>) -> Result<HttpRes
             format!("inline; filename=\"{number}.pdf\""),
         ))
         .body(pdf))
+}
+
+/// The notice as `GET /notices/{id}` shows it, for its event.
+pub(crate) fn represent(
+    conn: &mut crate::persistence::AnyConnection,
+    id: &str,
+) -> diesel::QueryResult<crate::persistence::events::Represented> {
+    let Some(n) = repo::find(conn, id, cases::Scope::All)? else {
+        return super::dto::represented(None::<NoticeDto>, None);
+    };
+    let dto = NoticeDto::new(&n, &descriptions(conn, &n.row.application_id)?);
+    super::dto::represented(Some(dto), Some(n.row.application_id))
 }

@@ -206,3 +206,13 @@ pub async fn reject(
         .await?;
     Ok(HttpResponse::Ok().json(PaymentRequestDto::from(row)))
 }
+
+/// The payment request as the API shows it, for its event.
+pub(crate) fn represent(
+    conn: &mut crate::persistence::AnyConnection,
+    id: &str,
+) -> diesel::QueryResult<crate::persistence::events::Represented> {
+    let row = repo::find(conn, id, crate::persistence::applications::Scope::All)?;
+    let case = row.as_ref().map(|r| r.application_id.clone());
+    super::dto::represented(row.map(PaymentRequestDto::from), case)
+}

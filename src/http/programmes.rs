@@ -269,3 +269,12 @@ pub async fn update(
         UpdateOutcome::Invalid(violations) => Err(ApiError::Validation(field_errors(violations))),
     }
 }
+
+/// The programme as `GET /programmes/{code}` shows it, for its event.
+pub(crate) fn represent(
+    conn: &mut crate::persistence::AnyConnection,
+    code: &str,
+) -> diesel::QueryResult<crate::persistence::events::Represented> {
+    let found = repo::find(conn, code)?;
+    super::dto::represented(found.map(|(p, o)| ProgrammeDto::new(p, o)), None)
+}

@@ -22,6 +22,15 @@ pub struct EditionDto {
     pub imported_by: String,
 }
 
+fn edition_dto(e: register::Edition) -> EditionDto {
+    EditionDto {
+        edition: e.edition,
+        imported_at: e.imported_at.and_utc(),
+        records: e.records,
+        imported_by: e.imported_by,
+    }
+}
+
 /// The register editions loaded so far.
 #[utoipa::path(
     operation_id = "list_register_editions",
@@ -34,15 +43,7 @@ pub struct EditionDto {
 pub async fn list_editions(caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.require(policy::MANAGE_REGISTER)?;
     let rows = caller.db(|conn, _| Ok(register::editions(conn)?)).await?;
-    let dtos: Vec<EditionDto> = rows
-        .into_iter()
-        .map(|e| EditionDto {
-            edition: e.edition,
-            imported_at: e.imported_at.and_utc(),
-            records: e.records,
-            imported_by: e.imported_by,
-        })
-        .collect();
+    let dtos: Vec<EditionDto> = rows.into_iter().map(edition_dto).collect();
     Ok(HttpResponse::Ok().json(dtos))
 }
 
@@ -113,4 +114,15 @@ pub async fn import_edition(
         })
         .await?;
     Ok(created_response(created, StatusCode::CREATED, |_| None))
+}
+
+/// The edition as `GET /register/editions` lists it, for its event.
+pub(crate) fn represent(
+    conn: &mut crate::persistence::AnyConnection,
+    key: &str,
+) -> diesel::QueryResult<crate::persistence::events::Represented> {
+    let found = register::editions(conn)?
+        .into_iter()
+        .find(|e| e.edition.to_string() == key);
+    super::dto::represented(found.map(edition_dto), None)
 }

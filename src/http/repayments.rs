@@ -310,3 +310,13 @@ pub async fn interest(
         .await?;
     Ok(HttpResponse::Ok().json(dto))
 }
+
+/// The repayment as the API lists it, for its event.
+pub(crate) fn represent(
+    conn: &mut crate::persistence::AnyConnection,
+    id: &str,
+) -> diesel::QueryResult<crate::persistence::events::Represented> {
+    let row = repo::find(conn, id)?;
+    let case = row.as_ref().map(|r| r.application_id.clone());
+    super::dto::represented(row.map(RepaymentDto::from), case)
+}

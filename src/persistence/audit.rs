@@ -258,6 +258,7 @@ pub fn append_reserved(
         out.push(signer.sign(e, id, seq)?);
     }
     insert(conn, &mut out)?;
+    super::events::record(conn, &out)?;
     Ok(out)
 }
 

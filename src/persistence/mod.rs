@@ -9,6 +9,7 @@ pub mod audit;
 pub mod base_rates;
 pub mod budgets;
 pub mod checkpoints;
+pub mod events;
 pub mod idempotency;
 pub mod ledger;
 pub mod municipalities;
@@ -22,6 +23,7 @@ pub mod seal;
 pub mod steps;
 mod stored;
 pub mod verify;
+pub mod webhooks;
 
 use std::error::Error;
 use std::sync::Arc;

@@ -58,6 +58,15 @@ fn all_of_case(conn: &mut AnyConnection, case_id: &str) -> QueryResult<Vec<Repay
         .load(conn)
 }
 
+/// One repayment by id.
+pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<RepaymentRow>> {
+    rp::table
+        .find(id)
+        .select(RepaymentRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// Every repayment (verify reconciles them with the log).
 pub fn all(conn: &mut AnyConnection) -> QueryResult<Vec<RepaymentRow>> {
     rp::table

@@ -329,7 +329,24 @@ diesel::allow_tables_to_appear_in_same_query!(
     budgets,
     payment_requests,
     repayments,
+    events,
 );
 diesel::joinable!(notices -> applications (application_id));
 diesel::joinable!(payment_requests -> applications (application_id));
 diesel::joinable!(budgets -> programmes (programme_code));
+
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        txid -> BigInt,
+        position -> Nullable<BigInt>,
+        event_type -> Text,
+        record_type -> Text,
+        record_id -> Text,
+        version -> BigInt,
+        occurred_at -> Timestamp,
+        case_id -> Nullable<Text>,
+        audit_id -> BigInt,
+        data -> Text,
+    }
+}

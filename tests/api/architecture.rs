@@ -10,6 +10,7 @@ const RESOURCES: &[&str] = &[
     "audit",
     "base_rates",
     "budgets",
+    "events",
     "municipalities",
     "notices",
     "payments",

@@ -26,6 +26,7 @@ mod dashboard;
 mod delivery;
 mod equivalence;
 mod errors;
+mod events;
 mod idempotency;
 mod instances;
 mod layering;

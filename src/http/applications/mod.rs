@@ -367,3 +367,16 @@ pub async fn history(caller: Caller, path: web::Path<String>) -> Result<HttpResp
     let dtos: Vec<AuditEventDto> = events.into_iter().map(AuditEventDto::from).collect();
     Ok(HttpResponse::Ok().json(dtos))
 }
+
+/// The case as `GET /applications/{id}` shows it at `at`, for its event.
+pub(crate) fn represent(
+    conn: &mut crate::persistence::AnyConnection,
+    id: &str,
+    at: NaiveDateTime,
+) -> diesel::QueryResult<crate::persistence::events::Represented> {
+    let case = repo::find(conn, id, crate::persistence::applications::Scope::All)?;
+    super::dto::represented(
+        case.as_ref().map(|c| ApplicationDto::new(c, at)),
+        Some(id.to_owned()),
+    )
+}
