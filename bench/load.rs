@@ -483,6 +483,7 @@ fn main() {
     foerderakte::persistence::audit::install_keys(foerderakte::domain::audit::Keyring::single(
         foerderakte::domain::audit::AuditKey::from_hex(AUDIT_KEY).expect("the bench's audit key"),
     ));
+    foerderakte::http::representation::install();
     let mut conn = persistence::establish(&url).expect("the bench database connects");
     persistence::prepare_database(&mut conn).expect("migrations and register");
     let t = Instant::now();

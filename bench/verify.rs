@@ -105,6 +105,7 @@ fn main() {
     let n_writes = env_usize("BENCH_WRITES", 1_000);
     let keys = Keyring::single(AuditKey::from_hex(AUDIT_KEY).unwrap());
     persistence::audit::install_keys(keys.clone());
+    foerderakte::http::representation::install();
     // BENCH_REUSE_DB: a database a run before loaded and kept (BENCH_KEEP_DB=1), measured
     // again without loading it anew.
     let reuse = std::env::var("BENCH_REUSE_DB")
