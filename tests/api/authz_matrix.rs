@@ -180,6 +180,8 @@ const POLICY: &[(&str, &str, &[Who], Reach)] = &[
     ("GET", "/api/v1/audit", &[Admin], Other),
     ("GET", "/api/v1/audit/verify", &[Admin], Other),
     ("POST", "/api/v1/audit/checkpoints", &[Admin], Other),
+    // Every role reads the feed; what it shows is scoped (tests/api/events.rs).
+    ("GET", "/api/v1/events", ANY_ROLE, Other),
 ];
 
 /// The status a refused caller gets.
@@ -246,7 +248,7 @@ fn the_policy_table_has_one_row_for_every_documented_operation_and_no_other() {
         gone.is_empty(),
         "POLICY rows for operations the OpenAPI document does not have: {gone:?}"
     );
-    assert_eq!(documented.len(), 44, "the API has grown: {documented:?}");
+    assert_eq!(documented.len(), 45, "the API has grown: {documented:?}");
 
     // The document announces the refusals the policy decides.
     for (method, path, may, reach) in POLICY {
@@ -455,7 +457,8 @@ fn calls(
             | "/api/v1/reports/budget"
             | "/api/v1/reports/processing-times"
             | "/api/v1/audit"
-            | "/api/v1/audit/verify",
+            | "/api/v1/audit/verify"
+            | "/api/v1/events",
         ) => vec![call(method, path.to_owned(), 200)],
         ("GET", "/api/v1/municipalities/{ags}") => {
             vec![call(method, at(path, &[("ags", LEAD)]), 200)]

@@ -29,11 +29,13 @@ const DIALECT: [(&str, &str); 4] = [
 
 /// Migrations written in each backend's own language (triggers: SQLite's `RAISE`,
 /// PostgreSQL's PL/pgSQL, compared by behaviour instead: tests/api/audit_trust.rs), or that only
-/// one backend needs (the storage of stored documents on PostgreSQL).
-const PER_BACKEND: [&str; 3] = [
+/// one backend needs (the storage of stored documents on PostgreSQL), or whose columns take
+/// PostgreSQL's transaction id (the seals' and the event outbox's `txid`).
+const PER_BACKEND: [&str; 4] = [
     "2026-12-02-000008_audit_guards",
     "2026-12-02-000009_document_storage",
     "2026-12-02-000011_audit_seals",
+    "2026-12-06-000015_events",
 ];
 
 fn root() -> PathBuf {

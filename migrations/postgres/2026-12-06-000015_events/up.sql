@@ -4,7 +4,7 @@
 -- and every one before it has finished (txid below the oldest running one), so that no event
 -- ever appears before one already served (persistence::events::publish, docs/events.md).
 CREATE TABLE events (
-    id          BIGSERIAL PRIMARY KEY,
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     txid        BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint),
     position    BIGINT UNIQUE CHECK (position >= 1),
     event_type  TEXT NOT NULL,

@@ -1,7 +1,7 @@
 -- The outbox of the event feed (issue 18), see the PostgreSQL migration. SQLite serialises
 -- its writers, so every committed event can be published at once; `txid` stays 0.
 CREATE TABLE events (
-    id          INTEGER PRIMARY KEY,
+    id          INTEGER PRIMARY KEY NOT NULL,
     txid        BIGINT NOT NULL DEFAULT 0,
     position    BIGINT UNIQUE CHECK (position >= 1),
     event_type  TEXT NOT NULL,
