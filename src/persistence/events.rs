@@ -4,12 +4,13 @@
 //! record's public representation as the API shows it after the change (rendered by the
 //! `Represent` the HTTP layer installs; nothing is written without one).
 //!
-//! The feed's order is `position`, handed out by `publish` to the events of transactions
-//! that have finished, and only once every transaction before them has finished too
-//! (PostgreSQL: a transaction id below the oldest one still running, as the seals take them;
-//! SQLite serialises its writers). So no event ever appears before one already served: a
-//! reader that resumes after the last position it saw misses nothing. Within one round, a
-//! record's events take their positions in the order of their versions.
+//! The feed's order is `position`, handed out by `publish` (one publisher at a time) to the
+//! events of committed transactions, each round after the last: an event committed late (a
+//! transaction that started early and finished late) takes a position after every event
+//! already placed, never before one a reader has passed. So a reader that resumes after the
+//! last position it saw misses nothing. A record's events come in the order of their
+//! versions: a write of a record commits before the next write of it can (the row lock),
+//! and within one round a record's events take their positions in version order.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -127,29 +128,17 @@ pub struct Event {
 /// PostgreSQL ("foerpubl" in ASCII). Writers never take it.
 const PUBLISH_LOCK: i64 = 0x666f_6572_7075_626c;
 
-#[derive(QueryableByName)]
-struct Horizon {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    txid: i64,
-}
-
-/// The events that may be published now, in the order of their transactions: on PostgreSQL
-/// those of transactions below the oldest one still running (taken under the publisher's
-/// lock), on SQLite every committed one.
+/// The committed events not yet placed, in the order of their transactions (PostgreSQL,
+/// under the publisher's lock, so that two instances never place one event twice; SQLite
+/// serialises its writers).
 fn publishable(conn: &mut AnyConnection) -> QueryResult<Vec<Event>> {
     match conn {
         AnyConnection::Pg(c) => {
             diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
                 .bind::<diesel::sql_types::BigInt, _>(PUBLISH_LOCK)
                 .execute(c)?;
-            let horizon = diesel::sql_query(
-                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS txid",
-            )
-            .get_result::<Horizon>(c)?
-            .txid;
             ev::table
                 .filter(ev::position.is_null())
-                .filter(ev::txid.lt(horizon))
                 .select(Event::as_select())
                 .order((ev::txid.asc(), ev::id.asc()))
                 .load(c)

@@ -273,3 +273,79 @@ fn the_feed_is_scoped_like_the_records_and_filters_by_type() {
     }
     assert_eq!(app.get("/api/v1/events", None).status, 401);
 }
+
+/// Reads the feed from `after` to its end right now; returns the items and the cursor.
+fn read_on(app: &TestApp, token: &str, after: &str, limit: u64) -> (Vec<Value>, String) {
+    let mut items = Vec::new();
+    let mut after = after.to_owned();
+    loop {
+        let q = if after.is_empty() {
+            String::new()
+        } else {
+            format!("&after={after}")
+        };
+        let page = app
+            .get(&format!("/api/v1/events?limit={limit}{q}"), Some(token))
+            .json();
+        items.extend(page["items"].as_array().expect("items").iter().cloned());
+        after = page["next_cursor"]
+            .as_str()
+            .expect("next_cursor")
+            .to_owned();
+        if page["has_more"] != true {
+            return (items, after);
+        }
+    }
+}
+
+#[test]
+fn a_reader_following_the_feed_while_writers_race_misses_nothing() {
+    let app = spawn_app();
+    let cw = app.caseworker();
+    let lead = app.applicant(&[LEAD]);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let followed = std::thread::scope(|s| {
+        let reader = s.spawn(|| {
+            let (mut seen, mut cursor) = (Vec::new(), String::new());
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let (items, next) = read_on(&app, &cw, &cursor, 4);
+                seen.extend(items);
+                cursor = next;
+            }
+            let (items, _) = read_on(&app, &cw, &cursor, 50);
+            seen.extend(items);
+            seen
+        });
+        let writers: Vec<_> = (0..6)
+            .map(|w| {
+                let (app, lead) = (&app, &lead);
+                s.spawn(move || {
+                    for i in 0..8 {
+                        let r =
+                            app.create_application(lead, &crate::applications::draft_body(LEAD));
+                        assert_eq!(r.status, 201, "{}", r.body);
+                        let id = id_of(&r.json());
+                        let r = app.patch_application(
+                            &id,
+                            lead,
+                            Some("\"1\""),
+                            &json!({"title": format!("Vorhaben {w}-{i}")}),
+                        );
+                        assert_eq!(r.status, 200, "{}", r.body);
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().expect("a writer");
+        }
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        reader.join().expect("the reader")
+    });
+    let (all, _) = walk(&app, &cw, "", 500);
+    assert_eq!(
+        followed, all,
+        "the follower saw the feed as it stands, in its order"
+    );
+    assert!(all.len() >= 6 * 8 * 2, "{} events", all.len());
+}

@@ -1,8 +1,8 @@
 -- The outbox of the event feed (issue 18): one row per state change of a record, written in
 -- the transaction of the change (persistence::events::record, called by the audit append).
--- `position` is the feed's order: handed out by the publisher once the writing transaction
--- and every one before it has finished (txid below the oldest running one), so that no event
--- ever appears before one already served (persistence::events::publish, docs/events.md).
+-- `position` is the feed's order: handed out by the publisher to committed events, each round
+-- after the last, so that no event ever appears before one already served; `txid` orders a
+-- round (persistence::events::publish, docs/events.md).
 CREATE TABLE events (
     id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     txid        BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint),

@@ -1,5 +1,5 @@
 -- The outbox of the event feed (issue 18), see the PostgreSQL migration. SQLite serialises
--- its writers, so every committed event can be published at once; `txid` stays 0.
+-- its writers, so its ids are in commit order already; `txid` stays 0.
 CREATE TABLE events (
     id          INTEGER PRIMARY KEY NOT NULL,
     txid        BIGINT NOT NULL DEFAULT 0,
