@@ -10,21 +10,37 @@ use crate::applications::{LANGENSALZA, LEAD, act, day, id_of};
 use crate::helpers::{TestApp, spawn_app};
 use crate::notices::{approved_case, nid_of, pay, prepare, sign};
 
-/// Reads the whole feed as `token` from `after` with pages of `limit`; returns the items and
-/// the last `next_cursor`.
-fn walk(app: &TestApp, token: &str, query: &str, limit: usize) -> (Vec<Value>, String) {
+/// Reads the whole feed as `token` with pages of `limit`; returns the items and the last
+/// `next_cursor`.
+fn walk(app: &TestApp, token: &str, query: &str, limit: u64) -> (Vec<Value>, String) {
+    read_on(app, token, query, "", limit)
+}
+
+/// Reads the feed from `after` (empty: the start) to its end right now, with pages of
+/// `limit`; returns the items and the cursor to go on from.
+fn read_on(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    after: &str,
+    limit: u64,
+) -> (Vec<Value>, String) {
     let mut items = Vec::new();
-    let mut after = String::new();
+    let mut after = after.to_owned();
     loop {
-        let sep = if after.is_empty() { "" } else { "&after=" };
+        let q = if after.is_empty() {
+            String::new()
+        } else {
+            format!("&after={after}")
+        };
         let r = app.get(
-            &format!("/api/v1/events?limit={limit}{query}{sep}{after}"),
+            &format!("/api/v1/events?limit={limit}{query}{q}"),
             Some(token),
         );
         assert_eq!(r.status, 200, "{}", r.body);
         let page = r.json();
         let got = page["items"].as_array().expect("items").clone();
-        assert!(got.len() <= limit);
+        assert!(got.len() as u64 <= limit);
         items.extend(got);
         after = page["next_cursor"]
             .as_str()
@@ -274,30 +290,6 @@ fn the_feed_is_scoped_like_the_records_and_filters_by_type() {
     assert_eq!(app.get("/api/v1/events", None).status, 401);
 }
 
-/// Reads the feed from `after` to its end right now; returns the items and the cursor.
-fn read_on(app: &TestApp, token: &str, after: &str, limit: u64) -> (Vec<Value>, String) {
-    let mut items = Vec::new();
-    let mut after = after.to_owned();
-    loop {
-        let q = if after.is_empty() {
-            String::new()
-        } else {
-            format!("&after={after}")
-        };
-        let page = app
-            .get(&format!("/api/v1/events?limit={limit}{q}"), Some(token))
-            .json();
-        items.extend(page["items"].as_array().expect("items").iter().cloned());
-        after = page["next_cursor"]
-            .as_str()
-            .expect("next_cursor")
-            .to_owned();
-        if page["has_more"] != true {
-            return (items, after);
-        }
-    }
-}
-
 #[test]
 fn a_reader_following_the_feed_while_writers_race_misses_nothing() {
     let app = spawn_app();
@@ -308,11 +300,11 @@ fn a_reader_following_the_feed_while_writers_race_misses_nothing() {
         let reader = s.spawn(|| {
             let (mut seen, mut cursor) = (Vec::new(), String::new());
             while !done.load(std::sync::atomic::Ordering::SeqCst) {
-                let (items, next) = read_on(&app, &cw, &cursor, 4);
+                let (items, next) = read_on(&app, &cw, "", &cursor, 4);
                 seen.extend(items);
                 cursor = next;
             }
-            let (items, _) = read_on(&app, &cw, &cursor, 50);
+            let (items, _) = read_on(&app, &cw, "", &cursor, 50);
             seen.extend(items);
             seen
         });
