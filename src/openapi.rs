@@ -33,6 +33,7 @@ use crate::error::{FieldError, Problem};
         (name = "reports", description = "Reports for the finance ministry: volumes, pipeline, budget, processing times; JSON, CSV or German CSV"),
         (name = "audit", description = "The append-only, hash-chained audit log"),
         (name = "events", description = "The event feed: every change of every record the caller may read, in order, gap-free and resumable; webhooks deliver the same events"),
+        (name = "webhooks", description = "Webhook subscriptions (admin): signed deliveries of the feed's events to other systems, at least once, in order per record, retried, with their history (docs/webhooks.md)"),
         (name = "operations", description = "Health and metrics, unauthenticated"),
     )
 )]
