@@ -96,7 +96,10 @@ impl WebhookSettings {
         };
         Ok(WebhookSettings {
             retry_schedule,
-            allow_insecure: flag("WEBHOOK_ALLOW_INSECURE", non_empty("WEBHOOK_ALLOW_INSECURE"))?,
+            allow_insecure: flag(
+                "WEBHOOK_ALLOW_INSECURE",
+                non_empty("WEBHOOK_ALLOW_INSECURE"),
+            )?,
             interval_ms: number("WEBHOOK_INTERVAL_MS", d.interval_ms, 0..=60_000)?,
             timeout_secs: number("WEBHOOK_TIMEOUT_SECS", d.timeout_secs, 1..=120)?,
         })
@@ -694,7 +697,10 @@ mod tests {
             ("WEBHOOK_INTERVAL_MS", "-1"),
             ("WEBHOOK_TIMEOUT_SECS", "0"),
         ] {
-            assert!(settings(&[("JWT_SECRET", &secret), (k, v)]).is_err(), "{k}={v}");
+            assert!(
+                settings(&[("JWT_SECRET", &secret), (k, v)]).is_err(),
+                "{k}={v}"
+            );
         }
     }
 }

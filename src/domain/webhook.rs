@@ -162,7 +162,12 @@ pub fn refused_address(ip: IpAddr) -> String {
 
 fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), String> {
     let bad_port = || "has a port that is not a number in 1–65535".to_owned();
-    let port = |p: &str| p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(bad_port);
+    let port = |p: &str| {
+        p.parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(bad_port)
+    };
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (host, after) = v6.split_once(']').ok_or("has an unclosed [")?;
         if host.parse::<Ipv6Addr>().is_err() {
@@ -349,12 +354,17 @@ mod tests {
     #[test]
     fn target_urls() {
         let t = parse_target("https://hooks.example.org/in?x=1", false).unwrap();
-        assert_eq!((t.host.as_str(), t.port, t.https), ("hooks.example.org", 443, true));
+        assert_eq!(
+            (t.host.as_str(), t.port, t.https),
+            ("hooks.example.org", 443, true)
+        );
         let t = parse_target("https://[2606:4700::1]:8443/x", false).unwrap();
         assert_eq!((t.host.as_str(), t.port), ("2606:4700::1", 8443));
         assert!(parse_target("http://hooks.example.org/", false).is_err());
         assert_eq!(
-            parse_target("http://127.0.0.1:9000/hook", true).unwrap().port,
+            parse_target("http://127.0.0.1:9000/hook", true)
+                .unwrap()
+                .port,
             9000
         );
         for bad in [
@@ -383,7 +393,9 @@ mod tests {
             vec![5, 300, 1800, 7200, 18_000, 36_000, 36_000]
         );
         assert_eq!(parse_schedule(" 1s, 2s ,4s").unwrap(), vec![1, 2, 4]);
-        for bad in ["", "5", "5x", "s", "-5s", "0s", "25h", "1.5s", "5s,,5s", "5 s"] {
+        for bad in [
+            "", "5", "5x", "s", "-5s", "0s", "25h", "1.5s", "5s,,5s", "5 s",
+        ] {
             assert!(parse_schedule(bad).is_err(), "{bad:?} is refused");
         }
         assert!(parse_schedule(&vec!["1s"; 21].join(",")).is_err());

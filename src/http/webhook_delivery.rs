@@ -69,7 +69,10 @@ impl Resolver for CheckedResolver {
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
         let addrs = self.inner.resolve(uri, config, timeout)?;
-        if let Some(bad) = addrs.iter().find(|a| !address_allowed(a.ip(), self.insecure)) {
+        if let Some(bad) = addrs
+            .iter()
+            .find(|a| !address_allowed(a.ip(), self.insecure))
+        {
             return Err(ureq::Error::Other(refused_address(bad.ip()).into()));
         }
         Ok(addrs)
@@ -249,7 +252,10 @@ impl Worker {
             .header("content-type", "application/json")
             .header("webhook-id", id)
             .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", signature(&key, id, timestamp, body.as_bytes()))
+            .header(
+                "webhook-signature",
+                signature(&key, id, timestamp, body.as_bytes()),
+            )
             .send(body.as_bytes())
             .map_err(|e| e.to_string())?;
         // The answer's body is not used; read a little of it so that the connection can be

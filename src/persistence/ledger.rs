@@ -6,8 +6,8 @@
 //! money in cents as decimal text, dates ISO 8601, instants with microseconds.
 
 use serde::Serialize;
-use sha2::Digest;
 use serde_json::{Map, Value};
+use sha2::Digest;
 
 use super::applications::Case;
 use super::base_rates::BaseRateRow;

@@ -482,9 +482,17 @@ fn calls(
         }
         ("PATCH" | "DELETE", "/api/v1/webhooks/{id}") => {
             let path = at(path, &[("id", &webhook(app))]);
-            let etag = app.get(&path, Some(&app.admin())).header("etag").unwrap().to_owned();
+            let etag = app
+                .get(&path, Some(&app.admin()))
+                .header("etag")
+                .unwrap()
+                .to_owned();
             let c = call(method, path, if method == "DELETE" { 204 } else { 200 }).if_match(etag);
-            vec![if method == "PATCH" { c.body(json!({"active": false})) } else { c }]
+            vec![if method == "PATCH" {
+                c.body(json!({"active": false}))
+            } else {
+                c
+            }]
         }
         ("POST", "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver") => {
             let (id, delivery) = failed_delivery(app);
