@@ -209,10 +209,12 @@ const HEAVY_OPERATIONS: [&str; 7] = [
 ];
 
 /// The paths whose `GET` every role may call (`auth::policy::ANY_ROLE`): the register, the
-/// programmes, the base rates and the delivery rules.
-const OPEN_TO_EVERY_ROLE: [&str; 6] = [
+/// programmes, the base rates, the delivery rules, and the event feed (which shows each role
+/// the records it may read).
+const OPEN_TO_EVERY_ROLE: [&str; 7] = [
     "/api/v1/base-rates",
     "/api/v1/delivery-rules",
+    "/api/v1/events",
     "/api/v1/municipalities",
     "/api/v1/municipalities/{ags}",
     "/api/v1/programmes",
