@@ -168,7 +168,12 @@ impl Worker {
 
     fn round(&self) -> Result<(), BoxError> {
         let mut conn = self.pool.get()?;
-        persistence::events::publish(&mut conn)?;
+        let (unpublished, due) = repo::work_waiting(&mut conn, persistence::stored_now())?;
+        if unpublished {
+            persistence::events::publish(&mut conn)?;
+        } else if !due {
+            return Ok(());
+        }
         for _ in 0..PER_ROUND {
             if !self.running() {
                 break;

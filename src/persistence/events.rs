@@ -86,9 +86,8 @@ pub fn record(conn: &mut AnyConnection, entries: &[AuditEvent]) -> QueryResult<(
     let mut rendered: BTreeMap<(&str, &str), Represented> = BTreeMap::new();
     for e in entries {
         let key = (e.record_type.as_str(), e.record_key.as_str());
-        if !rendered.contains_key(&key) {
-            let rep = r.represent(conn, &e.record_type, &e.record_key, e.occurred_at)?;
-            rendered.insert(key, rep);
+        if let std::collections::btree_map::Entry::Vacant(slot) = rendered.entry(key) {
+            slot.insert(r.represent(conn, &e.record_type, &e.record_key, e.occurred_at)?);
         }
     }
     for e in entries {

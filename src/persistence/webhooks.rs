@@ -351,6 +351,26 @@ pub fn enqueue(conn: &mut AnyConnection, events: &[Event]) -> QueryResult<()> {
     Ok(())
 }
 
+/// Whether the worker has anything to do: events not yet placed in the feed, or a pending
+/// delivery whose time has come. Two reads on partial indexes, so that an idle worker takes
+/// no write lock (SQLite has one writer).
+pub fn work_waiting(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResult<(bool, bool)> {
+    let unpublished = ev::table
+        .filter(ev::position.is_null())
+        .select(ev::id)
+        .first::<i64>(conn)
+        .optional()?
+        .is_some();
+    let due = wd::table
+        .filter(wd::status.eq(PENDING))
+        .filter(wd::next_attempt_at.le(now))
+        .select(wd::id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some();
+    Ok((unpublished, due))
+}
+
 /// A delivery a worker holds the lease of, with what it sends.
 #[derive(Debug, Clone)]
 pub struct Claim {

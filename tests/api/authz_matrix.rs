@@ -675,7 +675,25 @@ fn failed_delivery(app: &TestApp) -> (String, String) {
     use foerderakte::persistence::schema::webhook_deliveries as wd;
     let id = webhook(app);
     let mut conn = app.db();
-    foerderakte::persistence::events::publish(&mut conn).unwrap();
+    // On PostgreSQL the event is placed once every earlier transaction of the cluster has
+    // finished (other tests run beside this one).
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        foerderakte::persistence::events::publish(&mut conn).unwrap();
+        let queued: i64 = wd::table
+            .filter(wd::subscription_id.eq(&id))
+            .count()
+            .get_result(&mut conn)
+            .unwrap();
+        if queued > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "the event is not published"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     diesel::update(wd::table.filter(wd::subscription_id.eq(&id)))
         .set(wd::status.eq("failed"))
         .execute(&mut conn)
