@@ -1183,6 +1183,10 @@ fn main() {
         open_data: false,
         cors_allowed_origins: Vec::new(),
         rate_limit_per_minute: None,
+        webhooks: foerderakte::config::WebhookSettings {
+            interval_ms: 0,
+            ..Default::default()
+        },
     };
     let app = Application::build(&settings).expect("the application builds");
     let http = Http {

@@ -34,6 +34,76 @@ pub struct Settings {
     pub cors_allowed_origins: Vec<String>,
     /// `RATE_LIMIT_PER_MINUTE`: requests per caller and minute; default `None`: no limit.
     pub rate_limit_per_minute: Option<u32>,
+    /// How webhooks are delivered (docs/webhooks.md).
+    pub webhooks: WebhookSettings,
+}
+
+/// Webhook deliveries (docs/webhooks.md): `WEBHOOK_RETRY_SCHEDULE` (the waits before each
+/// retry, default `5s,5m,30m,2h,5h,10h,10h`), `WEBHOOK_ALLOW_INSECURE` (default `false`;
+/// `true` allows `http` and loopback targets, for development and tests),
+/// `WEBHOOK_INTERVAL_MS` (how often the worker publishes the feed and sends what is due,
+/// default 200; 0: no worker in this process), `WEBHOOK_TIMEOUT_SECS` (per attempt, default
+/// 10).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookSettings {
+    /// In seconds.
+    pub retry_schedule: Vec<u64>,
+    pub allow_insecure: bool,
+    pub interval_ms: u64,
+    pub timeout_secs: u64,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings {
+            retry_schedule: crate::domain::webhook::parse_schedule(
+                crate::domain::webhook::DEFAULT_SCHEDULE,
+            )
+            .unwrap_or_default(),
+            allow_insecure: false,
+            interval_ms: 200,
+            timeout_secs: 10,
+        }
+    }
+}
+
+impl WebhookSettings {
+    fn from_lookup(non_empty: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let d = WebhookSettings::default();
+        let retry_schedule = match non_empty("WEBHOOK_RETRY_SCHEDULE") {
+            None => d.retry_schedule,
+            Some(v) => crate::domain::webhook::parse_schedule(&v).map_err(|e| {
+                ConfigError(format!(
+                    "WEBHOOK_RETRY_SCHEDULE must list the waits before each retry, like \
+                     5s,5m,30m,2h: {e}"
+                ))
+            })?,
+        };
+        let number = |key: &str, default: u64, range: std::ops::RangeInclusive<u64>| {
+            non_empty(key).map_or(Ok(default), |v| {
+                v.trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| range.contains(n))
+                    .ok_or_else(|| {
+                        ConfigError(format!(
+                            "{key} must be a whole number in {}..={}, not {v:?}",
+                            range.start(),
+                            range.end()
+                        ))
+                    })
+            })
+        };
+        Ok(WebhookSettings {
+            retry_schedule,
+            allow_insecure: flag(
+                "WEBHOOK_ALLOW_INSECURE",
+                non_empty("WEBHOOK_ALLOW_INSECURE"),
+            )?,
+            interval_ms: number("WEBHOOK_INTERVAL_MS", d.interval_ms, 0..=60_000)?,
+            timeout_secs: number("WEBHOOK_TIMEOUT_SECS", d.timeout_secs, 1..=120)?,
+        })
+    }
 }
 
 /// The bounds that keep a few requests from starving the others (docs/operations.md):
@@ -437,6 +507,7 @@ impl Settings {
                 ))),
             })
             .transpose()?;
+        let webhooks = WebhookSettings::from_lookup(&non_empty)?;
         Ok(Settings {
             database_url,
             bind_addr: non_empty("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
@@ -449,6 +520,7 @@ impl Settings {
             open_data,
             cors_allowed_origins,
             rate_limit_per_minute,
+            webhooks,
         })
     }
 }
@@ -599,5 +671,36 @@ mod tests {
         assert!(settings(&[("JWT_ALGORITHM", "RS256")]).is_err());
         assert!(settings(&[("JWT_ALGORITHM", "RS256"), ("JWT_PUBLIC_KEY", "k.pem")]).is_ok());
         assert!(settings(&[("JWT_ALGORITHM", "none"), ("JWT_SECRET", &"x".repeat(40))]).is_err());
+    }
+
+    #[test]
+    fn webhook_settings() {
+        let secret = "x".repeat(32);
+        let s = settings(&[("JWT_SECRET", &secret)]).unwrap().webhooks;
+        assert_eq!(s, WebhookSettings::default());
+        assert_eq!(s.retry_schedule.len(), 7);
+        assert!(!s.allow_insecure);
+        let s = settings(&[
+            ("JWT_SECRET", &secret),
+            ("WEBHOOK_RETRY_SCHEDULE", "1s,2m,3h"),
+            ("WEBHOOK_ALLOW_INSECURE", "true"),
+            ("WEBHOOK_INTERVAL_MS", "0"),
+        ])
+        .unwrap()
+        .webhooks;
+        assert_eq!(s.retry_schedule, vec![1, 120, 10_800]);
+        assert!(s.allow_insecure && s.interval_ms == 0);
+        for (k, v) in [
+            ("WEBHOOK_RETRY_SCHEDULE", "5s,soon"),
+            ("WEBHOOK_RETRY_SCHEDULE", "0s"),
+            ("WEBHOOK_ALLOW_INSECURE", "yes"),
+            ("WEBHOOK_INTERVAL_MS", "-1"),
+            ("WEBHOOK_TIMEOUT_SECS", "0"),
+        ] {
+            assert!(
+                settings(&[("JWT_SECRET", &secret), (k, v)]).is_err(),
+                "{k}={v}"
+            );
+        }
     }
 }

@@ -33,6 +33,7 @@ use crate::error::{FieldError, Problem};
         (name = "reports", description = "Reports for the finance ministry: volumes, pipeline, budget, processing times; JSON, CSV or German CSV"),
         (name = "audit", description = "The append-only, hash-chained audit log"),
         (name = "events", description = "The event feed: every change of every record the caller may read, in order, gap-free and resumable; webhooks deliver the same events"),
+        (name = "webhooks", description = "Webhook subscriptions (admin): signed deliveries of the feed's events to other systems, at least once, in order per record, retried, with their history (docs/webhooks.md)"),
         (name = "operations", description = "Health and metrics, unauthenticated"),
     )
 )]
@@ -208,7 +209,8 @@ const HEAVY_OPERATIONS: [&str; 7] = [
 ];
 
 /// The paths whose `GET` every role may call (`auth::policy::ANY_ROLE`): the register, the
-/// programmes, the base rates, the delivery rules and the event feed (scoped per role).
+/// programmes, the base rates, the delivery rules, and the event feed (which shows each role
+/// the records it may read).
 const OPEN_TO_EVERY_ROLE: [&str; 7] = [
     "/api/v1/base-rates",
     "/api/v1/delivery-rules",

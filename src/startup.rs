@@ -55,6 +55,10 @@ impl Application {
             std::sync::Arc::new(persistence::PoolStats::default()),
         )?);
         let metrics = Metrics::new(pool.clone(), pool_stats, settings.metrics_token.as_deref());
+        // The webhook worker runs while the server holds `targets` (its app data).
+        let targets = std::sync::Arc::new(http::webhook_delivery::Targets {
+            allow_insecure: settings.webhooks.allow_insecure,
+        });
         let server = run(
             listener,
             Shared {
@@ -68,8 +72,12 @@ impl Application {
                 open_data: http::open_data::OpenData(settings.open_data),
                 cors_allowed_origins: settings.cors_allowed_origins.clone(),
                 rate_limit: http::conventions::RateLimit::new(settings.rate_limit_per_minute),
+                targets: web::Data::from(targets.clone()),
             },
         )?;
+        if settings.webhooks.interval_ms > 0 {
+            http::webhook_delivery::start(pool.clone(), settings.webhooks.clone(), &targets)?;
+        }
         Ok(Application {
             port,
             server,
@@ -130,6 +138,7 @@ struct Shared {
     open_data: http::open_data::OpenData,
     cors_allowed_origins: Vec<String>,
     rate_limit: http::conventions::RateLimit,
+    targets: web::Data<http::webhook_delivery::Targets>,
 }
 
 fn run(listener: TcpListener, shared: Shared) -> Result<Server, BoxError> {
@@ -145,6 +154,7 @@ fn run(listener: TcpListener, shared: Shared) -> Result<Server, BoxError> {
     let verify_runs = web::Data::new(crate::http::audit::VerifyRuns::default());
     let open_data = web::Data::new(shared.open_data);
     let rate_limit = web::Data::new(shared.rate_limit);
+    let targets = shared.targets;
     let origins = shared.cors_allowed_origins;
     let server = HttpServer::new(move || {
         // The docs and the document come first: the `/api/v1` scope would otherwise claim
@@ -166,6 +176,7 @@ fn run(listener: TcpListener, shared: Shared) -> Result<Server, BoxError> {
             .app_data(verify_runs.clone())
             .app_data(open_data.clone())
             .app_data(rate_limit.clone())
+            .app_data(targets.clone())
             .app_data(routes.clone())
             .app_data(errors::json_config())
             .app_data(errors::query_config())

@@ -12,6 +12,9 @@ pub const MANAGE_REGISTER: &[Role] = &[Role::Admin];
 /// Programmes and budgets are maintained by operators.
 pub const MANAGE_PROGRAMMES: &[Role] = &[Role::Admin];
 
+/// Webhook subscriptions and their deliveries are managed by operators.
+pub const MANAGE_WEBHOOKS: &[Role] = &[Role::Admin];
+
 /// The audit log is read by operators.
 pub const READ_AUDIT: &[Role] = &[Role::Admin];
 

@@ -21,6 +21,7 @@ pub mod reclaim;
 pub mod remedy;
 pub mod role;
 pub mod split;
+pub mod webhook;
 
 pub use clock::Clock;
 pub use grant::FinancingType;

@@ -76,7 +76,8 @@ fn readable(role: Role) -> Vec<&'static str> {
         .filter(|k| match k.feed_name {
             _ if k.case_level => policy::READ_APPLICATIONS.contains(&role),
             "budget" => policy::READ_BUDGETS.contains(&role),
-            "register_edition" | "webhook" => policy::MANAGE_REGISTER.contains(&role),
+            "register_edition" => policy::MANAGE_REGISTER.contains(&role),
+            "webhook" => policy::MANAGE_WEBHOOKS.contains(&role),
             _ => true,
         })
         .map(|k| k.log_name)
@@ -116,7 +117,7 @@ fn types(filter: Option<&str>) -> Result<Option<Vec<String>>, ApiError> {
     ))
 }
 
-fn dto(e: Event) -> Result<EventDto, ApiError> {
+pub(crate) fn dto(e: Event) -> Result<EventDto, ApiError> {
     let feed_name = crate::domain::event::record_kind(&e.record_type)
         .map_or(e.record_type.clone(), |k| k.feed_name.to_owned());
     let position = e

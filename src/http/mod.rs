@@ -28,6 +28,7 @@ pub mod repayments;
 pub mod reports;
 pub mod representation;
 pub mod strict;
+pub mod webhook_delivery;
 pub mod webhooks;
 
 use actix_web::web;
@@ -84,7 +85,14 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
                 .service(audit::list)
                 .service(audit::verify)
                 .service(audit::checkpoint)
-                .service(events::list),
+                .service(events::list)
+                .service(webhooks::create)
+                .service(webhooks::list)
+                .service(webhooks::get)
+                .service(webhooks::update)
+                .service(webhooks::remove)
+                .service(webhooks::deliveries)
+                .service(webhooks::redeliver),
         );
 }
 

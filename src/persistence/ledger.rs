@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+use sha2::Digest;
 
 use super::applications::Case;
 use super::base_rates::BaseRateRow;
@@ -17,6 +18,7 @@ use super::payments::PaymentRow;
 use super::programmes::{FundingObject, Programme};
 use super::register::Edition;
 use super::repayments::RepaymentRow;
+use super::webhooks::Subscription;
 
 /// Record types of the log, as `record_type` (those of a module with its own writes are
 /// declared there).
@@ -30,9 +32,10 @@ pub const DELIVERY_RULE: &str = "delivery_rule";
 pub const MUNICIPALITY: &str = "municipality";
 pub const REGISTER_EDITION: &str = "register_edition";
 pub const REPAYMENT: &str = super::repayments::RECORD_TYPE;
+pub const WEBHOOK: &str = super::webhooks::RECORD_TYPE;
 
 /// Every record type, with the table of its main row.
-pub const RECORD_TYPES: [(&str, &str); 10] = [
+pub const RECORD_TYPES: [(&str, &str); 11] = [
     (APPLICATION, "applications"),
     (NOTICE, "notices"),
     (PAYMENT_REQUEST, "payment_requests"),
@@ -43,6 +46,7 @@ pub const RECORD_TYPES: [(&str, &str); 10] = [
     (MUNICIPALITY, "municipalities"),
     (REGISTER_EDITION, "register_editions"),
     (REPAYMENT, "repayments"),
+    (WEBHOOK, "webhook_subscriptions"),
 ];
 
 /// A row as a JSON object of its columns, without the columns `drop` names (a child row's
@@ -158,4 +162,16 @@ pub fn edition(e: &Edition) -> Value {
 
 pub fn repayment(r: &RepaymentRow) -> Value {
     tables(vec![("repayments", columns(r, &[]))])
+}
+
+/// A webhook subscription. Its secret is not part of the state, which the log carries as a
+/// patch that admins read: only the secret's SHA-256 (hex) is, so that verify still notices a
+/// secret changed behind the service's back.
+pub fn webhook(s: &Subscription) -> Value {
+    let mut row = columns(s, &["secret"]);
+    if let Value::Object(m) = &mut row {
+        let sha = crate::domain::audit::hex(&sha2::Sha256::digest(s.secret.as_bytes()));
+        m.insert("secret_sha256".into(), Value::String(sha));
+    }
+    tables(vec![("webhook_subscriptions", row)])
 }

@@ -719,7 +719,7 @@ fn live_state(
 }
 
 /// The records of the small tables (budgets, base rates, delivery rules, register
-/// editions, repayments): (record type, key, state).
+/// editions, repayments, webhook subscriptions): (record type, key, state).
 fn small_tables(conn: &mut AnyConnection) -> QueryResult<Vec<(&'static str, String, Value)>> {
     let mut out = Vec::new();
     let budgets: Vec<super::budgets::BudgetRow> = b::table
@@ -742,6 +742,9 @@ fn small_tables(conn: &mut AnyConnection) -> QueryResult<Vec<(&'static str, Stri
     }
     for r in super::repayments::all(conn)? {
         out.push((ledger::REPAYMENT, r.id.clone(), ledger::repayment(&r)));
+    }
+    for w in super::webhooks::all(conn)? {
+        out.push((ledger::WEBHOOK, w.id.clone(), ledger::webhook(&w)));
     }
     let editions: Vec<super::register::Edition> = re::table
         .select((re::edition, re::imported_at, re::records, re::imported_by))

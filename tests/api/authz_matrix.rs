@@ -180,8 +180,21 @@ const POLICY: &[(&str, &str, &[Who], Reach)] = &[
     ("GET", "/api/v1/audit", &[Admin], Other),
     ("GET", "/api/v1/audit/verify", &[Admin], Other),
     ("POST", "/api/v1/audit/checkpoints", &[Admin], Other),
-    // Every role reads the feed; what it shows is scoped (tests/api/events.rs).
+    // The feed: every role, each seeing the records it may read (tests/api/events.rs).
     ("GET", "/api/v1/events", ANY_ROLE, Other),
+    // Webhooks are an operator's integration (docs/webhooks.md).
+    ("GET", "/api/v1/webhooks", &[Admin], Other),
+    ("POST", "/api/v1/webhooks", &[Admin], Other),
+    ("GET", "/api/v1/webhooks/{id}", &[Admin], Other),
+    ("PATCH", "/api/v1/webhooks/{id}", &[Admin], Other),
+    ("DELETE", "/api/v1/webhooks/{id}", &[Admin], Other),
+    ("GET", "/api/v1/webhooks/{id}/deliveries", &[Admin], Other),
+    (
+        "POST",
+        "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+        &[Admin],
+        Other,
+    ),
 ];
 
 /// The status a refused caller gets.
@@ -248,7 +261,7 @@ fn the_policy_table_has_one_row_for_every_documented_operation_and_no_other() {
         gone.is_empty(),
         "POLICY rows for operations the OpenAPI document does not have: {gone:?}"
     );
-    assert_eq!(documented.len(), 45, "the API has grown: {documented:?}");
+    assert_eq!(documented.len(), 52, "the API has grown: {documented:?}");
 
     // The document announces the refusals the policy decides.
     for (method, path, may, reach) in POLICY {
@@ -458,8 +471,34 @@ fn calls(
             | "/api/v1/reports/processing-times"
             | "/api/v1/audit"
             | "/api/v1/audit/verify"
-            | "/api/v1/events",
+            | "/api/v1/events"
+            | "/api/v1/webhooks",
         ) => vec![call(method, path.to_owned(), 200)],
+        ("POST", "/api/v1/webhooks") => {
+            vec![call(method, path.to_owned(), 201).body(webhook_body())]
+        }
+        ("GET", "/api/v1/webhooks/{id}" | "/api/v1/webhooks/{id}/deliveries") => {
+            vec![call(method, at(path, &[("id", &webhook(app))]), 200)]
+        }
+        ("PATCH" | "DELETE", "/api/v1/webhooks/{id}") => {
+            let path = at(path, &[("id", &webhook(app))]);
+            let etag = app
+                .get(&path, Some(&app.admin()))
+                .header("etag")
+                .unwrap()
+                .to_owned();
+            let c = call(method, path, if method == "DELETE" { 204 } else { 200 }).if_match(etag);
+            vec![if method == "PATCH" {
+                c.body(json!({"active": false}))
+            } else {
+                c
+            }]
+        }
+        ("POST", "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver") => {
+            let (id, delivery) = failed_delivery(app);
+            let path = at(path, &[("id", &id), ("delivery_id", &delivery)]);
+            vec![call(method, path, 200)]
+        }
         ("GET", "/api/v1/municipalities/{ags}") => {
             vec![call(method, at(path, &[("ags", LEAD)]), 200)]
         }
@@ -616,6 +655,55 @@ fn calls(
         }
         _ => panic!("{method} {path}: no calls for this operation; add them to `calls`"),
     }
+}
+
+fn webhook_body() -> Value {
+    json!({"url": "https://93.184.216.34/hook", "events": ["webhook.*"]})
+}
+
+/// A new webhook subscription's id.
+fn webhook(app: &TestApp) -> String {
+    let r = app.post_json("/api/v1/webhooks", Some(&app.admin()), &webhook_body());
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.json()["id"].as_str().unwrap().to_owned()
+}
+
+/// A webhook and a failed delivery of it (its own `webhook.created`, parked behind the
+/// service's back: these servers run no delivery worker).
+fn failed_delivery(app: &TestApp) -> (String, String) {
+    use diesel::prelude::*;
+    use foerderakte::persistence::schema::webhook_deliveries as wd;
+    let id = webhook(app);
+    let mut conn = app.db();
+    // On PostgreSQL the event is placed once every earlier transaction of the cluster has
+    // finished (other tests run beside this one).
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        foerderakte::persistence::events::publish(&mut conn).unwrap();
+        let queued: i64 = wd::table
+            .filter(wd::subscription_id.eq(&id))
+            .count()
+            .get_result(&mut conn)
+            .unwrap();
+        if queued > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "the event is not published"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    diesel::update(wd::table.filter(wd::subscription_id.eq(&id)))
+        .set(wd::status.eq("failed"))
+        .execute(&mut conn)
+        .unwrap();
+    let delivery: String = wd::table
+        .filter(wd::subscription_id.eq(&id))
+        .select(wd::id)
+        .first(&mut conn)
+        .unwrap();
+    (id, delivery)
 }
 
 fn token(app: &TestApp, who: Who) -> Option<String> {

@@ -177,6 +177,12 @@ pub fn settings_for(database: &TestDatabase, jwt: JwtSettings) -> Settings {
         open_data: false,
         cors_allowed_origins: Vec::new(),
         rate_limit_per_minute: None,
+        // No delivery worker unless a test asks for one (tests/api/webhooks.rs): the others
+        // watch the database and must see only their own writes.
+        webhooks: foerderakte::config::WebhookSettings {
+            interval_ms: 0,
+            ..Default::default()
+        },
     }
 }
 

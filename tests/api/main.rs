@@ -46,3 +46,4 @@ mod reports_property;
 mod seed;
 mod stored;
 mod strict_input;
+mod webhooks;
