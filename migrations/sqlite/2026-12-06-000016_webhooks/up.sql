@@ -1,6 +1,11 @@
--- Webhook subscriptions and their deliveries (issue 18), see the PostgreSQL migration.
+-- Webhook subscriptions and their deliveries (issue 18, docs/webhooks.md).
+--
+-- A subscription is an audited record (record type `webhook`): removing one keeps its row with
+-- `deleted_at`, so that the log and its deliveries keep what they name. `secret` is the
+-- Standard Webhooks signing secret (`whsec_<base64>`); the API shows it once, at creation,
+-- and the audit log holds only its SHA-256 (persistence::ledger::webhook).
 CREATE TABLE webhook_subscriptions (
-    id          TEXT PRIMARY KEY,
+    id          TEXT PRIMARY KEY NOT NULL,
     url         TEXT NOT NULL,
     event_types TEXT NOT NULL,
     secret      TEXT NOT NULL,
@@ -20,7 +25,7 @@ CREATE TABLE webhook_subscriptions (
 -- `failures` counts the failed attempts since the last success or redelivery (the step of
 -- the retry schedule); `attempts` counts all of them (the attempt numbers).
 CREATE TABLE webhook_deliveries (
-    id              TEXT PRIMARY KEY,
+    id              TEXT PRIMARY KEY NOT NULL,
     subscription_id TEXT NOT NULL REFERENCES webhook_subscriptions (id),
     event_id        BIGINT NOT NULL REFERENCES events (id),
     event_position  BIGINT NOT NULL,
