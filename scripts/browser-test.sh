@@ -44,55 +44,14 @@ command -v node >/dev/null 2>&1 || { log "node (20 or later) is required"; exit 
 npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error >&2
 
 # --- the service ----------------------------------------------------------------------------------
-cargo build --locked --quiet --bin foerderakte
-BIN=$ROOT/target/debug/foerderakte
+# scripts/lib/server.sh: the demo data in a fresh SQLite database, served on a free loopback port;
+# stopped on exit.
+. scripts/lib/server.sh
+server_build
+server_start browser "$SCREENSHOT_DIR/server.log" --seed-demo
 
-WORK=$(mktemp -d /tmp/foerderakte-browser.XXXXXX)
-SERVER_PID=
-cleanup() {
-  if [ -n "$SERVER_PID" ]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-export DATABASE_URL=$WORK/browser.sqlite3
-export BIND_ADDR=127.0.0.1:$PORT
-export JWT_ALGORITHM=HS256
-export JWT_SECRET
-JWT_SECRET=$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')
-export AUDIT_KEY
-AUDIT_KEY=$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')
-export JWT_ISSUER=foerderakte JWT_AUDIENCE=foerderakte-api
-export RUST_LOG=${RUST_LOG:-warn}
-BASE=http://127.0.0.1:$PORT
-
-log "seeding the demo data set into $DATABASE_URL"
-start=$SECONDS
-"$BIN" seed-demo >"$WORK/seed.txt" 2>"$WORK/seed.log" || { cat "$WORK/seed.log" >&2; exit 1; }
-log "seeded in $((SECONDS - start)) s: $(head -n1 "$WORK/seed.txt")"
-
-mkdir -p "$SCREENSHOT_DIR"
-"$BIN" serve >"$SCREENSHOT_DIR/server.log" 2>&1 &
-SERVER_PID=$!
-ready() {
-  node -e 'fetch(process.argv[1], {signal: AbortSignal.timeout(5000)}).then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))' \
-    "$BASE/health/ready"
-}
-for _ in $(seq 1 150); do
-  ready && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$SCREENSHOT_DIR/server.log" >&2; exit 1; }
-  sleep 0.2
-done
-ready || { log "the server did not get ready"; exit 1; }
-log "serving on $BASE"
-
-MINISTRY_TOKEN=$("$BIN" token --role ministry --sub browser-ministry --ttl 2h)
-APPLICANT_TOKEN=$("$BIN" token --role applicant --sub browser-applicant --ags "$APPLICANT_AGS" --ttl 2h)
+MINISTRY_TOKEN=$(server_token ministry browser-ministry)
+APPLICANT_TOKEN=$(server_token applicant browser-applicant "$APPLICANT_AGS")
 
 set +e
 BASE_URL=$BASE MINISTRY_TOKEN=$MINISTRY_TOKEN APPLICANT_TOKEN=$APPLICANT_TOKEN \

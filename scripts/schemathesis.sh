@@ -55,75 +55,20 @@ fi
 PY=$VENV/bin/python
 
 # --- the service ----------------------------------------------------------------------------------
-cargo build --locked --quiet --bin foerderakte
-BIN=$ROOT/target/debug/foerderakte
-
-WORK=$(mktemp -d /tmp/foerderakte-st.XXXXXX)
-SERVER_PID=
-PG_ADMIN_URL=
-PG_DB=
-cleanup() {
-  if [ -n "$SERVER_PID" ]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  if [ -n "$PG_DB" ]; then
-    "$PSQL" -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 || true
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-case "${DATABASE_URL:-}" in
-  postgres://* | postgresql://*)
-    PSQL=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | tail -n1 || true)
-    [ -x "$PSQL" ] || { log "psql not found (needed for a fresh PostgreSQL database)"; exit 2; }
-    # The same server, database `postgres` for the administration, a fresh one for the run.
-    PG_ADMIN_URL="${DATABASE_URL%/*}/postgres"
-    PG_DB="foerderakte_st_$$"
-    "$PSQL" -q "$PG_ADMIN_URL" -c "CREATE DATABASE \"$PG_DB\"" >/dev/null
-    DB_URL="${DATABASE_URL%/*}/$PG_DB"
-    ;;
-  *) DB_URL=$WORK/st.sqlite3 ;;
-esac
-
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export DATABASE_URL=$DB_URL
-export BIND_ADDR=127.0.0.1:$PORT
-export JWT_ALGORITHM=HS256
-export JWT_SECRET
-JWT_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
-# The audit key of this throw-away database (required on PostgreSQL).
-export AUDIT_KEY
-AUDIT_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
-export JWT_ISSUER=foerderakte JWT_AUDIENCE=foerderakte-api
-export RUST_LOG=${RUST_LOG:-warn}
-BASE=http://127.0.0.1:$PORT
-
-log "seeding the demo data set into ${DB_URL%%\?*}"
-start=$SECONDS
-"$BIN" seed-demo >"$WORK/seed.txt" 2>"$WORK/seed.log" || { cat "$WORK/seed.log" >&2; exit 1; }
-log "seeded in $((SECONDS - start)) s: $(head -n1 "$WORK/seed.txt")"
-
+# scripts/lib/server.sh: the demo data in a fresh database (SQLite, or PostgreSQL under
+# scripts/with-pg.sh), served on a free loopback port; stopped and dropped on exit.
+. scripts/lib/server.sh
+server_build
 mkdir -p "$ST_REPORT_DIR"
-"$BIN" serve >"$ST_REPORT_DIR/server.log" 2>&1 &
-SERVER_PID=$!
-ready() { "$PY" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)' "$BASE/health/ready" 2>/dev/null; }
-for _ in $(seq 1 150); do
-  ready && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$ST_REPORT_DIR/server.log" >&2; exit 1; }
-  sleep 0.2
-done
-ready || { log "the server did not get ready"; exit 1; }
+server_start st "$ST_REPORT_DIR/server.log" --seed-demo --postgres
 
 # --- tokens, one per role -------------------------------------------------------------------------
 # The applicant acts for a municipality that has cases in the demo data (Erfurt).
 APPLICANT_AGS=${ST_APPLICANT_AGS:-16051000}
 token() {
   case "$1" in
-    applicant) "$BIN" token --role applicant --sub st-applicant --ags "$APPLICANT_AGS" --ttl 2h ;;
-    *) "$BIN" token --role "$1" --sub "st-$1" --ttl 2h ;;
+    applicant) server_token applicant st-applicant "$APPLICANT_AGS" ;;
+    *) server_token "$1" "st-$1" ;;
   esac
 }
 
