@@ -4,9 +4,9 @@
 //! seal MAC'd over its round, the digest of the round's entries and the previous seal's MAC.
 //!
 //! Which transactions a round takes: on PostgreSQL those with an id below the oldest one
-//! still running (`pg_snapshot_xmin` of the sealer's snapshot): every one of them has
-//! finished, and any transaction that writes later gets a larger id, so each transaction
-//! falls into exactly one round. On SQLite, whose writers are serialised, every entry written
+//! that may still write to this database (see `HORIZON`): every one of them has finished,
+//! and any transaction that writes later gets a larger id, so each transaction falls into
+//! exactly one round. On SQLite, whose writers are serialised, every entry written
 //! so far (an entry's txid is its id there).
 
 use chrono::{NaiveDateTime, SubsecRound};
@@ -96,6 +96,23 @@ pub fn find(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<Seal>> {
         .optional()
 }
 
+/// The horizon on PostgreSQL: the smallest id among the transactions in progress in the
+/// sealer's snapshot, or the snapshot's `xmax` when none is. Transaction ids are
+/// cluster-wide, so the snapshot also lists transactions of *other* databases of the cluster
+/// (a neighbour's hour-long batch or pg_dump); they cannot write to this log, and waiting for
+/// them would stall every seal and checkpoint meanwhile. A transaction is passed over only
+/// when `pg_stat_activity` shows it running in another database; one not shown there (it
+/// finished meanwhile, or its session is not visible) still holds the horizon, which only
+/// delays a round and never skips an entry.
+const HORIZON: &str = "\
+    SELECT COALESCE( \
+        (SELECT min(x::text::bigint) FROM pg_snapshot_xip(pg_current_snapshot()) AS x \
+          WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a \
+                             WHERE a.backend_xid = xid(x) \
+                               AND a.datid <> (SELECT oid FROM pg_database \
+                                                WHERE datname = current_database()))), \
+        pg_snapshot_xmax(pg_current_snapshot())::text::bigint) AS txid";
+
 #[derive(QueryableByName)]
 struct Horizon {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -109,11 +126,7 @@ fn horizon(conn: &mut AnyConnection) -> QueryResult<i64> {
             diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
                 .bind::<diesel::sql_types::BigInt, _>(SEAL_LOCK)
                 .execute(c)?;
-            Ok(diesel::sql_query(
-                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS txid",
-            )
-            .get_result::<Horizon>(c)?
-            .txid)
+            Ok(diesel::sql_query(HORIZON).get_result::<Horizon>(c)?.txid)
         }
         AnyConnection::Sqlite(_) => Ok(audit::last_id(conn)? + 1),
     }

@@ -48,8 +48,8 @@ fn scene() -> Scene {
 
 /// Seals what the app's database holds, as the server's sealer does, until nothing is left
 /// unsealed. On PostgreSQL a round takes only transactions below the oldest one still running
-/// in the whole cluster, and other tests' databases share the cluster: their long writes can
-/// hold a round back for a while (a minute at most here).
+/// that may write to this database (the server's own writes in flight can hold a round back
+/// for a moment).
 fn seal(app: &TestApp) {
     let mut conn = app.db();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -597,4 +597,30 @@ fn the_server_seals_finished_writes_by_itself() {
             .len()
             > 1
     );
+}
+
+/// Transaction ids are cluster-wide on PostgreSQL: a transaction left open in *another*
+/// database of the cluster (a neighbour's batch, a pg_dump) must not hold back the seals of
+/// this one. One `seal_all` covers a write made while it runs.
+#[test]
+fn a_transaction_open_in_another_database_does_not_hold_back_the_seals() {
+    let app = spawn_app();
+    if app.backend() != persistence::Backend::Postgres {
+        return;
+    }
+    let neighbour = crate::helpers::TestDatabase::fresh();
+    let mut other = persistence::establish(&neighbour.url).expect("neighbour connects");
+    diesel::sql_query("BEGIN").execute(&mut other).unwrap();
+    diesel::sql_query("SELECT pg_current_xact_id()")
+        .execute(&mut other)
+        .unwrap();
+    crate::applications::case_in(&app, "in_review");
+    let mut conn = app.db();
+    persistence::seal::seal_all(&mut conn, persistence::stored_now()).unwrap();
+    assert_eq!(
+        unsealed(&mut conn),
+        0,
+        "the neighbour's transaction held the round back"
+    );
+    diesel::sql_query("ROLLBACK").execute(&mut other).unwrap();
 }
