@@ -1,5 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `token`, `openapi`, `import-register`,
-//! `seed-demo`.
+//! The command line: `serve` (default), `migrate`, `token`, `openapi`, `audit`, `reports`,
+//! `import-register`, `seed-demo`.
 
 use std::process::ExitCode;
 
@@ -54,6 +54,12 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditCommand,
     },
+    /// The maintained report totals: rebuild them from the recorded facts (after a restore),
+    /// or check them against a recomputation (docs/operations.md).
+    Reports {
+        #[command(subcommand)]
+        action: ReportsCommand,
+    },
     /// Load a newer register edition (TSV from tools/gv100ad_to_tsv.py).
     ImportRegister {
         file: std::path::PathBuf,
@@ -98,6 +104,14 @@ pub enum AuditCommand {
     /// Sign the chain's current head as a checkpoint, store it, and print it for
     /// publication.
     Checkpoint,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportsCommand {
+    /// Compute every case's contribution and the totals anew, in one transaction.
+    Rebuild,
+    /// Compare the kept totals with a recomputation; exits 1 if they differ.
+    Check,
 }
 
 pub fn main() -> ExitCode {
@@ -191,12 +205,48 @@ fn run(command: Command) -> Result<(), BoxError> {
             Ok(())
         }
         Command::Audit { action } => audit(action),
+        Command::Reports { action } => reports(action),
         Command::Serve => {
             let settings = Settings::from_env()?;
             let app = Application::build(&settings)?;
             log::info!("serving on http://{} (docs at /docs)", settings.bind_addr);
             actix_web::rt::System::new().block_on(app.server())?;
             Ok(())
+        }
+    }
+}
+
+fn reports(action: ReportsCommand) -> Result<(), BoxError> {
+    let settings = Settings::from_env()?;
+    persistence::audit::install_keys(settings.audit.load()?);
+    let mut conn = persistence::establish(&settings.database_url)?;
+    if !persistence::migrations_current(&mut conn)? {
+        return Err("the database's schema is not current; run `foerderakte migrate` first".into());
+    }
+    let started = std::time::Instant::now();
+    match action {
+        ReportsCommand::Rebuild => {
+            let built = persistence::totals::rebuild(&mut conn, persistence::stored_now())?;
+            println!(
+                "reports rebuild: {} case parts, {} totals in {:.1} s",
+                built.parts,
+                built.totals,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        ReportsCommand::Check => {
+            let drift = persistence::totals::check(&mut conn)?;
+            println!(
+                "reports check: {} case parts and {} totals differ from the facts ({:.1} s)",
+                drift.parts,
+                drift.totals,
+                started.elapsed().as_secs_f64()
+            );
+            match drift.is_none() {
+                true => Ok(()),
+                false => Err("the report totals differ; run `foerderakte reports rebuild`".into()),
+            }
         }
     }
 }

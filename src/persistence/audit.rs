@@ -258,7 +258,9 @@ pub fn append_reserved(
         out.push(signer.sign(e, id, seq)?);
     }
     insert(conn, &mut out)?;
-    super::events::record(conn, &out)?;
+    let cases = super::events::record(conn, &out)?;
+    // The report totals follow every change of a case in its transaction.
+    super::totals::follow(conn, &cases)?;
     Ok(out)
 }
 

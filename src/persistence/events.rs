@@ -81,8 +81,8 @@ struct NewEvent<'a> {
 
 /// The events of a write's audit entries, in the write's transaction, after its rows are
 /// written. Several entries of one record in one write carry the record as it is at the end
-/// of the write.
-pub fn record(conn: &mut AnyConnection, entries: &[AuditEvent]) -> QueryResult<()> {
+/// of the write. Returns the cases the events belong to.
+pub fn record(conn: &mut AnyConnection, entries: &[AuditEvent]) -> QueryResult<Vec<String>> {
     let r = representer()?;
     let mut rendered: BTreeMap<(&str, &str), Represented> = BTreeMap::new();
     for e in entries {
@@ -106,7 +106,7 @@ pub fn record(conn: &mut AnyConnection, entries: &[AuditEvent]) -> QueryResult<(
             })
             .execute(conn)?;
     }
-    Ok(())
+    Ok(rendered.into_values().filter_map(|r| r.case_id).collect())
 }
 
 /// An event the publisher has placed in the feed.

@@ -22,6 +22,7 @@ pub mod schema;
 pub mod seal;
 pub mod steps;
 mod stored;
+pub mod totals;
 pub mod verify;
 pub mod webhooks;
 
@@ -256,6 +257,13 @@ pub fn prepare_database(conn: &mut AnyConnection) -> Result<(), BoxError> {
             log::info!("wrote {written} delivery rule(s) of the law (domain::calendar)");
         }
         register::import_bundled_if_missing(conn)?;
+        if let Some(built) = totals::ensure_built(conn, stored_now())? {
+            log::info!(
+                "built the report totals: {} case parts, {} totals",
+                built.parts,
+                built.totals
+            );
+        }
         // What start-up wrote (and whatever a previous process left unsealed).
         seal::seal_all(conn, stored_now())?;
         Ok(())

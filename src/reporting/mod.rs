@@ -230,8 +230,31 @@ pub fn end_of_day(day: NaiveDate) -> NaiveDateTime {
 }
 
 /// The volumes report: one row per combination of the grouping keys, ordered by them.
+/// Without `as_of` the rows come from the maintained totals (`persistence::totals`, kept by
+/// every write in its transaction); with one, from the facts recorded by then.
 pub fn volumes(conn: &mut AnyConnection, q: &VolumeQuery) -> QueryResult<Vec<VolumeRow>> {
-    let (text, params) = sql::volumes(conn.backend(), q);
+    let source = match q.as_of {
+        None => sql::Source::Totals,
+        Some(_) => sql::Source::Facts,
+    };
+    volumes_from(conn, q, source)
+}
+
+/// The volumes report computed from the recorded facts whatever `as_of` says: what the
+/// maintained totals must always equal (the property test, `reports rebuild --check`).
+pub fn volumes_from_facts(
+    conn: &mut AnyConnection,
+    q: &VolumeQuery,
+) -> QueryResult<Vec<VolumeRow>> {
+    volumes_from(conn, q, sql::Source::Facts)
+}
+
+fn volumes_from(
+    conn: &mut AnyConnection,
+    q: &VolumeQuery,
+    source: sql::Source,
+) -> QueryResult<Vec<VolumeRow>> {
+    let (text, params) = sql::volumes(conn.backend(), q, source);
     let mut rows: Vec<VolumeRow> = load(conn, &text, params)?;
     if let Some(day) = q.as_of {
         let names = names_as_of(conn, end_of_day(day))?;
@@ -279,10 +302,65 @@ pub fn names_as_of(
     Ok(names)
 }
 
-/// The SQL text of a volumes query and its parameters, for the benchmark and for plans.
+/// The SQL text of a volumes query from the facts and its parameters, for the benchmark and
+/// for plans.
 pub fn volumes_sql(backend: Backend, q: &VolumeQuery) -> (String, usize) {
-    let (text, params) = sql::volumes(backend, q);
+    let (text, params) = sql::volumes(backend, q, sql::Source::Facts);
     (text, params.len())
+}
+
+/// What a case contributes to the maintained report totals under one basis, year, partner
+/// municipality and the case's keys (`sql::contributions`).
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct Contribution {
+    #[diesel(sql_type = Text)]
+    pub basis: String,
+    #[diesel(sql_type = Text)]
+    pub case_id: String,
+    #[diesel(sql_type = Integer)]
+    pub yr: i32,
+    #[diesel(sql_type = Text)]
+    pub ags: String,
+    #[diesel(sql_type = Text)]
+    pub kreis: String,
+    #[diesel(sql_type = Text)]
+    pub prog: String,
+    /// `""` for a case without a funding object.
+    #[diesel(sql_type = Text)]
+    pub fobj: String,
+    #[diesel(sql_type = Bool)]
+    pub joint: bool,
+    /// The member-level rows summed (a row of the totals is kept while some fact counts in it).
+    #[diesel(sql_type = BigInt)]
+    pub n: i64,
+    #[diesel(sql_type = BigInt)]
+    pub cnt: i64,
+    #[diesel(sql_type = BigInt)]
+    pub req: i64,
+    #[diesel(sql_type = BigInt)]
+    pub gra: i64,
+    #[diesel(sql_type = BigInt)]
+    pub pai: i64,
+    #[diesel(sql_type = BigInt)]
+    pub rec: i64,
+    #[diesel(sql_type = BigInt)]
+    pub rep: i64,
+}
+
+/// What case `case` contributes to the totals now, from its recorded facts (`None`: every
+/// case).
+pub fn contributions(
+    conn: &mut AnyConnection,
+    case: Option<&str>,
+) -> QueryResult<Vec<Contribution>> {
+    let (text, params) = sql::contributions(conn.backend(), case);
+    load(conn, &text, params)
+}
+
+/// The SQL text of every case's contributions and its parameters (none): for a rebuild as one
+/// `INSERT … SELECT`.
+pub fn contributions_sql(backend: Backend) -> String {
+    sql::contributions(backend, None).0
 }
 
 /// Open applications on a day by their status then.

@@ -46,7 +46,7 @@ fn ts_range(b: &mut Binder, column: &str, from: Option<i32>, to: Option<i32>) ->
 
 /// The facts of a basis, one row per counted thing: `fid` (what is counted), `case_id`, `yr`,
 /// the case's keys and the measures in cents. `{JOINT}` stands for the single/joint predicate.
-fn facts(backend: Backend, q: &VolumeQuery, b: &mut Binder) -> String {
+fn facts(backend: Backend, q: &VolumeQuery, b: &mut Binder, case: Option<&str>) -> String {
     const KEYS: &str = "a.programme_code AS prog, a.funding_object AS fobj, a.joint AS joint";
     const CASE_MONEY: &str = "a.requested_cents AS req, COALESCE(a.granted_cents, 0) AS gra, \
                               a.paid_cents AS pai, a.reclaimed_cents AS rec, \
@@ -72,15 +72,27 @@ fn facts(backend: Backend, q: &VolumeQuery, b: &mut Binder) -> String {
         Some(e) => case_money_as_of(e),
         None => CASE_MONEY.to_owned(),
     };
+    // The programme filter, and the one case whose facts a maintained total follows
+    // (`contributions`), both at the programme's place in the text.
     let mut prog_param: Option<String> = None;
-    let mut prog = |b: &mut Binder| match &q.programme {
-        Some(p) => {
-            let ph = prog_param
-                .get_or_insert_with(|| b.bind(Param::Text(p.clone())))
+    let mut case_param: Option<String> = None;
+    let mut prog = |b: &mut Binder| {
+        let mut s = match &q.programme {
+            Some(p) => {
+                let ph = prog_param
+                    .get_or_insert_with(|| b.bind(Param::Text(p.clone())))
+                    .clone();
+                format!(" AND a.programme_code = {ph}")
+            }
+            None => String::new(),
+        };
+        if let Some(c) = case {
+            let ph = case_param
+                .get_or_insert_with(|| b.bind(Param::Text(c.to_owned())))
                 .clone();
-            format!(" AND a.programme_code = {ph}")
+            s += &format!(" AND a.id = {ph}");
         }
-        None => String::new(),
+        s
     };
     match q.basis {
         Basis::Notice => {
@@ -227,9 +239,21 @@ pub(super) fn paid_as_of(end: NaiveDateTime) -> (String, Vec<Param>) {
 /// remainder first, on a tie the earlier partner.
 const MEASURES: [&str; 5] = ["req", "gra", "pai", "rec", "rep"];
 
-pub(super) fn volumes(backend: Backend, q: &VolumeQuery) -> (String, Vec<Param>) {
-    let mut b = Binder::default();
-    let facts = facts(backend, q, &mut b);
+/// Where a volumes report reads its member-level rows from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Source {
+    /// The recorded facts, split by share here (`member_parts`): every basis, any `as_of`.
+    Facts,
+    /// The maintained totals (`report_totals`, `persistence::totals`): today's knowledge.
+    Totals,
+}
+
+/// The member-level rows of the facts of `q`'s basis: per fact and partner municipality,
+/// `case_id, yr, prog, fobj, joint, ags, kreis` and the measures (`cnt` counted with the lead
+/// partner only), a joint case's measures split over its partners by share. `case`: only the
+/// facts of that case.
+fn member_parts(backend: Backend, q: &VolumeQuery, b: &mut Binder, case: Option<&str>) -> String {
+    let facts = facts(backend, q, b, case);
     let single = facts.replace("{JOINT}", "NOT a.joint");
     let joint = facts.replace("{JOINT}", "a.joint");
     let bases: Vec<String> = MEASURES
@@ -247,6 +271,87 @@ pub(super) fn volumes(backend: Backend, q: &VolumeQuery) -> (String, Vec<Param>)
             )
         })
         .collect();
+    format!(
+        "SELECT f.case_id, f.yr, f.prog, f.fobj, f.joint, m.ags, m.kreis, f.cnt, f.req, f.gra, \
+         f.pai, f.rec, f.rep \
+         FROM ({single}) f JOIN application_members m ON m.application_id = f.case_id \
+         UNION ALL \
+         SELECT case_id, yr, prog, fobj, joint, ags, kreis, \
+         CASE WHEN is_lead THEN cnt ELSE 0 END AS cnt, {parts} \
+         FROM (SELECT s.fid, s.case_id, s.yr, s.prog, s.fobj, s.joint, s.ags, s.kreis, \
+         s.position, s.is_lead, s.cnt, s.req, s.gra, s.pai, s.rec, s.rep, {bases} \
+         FROM (SELECT f.*, m.ags, m.kreis, m.position, m.is_lead, m.share_bp, \
+         SUM(m.share_bp) OVER (PARTITION BY f.fid) AS tot \
+         FROM ({joint}) f JOIN application_members m ON m.application_id = f.case_id) s) j",
+        parts = parts.join(", "),
+        bases = bases.join(", "),
+    )
+}
+
+/// The member-level rows of `q` from the maintained totals: the same columns as
+/// `member_parts` summed per key (`case_id` empty), filtered by years and programme.
+fn totals_parts(q: &VolumeQuery, b: &mut Binder) -> String {
+    let mut s = format!(
+        "SELECT '' AS case_id, t.yr, t.prog, NULLIF(t.fobj, '') AS fobj, t.joint, t.ags, \
+         t.kreis, t.cnt, t.req, t.gra, t.pai, t.rec, t.rep FROM report_totals t \
+         WHERE t.basis = {} AND t.n > 0",
+        b.bind(Param::Text(q.basis.as_str().to_owned()))
+    );
+    if let Some(f) = q.from {
+        s += &format!(" AND t.yr >= {}", b.bind(Param::Int(f)));
+    }
+    if let Some(t) = q.to {
+        s += &format!(" AND t.yr <= {}", b.bind(Param::Int(t)));
+    }
+    if let Some(p) = &q.programme {
+        s += &format!(" AND t.prog = {}", b.bind(Param::Text(p.clone())));
+    }
+    s
+}
+
+/// The bases a maintained total is kept for, in the order `contributions` lists them.
+pub(crate) const BASES: [Basis; 3] = [Basis::Notice, Basis::Submission, Basis::Payment];
+
+/// What each case contributes to the totals (`report_totals`), one row per basis, year,
+/// partner and the case's keys: `basis, case_id, yr, ags, kreis, prog, fobj` (`''` for none),
+/// `joint`, `n` (the member-level rows summed) and the measures. `case`: that case only;
+/// `None`: every case (a rebuild).
+pub(crate) fn contributions(backend: Backend, case: Option<&str>) -> (String, Vec<Param>) {
+    let mut b = Binder::default();
+    let selects: Vec<String> = BASES
+        .iter()
+        .map(|&basis| {
+            let q = VolumeQuery {
+                basis,
+                group_by: Vec::new(),
+                from: None,
+                to: None,
+                programme: None,
+                kreis: None,
+                as_of: None,
+            };
+            let parts = member_parts(backend, &q, &mut b, case);
+            format!(
+                "SELECT '{basis}' AS basis, p.case_id, p.yr, p.ags, p.kreis, p.prog, \
+                 COALESCE(p.fobj, '') AS fobj, p.joint, CAST(COUNT(*) AS BIGINT) AS n, \
+                 CAST(SUM(p.cnt) AS BIGINT) AS cnt, CAST(SUM(p.req) AS BIGINT) AS req, \
+                 CAST(SUM(p.gra) AS BIGINT) AS gra, CAST(SUM(p.pai) AS BIGINT) AS pai, \
+                 CAST(SUM(p.rec) AS BIGINT) AS rec, CAST(SUM(p.rep) AS BIGINT) AS rep \
+                 FROM ({parts}) p \
+                 GROUP BY p.case_id, p.yr, p.ags, p.kreis, p.prog, p.fobj, p.joint",
+                basis = basis.as_str()
+            )
+        })
+        .collect();
+    (selects.join(" UNION ALL "), b.params)
+}
+
+pub(super) fn volumes(backend: Backend, q: &VolumeQuery, source: Source) -> (String, Vec<Param>) {
+    let mut b = Binder::default();
+    let parts = match source {
+        Source::Facts => member_parts(backend, q, &mut b, None),
+        Source::Totals => totals_parts(q, &mut b),
+    };
     let kreis = match &q.kreis {
         Some(k) => format!(" WHERE p.kreis = {}", b.bind(Param::Text(k.clone()))),
         None => String::new(),
@@ -302,19 +407,7 @@ pub(super) fn volumes(backend: Backend, q: &VolumeQuery) -> (String, Vec<Param>)
          CAST(SUM(p.cnt) AS BIGINT) AS count, CAST(SUM(p.req) AS BIGINT) AS requested, \
          CAST(SUM(p.gra) AS BIGINT) AS granted, CAST(SUM(p.pai) AS BIGINT) AS paid, \
          CAST(SUM(p.rec) AS BIGINT) AS reclaimed, CAST(SUM(p.rep) AS BIGINT) AS repaid \
-         FROM (\
-         SELECT f.yr, f.prog, f.fobj, f.joint, m.ags, m.kreis, f.cnt, f.req, f.gra, f.pai, f.rec, \
-         f.rep \
-         FROM ({single}) f JOIN application_members m ON m.application_id = f.case_id \
-         UNION ALL \
-         SELECT yr, prog, fobj, joint, ags, kreis, CASE WHEN is_lead THEN cnt ELSE 0 END AS cnt, \
-         {parts} \
-         FROM (SELECT s.fid, s.yr, s.prog, s.fobj, s.joint, s.ags, s.kreis, s.position, \
-         s.is_lead, s.cnt, s.req, s.gra, s.pai, s.rec, s.rep, {bases} \
-         FROM (SELECT f.*, m.ags, m.kreis, m.position, m.is_lead, m.share_bp, \
-         SUM(m.share_bp) OVER (PARTITION BY f.fid) AS tot \
-         FROM ({joint}) f JOIN application_members m ON m.application_id = f.case_id) s) j\
-         ) p{kreis}{group_by}\
+         FROM ({parts}) p{kreis}{group_by}\
          ) r \
          LEFT JOIN municipalities mu ON mu.ags = r.ags \
          LEFT JOIN municipalities kr ON kr.ags = r.kreis || '000'{order_by}",
@@ -324,8 +417,6 @@ pub(super) fn volumes(backend: Backend, q: &VolumeQuery) -> (String, Vec<Param>)
         prog = key(GroupKey::Programme, "p.prog", "TEXT"),
         fobj = key(GroupKey::FundingObject, "p.fobj", "TEXT"),
         jt = key(GroupKey::Joint, "p.joint", "BOOLEAN"),
-        parts = parts.join(", "),
-        bases = bases.join(", "),
     );
     (text, b.params)
 }

@@ -1049,9 +1049,11 @@ fn log_statement(log: &BulkLog) -> String {
     }
 }
 
-/// Seals the bulk load's entries.
+/// Seals the bulk load's entries and builds the report totals of its cases (a bulk load
+/// writes rows, not through the writes that keep the totals).
 fn finish_log(conn: &mut AnyConnection) -> Result<(), BoxError> {
     persistence::seal::seal_all(conn, persistence::stored_now())?;
+    persistence::totals::rebuild(conn, persistence::stored_now())?;
     Ok(())
 }
 

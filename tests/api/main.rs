@@ -43,6 +43,7 @@ mod reports;
 mod reports_as_of;
 mod reports_demo;
 mod reports_property;
+mod reports_totals;
 mod seed;
 mod stored;
 mod strict_input;

@@ -737,6 +737,9 @@ fn the_same_seed_gives_the_same_history_through_the_transactions_and_in_bulk() {
     );
     assert_ne!(da, dc);
     assert_eq!(ra.grants_by_year, rb.grants_by_year);
+    // The totals the transactions kept and those the bulk load built equal a recomputation.
+    crate::reports_totals::assert_totals_follow_the_facts(&mut a.db());
+    crate::reports_totals::assert_totals_follow_the_facts(&mut b.db());
     // Another seed, another history with the same reported figures.
     assert_eq!(rc.grants_by_year[&2019], (16, 31_062_000));
     assert_eq!(rc.grants_by_year[&2020].0, 163);

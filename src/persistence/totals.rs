@@ -1,0 +1,295 @@
+//! The maintained report totals (docs/reports.md, "Maintained totals"): what the volumes
+//! report without `as_of` reads instead of aggregating every case.
+//!
+//! `report_case_parts` holds what each case contributes, computed from its recorded facts by
+//! the report's own SQL (`reporting::contributions`: per basis, year, partner municipality and
+//! the case's keys, a joint case split by share); `report_totals` holds their sums. Every write
+//! that touches a case calls `follow` in its transaction (from `audit::append_reserved`, which
+//! every write goes through, with the cases its events belong to): the case's contribution is
+//! computed anew, compared with the stored one, and only the difference is added to the
+//! totals. So the totals equal a recomputation from the cases whatever a write changed (the
+//! property test in `tests/api/reports_totals.rs`), without a rule per kind of write.
+//!
+//! Locks: a write adds to a total row with one `INSERT … ON CONFLICT DO UPDATE`, in key order
+//! (no deadlock between writers); the row stays locked to the write's commit, so two writes
+//! that change the same total (same basis, year, municipality, programme, object) commit one
+//! after the other. A rebuild locks both tables for its run.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Integer, Text, Timestamp};
+
+use super::AnyConnection;
+use crate::reporting::{self, Contribution};
+
+/// A total's key: basis, year, municipality, Kreis, programme, funding object, joint.
+type Key = (String, i32, String, String, String, String, bool);
+
+/// The summed columns of a total.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Sums([i64; 7]);
+
+impl Sums {
+    fn of(c: &Contribution) -> Sums {
+        Sums([c.n, c.cnt, c.req, c.gra, c.pai, c.rec, c.rep])
+    }
+    /// `self + sign * o`; `None` beyond i64 (only with corrupt data).
+    fn add(self, o: Sums, sign: i64) -> Option<Sums> {
+        let mut out = self.0;
+        for (a, b) in out.iter_mut().zip(o.0) {
+            *a = a.checked_add(b.checked_mul(sign)?)?;
+        }
+        Some(Sums(out))
+    }
+    fn is_zero(self) -> bool {
+        self.0.iter().all(|v| *v == 0)
+    }
+}
+
+fn key(c: &Contribution) -> Key {
+    (
+        c.basis.clone(),
+        c.yr,
+        c.ags.clone(),
+        c.kreis.clone(),
+        c.prog.clone(),
+        c.fobj.clone(),
+        c.joint,
+    )
+}
+
+fn overflow() -> diesel::result::Error {
+    super::applications::corrupt("a report total exceeds the range of cents".to_owned())
+}
+
+/// Brings the totals up to date with the cases `cases` (a write's, in its transaction).
+pub fn follow(conn: &mut AnyConnection, cases: &[String]) -> QueryResult<()> {
+    let mut cases: Vec<&String> = cases.iter().collect();
+    cases.sort_unstable();
+    cases.dedup();
+    for case in cases {
+        follow_case(conn, case)?;
+    }
+    Ok(())
+}
+
+fn follow_case(conn: &mut AnyConnection, case: &str) -> QueryResult<()> {
+    let mut now = reporting::contributions(conn, Some(case))?;
+    let mut before = stored_parts(conn, case)?;
+    now.sort_unstable_by_key(key);
+    before.sort_unstable_by_key(key);
+    if now == before {
+        return Ok(());
+    }
+    let mut delta: BTreeMap<Key, Sums> = BTreeMap::new();
+    for (list, sign) in [(&now, 1), (&before, -1)] {
+        for c in list {
+            let slot = delta.entry(key(c)).or_default();
+            *slot = slot.add(Sums::of(c), sign).ok_or_else(overflow)?;
+        }
+    }
+    for (k, d) in delta.iter().filter(|(_, d)| !d.is_zero()) {
+        add_to_total(conn, k, *d)?;
+    }
+    diesel::sql_query("DELETE FROM report_case_parts WHERE case_id = $1")
+        .bind::<Text, _>(case)
+        .execute(conn)?;
+    for c in &now {
+        insert_part(conn, c)?;
+    }
+    Ok(())
+}
+
+const COLUMNS: &str = "basis, case_id, yr, ags, kreis, prog, fobj, joint, n, cnt, req, gra, pai, \
+                       rec, rep";
+
+fn stored_parts(conn: &mut AnyConnection, case: &str) -> QueryResult<Vec<Contribution>> {
+    diesel::sql_query(format!(
+        "SELECT {COLUMNS} FROM report_case_parts WHERE case_id = $1"
+    ))
+    .bind::<Text, _>(case)
+    .load(conn)
+}
+
+fn insert_part(conn: &mut AnyConnection, c: &Contribution) -> QueryResult<()> {
+    diesel::sql_query(format!(
+        "INSERT INTO report_case_parts ({COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+    ))
+    .bind::<Text, _>(&c.basis)
+    .bind::<Text, _>(&c.case_id)
+    .bind::<Integer, _>(c.yr)
+    .bind::<Text, _>(&c.ags)
+    .bind::<Text, _>(&c.kreis)
+    .bind::<Text, _>(&c.prog)
+    .bind::<Text, _>(&c.fobj)
+    .bind::<Bool, _>(c.joint)
+    .bind::<BigInt, _>(c.n)
+    .bind::<BigInt, _>(c.cnt)
+    .bind::<BigInt, _>(c.req)
+    .bind::<BigInt, _>(c.gra)
+    .bind::<BigInt, _>(c.pai)
+    .bind::<BigInt, _>(c.rec)
+    .bind::<BigInt, _>(c.rep)
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// Adds `d` to the total `k` (creating it), and removes a total no fact counts in any more.
+fn add_to_total(conn: &mut AnyConnection, k: &Key, d: Sums) -> QueryResult<()> {
+    let (basis, yr, ags, kreis, prog, fobj, joint) = k;
+    let [n, cnt, req, gra, pai, rec, rep] = d.0;
+    diesel::sql_query(
+        "INSERT INTO report_totals \
+         (basis, yr, ags, kreis, prog, fobj, joint, n, cnt, req, gra, pai, rec, rep) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         ON CONFLICT (basis, yr, ags, kreis, prog, fobj, joint) DO UPDATE SET \
+         n = report_totals.n + excluded.n, cnt = report_totals.cnt + excluded.cnt, \
+         req = report_totals.req + excluded.req, gra = report_totals.gra + excluded.gra, \
+         pai = report_totals.pai + excluded.pai, rec = report_totals.rec + excluded.rec, \
+         rep = report_totals.rep + excluded.rep",
+    )
+    .bind::<Text, _>(basis)
+    .bind::<Integer, _>(*yr)
+    .bind::<Text, _>(ags)
+    .bind::<Text, _>(kreis)
+    .bind::<Text, _>(prog)
+    .bind::<Text, _>(fobj)
+    .bind::<Bool, _>(*joint)
+    .bind::<BigInt, _>(n)
+    .bind::<BigInt, _>(cnt)
+    .bind::<BigInt, _>(req)
+    .bind::<BigInt, _>(gra)
+    .bind::<BigInt, _>(pai)
+    .bind::<BigInt, _>(rec)
+    .bind::<BigInt, _>(rep)
+    .execute(conn)?;
+    if n < 0 {
+        diesel::sql_query(
+            "DELETE FROM report_totals WHERE basis = $1 AND yr = $2 AND ags = $3 \
+             AND kreis = $4 AND prog = $5 AND fobj = $6 AND joint = $7 AND n = 0",
+        )
+        .bind::<Text, _>(basis)
+        .bind::<Integer, _>(*yr)
+        .bind::<Text, _>(ags)
+        .bind::<Text, _>(kreis)
+        .bind::<Text, _>(prog)
+        .bind::<Text, _>(fobj)
+        .bind::<Bool, _>(*joint)
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// How many cases and totals a rebuild wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rebuilt {
+    pub parts: usize,
+    pub totals: usize,
+}
+
+/// Computes every case's contribution and the totals anew from the recorded facts, in one
+/// transaction (after a restore, or whenever `check` finds them apart). On PostgreSQL the two
+/// tables are locked for the run: a write that touches a case waits, then follows the rebuilt
+/// parts.
+pub fn rebuild(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResult<Rebuilt> {
+    let contributions = reporting::contributions_sql(conn.backend());
+    super::write_tx(conn, |conn| {
+        if let AnyConnection::Pg(c) = conn {
+            diesel::sql_query(
+                "LOCK TABLE report_case_parts, report_totals IN ACCESS EXCLUSIVE MODE",
+            )
+            .execute(c)?;
+        }
+        diesel::sql_query("DELETE FROM report_totals").execute(conn)?;
+        diesel::sql_query("DELETE FROM report_case_parts").execute(conn)?;
+        let parts = diesel::sql_query(format!(
+            "INSERT INTO report_case_parts ({COLUMNS}) SELECT {COLUMNS} FROM ({contributions}) c"
+        ))
+        .execute(conn)?;
+        let totals = diesel::sql_query(
+            "INSERT INTO report_totals \
+             (basis, yr, ags, kreis, prog, fobj, joint, n, cnt, req, gra, pai, rec, rep) \
+             SELECT basis, yr, ags, kreis, prog, fobj, joint, CAST(SUM(n) AS BIGINT), \
+             CAST(SUM(cnt) AS BIGINT), CAST(SUM(req) AS BIGINT), CAST(SUM(gra) AS BIGINT), \
+             CAST(SUM(pai) AS BIGINT), CAST(SUM(rec) AS BIGINT), CAST(SUM(rep) AS BIGINT) \
+             FROM report_case_parts GROUP BY basis, yr, ags, kreis, prog, fobj, joint",
+        )
+        .execute(conn)?;
+        diesel::sql_query("DELETE FROM report_totals_state").execute(conn)?;
+        diesel::sql_query("INSERT INTO report_totals_state (id, built_at) VALUES (1, $1)")
+            .bind::<Timestamp, _>(now)
+            .execute(conn)?;
+        Ok(Rebuilt { parts, totals })
+    })
+}
+
+/// Builds the totals of a database that has none yet (the migration that brought them to a
+/// database with cases, or a database restored without them): at start-up.
+pub fn ensure_built(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResult<Option<Rebuilt>> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let built: Count =
+        diesel::sql_query("SELECT COUNT(*) AS n FROM report_totals_state").get_result(conn)?;
+    if built.n > 0 {
+        return Ok(None);
+    }
+    rebuild(conn, now).map(Some)
+}
+
+/// How far the kept totals are from a recomputation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Drift {
+    /// Case parts stored but not computed now, or computed but not stored.
+    pub parts: i64,
+    /// Totals that are not the sum of the stored parts (either way).
+    pub totals: i64,
+}
+
+impl Drift {
+    pub fn is_none(&self) -> bool {
+        self.parts == 0 && self.totals == 0
+    }
+}
+
+/// The kept parts compared with every case's contribution computed now from its facts, and
+/// the kept totals with the sums of the parts, in SQL (`EXCEPT` both ways).
+pub fn check(conn: &mut AnyConnection) -> QueryResult<Drift> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let contributions = reporting::contributions_sql(conn.backend());
+    let parts: Count = diesel::sql_query(format!(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM (\
+         SELECT * FROM (SELECT {COLUMNS} FROM ({contributions}) c \
+         EXCEPT SELECT {COLUMNS} FROM report_case_parts) x \
+         UNION ALL \
+         SELECT * FROM (SELECT {COLUMNS} FROM report_case_parts \
+         EXCEPT SELECT {COLUMNS} FROM ({contributions}) c) y) d"
+    ))
+    .get_result(conn)?;
+    const KEPT: &str = "SELECT basis, yr, ags, kreis, prog, fobj, joint, n, cnt, req, gra, pai, \
+                        rec, rep FROM report_totals WHERE n > 0";
+    const SUMMED: &str = "SELECT basis, yr, ags, kreis, prog, fobj, joint, \
+        CAST(SUM(n) AS BIGINT), CAST(SUM(cnt) AS BIGINT), CAST(SUM(req) AS BIGINT), \
+        CAST(SUM(gra) AS BIGINT), CAST(SUM(pai) AS BIGINT), CAST(SUM(rec) AS BIGINT), \
+        CAST(SUM(rep) AS BIGINT) FROM report_case_parts \
+        GROUP BY basis, yr, ags, kreis, prog, fobj, joint";
+    let totals: Count = diesel::sql_query(format!(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM (\
+         SELECT * FROM ({KEPT} EXCEPT {SUMMED}) x \
+         UNION ALL SELECT * FROM ({SUMMED} EXCEPT {KEPT}) y) d"
+    ))
+    .get_result(conn)?;
+    Ok(Drift {
+        parts: parts.n,
+        totals: totals.n,
+    })
+}
