@@ -58,12 +58,20 @@ fn every_volumes_variant_numbers_its_parameters_in_order_of_appearance() {
                             kreis: kreis.clone(),
                             as_of: None,
                         };
-                        let (text, params) = sql::volumes(backend, &q);
+                        let (text, params) = sql::volumes(backend, &q, sql::Source::Facts);
                         assert_numbered_in_order(&text, params.len());
+                        let years = usize::from(from.is_some()) + usize::from(to.is_some());
                         let expected = usize::from(programme.is_some())
                             + usize::from(kreis.is_some())
-                            + (usize::from(from.is_some()) + usize::from(to.is_some()))
-                                * if basis == Basis::Payment { 2 } else { 1 };
+                            + years * if basis == Basis::Payment { 2 } else { 1 };
+                        assert_eq!(params.len(), expected, "{basis:?} {from:?} {to:?}");
+                        // From the totals: the basis, then the same filters once each.
+                        let (text, params) = sql::volumes(backend, &q, sql::Source::Totals);
+                        assert_numbered_in_order(&text, params.len());
+                        let expected = 1
+                            + usize::from(programme.is_some())
+                            + usize::from(kreis.is_some())
+                            + years;
                         assert_eq!(params.len(), expected, "{basis:?} {from:?} {to:?}");
                     }
                 }
@@ -84,6 +92,8 @@ fn the_other_reports_number_their_parameters_in_order_too() {
         sql::budget(None),
         sql::budget(Some(2020)),
         sql::processing(t, t),
+        sql::contributions(Backend::Postgres, Some("c")),
+        sql::contributions(Backend::Sqlite, None),
     ] {
         assert_numbered_in_order(&text, params.len());
     }
