@@ -15,9 +15,15 @@
 //!   API before the timing, `BENCH_SIGN` (default 400) per connection count, each client its own
 //!   share;
 //!
+//! - **wrk read** and **wrk create**: the same point read, and `POST /api/v1/applications` of
+//!   a draft (the lead applicant), driven by `wrk` (Debian package), an independent HTTP client
+//!   written in C with Lua scripts (`BENCH_OPS` `wrk`; 2 threads, the level's connections);
+//!
 //! and on PostgreSQL, in the same database, `pgbench` select-only (`-S`) and simple-update (`-N`)
-//! at the same client counts (scale `BENCH_PGBENCH_SCALE`, default 10). Prints req/s, p50, p99,
-//! errors, the ratio API ÷ pgbench, and the server's peak RSS (`VmHWM`).
+//! at the same client counts (scale `BENCH_PGBENCH_SCALE`, default 10), right after each row.
+//! Prints req/s, p50, p99, errors, the ratio API ÷ pgbench, the CPU per request of the server,
+//! PostgreSQL and the clients (this program and its children, wrk), and the server's peak RSS
+//! (`VmHWM`).
 //!
 //! ```text
 //! scripts/with-pg.sh cargo bench --bench load                 # PostgreSQL (the acceptance run)
@@ -27,7 +33,7 @@
 //!
 //! Environment besides the above: `DATABASE_URL` (see `bench/common.rs`),
 //! `BENCH_POOL` (the server's `DATABASE_POOL_SIZE`, default 10 as in `.env.example`),
-//! `BENCH_OPS` (a subset of `read,list,transition,sign`), `BENCH_PERF=<file>` (a `perf record`
+//! `BENCH_OPS` (a subset of `read,list,transition,sign,wrk`), `BENCH_PERF=<file>` (a `perf record`
 //! CPU profile of the server over the measurement), `BENCH_KEEP_DB=1`.
 //! Results: `docs/benchmarks.md`.
 
@@ -231,6 +237,15 @@ fn ticks_of(stat: &str) -> u64 {
     n(11) + n(12)
 }
 
+/// The CPU of a process's children it has waited for (cutime 16, cstime 17): for this program,
+/// wrk's (pgbench runs outside the measured windows).
+fn children_ticks_of(stat: &str) -> u64 {
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let n = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    n(13) + n(14)
+}
+
 fn cpu_now(server_pid: u32) -> CpuSnapshot {
     let read = |pid: &str| std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let mut database = HashMap::new();
@@ -250,7 +265,7 @@ fn cpu_now(server_pid: u32) -> CpuSnapshot {
     CpuSnapshot {
         server: ticks_of(&read(&server_pid.to_string())),
         database,
-        clients: ticks_of(&read("self")),
+        clients: ticks_of(&read("self")) + children_ticks_of(&read("self")),
     }
 }
 
@@ -288,6 +303,8 @@ struct Outcome {
     errors: usize,
     first_error: Option<String>,
     latencies: Vec<Duration>,
+    /// p50 and p99 in ms as wrk measured them (wrk keeps no samples for us).
+    wrk_latency: Option<(f64, f64)>,
     elapsed: Duration,
     /// CPU used during the run (set by the caller).
     cpu: Cpu,
@@ -298,6 +315,11 @@ impl Outcome {
         self.ok as f64 / self.elapsed.as_secs_f64()
     }
     fn percentile(&mut self, p: usize) -> f64 {
+        match (self.wrk_latency, p) {
+            (Some((p50, _)), 50) => return p50,
+            (Some((_, p99)), 99) => return p99,
+            _ => {}
+        }
         self.latencies.sort();
         let n = self.latencies.len();
         if n == 0 {
@@ -371,6 +393,146 @@ fn expect_status(got: (u16, Option<String>, String), want: u16) -> Result<Option
             got.2.chars().take(300).collect::<String>()
         ))
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// wrk: an independent HTTP client (C, Lua scripts), for the point read and the create.
+
+/// Runs `wrk` with `script` against `address` on `conns` connections (2 threads) for `secs`;
+/// the outcome with wrk's request rate, its latency percentiles (`--latency`) and as errors
+/// its non-2xx/3xx answers and socket errors.
+fn wrk(address: &str, script: &std::path::Path, conns: usize, secs: usize) -> Outcome {
+    let out = Command::new("wrk")
+        .args([
+            "-t",
+            &conns.clamp(1, 2).to_string(),
+            "-c",
+            &conns.to_string(),
+            "-d",
+            &format!("{secs}s"),
+            "--latency",
+            "-s",
+            &script.display().to_string(),
+            address,
+        ])
+        .output()
+        .expect("wrk runs (apt-get install wrk)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "wrk: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let number_after = |label: &str| -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|v| v.trim_end_matches(',').parse().ok())
+    };
+    let duration_ms = |v: &str| -> f64 {
+        let (num, unit) = v.split_at(v.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(v.len()));
+        let x: f64 = num.parse().unwrap_or(f64::NAN);
+        match unit {
+            "us" => x / 1000.0,
+            "ms" => x,
+            "s" => x * 1000.0,
+            "m" => x * 60_000.0,
+            _ => f64::NAN,
+        }
+    };
+    let pct = |p: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(p))
+            .map_or(f64::NAN, |r| duration_ms(r.trim()))
+    };
+    let rate = number_after("Requests/sec:").unwrap_or(0.0);
+    let non_2xx = number_after("Non-2xx or 3xx responses:").unwrap_or(0.0) as usize;
+    let socket: usize = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Socket errors:"))
+        .map_or(0, |r| {
+            r.split(',')
+                .filter_map(|kv| kv.split_whitespace().nth(1)?.parse::<usize>().ok())
+                .sum()
+        });
+    let elapsed = Duration::from_secs(secs as u64);
+    let errors = non_2xx + socket;
+    Outcome {
+        ok: (rate * elapsed.as_secs_f64()) as usize,
+        errors,
+        first_error: (errors > 0).then(|| text.lines().take(20).collect::<Vec<_>>().join("\n")),
+        latencies: Vec::new(),
+        wrk_latency: Some((pct("50%"), pct("99%"))),
+        elapsed,
+        cpu: Cpu::default(),
+    }
+}
+
+/// A Lua string literal of `s` (a long bracket no JSON or token contains).
+fn lua_string(s: &str) -> String {
+    assert!(!s.contains("]==]"));
+    format!("[==[{s}]==]")
+}
+
+/// The wrk script of the point read: random case ids of `ids_file` (one per line).
+fn wrk_read_script(
+    dir: &std::path::Path,
+    ids_file: &std::path::Path,
+    token: &str,
+) -> std::path::PathBuf {
+    let path = dir.join("read.lua");
+    let lua = format!(
+        "local ids = {{}}\n\
+         for line in io.lines({ids}) do ids[#ids + 1] = line end\n\
+         local auth = {{[\"Authorization\"] = \"Bearer \" .. {token}}}\n\
+         math.randomseed(os.time() + math.floor(os.clock() * 1000000))\n\
+         request = function()\n\
+           return wrk.format(\"GET\", \"/api/v1/applications/\" .. ids[math.random(#ids)], auth)\n\
+         end\n",
+        ids = lua_string(&ids_file.display().to_string()),
+        token = lua_string(token),
+    );
+    std::fs::write(&path, lua).expect("write read.lua");
+    path
+}
+
+/// The wrk script of the create: one draft of `body` posted again and again.
+fn wrk_create_script(dir: &std::path::Path, body: &Value, token: &str) -> std::path::PathBuf {
+    let path = dir.join("create.lua");
+    let lua = format!(
+        "wrk.method = \"POST\"\n\
+         wrk.path = \"/api/v1/applications\"\n\
+         wrk.body = {body}\n\
+         wrk.headers[\"Content-Type\"] = \"application/json\"\n\
+         wrk.headers[\"Authorization\"] = \"Bearer \" .. {token}\n",
+        body = lua_string(&body.to_string()),
+        token = lua_string(token),
+    );
+    std::fs::write(&path, lua).expect("write create.lua");
+    path
+}
+
+/// A draft of `lead` as the API's example has it, its project in the coming year.
+fn draft(lead: &str, today: chrono::NaiveDate) -> Value {
+    json!({
+        "programme": PROGRAMME,
+        "funding_object": "c",
+        "lead_ags": lead,
+        "title": "Schnittstelle DMS – Fachverfahren Bauamt",
+        "description": "Anbindung des Bauamts an DMS und Online-Dienste",
+        "project_start": (today + Days::new(60)).to_string(),
+        "project_end": (today + Days::new(360)).to_string(),
+        "cost_lines": [
+            {"category": "software", "description": "Schnittstellenmodul", "amount": "40000.00", "eligible": true},
+            {"category": "services", "description": "Einführung und Schulung", "amount": "12500.50", "eligible": true}
+        ],
+        "own_contribution": "10500.50",
+        "third_party_funds": "0.00",
+        "requested_grant": "42000.00",
+        "partners": [],
+        "contact": "Ingo Beispiel, Leiter IT",
+        "postal_address": "Stadtverwaltung\nMarkt 1\n99817 Eisenach"
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -475,7 +637,7 @@ fn main() {
         })
         .collect();
     let limit = Duration::from_secs(secs as u64);
-    let ops = std::env::var("BENCH_OPS").unwrap_or_else(|_| "read,list,transition,sign".into());
+    let ops = std::env::var("BENCH_OPS").unwrap_or_else(|_| "read,wrk,list,transition,sign".into());
     let want = |op: &str| ops.split(',').any(|o| o.trim() == op);
 
     let (url, _db) = BenchDb::create("fa_load");
@@ -628,6 +790,16 @@ fn main() {
         .collect();
     let due = (today + Days::new(30)).to_string();
 
+    // wrk's scripts: the case ids to read, the draft to create (Eisenach as the lead).
+    let wrk_dir = std::env::temp_dir().join(format!("fa-wrk-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&wrk_dir).expect("wrk script dir");
+    let ids_file = wrk_dir.join("ids.txt");
+    std::fs::write(&ids_file, ids.join("\n")).expect("write the ids");
+    let wrk_read = wrk_read_script(&wrk_dir, &ids_file, &caseworker);
+    let lead = "16063105";
+    let lead_token = token(Role::Applicant, "bench.applicant", &[lead]);
+    let wrk_create = wrk_create_script(&wrk_dir, &draft(lead, today), &lead_token);
+
     let lists = Arc::new(vec![
         format!("/api/v1/applications?status=in_review&programme={PROGRAMME}&year=2025&limit=50"),
         "/api/v1/applications?kreis=16063&limit=50".to_owned(),
@@ -682,6 +854,29 @@ fn main() {
                 conns,
                 api: read,
                 baseline: select_only,
+            });
+        }
+        // wrk: the point read and the create, each next to its pgbench
+        if want("wrk") {
+            let before = cpu_now(pid);
+            let mut read = wrk(&address, &wrk_read, conns, secs);
+            read.cpu = cpu_now(pid).since(&before);
+            rows.push(Row {
+                op: "wrk read GET /applications/{id}",
+                conns,
+                api: read,
+                baseline: (backend == Backend::Postgres)
+                    .then(|| ("pgbench -S", pgbench(&url, "-S", conns, secs))),
+            });
+            let before = cpu_now(pid);
+            let mut create = wrk(&address, &wrk_create, conns, secs);
+            create.cpu = cpu_now(pid).since(&before);
+            rows.push(Row {
+                op: "wrk create POST /applications",
+                conns,
+                api: create,
+                baseline: (backend == Backend::Postgres)
+                    .then(|| ("pgbench -N", pgbench(&url, "-N", conns, secs))),
             });
         }
         // list
@@ -801,6 +996,7 @@ fn main() {
     }
     let (hwm, rss) = server.memory_kib();
     drop(server);
+    let _ = std::fs::remove_dir_all(&wrk_dir);
 
     let engine = match backend {
         Backend::Sqlite => "SQLite",
