@@ -156,6 +156,10 @@ fn run(listener: TcpListener, shared: Shared) -> Result<Server, BoxError> {
     let rate_limit = web::Data::new(shared.rate_limit);
     let targets = shared.targets;
     let origins = shared.cors_allowed_origins;
+    // Database work runs on each worker's blocking threads and waits there for a pooled
+    // connection: more threads than connections only wait, each with its own allocator arena
+    // (docs/operations.md, "Memory").
+    let blocking_threads = pool.max_size() as usize + 2;
     let server = HttpServer::new(move || {
         // The docs and the document come first: the `/api/v1` scope would otherwise claim
         // `/api/v1/openapi.json`.
@@ -198,6 +202,7 @@ fn run(listener: TcpListener, shared: Shared) -> Result<Server, BoxError> {
                 "%a \"%r\" %s %b %Dms request_id=%{x-request-id}o",
             ))
     })
+    .worker_max_blocking_threads(blocking_threads)
     .listen(listener)?
     .shutdown_timeout(10)
     .run();

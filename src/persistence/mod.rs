@@ -135,13 +135,19 @@ pub fn establish(url: &str) -> Result<AnyConnection, ConnectionError> {
 /// timeout so writers queue instead of failing, foreign keys (off by default), and the
 /// statement and savepoint journals in memory instead of temporary files (a write in a
 /// savepoint, such as each write of the seed's demo history, copies every page it changes
-/// there first).
+/// there first). The page cache is bounded per connection (`SQLITE_CACHE_KIB`): the operating
+/// system caches the file as well, and a pool of ten connections with SQLite's default of
+/// 2 MiB each kept 20 MiB of pages in the process (docs/operations.md, "Memory").
 fn configure_sqlite(c: &mut diesel::SqliteConnection) -> QueryResult<()> {
-    c.batch_execute(
+    c.batch_execute(&format!(
         "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-         PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
-    )
+         PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; \
+         PRAGMA cache_size = -{SQLITE_CACHE_KIB};",
+    ))
 }
+
+/// The page cache of each SQLite connection, in KiB.
+pub const SQLITE_CACHE_KIB: u32 = 1024;
 
 /// Applies `configure_sqlite` to every pooled connection.
 #[derive(Debug)]
