@@ -685,9 +685,13 @@ fn main() {
             .map(|r| r.id)
             .collect(),
     );
+    // Cases whose project runs into today or later: a grant period from today must overlap it
+    // (`domain::notice`).
+    let today = Utc::now().date_naive();
     let in_review: Vec<Case> = diesel::sql_query(format!(
         "SELECT id, lead_ags, version FROM applications \
-         WHERE status = 'in_review' AND programme_code = '{PROGRAMME}' ORDER BY id"
+         WHERE status = 'in_review' AND programme_code = '{PROGRAMME}' \
+         AND project_end >= '{today}' ORDER BY id"
     ))
     .load(&mut conn)
     .expect("cases in review");
@@ -721,7 +725,6 @@ fn main() {
     let caseworker = Arc::new(token(Role::Caseworker, "bench.caseworker", &[]));
     let approver = token(Role::Approver, "bench.approver", &[]);
     let admin = token(Role::Admin, "bench.admin", &[]);
-    let today = Utc::now().date_naive();
     let setup = agent();
 
     // The budget of this year covers every grant the signings make: changed at whatever
