@@ -10,6 +10,7 @@
 //! Years are German calendar years: an instant counts for the year it has in Berlin
 //! (`domain::calendar::german_year`).
 
+mod cached;
 mod sql;
 pub mod table;
 
@@ -353,51 +354,12 @@ pub fn contributions(
     conn: &mut AnyConnection,
     case: Option<&str>,
 ) -> QueryResult<Vec<Contribution>> {
-    if let (AnyConnection::Pg(c), Some(case)) = (&mut *conn, case) {
-        return pg_case_contributions(c, case);
-    }
     let (text, params) = sql::contributions(conn.backend(), case);
-    load(conn, &text, params)
-}
-
-/// The name of the prepared contributions query of one case (versioned with its text).
-const PREPARED_CONTRIBUTIONS: &str = "fa_case_contributions_v1";
-
-/// One case's contributions on PostgreSQL, which plans this statement (three bases, each with
-/// its split) in about 10 ms, several times what running it takes, on every write that
-/// touches a case. So it is prepared once per connection (a server-side prepared statement,
-/// whose generic plan PostgreSQL then reuses) and executed with the case's id as a quoted
-/// literal (`EXECUTE` takes no bound parameters).
-fn pg_case_contributions(
-    c: &mut diesel::PgConnection,
-    case: &str,
-) -> QueryResult<Vec<Contribution>> {
-    #[derive(QueryableByName)]
-    struct Prepared {
-        #[diesel(sql_type = Bool)]
-        prepared: bool,
+    match case {
+        // Run on every write that touches a case: its prepared statement is kept.
+        Some(_) => cached::Cached::new(&text, &params)?.load(conn),
+        None => load(conn, &text, params),
     }
-    let (text, params) = sql::contributions(Backend::Postgres, Some(case));
-    if params.iter().any(|p| *p != Param::Text(case.to_owned())) {
-        return Err(diesel::result::Error::QueryBuilderError(
-            "the prepared contributions take the case as their only parameter".into(),
-        ));
-    }
-    let p: Prepared = diesel::sql_query(
-        "SELECT EXISTS (SELECT 1 FROM pg_prepared_statements WHERE name = $1) AS prepared",
-    )
-    .bind::<Text, _>(PREPARED_CONTRIBUTIONS)
-    .get_result(c)?;
-    if !p.prepared {
-        let types = vec!["text"; params.len()].join(", ");
-        diesel::sql_query(format!(
-            "PREPARE {PREPARED_CONTRIBUTIONS} ({types}) AS {text}"
-        ))
-        .execute(c)?;
-    }
-    let literal = format!("'{}'", case.replace('\'', "''"));
-    let args = vec![literal; params.len()].join(", ");
-    diesel::sql_query(format!("EXECUTE {PREPARED_CONTRIBUTIONS} ({args})")).load(c)
 }
 
 /// The SQL text of every case's contributions and its parameters (none): for a rebuild as one
