@@ -45,6 +45,6 @@ CREATE TABLE report_totals (
 );
 
 CREATE TABLE report_totals_state (
-    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    id       INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
     built_at TIMESTAMP NOT NULL
 );
