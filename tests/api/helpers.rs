@@ -155,8 +155,8 @@ pub fn spawn_app_configured(jwt: JwtSettings, change: impl FnOnce(&mut Settings)
             .is_test(true)
             .try_init();
     });
-    // A new test's time starts today (libtest may run several tests on one thread).
-    DAYS_AHEAD.set(0);
+    // A new test's time starts now (libtest may run several tests on one thread).
+    SECONDS_AHEAD.set(0);
     let database = TestDatabase::fresh();
     let mut settings = settings_for(&database, jwt);
     change(&mut settings);
@@ -279,7 +279,7 @@ impl TestApp {
         let address = format!("http://127.0.0.1:{}", app.port());
         let clock = app.clock();
         // A restarted or second server lives in the test's time (`advance_days`).
-        clock.advance(chrono::Duration::days(DAYS_AHEAD.get()));
+        clock.advance(chrono::Duration::seconds(SECONDS_AHEAD.get()));
         let server = app.server();
         let handle = server.handle();
         let thread = std::thread::spawn(move || {
@@ -304,13 +304,22 @@ impl TestApp {
     /// Lets `days` days pass for this app and this test: the server's clock moves ahead, and
     /// `today()` (so the fixtures' `day()` and `year()`) follows.
     pub fn advance_days(&self, days: i64) {
-        DAYS_AHEAD.set(DAYS_AHEAD.get() + days);
-        self.clock().advance(chrono::Duration::days(days));
+        self.advance(chrono::Duration::days(days));
     }
 
-    /// Moves the test's time to the German day `day` (`advance_days`, backwards too).
+    fn advance(&self, by: chrono::Duration) {
+        SECONDS_AHEAD.set(SECONDS_AHEAD.get() + by.num_seconds());
+        self.clock()
+            .advance(chrono::Duration::seconds(by.num_seconds()));
+    }
+
+    /// Moves the test's time to noon (German time) of the German day `day`, backwards too.
+    /// Noon, not the time of day the test runs at: shifted by whole days, 22:30 UTC on a
+    /// winter day would be past midnight on a summer day in Germany, the day after `day`.
     pub fn travel_to(&self, day: chrono::NaiveDate) {
-        self.advance_days((day - today()).num_days());
+        let noon =
+            foerderakte::domain::calendar::german_day_start_utc(day) + chrono::Duration::hours(12);
+        self.advance(noon - test_now());
     }
 
     /// The clock the in-process server reads each request's instant from.
@@ -1084,13 +1093,18 @@ impl TestApp {
 }
 
 thread_local! {
-    /// The days this test's thread advanced its app's clock (`TestApp::advance_days`).
-    static DAYS_AHEAD: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+    /// The seconds this test's thread moved its app's clock (`TestApp::advance_days`,
+    /// `TestApp::travel_to`).
+    static SECONDS_AHEAD: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+}
+
+/// The instant (UTC) the test's server sees as now, to the second.
+fn test_now() -> chrono::NaiveDateTime {
+    chrono::Utc::now().naive_utc() + chrono::Duration::seconds(SECONDS_AHEAD.get())
 }
 
 /// The German civil date (Europe/Berlin) the test's server sees as today: the system's, plus
-/// the days the test advanced its app's clock.
+/// the time the test moved its app's clock.
 pub fn today() -> chrono::NaiveDate {
-    let now = chrono::Utc::now().naive_utc() + chrono::Duration::days(DAYS_AHEAD.get());
-    foerderakte::domain::calendar::german_date(now)
+    foerderakte::domain::calendar::german_date(test_now())
 }
