@@ -1,7 +1,7 @@
 //! The submit rules: each one refuses a draft that breaks it, with 422 naming the field, and
 //! leaves the draft as it was; a draft at the limit of every rule is submitted.
 
-use chrono::{Duration, Months, NaiveDate, Utc};
+use chrono::{Duration, Months, NaiveDate};
 use serde_json::{Value, json};
 
 use crate::applications::{
@@ -10,9 +10,9 @@ use crate::applications::{
 };
 use crate::helpers::{TestApp, spawn_app};
 
-/// `YYYY-MM-DD` of today + `start` days + `years` years + `days` days.
+/// `YYYY-MM-DD` of today (German date) + `start` days + `years` years + `days` days.
 fn years_after(start: i64, years: u32, days: i64) -> String {
-    let s: NaiveDate = Utc::now().date_naive() + Duration::days(start);
+    let s: NaiveDate = crate::helpers::today() + Duration::days(start);
     (s.checked_add_months(Months::new(12 * years)).unwrap() + Duration::days(days)).to_string()
 }
 

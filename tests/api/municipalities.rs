@@ -53,7 +53,7 @@ fn the_register_holds_624_gemeinden_and_22_kreise() {
     assert_eq!(kreisfreie, 5);
     // The same counts straight from the database.
     let mut conn = app.db();
-    let today = chrono::Utc::now().date_naive();
+    let today = crate::helpers::today();
     assert_eq!(
         foerderakte::persistence::municipalities::count_current(&mut conn, today).unwrap(),
         (624, 22)

@@ -3,7 +3,6 @@
 //! budget utilisation, processing times, the CSV and German CSV read back and compared with
 //! the JSON, and refused requests.
 
-use chrono::Utc;
 use foerderakte::domain::Role;
 use serde_json::{Value, json};
 
@@ -337,10 +336,10 @@ fn every_report_reads_back_the_same_from_csv_and_german_csv() {
 #[test]
 fn the_pipeline_budget_and_processing_times_follow_the_cases() {
     let app = spawn_app();
-    // The writes happen at 11:00 UTC of today's UTC date, where the German date is the same:
-    // `day(0)` names the UTC date, the reports' days are German (between 23:00 and 24:00
-    // UTC the two differ).
-    let noon = Utc::now().date_naive().and_hms_opt(11, 0, 0).unwrap();
+    // The writes happen at 11:00 UTC of today's German date (12:00 or 13:00 German time, the
+    // same date): `day(0)` and the reports' days both name that date, at any hour the test
+    // runs (between 22:00 and 24:00 UTC the UTC date is the day before).
+    let noon = crate::helpers::today().and_hms_opt(11, 0, 0).unwrap();
     app.clock().fix(noon);
     let before_the_cases = day(-1);
     let (single, _joint, open) = three_cases(&app);

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::process::Command;
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike, Utc};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamp};
 use foerderakte::domain::Money;
@@ -872,7 +872,7 @@ fn the_api_reads_a_seeded_case_and_new_cases_continue_the_numbering() {
     assert_eq!(interest.status, 200, "{}", interest.body);
 
     // A new case gets the next number of its year.
-    let year = Utc::now().year();
+    let year = crate::helpers::today().year();
     let last: i32 = case_counters::table
         .filter(case_counters::prefix.eq("EGOV"))
         .filter(case_counters::year.eq(year))
