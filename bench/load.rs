@@ -861,26 +861,31 @@ fn main() {
         }
         // wrk: the point read and the create, each next to its pgbench
         if want("wrk") {
-            let before = cpu_now(pid);
-            let mut read = wrk(&address, &wrk_read, conns, secs);
-            read.cpu = cpu_now(pid).since(&before);
-            rows.push(Row {
-                op: "wrk read GET /applications/{id}",
-                conns,
-                api: read,
-                baseline: (backend == Backend::Postgres)
-                    .then(|| ("pgbench -S", pgbench(&url, "-S", conns, secs))),
-            });
-            let before = cpu_now(pid);
-            let mut create = wrk(&address, &wrk_create, conns, secs);
-            create.cpu = cpu_now(pid).since(&before);
-            rows.push(Row {
-                op: "wrk create POST /applications",
-                conns,
-                api: create,
-                baseline: (backend == Backend::Postgres)
-                    .then(|| ("pgbench -N", pgbench(&url, "-N", conns, secs))),
-            });
+            let runs = [
+                (
+                    "wrk read GET /applications/{id}",
+                    &wrk_read,
+                    ("pgbench -S", "-S"),
+                ),
+                (
+                    "wrk create POST /applications",
+                    &wrk_create,
+                    ("pgbench -N", "-N"),
+                ),
+            ];
+            for (op, script, (name, mode)) in runs {
+                let before = cpu_now(pid);
+                let mut api = wrk(&address, script, conns, secs);
+                api.cpu = cpu_now(pid).since(&before);
+                let baseline = (backend == Backend::Postgres)
+                    .then(|| (name, pgbench(&url, mode, conns, secs)));
+                rows.push(Row {
+                    op,
+                    conns,
+                    api,
+                    baseline,
+                });
+            }
         }
         // list
         if want("list") {

@@ -210,13 +210,8 @@ struct Report {
 
 fn volumes_report(backend: Backend, name: &'static str, basis: Basis, key: GroupKey) -> Report {
     let mut q = VolumeQuery {
-        basis,
         group_by: vec![GroupKey::Year, key],
-        from: None,
-        to: None,
-        programme: None,
-        kreis: None,
-        as_of: None,
+        ..VolumeQuery::all(basis)
     };
     let column = match key {
         GroupKey::Kreis => "kreis",
@@ -522,13 +517,8 @@ fn main() {
     }
     if explain_on {
         let q = VolumeQuery {
-            basis: Basis::Notice,
             group_by: vec![GroupKey::Year, GroupKey::Municipality],
-            from: None,
-            to: None,
-            programme: None,
-            kreis: None,
-            as_of: None,
+            ..VolumeQuery::all(Basis::Notice)
         };
         let (sql, _) = reporting::volumes_sql(backend, &q);
         println!(

@@ -137,11 +137,25 @@ fn insert_part(conn: &mut AnyConnection, c: &Contribution) -> QueryResult<()> {
     .map(|_| ())
 }
 
+/// Binds a total's key, the seven columns `$1`..`$7` in the order of `Key`, to a query.
+macro_rules! bind_key {
+    ($query:expr, $k:expr) => {{
+        let (basis, yr, ags, kreis, prog, fobj, joint) = $k;
+        $query
+            .bind::<Text, _>(basis)
+            .bind::<Integer, _>(*yr)
+            .bind::<Text, _>(ags)
+            .bind::<Text, _>(kreis)
+            .bind::<Text, _>(prog)
+            .bind::<Text, _>(fobj)
+            .bind::<Bool, _>(*joint)
+    }};
+}
+
 /// Adds `d` to the total `k` (creating it), and removes a total no fact counts in any more.
 fn add_to_total(conn: &mut AnyConnection, k: &Key, d: Sums) -> QueryResult<()> {
-    let (basis, yr, ags, kreis, prog, fobj, joint) = k;
     let [n, cnt, req, gra, pai, rec, rep] = d.0;
-    diesel::sql_query(
+    let upsert = diesel::sql_query(
         "INSERT INTO report_totals \
          (basis, yr, ags, kreis, prog, fobj, joint, n, cnt, req, gra, pai, rec, rep) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
@@ -150,35 +164,22 @@ fn add_to_total(conn: &mut AnyConnection, k: &Key, d: Sums) -> QueryResult<()> {
          req = report_totals.req + excluded.req, gra = report_totals.gra + excluded.gra, \
          pai = report_totals.pai + excluded.pai, rec = report_totals.rec + excluded.rec, \
          rep = report_totals.rep + excluded.rep",
-    )
-    .bind::<Text, _>(basis)
-    .bind::<Integer, _>(*yr)
-    .bind::<Text, _>(ags)
-    .bind::<Text, _>(kreis)
-    .bind::<Text, _>(prog)
-    .bind::<Text, _>(fobj)
-    .bind::<Bool, _>(*joint)
-    .bind::<BigInt, _>(n)
-    .bind::<BigInt, _>(cnt)
-    .bind::<BigInt, _>(req)
-    .bind::<BigInt, _>(gra)
-    .bind::<BigInt, _>(pai)
-    .bind::<BigInt, _>(rec)
-    .bind::<BigInt, _>(rep)
-    .execute(conn)?;
+    );
+    bind_key!(upsert, k)
+        .bind::<BigInt, _>(n)
+        .bind::<BigInt, _>(cnt)
+        .bind::<BigInt, _>(req)
+        .bind::<BigInt, _>(gra)
+        .bind::<BigInt, _>(pai)
+        .bind::<BigInt, _>(rec)
+        .bind::<BigInt, _>(rep)
+        .execute(conn)?;
     if n < 0 {
-        diesel::sql_query(
+        let delete = diesel::sql_query(
             "DELETE FROM report_totals WHERE basis = $1 AND yr = $2 AND ags = $3 \
              AND kreis = $4 AND prog = $5 AND fobj = $6 AND joint = $7 AND n = 0",
-        )
-        .bind::<Text, _>(basis)
-        .bind::<Integer, _>(*yr)
-        .bind::<Text, _>(ags)
-        .bind::<Text, _>(kreis)
-        .bind::<Text, _>(prog)
-        .bind::<Text, _>(fobj)
-        .bind::<Bool, _>(*joint)
-        .execute(conn)?;
+        );
+        bind_key!(delete, k).execute(conn)?;
     }
     Ok(())
 }
@@ -224,6 +225,16 @@ pub fn rebuild(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResult<Rebu
             .execute(conn)?;
         Ok(Rebuilt { parts, totals })
     })
+}
+
+/// Marks the totals as not built: the next start-up (`ensure_built`) rebuilds them. A bulk
+/// load, which writes rows without the writes that keep the totals, calls this before its
+/// first row and `rebuild` after its last, so a load that dies half-way leaves totals that
+/// the next start rebuilds, never stale ones that claim to be current.
+pub fn forget(conn: &mut AnyConnection) -> QueryResult<()> {
+    diesel::sql_query("DELETE FROM report_totals_state")
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// Builds the totals of a database that has none yet (the migration that brought them to a

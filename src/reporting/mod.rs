@@ -117,6 +117,21 @@ pub struct VolumeQuery {
     pub as_of: Option<NaiveDate>,
 }
 
+impl VolumeQuery {
+    /// The whole report on `basis`: one grand-total row, no filter, today's knowledge.
+    pub fn all(basis: Basis) -> VolumeQuery {
+        VolumeQuery {
+            basis,
+            group_by: vec![],
+            from: None,
+            to: None,
+            programme: None,
+            kreis: None,
+            as_of: None,
+        }
+    }
+}
+
 /// One row of the volumes report: the keys it is grouped by (the others `None`) and its
 /// measures in cents.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]

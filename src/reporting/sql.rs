@@ -321,15 +321,7 @@ pub(crate) fn contributions(backend: Backend, case: Option<&str>) -> (String, Ve
     let selects: Vec<String> = BASES
         .iter()
         .map(|&basis| {
-            let q = VolumeQuery {
-                basis,
-                group_by: Vec::new(),
-                from: None,
-                to: None,
-                programme: None,
-                kreis: None,
-                as_of: None,
-            };
+            let q = VolumeQuery::all(basis);
             let parts = member_parts(backend, &q, &mut b, case);
             format!(
                 "SELECT '{basis}' AS basis, p.case_id, p.yr, p.ags, p.kreis, p.prog, \

@@ -50,13 +50,12 @@ fn every_volumes_variant_numbers_its_parameters_in_order_of_appearance() {
                 for programme in [None, Some("THUEREGOVRL-2018".to_owned())] {
                     for kreis in [None, Some("16063".to_owned())] {
                         let q = VolumeQuery {
-                            basis,
                             group_by: vec![GroupKey::Year, GroupKey::Municipality],
                             from,
                             to,
                             programme: programme.clone(),
                             kreis: kreis.clone(),
-                            as_of: None,
+                            ..VolumeQuery::all(basis)
                         };
                         let (text, params) = sql::volumes(backend, &q, sql::Source::Facts);
                         assert_numbered_in_order(&text, params.len());

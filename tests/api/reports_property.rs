@@ -486,15 +486,7 @@ fn every_grouping_of_the_volumes_report_equals_the_cases_split_by_share_to_the_c
             persistence::totals::rebuild(conn, persistence::stored_now()).unwrap();
             for basis in [Basis::Notice, Basis::Submission, Basis::Payment] {
                 // The whole report, unfiltered: its total is the sum over the cases.
-                let all = VolumeQuery {
-                    basis,
-                    group_by: vec![],
-                    from: None,
-                    to: None,
-                    programme: None,
-                    kreis: None,
-                    as_of: None,
-                };
+                let all = VolumeQuery::all(basis);
                 let grand = total(&model(&all, &cases));
                 let sum_over_cases = match basis {
                     Basis::Payment => Measures {

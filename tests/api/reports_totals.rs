@@ -21,15 +21,7 @@ pub(crate) fn assert_totals_follow_the_facts(conn: &mut AnyConnection) {
     let drift = persistence::totals::check(conn).unwrap();
     assert!(drift.is_none(), "{drift:?}");
     for basis in [Basis::Notice, Basis::Submission, Basis::Payment] {
-        let all = VolumeQuery {
-            basis,
-            group_by: vec![],
-            from: None,
-            to: None,
-            programme: None,
-            kreis: None,
-            as_of: None,
-        };
+        let all = VolumeQuery::all(basis);
         let queries = [
             all.clone(),
             VolumeQuery {
@@ -213,4 +205,30 @@ fn reports_rebuild_restores_totals_changed_behind_the_services_back() {
     );
     assert!(String::from_utf8_lossy(&rebuilt.stdout).contains("case parts"));
     assert_totals_follow_the_facts(&mut conn);
+}
+
+/// A bulk load marks the totals as not built before its first row (`totals::forget`): if it
+/// dies before its closing rebuild, the next start-up builds them from the facts, instead of
+/// trusting totals that miss the loaded cases.
+#[test]
+fn totals_a_bulk_load_left_unbuilt_are_built_by_the_next_start() {
+    let app = spawn_app();
+    let (case, _) = crate::notices::approved_case(&app);
+    crate::notices::pay(&app, &case, "15000.00");
+    let mut conn = app.db();
+    // What a load that died half-way leaves: the state forgotten, totals without its cases.
+    persistence::totals::forget(&mut conn).unwrap();
+    for table in ["report_totals", "report_case_parts"] {
+        diesel::RunQueryDsl::execute(diesel::sql_query(format!("DELETE FROM {table}")), &mut conn)
+            .unwrap();
+    }
+    assert!(!persistence::totals::check(&mut conn).unwrap().is_none());
+    let restarted = app.second_instance();
+    let mut conn = restarted.db();
+    assert_totals_follow_the_facts(&mut conn);
+    // Built once: a later start finds the state and leaves the totals alone.
+    assert_eq!(
+        persistence::totals::ensure_built(&mut conn, persistence::stored_now()).unwrap(),
+        None
+    );
 }
