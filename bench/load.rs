@@ -730,12 +730,12 @@ fn main() {
     // The budget of this year covers every grant the signings make: changed at whatever
     // version the seed left it (`If-Match: *`), or created if the seed set none.
     let budget_year = today.format("%Y").to_string();
-    let url = format!("{address}/api/v1/programmes/{PROGRAMME}/budgets/{budget_year}");
+    let budget_url = format!("{address}/api/v1/programmes/{PROGRAMME}/budgets/{budget_year}");
     let amount = json!({"amount": "5000000000.00"});
-    let changed = send(&setup, "PUT", &url, &admin, Some("*"), Some(&amount));
+    let changed = send(&setup, "PUT", &budget_url, &admin, Some("*"), Some(&amount));
     if changed.0 == 412 {
         let create = Some(("If-None-Match", "*"));
-        let created = send_with(&setup, ("PUT", &url), &admin, create, Some(&amount));
+        let created = send_with(&setup, ("PUT", &budget_url), &admin, create, Some(&amount));
         expect_status(created, 201).expect("the budget is created");
     } else {
         expect_status(changed, 200).expect("the budget is set");
