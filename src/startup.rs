@@ -114,9 +114,8 @@ fn start_sealer(pool: Pool, interval: std::time::Duration) -> Result<(), BoxErro
         .spawn(move || {
             loop {
                 std::thread::sleep(interval);
-                let sealed = pool.get().map_err(BoxError::from).and_then(|mut c| {
-                    persistence::seal::seal_all(&mut c, persistence::stored_now())
-                        .map_err(BoxError::from)
+                let sealed = persistence::checkout::run(&pool, |c| -> Result<_, BoxError> {
+                    Ok(persistence::seal::seal_all(c, persistence::stored_now())?)
                 });
                 if let Err(e) = sealed {
                     log::warn!("audit seal: {e}");

@@ -212,12 +212,23 @@ fn run_verify(
     extent: check::Extent,
     progress: &AtomicU64,
 ) -> Result<VerifyReport, String> {
-    let mut conn = pool.get().map_err(|e| e.to_string())?;
     let keys = repo::keys().map_err(|e| e.to_string())?;
-    check::verify_and_record(&mut conn, &keys, &[], extent, &|n| {
-        progress.store(n, Ordering::Relaxed)
+    crate::persistence::checkout::run(pool, |conn| {
+        check::verify_and_record(conn, &keys, &[], extent, &|n| {
+            progress.store(n, Ordering::Relaxed)
+        })
+        .map_err(|e| VerifyFailed(format!("verify: {e}")))
     })
-    .map_err(|e| format!("verify: {e}"))
+    .map_err(|e| e.0)
+}
+
+/// A verify run that could not finish (the database, not a finding), as its message.
+struct VerifyFailed(String);
+
+impl From<crate::persistence::PoolError> for VerifyFailed {
+    fn from(e: crate::persistence::PoolError) -> Self {
+        VerifyFailed(e.to_string())
+    }
 }
 
 /// 409 problem+json naming every finding (the first 200; `findings_total` counts all).

@@ -154,7 +154,7 @@ impl Caller {
     /// Runs the request's database work (`http::db`) with a pooled connection and the caller.
     pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&mut AnyConnection, &Caller) -> Result<T, ApiError> + Send + 'static,
+        F: Fn(&mut AnyConnection, &Caller) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
         let caller = self.clone();

@@ -96,18 +96,16 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         );
 }
 
-/// Runs blocking database work on the thread pool with a pooled connection.
+/// Runs blocking database work on the thread pool with a pooled connection (again on another
+/// connection if the database had closed the first before answering anything on it:
+/// `persistence::checkout`).
 pub async fn db<T, F>(pool: &web::Data<Pool>, f: F) -> Result<T, ApiError>
 where
-    F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
+    F: Fn(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
     let pool = pool.clone();
-    web::block(move || {
-        let mut conn = pool.get()?;
-        f(&mut conn)
-    })
-    .await?
+    web::block(move || crate::persistence::checkout::run(&pool, f)).await?
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).

@@ -39,6 +39,14 @@ impl Represent for Representations {
             )),
         }
     }
+
+    fn represent_case(
+        &self,
+        case: &crate::persistence::applications::Case,
+        at: NaiveDateTime,
+    ) -> QueryResult<Represented> {
+        super::applications::represent_written(case, at)
+    }
 }
 
 /// Makes these representations the ones every write of this process records its events

@@ -167,10 +167,13 @@ impl Worker {
     }
 
     fn round(&self) -> Result<(), BoxError> {
-        let mut conn = self.pool.get()?;
-        let (unpublished, due) = repo::work_waiting(&mut conn, persistence::stored_now())?;
+        persistence::checkout::run(&self.pool, |conn| self.round_on(conn))
+    }
+
+    fn round_on(&self, conn: &mut AnyConnection) -> Result<(), BoxError> {
+        let (unpublished, due) = repo::work_waiting(conn, persistence::stored_now())?;
         if unpublished {
-            persistence::events::publish(&mut conn)?;
+            persistence::events::publish(conn)?;
         } else if !due {
             return Ok(());
         }
@@ -179,11 +182,11 @@ impl Worker {
                 break;
             }
             let now = persistence::stored_now();
-            let Some(claim) = repo::claim(&mut conn, &self.name, now, now + self.lease())? else {
+            let Some(claim) = repo::claim(conn, &self.name, now, now + self.lease())? else {
                 break;
             };
             let outcome = self.send(&claim);
-            self.record(&mut conn, &claim, &outcome)?;
+            self.record(conn, &claim, &outcome)?;
         }
         Ok(())
     }

@@ -28,7 +28,9 @@ pub const RECORD_TYPE: &str = "application";
 /// The version of a new case (its first `ETag`).
 pub const FIRST_VERSION: i32 = 1;
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, serde::Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, serde::Serialize,
+)]
 #[diesel(table_name = ap)]
 pub struct ApplicationRow {
     pub id: String,
@@ -236,40 +238,12 @@ fn scoped<'a>(mut q: BoxedCases<'a>, scope: Scope<'a>) -> BoxedCases<'a> {
     q
 }
 
-fn load_children(conn: &mut AnyConnection, row: ApplicationRow) -> QueryResult<Case> {
-    let lines = cl::table
-        .filter(cl::application_id.eq(&row.id))
-        .order(cl::line_no.asc())
-        .select(CostLineRow::as_select())
-        .load(conn)?;
-    let members = am::table
-        .filter(am::application_id.eq(&row.id))
-        .order(am::position.asc())
-        .select(MemberRow::as_select())
-        .load(conn)?;
-    Ok(Case {
-        row,
-        lines,
-        members,
-    })
-}
-
-/// One case, if it exists and the scope may see it.
+/// One case, if it exists and the scope may see it (one statement: `case_load`).
 pub fn find(conn: &mut AnyConnection, id: &str, scope: Scope<'_>) -> QueryResult<Option<Case>> {
-    let row = match scope {
-        // Staff: one statement the connection prepares once and reuses (a boxed query is
-        // prepared anew every time).
-        Scope::All => ap::table
-            .find(id)
-            .select(ApplicationRow::as_select())
-            .first(conn)
-            .optional()?,
-        Scope::Municipalities(_) => scoped(ap::table.filter(ap::id.eq(id)).into_boxed(), scope)
-            .select(ApplicationRow::as_select())
-            .first(conn)
-            .optional()?,
-    };
-    row.map(|row| load_children(conn, row)).transpose()
+    match scope {
+        Scope::All => super::case_load::load(conn, id, None),
+        Scope::Municipalities(keys) => super::case_load::load(conn, id, Some(keys)),
+    }
 }
 
 /// Whether the scope may see the case (one statement).
@@ -584,7 +558,7 @@ pub fn create(
             .values(&case.row)
             .execute(conn)?;
         insert_children(conn, &case)?;
-        audit::append(conn, &entry)?;
+        audit::append_written(conn, &entry, &case)?;
         let id = case.row.id.clone();
         let body = render(&case);
         Ok((case, id, body))
@@ -688,7 +662,7 @@ pub fn update_draft(
         };
         bump_version(conn, id, Status::Draft.as_str(), before.row.version, w.now)?;
         write_content(conn, &after)?;
-        audit::append(conn, &entry)?;
+        audit::append_written(conn, &entry, &after)?;
         Ok(after)
     })
 }
@@ -768,7 +742,7 @@ pub fn apply_transition(
                 return Err(corrupt(format!("cost line {line} of {id} is not stored")).into());
             }
         }
-        audit::append(conn, &entry)?;
+        audit::append_written(conn, &entry, &after)?;
         Ok(after)
     })
 }

@@ -213,7 +213,26 @@ fn record_seq(conn: &mut AnyConnection, record_type: &str, record_key: &str) -> 
 
 /// Appends one entry (`append_all`).
 pub fn append(conn: &mut AnyConnection, e: &Entry) -> QueryResult<AuditEvent> {
-    let mut out = append_all(conn, &[e])?;
+    append_one(conn, e, None)
+}
+
+/// `append` for a write of a case that holds the case as it wrote it: the event shows that
+/// case (`events::record`) instead of reading it back.
+pub fn append_written(
+    conn: &mut AnyConnection,
+    e: &Entry,
+    case: &super::applications::Case,
+) -> QueryResult<AuditEvent> {
+    append_one(conn, e, Some(case))
+}
+
+fn append_one(
+    conn: &mut AnyConnection,
+    e: &Entry,
+    written: Option<&super::applications::Case>,
+) -> QueryResult<AuditEvent> {
+    let slots = reserve(conn, &[e])?;
+    let mut out = append_signed(conn, &[e], slots, written)?;
     out.pop()
         .ok_or_else(|| diesel::result::Error::QueryBuilderError("nothing appended".into()))
 }
@@ -247,6 +266,15 @@ pub fn append_reserved(
     entries: &[&Entry],
     slots: Slots,
 ) -> QueryResult<Vec<AuditEvent>> {
+    append_signed(conn, entries, slots, None)
+}
+
+fn append_signed(
+    conn: &mut AnyConnection,
+    entries: &[&Entry],
+    slots: Slots,
+    written: Option<&super::applications::Case>,
+) -> QueryResult<Vec<AuditEvent>> {
     if slots.0.len() != entries.len() {
         return Err(diesel::result::Error::QueryBuilderError(
             "the slots were reserved for other entries".into(),
@@ -258,7 +286,7 @@ pub fn append_reserved(
         out.push(signer.sign(e, id, seq)?);
     }
     insert(conn, &mut out)?;
-    let cases = super::events::record(conn, &out)?;
+    let cases = super::events::record(conn, &out, written)?;
     // The report totals follow every change of a case in its transaction.
     super::totals::follow(conn, &cases)?;
     Ok(out)

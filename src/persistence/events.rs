@@ -42,6 +42,15 @@ pub trait Represent: Send + Sync {
         key: &str,
         at: NaiveDateTime,
     ) -> QueryResult<Represented>;
+
+    /// The representation of a case as the write that holds it wrote it (the rows the
+    /// transaction has just written, the same as `represent` would read back), without
+    /// reading it again.
+    fn represent_case(
+        &self,
+        case: &super::applications::Case,
+        at: NaiveDateTime,
+    ) -> QueryResult<Represented>;
 }
 
 static REPRESENT: RwLock<Option<Arc<dyn Represent>>> = RwLock::new(None);
@@ -81,14 +90,28 @@ struct NewEvent<'a> {
 
 /// The events of a write's audit entries, in the write's transaction, after its rows are
 /// written. Several entries of one record in one write carry the record as it is at the end
-/// of the write. Returns the cases the events belong to.
-pub fn record(conn: &mut AnyConnection, entries: &[AuditEvent]) -> QueryResult<Vec<String>> {
+/// of the write. `written`: a case the write holds as it wrote it (its event is rendered from
+/// it instead of reading it back). Returns the cases the events belong to.
+pub fn record(
+    conn: &mut AnyConnection,
+    entries: &[AuditEvent],
+    written: Option<&super::applications::Case>,
+) -> QueryResult<Vec<String>> {
     let r = representer()?;
     let mut rendered: BTreeMap<(&str, &str), Represented> = BTreeMap::new();
     for e in entries {
         let key = (e.record_type.as_str(), e.record_key.as_str());
         if let std::collections::btree_map::Entry::Vacant(slot) = rendered.entry(key) {
-            slot.insert(r.represent(conn, &e.record_type, &e.record_key, e.occurred_at)?);
+            let rep = match written {
+                Some(case)
+                    if e.record_type == super::applications::RECORD_TYPE
+                        && e.record_key == case.row.id =>
+                {
+                    r.represent_case(case, e.occurred_at)?
+                }
+                _ => r.represent(conn, &e.record_type, &e.record_key, e.occurred_at)?,
+            };
+            slot.insert(rep);
         }
     }
     for e in entries {

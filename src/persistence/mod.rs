@@ -8,6 +8,8 @@ pub mod applications;
 pub mod audit;
 pub mod base_rates;
 pub mod budgets;
+mod case_load;
+pub mod checkout;
 pub mod checkpoints;
 pub mod events;
 pub mod idempotency;
@@ -135,19 +137,25 @@ pub fn establish(url: &str) -> Result<AnyConnection, ConnectionError> {
 /// timeout so writers queue instead of failing, foreign keys (off by default), and the
 /// statement and savepoint journals in memory instead of temporary files (a write in a
 /// savepoint, such as each write of the seed's demo history, copies every page it changes
-/// there first). The page cache is bounded per connection (`SQLITE_CACHE_KIB`): the operating
-/// system caches the file as well, and a pool of ten connections with SQLite's default of
-/// 2 MiB each kept 20 MiB of pages in the process (docs/operations.md, "Memory").
+/// there first). Memory is bounded (docs/operations.md, "Memory"): the page cache per
+/// connection (`SQLITE_CACHE_KIB`; the operating system caches the file as well, and a pool
+/// of ten connections with SQLite's default of 2 MiB each kept 20 MiB of pages in the
+/// process), and all of SQLite's heap in the process (`SQLITE_SOFT_HEAP_LIMIT`, a setting of
+/// the library, not of the connection: above it, SQLite reuses cached pages instead of
+/// allocating more).
 fn configure_sqlite(c: &mut diesel::SqliteConnection) -> QueryResult<()> {
     c.batch_execute(&format!(
         "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
          PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; \
-         PRAGMA cache_size = -{SQLITE_CACHE_KIB};",
+         PRAGMA cache_size = -{SQLITE_CACHE_KIB}; PRAGMA soft_heap_limit = {SQLITE_SOFT_HEAP_LIMIT};",
     ))
 }
 
 /// The page cache of each SQLite connection, in KiB.
-pub const SQLITE_CACHE_KIB: u32 = 1024;
+pub const SQLITE_CACHE_KIB: u32 = 512;
+
+/// The bound of SQLite's heap in the process, in bytes (page caches, statements, sorts).
+pub const SQLITE_SOFT_HEAP_LIMIT: u64 = 8 * 1024 * 1024;
 
 /// Applies `configure_sqlite` to every pooled connection.
 #[derive(Debug)]
@@ -217,6 +225,9 @@ pub fn build_pool(url: &str, size: u32, stats: Arc<PoolStats>) -> Result<Pool, B
     let manager = ConnectionManager::<AnyConnection>::new(url);
     let pool = R2d2Pool::builder()
         .max_size(size)
+        // No `SELECT 1` per checkout: `checkout::run` finds a closed connection by its first
+        // statement and runs the work again on another.
+        .test_on_check_out(false)
         .connection_timeout(Duration::from_secs(10))
         .connection_customizer(Box::new(ConnInit))
         .event_handler(Box::new(PoolEvents(stats)))

@@ -10,7 +10,7 @@
 //! Years are German calendar years: an instant counts for the year it has in Berlin
 //! (`domain::calendar::german_year`).
 
-mod cached;
+pub(crate) mod cached;
 mod sql;
 pub mod table;
 

@@ -159,8 +159,10 @@ pub fn run(
     persistence::prepare_database(conn)?;
     refuse_unless_empty(conn)?;
     if let AnyConnection::Sqlite(c) = conn {
-        // A larger page cache for the load (this connection only).
-        c.batch_execute("PRAGMA cache_size = -262144")?;
+        // A larger page cache for the load (this connection only), and no bound on SQLite's
+        // heap in this process (the server's bound, `persistence::SQLITE_SOFT_HEAP_LIMIT`,
+        // would hold the load's cache to a few MiB).
+        c.batch_execute("PRAGMA cache_size = -262144; PRAGMA soft_heap_limit = 0")?;
     }
     let world = load_world(conn)?;
     let mut report = match options.cases {

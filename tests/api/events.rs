@@ -341,3 +341,36 @@ fn a_reader_following_the_feed_while_writers_race_misses_nothing() {
     );
     assert!(all.len() >= 6 * 8 * 2, "{} events", all.len());
 }
+
+/// The application's last event in the feed.
+fn last_case_event(app: &TestApp, id: &str) -> Value {
+    let (all, _) = walk(app, &app.caseworker(), "", 500);
+    all.into_iter()
+        .rev()
+        .find(|e| e["record_id"] == id && e["type"].as_str().unwrap().starts_with("application."))
+        .expect("the case's events")
+}
+
+/// A write of a case renders its event from the case as it wrote it, not from a read after
+/// the write: what it renders must be what a GET reads back (a draft created, a draft edited,
+/// a case closed after a proof of use with actual costs; none of them has a running clock,
+/// so a GET later shows the same).
+#[test]
+fn a_case_write_s_event_shows_the_case_as_its_get_reads_it_back() {
+    let app = spawn_app();
+    let lead = app.applicant(&[LEAD]);
+    let cw = app.caseworker();
+    let draft = crate::applications::create(&app, &lead, &crate::applications::draft_body(LEAD));
+    let id = id_of(&draft);
+    let get = |id: &str| app.get_application(id, &cw).json();
+    assert_eq!(last_case_event(&app, &id)["data"], get(&id), "created");
+    let r = app.patch_application(&id, &lead, Some("*"), &json!({"title": "Neuer Titel"}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let edited = last_case_event(&app, &id);
+    assert_eq!(edited["type"], "application.updated");
+    assert_eq!(edited["data"], get(&id), "edited");
+    let closed = walk_through(&app);
+    let event = last_case_event(&app, &closed);
+    assert_eq!(event["type"], "application.closed");
+    assert_eq!(event["data"], get(&closed), "closed");
+}

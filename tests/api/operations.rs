@@ -337,3 +337,62 @@ fn the_docs_ui_is_served_from_the_binary_with_no_external_url() {
     assert_eq!(init.status, 200);
     assert!(init.body.contains("/api/v1/openapi.json"), "{}", init.body);
 }
+
+/// The pool hands out connections without a round trip to test them (docs/benchmarks.md);
+/// a connection the database has closed (a restart, a fail-over) fails on its first
+/// statement, and the request runs again on another. So when PostgreSQL ends every
+/// connection of the server, the next reads and writes still answer, with nothing lost and
+/// nothing done twice. (SQLite has no connection to lose.)
+#[test]
+fn requests_after_the_database_closed_every_pooled_connection_still_answer() {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let app = spawn_app();
+    if app.backend() != foerderakte::persistence::Backend::Postgres {
+        eprintln!("SQLite: no connection to lose");
+        return;
+    }
+    let lead = app.applicant(&[crate::applications::LEAD]);
+    let cw = app.caseworker();
+    let draft = crate::applications::create(
+        &app,
+        &lead,
+        &crate::applications::draft_body(crate::applications::LEAD),
+    );
+    let id = crate::applications::id_of(&draft);
+    for _ in 0..20 {
+        assert_eq!(app.get_application(&id, &cw).status, 200);
+    }
+    let mut db = app.db();
+    let ended: N = diesel::sql_query(
+        "SELECT COUNT(*) AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()) t",
+    )
+    .get_result(&mut db)
+    .expect("the server's connections end");
+    assert!(ended.n >= 1, "the server held no connection");
+    // A write first (nothing of it may happen twice), then reads.
+    let r = app.patch_application(
+        &id,
+        &lead,
+        Some("\"1\""),
+        &serde_json::json!({"title": "Nach dem Neustart"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    for _ in 0..20 {
+        let r = app.get_application(&id, &cw);
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["version"], 2, "one edit, one new version");
+    }
+    let edits: N = diesel::sql_query(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE record_key = $1 AND action = 'edit'",
+    )
+    .bind::<diesel::sql_types::Text, _>(&id)
+    .get_result(&mut db)
+    .expect("the case's history");
+    assert_eq!(edits.n, 1, "the edit is recorded once");
+}

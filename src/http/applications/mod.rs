@@ -380,3 +380,14 @@ pub(crate) fn represent(
         Some(id.to_owned()),
     )
 }
+
+/// `represent` of a case a write holds as it wrote it.
+pub(crate) fn represent_written(
+    case: &crate::persistence::applications::Case,
+    at: NaiveDateTime,
+) -> diesel::QueryResult<crate::persistence::events::Represented> {
+    super::dto::represented(
+        Some(ApplicationDto::new(case, at)),
+        Some(case.row.id.clone()),
+    )
+}
