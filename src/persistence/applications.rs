@@ -12,13 +12,12 @@ use serde_json::{Value, json};
 use super::audit::{self, AuditEvent, Entry};
 use super::programmes;
 use super::schema::{
-    application_members as am, applications as ap, case_counters as cc, cost_lines as cl,
-    municipalities as mu,
+    application_members as am, applications as ap, cost_lines as cl, municipalities as mu,
 };
 use super::steps::case::{self as step, member_keys};
 use super::{AnyConnection, Db, Expected, write_tx};
 use crate::domain::application::{
-    Content, CostCategory, CostLine, Member, ProgrammeTerms, Tracking, Violation, case_number,
+    Content, CostCategory, CostLine, Member, ProgrammeTerms, Tracking, Violation,
     case_number_prefix,
 };
 use crate::domain::{Action, Ags, Clock, Money, Refusal, Role, Status};
@@ -341,6 +340,28 @@ pub enum WriteError {
     Db(DieselError),
 }
 
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteError::NotFound(m)
+            | WriteError::Forbidden(m)
+            | WriteError::Precondition(m)
+            | WriteError::Conflict(m) => f.write_str(m),
+            WriteError::Stale => f.write_str("If-Match names an older version"),
+            WriteError::Refused(r) => write!(f, "{r:?}"),
+            WriteError::Invalid(v) => {
+                let fields: Vec<String> = v
+                    .iter()
+                    .map(|v| format!("{}: {}", v.field, v.message))
+                    .collect();
+                write!(f, "invalid: {}", fields.join("; "))
+            }
+            WriteError::KeyReused => f.write_str("the Idempotency-Key was used with another body"),
+            WriteError::Db(e) => write!(f, "database: {e}"),
+        }
+    }
+}
+
 impl From<DieselError> for WriteError {
     fn from(e: DieselError) -> Self {
         WriteError::Db(e)
@@ -516,28 +537,13 @@ fn insert_children(conn: &mut AnyConnection, case: &Case) -> QueryResult<()> {
     Ok(())
 }
 
-/// The next case number of this prefix and year. The counter row is locked by the update
-/// until the transaction ends, so numbers are gap-free and never issued twice.
-fn next_case_number(conn: &mut AnyConnection, prefix: &str, year: i32) -> QueryResult<String> {
-    // The `on_conflict` DSL does not compile for MultiConnection; this SQL is valid on both.
-    diesel::sql_query(
-        "INSERT INTO case_counters (prefix, year, last_number) VALUES ($1, $2, 0) \
-         ON CONFLICT (prefix, year) DO NOTHING",
-    )
-    .bind::<diesel::sql_types::Text, _>(prefix)
-    .bind::<diesel::sql_types::Integer, _>(year)
-    .execute(conn)?;
-    let n: i32 = diesel::update(cc::table.find((prefix, year)))
-        .set(cc::last_number.eq(cc::last_number + 1))
-        .returning(cc::last_number)
-        .get_result(conn)?;
-    Ok(case_number(prefix, year, n))
-}
-
 pub use super::idempotency::{Created, Idempotency};
 
 /// Creates a draft (and records the idempotency key with the response `render` gives, in the
-/// same transaction: `idempotency::once`).
+/// same transaction: `idempotency::once`). The case number is allocated before that
+/// transaction (`case_numbers`), once the draft passed its checks and unless the request
+/// repeats one already answered; a number the transaction then does not use gets its reason
+/// recorded.
 pub fn create(
     conn: &mut AnyConnection,
     programme_code: &str,
@@ -546,13 +552,38 @@ pub fn create(
     idem: Option<Idempotency<'_>>,
     render: &dyn Fn(&Case) -> String,
 ) -> Result<Created<Case>, WriteError> {
-    super::idempotency::once(conn, w.subject, w.now, idem, 201, &mut |conn| {
+    let year = crate::domain::calendar::german_year(w.now);
+    let prefix = case_number_prefix(programme_code);
+    let retry = match &idem {
+        Some(i) => super::idempotency::answered(conn, w.subject, i.key)?,
+        None => false,
+    };
+    let number = match retry {
+        // `once` replays (or refuses) it without a number.
+        true => None,
+        false => {
+            // A draft refused now takes no number (checked again in the transaction, which
+            // decides).
+            let violations = draft_check(conn, programme_code, content)?;
+            if !violations.is_empty() {
+                return Err(WriteError::Invalid(violations));
+            }
+            Some(super::case_numbers::allocate(
+                conn, prefix, year, w.subject, w.now,
+            )?)
+        }
+    };
+    let created = super::idempotency::once(conn, w.subject, w.now, idem, 201, &mut |conn| {
         let violations = draft_check(conn, programme_code, content)?;
         if !violations.is_empty() {
             return Err(WriteError::Invalid(violations));
         }
-        let year = crate::domain::calendar::german_year(w.now);
-        let number = next_case_number(conn, case_number_prefix(programme_code), year)?;
+        let number = match &number {
+            Some(n) => n.clone(),
+            // The stored answer of the retry went away meanwhile: a number in this
+            // transaction (a savepoint of it).
+            None => super::case_numbers::allocate(conn, prefix, year, w.subject, w.now)?,
+        };
         let (case, entry) = step::create(w.make_id(), number, programme_code, content, w)?;
         diesel::insert_into(ap::table)
             .values(&case.row)
@@ -562,7 +593,21 @@ pub fn create(
         let id = case.row.id.clone();
         let body = render(&case);
         Ok((case, id, body))
-    })
+    });
+    if let Some(number) = &number {
+        let why = match &created {
+            Ok(Created::New { .. }) => None,
+            Ok(Created::Replay { id, .. }) => Some(format!(
+                "the request repeated one sent at the same time with its Idempotency-Key, \
+                 which created {id}"
+            )),
+            Err(e) => Some(format!("the create failed: {e}")),
+        };
+        if let Some(why) = why {
+            super::case_numbers::unused(conn, number, &why);
+        }
+    }
+    created
 }
 
 /// Loads a case for a write: visible to the writer (else 404), changed only by its lead

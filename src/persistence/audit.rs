@@ -323,12 +323,15 @@ fn pg_slots(c: &mut diesel::PgConnection, entries: &[&Entry]) -> QueryResult<Vec
     use diesel::sql_types::{Array, Text};
     if let [e] = entries {
         // The common case (one record), without arrays to bind and unnest.
-        let r: Slot = diesel::sql_query(
+        // Run on every write: kept prepared per connection (`Cached`).
+        let r: Slot = crate::reporting::cached::Cached::new(
             "SELECT COALESCE(max(seq), 0) AS last_seq, nextval('audit_event_ids') AS id \
              FROM audit_events WHERE record_type = $1 AND record_key = $2",
-        )
-        .bind::<Text, _>(e.record_type)
-        .bind::<Text, _>(&e.record_key)
+            &[
+                crate::reporting::Param::Text(e.record_type.to_owned()),
+                crate::reporting::Param::Text(e.record_key.clone()),
+            ],
+        )?
         .get_result(c)?;
         return Ok(vec![(r.last_seq + 1, r.id)]);
     }

@@ -99,29 +99,33 @@ fn into_case(l: Loaded) -> QueryResult<Case> {
     let money = |cents: i64| Money::from_cents(cents).map_err(|e| bad("an amount", &e));
     let lines = lines
         .into_iter()
-        .map(|LineJson(line_no, category, description, amount, eligible, actual)| {
-            Ok(CostLineRow {
-                application_id: id.clone(),
-                line_no,
-                category: CostCategory::parse(&category)
-                    .ok_or_else(|| bad("a cost category", &category))?,
-                description,
-                amount_cents: money(amount)?,
-                eligible: eligible != 0,
-                actual_cents: actual.map(money).transpose()?,
-            })
-        })
+        .map(
+            |LineJson(line_no, category, description, amount, eligible, actual)| {
+                Ok(CostLineRow {
+                    application_id: id.clone(),
+                    line_no,
+                    category: CostCategory::parse(&category)
+                        .ok_or_else(|| bad("a cost category", &category))?,
+                    description,
+                    amount_cents: money(amount)?,
+                    eligible: eligible != 0,
+                    actual_cents: actual.map(money).transpose()?,
+                })
+            },
+        )
         .collect::<QueryResult<Vec<_>>>()?;
     let members = members
         .into_iter()
-        .map(|MemberJson(position, ags, kreis, share_bp, lead)| MemberRow {
-            application_id: id.clone(),
-            position,
-            ags,
-            kreis,
-            share_bp,
-            is_lead: lead != 0,
-        })
+        .map(
+            |MemberJson(position, ags, kreis, share_bp, lead)| MemberRow {
+                application_id: id.clone(),
+                position,
+                ags,
+                kreis,
+                share_bp,
+                is_lead: lead != 0,
+            },
+        )
         .collect();
     Ok(Case {
         row: l.case_row,

@@ -71,6 +71,12 @@ fn stored(conn: &mut AnyConnection, subject: &str, key: &str) -> QueryResult<Opt
         .optional()
 }
 
+/// Whether the key has its answer stored already (a retry that `once` will replay or refuse
+/// without running its work): read before work that must not start for a retry.
+pub fn answered(conn: &mut AnyConnection, subject: &str, key: &str) -> QueryResult<bool> {
+    Ok(stored(conn, subject, key)?.is_some_and(|(_, status, _, _)| status != 0))
+}
+
 /// The first response again, if the request is the one it answered.
 fn replay<T>(stored: Stored, idem: &Idempotency<'_>) -> Result<Created<T>, KeyRefusal> {
     let (hash, status, body, id) = stored;

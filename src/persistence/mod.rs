@@ -9,6 +9,7 @@ pub mod audit;
 pub mod base_rates;
 pub mod budgets;
 mod case_load;
+pub mod case_numbers;
 pub mod checkout;
 pub mod checkpoints;
 pub mod events;

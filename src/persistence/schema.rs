@@ -182,6 +182,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_number_allocations (case_number) {
+        case_number -> Text,
+        allocated_at -> Timestamp,
+        allocated_by -> Text,
+        outcome -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     idempotency_keys (subject, idem_key) {
         subject -> Text,
         idem_key -> Text,
@@ -320,6 +329,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     programmes,
     funding_objects,
     applications,
+    case_number_allocations,
     cost_lines,
     application_members,
     municipalities,

@@ -19,10 +19,11 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Integer, Text, Timestamp};
+use diesel::sql_types::{BigInt, Timestamp};
 
 use super::AnyConnection;
-use crate::reporting::{self, Contribution};
+use crate::reporting::cached::Cached;
+use crate::reporting::{self, Contribution, Param};
 
 /// A total's key: basis, year, municipality, Kreis, programme, funding object, joint.
 type Key = (String, i32, String, String, String, String, bool);
@@ -93,9 +94,7 @@ fn follow_case(conn: &mut AnyConnection, case: &str) -> QueryResult<()> {
     for (k, d) in delta.iter().filter(|(_, d)| !d.is_zero()) {
         add_to_total(conn, k, *d)?;
     }
-    diesel::sql_query("DELETE FROM report_case_parts WHERE case_id = $1")
-        .bind::<Text, _>(case)
-        .execute(conn)?;
+    delete_parts(conn, case)?;
     for c in &now {
         insert_part(conn, c)?;
     }
@@ -105,57 +104,64 @@ fn follow_case(conn: &mut AnyConnection, case: &str) -> QueryResult<()> {
 const COLUMNS: &str = "basis, case_id, yr, ags, kreis, prog, fobj, joint, n, cnt, req, gra, pai, \
                        rec, rep";
 
+// The statements below run on every write that touches a case (`follow`): kept prepared per
+// connection (`Cached`; `diesel::sql_query` would parse and plan each anew).
+
 fn stored_parts(conn: &mut AnyConnection, case: &str) -> QueryResult<Vec<Contribution>> {
-    diesel::sql_query(format!(
-        "SELECT {COLUMNS} FROM report_case_parts WHERE case_id = $1"
-    ))
-    .bind::<Text, _>(case)
+    Cached::new(
+        &format!("SELECT {COLUMNS} FROM report_case_parts WHERE case_id = $1"),
+        &[Param::Text(case.to_owned())],
+    )?
     .load(conn)
 }
 
-fn insert_part(conn: &mut AnyConnection, c: &Contribution) -> QueryResult<()> {
-    diesel::sql_query(format!(
-        "INSERT INTO report_case_parts ({COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-    ))
-    .bind::<Text, _>(&c.basis)
-    .bind::<Text, _>(&c.case_id)
-    .bind::<Integer, _>(c.yr)
-    .bind::<Text, _>(&c.ags)
-    .bind::<Text, _>(&c.kreis)
-    .bind::<Text, _>(&c.prog)
-    .bind::<Text, _>(&c.fobj)
-    .bind::<Bool, _>(c.joint)
-    .bind::<BigInt, _>(c.n)
-    .bind::<BigInt, _>(c.cnt)
-    .bind::<BigInt, _>(c.req)
-    .bind::<BigInt, _>(c.gra)
-    .bind::<BigInt, _>(c.pai)
-    .bind::<BigInt, _>(c.rec)
-    .bind::<BigInt, _>(c.rep)
+fn delete_parts(conn: &mut AnyConnection, case: &str) -> QueryResult<()> {
+    Cached::new(
+        "DELETE FROM report_case_parts WHERE case_id = $1",
+        &[Param::Text(case.to_owned())],
+    )?
     .execute(conn)
     .map(|_| ())
 }
 
-/// Binds a total's key, the seven columns `$1`..`$7` in the order of `Key`, to a query.
-macro_rules! bind_key {
-    ($query:expr, $k:expr) => {{
-        let (basis, yr, ags, kreis, prog, fobj, joint) = $k;
-        $query
-            .bind::<Text, _>(basis)
-            .bind::<Integer, _>(*yr)
-            .bind::<Text, _>(ags)
-            .bind::<Text, _>(kreis)
-            .bind::<Text, _>(prog)
-            .bind::<Text, _>(fobj)
-            .bind::<Bool, _>(*joint)
-    }};
+/// The parameters of a key and its sums, in the order of `COLUMNS` after the case.
+fn key_params(k: &Key) -> Vec<Param> {
+    let (basis, yr, ags, kreis, prog, fobj, joint) = k;
+    vec![
+        Param::Text(basis.clone()),
+        Param::Int(*yr),
+        Param::Text(ags.clone()),
+        Param::Text(kreis.clone()),
+        Param::Text(prog.clone()),
+        Param::Text(fobj.clone()),
+        Param::Bool(*joint),
+    ]
+}
+
+fn sum_params(s: Sums) -> impl Iterator<Item = Param> {
+    s.0.into_iter().map(Param::BigInt)
+}
+
+fn insert_part(conn: &mut AnyConnection, c: &Contribution) -> QueryResult<()> {
+    let mut params = key_params(&key(c));
+    params.insert(1, Param::Text(c.case_id.clone()));
+    params.extend(sum_params(Sums::of(c)));
+    Cached::new(
+        &format!(
+            "INSERT INTO report_case_parts ({COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        ),
+        &params,
+    )?
+    .execute(conn)
+    .map(|_| ())
 }
 
 /// Adds `d` to the total `k` (creating it), and removes a total no fact counts in any more.
 fn add_to_total(conn: &mut AnyConnection, k: &Key, d: Sums) -> QueryResult<()> {
-    let [n, cnt, req, gra, pai, rec, rep] = d.0;
-    let upsert = diesel::sql_query(
+    let mut params = key_params(k);
+    params.extend(sum_params(d));
+    Cached::new(
         "INSERT INTO report_totals \
          (basis, yr, ags, kreis, prog, fobj, joint, n, cnt, req, gra, pai, rec, rep) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
@@ -164,22 +170,16 @@ fn add_to_total(conn: &mut AnyConnection, k: &Key, d: Sums) -> QueryResult<()> {
          req = report_totals.req + excluded.req, gra = report_totals.gra + excluded.gra, \
          pai = report_totals.pai + excluded.pai, rec = report_totals.rec + excluded.rec, \
          rep = report_totals.rep + excluded.rep",
-    );
-    bind_key!(upsert, k)
-        .bind::<BigInt, _>(n)
-        .bind::<BigInt, _>(cnt)
-        .bind::<BigInt, _>(req)
-        .bind::<BigInt, _>(gra)
-        .bind::<BigInt, _>(pai)
-        .bind::<BigInt, _>(rec)
-        .bind::<BigInt, _>(rep)
-        .execute(conn)?;
-    if n < 0 {
-        let delete = diesel::sql_query(
+        &params,
+    )?
+    .execute(conn)?;
+    if d.0[0] < 0 {
+        Cached::new(
             "DELETE FROM report_totals WHERE basis = $1 AND yr = $2 AND ags = $3 \
              AND kreis = $4 AND prog = $5 AND fobj = $6 AND joint = $7 AND n = 0",
-        );
-        bind_key!(delete, k).execute(conn)?;
+            &key_params(k),
+        )?
+        .execute(conn)?;
     }
     Ok(())
 }

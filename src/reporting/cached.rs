@@ -1,4 +1,5 @@
-//! A report statement whose prepared form the connection keeps.
+//! A statement in SQL text whose prepared form the connection keeps (reports, and the write
+//! path's statements that diesel's query builder cannot express for both backends).
 //!
 //! `diesel::sql_query` never lets a connection cache its statement, so a statement run on every
 //! write (a case's contributions to the totals, `contributions`) would be parsed and planned
@@ -10,7 +11,7 @@
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{HasSqlType, Integer, Text, Timestamp, Untyped};
+use diesel::sql_types::{BigInt, Bool, HasSqlType, Integer, Text, Timestamp, Untyped};
 use diesel::{QueryResult, RunQueryDsl};
 
 use super::Param;
@@ -65,9 +66,16 @@ impl QueryId for Cached {
 
 impl<DB> QueryFragment<DB> for Cached
 where
-    DB: Backend + HasSqlType<Text> + HasSqlType<Integer> + HasSqlType<Timestamp>,
+    DB: Backend
+        + HasSqlType<Text>
+        + HasSqlType<Integer>
+        + HasSqlType<BigInt>
+        + HasSqlType<Bool>
+        + HasSqlType<Timestamp>,
     String: ToSql<Text, DB>,
     i32: ToSql<Integer, DB>,
+    i64: ToSql<BigInt, DB>,
+    bool: ToSql<Bool, DB>,
     chrono::NaiveDateTime: ToSql<Timestamp, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
@@ -76,6 +84,8 @@ where
             match self.binds.get(i) {
                 Some(Param::Text(v)) => out.push_bind_param::<Text, _>(v)?,
                 Some(Param::Int(v)) => out.push_bind_param::<Integer, _>(v)?,
+                Some(Param::BigInt(v)) => out.push_bind_param::<BigInt, _>(v)?,
+                Some(Param::Bool(v)) => out.push_bind_param::<Bool, _>(v)?,
                 Some(Param::Ts(v)) => out.push_bind_param::<Timestamp, _>(v)?,
                 None => {}
             }

@@ -217,6 +217,8 @@ pub fn total(rows: &[VolumeRow]) -> Option<Measures> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Param {
     Int(i32),
+    BigInt(i64),
+    Bool(bool),
     Text(String),
     Ts(NaiveDateTime),
 }
@@ -230,6 +232,8 @@ where
     for p in params {
         q = match p {
             Param::Int(v) => q.bind::<Integer, _>(v),
+            Param::BigInt(v) => q.bind::<BigInt, _>(v),
+            Param::Bool(v) => q.bind::<Bool, _>(v),
             Param::Text(v) => q.bind::<Text, _>(v),
             Param::Ts(v) => q.bind::<Timestamp, _>(v),
         };

@@ -601,6 +601,8 @@ const BUDGETS_COLUMNS: &[&str] = &[
 
 const CASE_COUNTERS_COLUMNS: &[&str] = &["prefix", "year", "last_number"];
 
+const CASE_NUMBER_ALLOCATIONS_COLUMNS: &[&str] = &["case_number", "allocated_at", "allocated_by"];
+
 const AUDIT_EVENTS_COLUMNS: &[&str] = &[
     "id",
     "record_type",
@@ -632,6 +634,7 @@ struct Batch {
     payments: Table,
     budgets: Table,
     counters: Table,
+    numbers: Table,
     audit: Vec<sim::Logged>,
 }
 
@@ -647,6 +650,7 @@ impl Batch {
             payments: Table::new("payment_requests", PAYMENT_REQUESTS_COLUMNS),
             budgets: Table::new("budgets", BUDGETS_COLUMNS),
             counters: Table::new("case_counters", CASE_COUNTERS_COLUMNS),
+            numbers: Table::new("case_number_allocations", CASE_NUMBER_ALLOCATIONS_COLUMNS),
             audit: Vec::new(),
         }
     }
@@ -698,6 +702,14 @@ impl Batch {
             .money(r.reclaimed_cents)
             .opt_text(r.contact.as_deref())
             .opt_text(r.postal_address.as_deref())
+            .end();
+        // The allocation of its number, as `case_numbers::allocate` records it when the
+        // create takes it.
+        self.numbers
+            .row()
+            .text(&r.case_number)
+            .ts(r.created_at)
+            .text(&r.created_by)
             .end();
         for m in &case.members {
             self.members
@@ -865,6 +877,7 @@ impl Batch {
             &mut self.payments,
             &mut self.budgets,
             &mut self.counters,
+            &mut self.numbers,
             &mut audit,
         ] {
             out.extend(t.take());

@@ -19,6 +19,7 @@ mod authz_matrix;
 mod base_rates;
 mod bounds;
 mod budgets;
+mod case_numbers;
 mod closing;
 mod conventions;
 mod crash;

@@ -18,8 +18,9 @@ use foerderakte::persistence::budgets::BudgetRow;
 use foerderakte::persistence::notices::{AllocationRow, NoticeLineRow, NoticeRow};
 use foerderakte::persistence::payments::PaymentRow;
 use foerderakte::persistence::schema::{
-    application_members, applications, audit_events, budgets, case_counters, cost_lines,
-    notice_allocations, notice_lines, notices, payment_requests, programmes,
+    application_members, applications, audit_events, budgets, case_counters,
+    case_number_allocations, cost_lines, notice_allocations, notice_lines, notices,
+    payment_requests, programmes,
 };
 use foerderakte::seed::{self, Options, Report};
 use serde_json::Value;
@@ -249,6 +250,8 @@ struct Data {
     audit: Vec<AuditEvent>,
     budgets: Vec<BudgetRow>,
     counters: Vec<(String, i32, i32)>,
+    /// Every case number's allocation (`case_numbers`): number, instant, subject, outcome.
+    numbers: Vec<(String, NaiveDateTime, String, Option<String>)>,
 }
 
 fn load(conn: &mut AnyConnection) -> Data {
@@ -310,6 +313,16 @@ fn load(conn: &mut AnyConnection) -> Data {
                 case_counters::prefix,
                 case_counters::year,
                 case_counters::last_number,
+            ))
+            .load(conn)
+            .unwrap(),
+        numbers: case_number_allocations::table
+            .order(case_number_allocations::case_number)
+            .select((
+                case_number_allocations::case_number,
+                case_number_allocations::allocated_at,
+                case_number_allocations::allocated_by,
+                case_number_allocations::outcome,
             ))
             .load(conn)
             .unwrap(),
@@ -678,6 +691,7 @@ fn digest(conn: &mut AnyConnection) -> String {
     add(format!("{:?}", d.audit));
     add(format!("{:?}", d.budgets));
     add(format!("{:?}", d.counters));
+    add(format!("{:?}", d.numbers));
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -701,6 +715,7 @@ fn assert_same_rows(a: &mut AnyConnection, b: &mut AnyConnection) {
     same("audit_events", &text(&x), &text(&y));
     same("budgets", &x.budgets, &y.budgets);
     same("case_counters", &x.counters, &y.counters);
+    same("case_number_allocations", &x.numbers, &y.numbers);
 }
 
 /// The same seed gives the same history, and the transactions (what the API's handlers

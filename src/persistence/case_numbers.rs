@@ -1,0 +1,104 @@
+//! Case numbers (`EGOV-2026-0042`, `domain::application::case_number`): allocated in a
+//! transaction of their own, before the transaction that creates the case, and recorded.
+//!
+//! The counter of a prefix and year is one row that every create of that prefix and year
+//! updates. Taken inside the create's transaction, its lock was held until that transaction
+//! committed, so creates ran one after the other (docs/benchmarks.md: 17 + 11 ms of waiting
+//! per create at 32 connections). Now the lock lasts as long as the allocation: the counter's
+//! upsert and the allocation's record, one short transaction. The price is that a number can
+//! stay unused (the create is refused after all, repeats an earlier request, or fails), and an
+//! unexplained gap in the numbers is what an auditor reads as a deleted case. So every
+//! allocation is recorded (`case_number_allocations`: the number, when, by whom), and a
+//! number that no case carries gets its reason (`outcome`, written when the create fails); an
+//! allocation without a case and without an outcome is a write that never finished (the
+//! process ended between the allocation and the commit). docs/audit.md, "Case numbers".
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::Integer;
+
+use super::schema::case_number_allocations as na;
+use super::{AnyConnection, write_tx};
+use crate::domain::application::case_number;
+use crate::reporting::Param;
+use crate::reporting::cached::Cached;
+
+#[derive(QueryableByName)]
+struct Last {
+    #[diesel(sql_type = Integer)]
+    last_number: i32,
+}
+
+/// Allocates the next number of `prefix` and `year` for `by` at `at`, and records it, in a
+/// transaction of its own (a savepoint inside another transaction, as in the seed's demo
+/// history).
+pub fn allocate(
+    conn: &mut AnyConnection,
+    prefix: &str,
+    year: i32,
+    by: &str,
+    at: NaiveDateTime,
+) -> QueryResult<String> {
+    write_tx(conn, |conn| {
+        // The `on_conflict` DSL does not compile for MultiConnection; this SQL is valid on
+        // both backends (SQLite ≥ 3.35 for `RETURNING`).
+        let last: Last = Cached::new(
+            "INSERT INTO case_counters (prefix, year, last_number) VALUES ($1, $2, 1) \
+             ON CONFLICT (prefix, year) \
+             DO UPDATE SET last_number = case_counters.last_number + 1 \
+             RETURNING last_number",
+            &[Param::Text(prefix.to_owned()), Param::Int(year)],
+        )?
+        .get_result(conn)?;
+        let number = case_number(prefix, year, last.last_number);
+        diesel::insert_into(na::table)
+            .values((
+                na::case_number.eq(&number),
+                na::allocated_at.eq(at),
+                na::allocated_by.eq(by),
+            ))
+            .execute(conn)?;
+        Ok(number)
+    })
+}
+
+/// Records why the allocated `number` carries no case (the create that took it did not store
+/// one). If this fails too, the allocation stays without an outcome: a write that did not
+/// finish, which is what it is.
+pub fn unused(conn: &mut AnyConnection, number: &str, why: &str) {
+    let recorded = diesel::update(na::table.find(number))
+        .set(na::outcome.eq(why))
+        .execute(conn);
+    if let Err(e) = recorded {
+        log::error!(
+            "case number {number} stays unused, and its reason ({why}) was not recorded: {e}"
+        );
+    }
+}
+
+/// A number no case carries, with what its allocation recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct Unused {
+    pub case_number: String,
+    pub allocated_at: NaiveDateTime,
+    pub allocated_by: String,
+    /// Why the create stored no case; `None`: it never finished.
+    pub outcome: Option<String>,
+}
+
+/// The allocated numbers that no case carries, in order of allocation.
+pub fn unused_numbers(conn: &mut AnyConnection) -> QueryResult<Vec<Unused>> {
+    use super::schema::applications as ap;
+    na::table
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            ap::table.filter(ap::case_number.eq(na::case_number)),
+        )))
+        .order((na::allocated_at.asc(), na::case_number.asc()))
+        .select((
+            na::case_number,
+            na::allocated_at,
+            na::allocated_by,
+            na::outcome,
+        ))
+        .load(conn)
+}
