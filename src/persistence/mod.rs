@@ -8,7 +8,6 @@ pub mod applications;
 pub mod audit;
 pub mod base_rates;
 pub mod budgets;
-mod case_load;
 pub mod case_numbers;
 pub mod checkout;
 pub mod checkpoints;
