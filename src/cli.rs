@@ -155,9 +155,9 @@ fn database_in_process() -> bool {
 /// would need `unsafe`, which the crate forbids), so `serve` executes itself again, the
 /// same process, with `MALLOC_ARENA_MAX=2`, unless the environment (or `.env`) names a
 /// limit already. If that fails, the server runs on with glibc's default and says so. With
-/// PostgreSQL the server stays well below its memory target without the bound, and two
-/// arenas cost it about a tenth more CPU per read (threads waiting for an arena's lock), so
-/// it keeps glibc's default there.
+/// PostgreSQL the server stays well below its memory target without the bound, so it keeps
+/// glibc's default there (fewer arenas can make threads wait for an arena's lock; measured,
+/// the difference per read was within the benchmark's noise).
 fn bound_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
