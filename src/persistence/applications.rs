@@ -376,7 +376,7 @@ impl std::fmt::Display for WriteError {
             | WriteError::Precondition(m)
             | WriteError::Conflict(m) => f.write_str(m),
             WriteError::Stale => f.write_str("If-Match names an older version"),
-            WriteError::Refused(r) => write!(f, "{r:?}"),
+            WriteError::Refused(r) => write!(f, "{r}"),
             WriteError::Invalid(v) => {
                 let fields: Vec<String> = v
                     .iter()

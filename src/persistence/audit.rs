@@ -324,12 +324,12 @@ fn pg_slots(c: &mut diesel::PgConnection, entries: &[&Entry]) -> QueryResult<Vec
     if let [e] = entries {
         // The common case (one record), without arrays to bind and unnest.
         // Run on every write: kept prepared per connection (`Cached`).
-        let r: Slot = crate::reporting::cached::Cached::new(
+        let r: Slot = super::cached::Cached::new(
             "SELECT COALESCE(max(seq), 0) AS last_seq, nextval('audit_event_ids') AS id \
              FROM audit_events WHERE record_type = $1 AND record_key = $2",
             &[
-                crate::reporting::Param::Text(e.record_type.to_owned()),
-                crate::reporting::Param::Text(e.record_key.clone()),
+                super::cached::Param::Text(e.record_type.to_owned()),
+                super::cached::Param::Text(e.record_key.clone()),
             ],
         )?
         .get_result(c)?;

@@ -17,11 +17,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::Integer;
 
+use super::cached::{Cached, Param};
 use super::schema::case_number_allocations as na;
 use super::{AnyConnection, write_tx};
 use crate::domain::application::case_number;
-use crate::reporting::Param;
-use crate::reporting::cached::Cached;
 
 #[derive(QueryableByName)]
 struct Last {

@@ -8,6 +8,7 @@ pub mod applications;
 pub mod audit;
 pub mod base_rates;
 pub mod budgets;
+pub(crate) mod cached;
 pub mod case_numbers;
 pub mod checkout;
 pub mod checkpoints;

@@ -22,8 +22,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamp};
 
 use super::AnyConnection;
-use crate::reporting::cached::Cached;
-use crate::reporting::{self, Contribution, Param};
+use super::cached::{Cached, Param};
+use crate::reporting::{self, Contribution};
 
 /// A total's key: basis, year, municipality, Kreis, programme, funding object, joint.
 type Key = (String, i32, String, String, String, String, bool);

@@ -10,7 +10,6 @@
 //! Years are German calendar years: an instant counts for the year it has in Berlin
 //! (`domain::calendar::german_year`).
 
-pub(crate) mod cached;
 mod sql;
 pub mod table;
 
@@ -213,15 +212,7 @@ pub fn total(rows: &[VolumeRow]) -> Option<Measures> {
         .try_fold(Measures::default(), |t, r| t.checked_add(r.measures()))
 }
 
-/// A value bound to a report query.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Param {
-    Int(i32),
-    BigInt(i64),
-    Bool(bool),
-    Text(String),
-    Ts(NaiveDateTime),
-}
+pub(crate) use crate::persistence::cached::Param;
 
 /// Runs `sql` with `params` bound in order.
 fn load<T>(conn: &mut AnyConnection, sql: &str, params: Vec<Param>) -> QueryResult<Vec<T>>
@@ -376,7 +367,7 @@ pub fn contributions(
     let (text, params) = sql::contributions(conn.backend(), case);
     match case {
         // Run on every write that touches a case: its prepared statement is kept.
-        Some(_) => cached::Cached::new(&text, &params)?.load(conn),
+        Some(_) => crate::persistence::cached::Cached::new(&text, &params)?.load(conn),
         None => load(conn, &text, params),
     }
 }

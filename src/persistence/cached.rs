@@ -14,7 +14,15 @@ use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, Bool, HasSqlType, Integer, Text, Timestamp, Untyped};
 use diesel::{QueryResult, RunQueryDsl};
 
-use super::Param;
+/// A value bound to a statement in SQL text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Param {
+    Int(i32),
+    BigInt(i64),
+    Bool(bool),
+    Text(String),
+    Ts(chrono::NaiveDateTime),
+}
 
 /// SQL text in pieces with a parameter between each two (`$n` of the text, in order).
 #[derive(Debug, Clone)]
