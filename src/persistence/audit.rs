@@ -287,8 +287,11 @@ fn append_signed(
     }
     insert(conn, &mut out)?;
     let cases = super::events::record(conn, &out, written)?;
-    // The report totals follow every change of a case in its transaction.
-    super::totals::follow(conn, &cases)?;
+    // The report totals follow every change of a case in its transaction (but a change of
+    // nothing they read).
+    if !super::totals::unchanged_by(entries) {
+        super::totals::follow(conn, &cases)?;
+    }
     Ok(out)
 }
 

@@ -56,7 +56,8 @@ pub(crate) fn assert_totals_follow_the_facts(conn: &mut AnyConnection) {
 struct Script {
     day: NaiveDate,
     joint: bool,
-    /// 0: draft; 1: submitted; 2: in review; 3: granted; 4: paid; 5: revoked; 6: repaid.
+    /// 0: draft; 1: submitted; 2: withdrawn in review; 3: granted (after a request for
+    /// information and its answer); 4: paid; 5: revoked; 6: repaid.
     reach: u8,
     /// The first payout in euros (of the 40,000.00 granted).
     paid: u32,
@@ -80,10 +81,14 @@ fn play(app: &TestApp, s: &Script) {
         false => draft_body(LEAD),
     };
     let id = id_of(&create(app, &lead, &body));
+    // Steps that change only the lifecycle's columns (a withdrawal, a review's start, a
+    // request for information and its answer) leave the totals without recomputing them
+    // (`persistence::totals::unchanged_by`); the check after each case holds them to that.
     let path: &[&str] = match s.reach {
         0 => &[],
         1 => &["submit"],
-        _ => &["submit", "start_review"],
+        2 => &["submit", "start_review", "withdraw"],
+        _ => &["submit", "start_review", "request_info", "provide_info"],
     };
     drive(app, &id, &lead, path);
     if s.reach < 3 {
