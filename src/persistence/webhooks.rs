@@ -355,12 +355,7 @@ pub fn enqueue(conn: &mut AnyConnection, events: &[Event]) -> QueryResult<()> {
 /// delivery whose time has come. Two reads on partial indexes, so that an idle worker takes
 /// no write lock (SQLite has one writer).
 pub fn work_waiting(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResult<(bool, bool)> {
-    let unpublished = ev::table
-        .filter(ev::position.is_null())
-        .select(ev::id)
-        .first::<i64>(conn)
-        .optional()?
-        .is_some();
+    let unpublished = super::events::waiting(conn)?;
     let due = wd::table
         .filter(wd::status.eq(PENDING))
         .filter(wd::next_attempt_at.le(now))
