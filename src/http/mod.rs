@@ -98,14 +98,40 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
 
 /// Runs blocking database work on the thread pool with a pooled connection (again on another
 /// connection if the database had closed the first before answering anything on it:
-/// `persistence::checkout`).
+/// `persistence::checkout`). The request waits its turn for a connection in the pool's fair
+/// queue (`Pool::gate`) first, on the async side: no blocking thread sleeps waiting for one.
 pub async fn db<T, F>(pool: &web::Data<Pool>, f: F) -> Result<T, ApiError>
 where
     F: Fn(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
+    let since = std::time::Instant::now();
+    let permit = tokio::time::timeout(
+        crate::persistence::CHECKOUT_TIMEOUT,
+        pool.gate().clone().acquire_owned(),
+    )
+    .await;
+    pool.waited(since.elapsed(), permit.is_err());
+    let permit = match permit {
+        Ok(Ok(p)) => p,
+        Ok(Err(closed)) => return Err(ApiError::internal(format!("connection queue: {closed}"))),
+        Err(_) => {
+            log::error!(
+                "database pool: no connection within {:?}",
+                crate::persistence::CHECKOUT_TIMEOUT
+            );
+            return Err(ApiError::ServiceUnavailable(
+                "the database is not reachable right now".into(),
+            ));
+        }
+    };
     let pool = pool.clone();
-    web::block(move || crate::persistence::checkout::run(&pool, f)).await?
+    web::block(move || {
+        let out = crate::persistence::checkout::run(&pool, f);
+        drop(permit);
+        out
+    })
+    .await?
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).

@@ -442,7 +442,10 @@ mod tests {
                         continue; // part of a longer name
                     }
                     assert!(
-                        i >= 2 && bytes[i - 1] == b'.' && word(bytes[i - 2]) && bytes[i - 2] != b'a'
+                        i >= 2
+                            && bytes[i - 1] == b'.'
+                            && word(bytes[i - 2])
+                            && bytes[i - 2] != b'a'
                             && (i < 3 || !word(bytes[i - 3])),
                         "the facts read {col} at {}",
                         &text[i.saturating_sub(20)..end]
