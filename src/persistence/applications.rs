@@ -27,7 +27,9 @@ pub const RECORD_TYPE: &str = "application";
 /// The version of a new case (its first `ETag`).
 pub const FIRST_VERSION: i32 = 1;
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, serde::Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable, serde::Serialize,
+)]
 #[diesel(table_name = ap)]
 pub struct ApplicationRow {
     pub id: String,
@@ -235,42 +237,12 @@ fn scoped<'a>(mut q: BoxedCases<'a>, scope: Scope<'a>) -> BoxedCases<'a> {
     q
 }
 
-fn load_children(conn: &mut AnyConnection, row: ApplicationRow) -> QueryResult<Case> {
-    let lines = cl::table
-        .filter(cl::application_id.eq(&row.id))
-        .order(cl::line_no.asc())
-        .select(CostLineRow::as_select())
-        .load(conn)?;
-    let members = am::table
-        .filter(am::application_id.eq(&row.id))
-        .order(am::position.asc())
-        .select(MemberRow::as_select())
-        .load(conn)?;
-    Ok(Case {
-        row,
-        lines,
-        members,
-    })
-}
-
-/// One case, if it exists and the scope may see it. (Three statements: the case in one, with
-/// its lines and members as JSON arrays, read 21 % faster but put a tail of 200 ms on 1 % of
-/// the reads at 32 connections on PostgreSQL, not explained yet: docs/benchmarks.md.)
+/// One case, if it exists and the scope may see it (one statement: `case_load`).
 pub fn find(conn: &mut AnyConnection, id: &str, scope: Scope<'_>) -> QueryResult<Option<Case>> {
-    let row = match scope {
-        // Staff: one statement the connection prepares once and reuses (a boxed query is
-        // prepared anew every time).
-        Scope::All => ap::table
-            .find(id)
-            .select(ApplicationRow::as_select())
-            .first(conn)
-            .optional()?,
-        Scope::Municipalities(_) => scoped(ap::table.filter(ap::id.eq(id)).into_boxed(), scope)
-            .select(ApplicationRow::as_select())
-            .first(conn)
-            .optional()?,
-    };
-    row.map(|row| load_children(conn, row)).transpose()
+    match scope {
+        Scope::All => super::case_load::load(conn, id, None),
+        Scope::Municipalities(keys) => super::case_load::load(conn, id, Some(keys)),
+    }
 }
 
 /// Whether the scope may see the case (one statement).

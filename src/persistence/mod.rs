@@ -9,6 +9,7 @@ pub mod audit;
 pub mod base_rates;
 pub mod budgets;
 pub(crate) mod cached;
+mod case_load;
 pub mod case_numbers;
 pub mod checkout;
 pub mod checkpoints;
