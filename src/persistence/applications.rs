@@ -10,6 +10,7 @@ use diesel::result::Error as DieselError;
 use serde_json::{Value, json};
 
 use super::audit::{self, AuditEvent, Entry};
+use super::cached::prepared;
 use super::programmes;
 use super::schema::{
     application_members as am, applications as ap, cost_lines as cl, municipalities as mu,
@@ -505,22 +506,21 @@ fn current_keys(
 fn write_content(conn: &mut AnyConnection, case: &Case) -> QueryResult<()> {
     let r = &case.row;
     let id = &r.id;
-    diesel::update(ap::table.find(id))
-        .set((
-            ap::programme_code.eq(&r.programme_code),
-            ap::funding_object.eq(&r.funding_object),
-            ap::joint.eq(r.joint),
-            ap::title.eq(&r.title),
-            ap::description.eq(&r.description),
-            ap::project_start.eq(r.project_start),
-            ap::project_end.eq(r.project_end),
-            ap::total_cost_cents.eq(r.total_cost_cents),
-            ap::eligible_cents.eq(r.eligible_cents),
-            ap::own_contribution_cents.eq(r.own_contribution_cents),
-            ap::third_party_cents.eq(r.third_party_cents),
-            ap::requested_cents.eq(r.requested_cents),
-        ))
-        .execute(conn)?;
+    prepared(diesel::update(ap::table.find(id)).set((
+        ap::programme_code.eq(&r.programme_code),
+        ap::funding_object.eq(&r.funding_object),
+        ap::joint.eq(r.joint),
+        ap::title.eq(&r.title),
+        ap::description.eq(&r.description),
+        ap::project_start.eq(r.project_start),
+        ap::project_end.eq(r.project_end),
+        ap::total_cost_cents.eq(r.total_cost_cents),
+        ap::eligible_cents.eq(r.eligible_cents),
+        ap::own_contribution_cents.eq(r.own_contribution_cents),
+        ap::third_party_cents.eq(r.third_party_cents),
+        ap::requested_cents.eq(r.requested_cents),
+    )))
+    .execute(conn)?;
     diesel::delete(cl::table.filter(cl::application_id.eq(id))).execute(conn)?;
     diesel::delete(am::table.filter(am::application_id.eq(id))).execute(conn)?;
     insert_children(conn, case)
@@ -529,10 +529,10 @@ fn write_content(conn: &mut AnyConnection, case: &Case) -> QueryResult<()> {
 /// The cost lines and members of a case.
 fn insert_children(conn: &mut AnyConnection, case: &Case) -> QueryResult<()> {
     for l in &case.lines {
-        diesel::insert_into(cl::table).values(l).execute(conn)?;
+        prepared(diesel::insert_into(cl::table).values(l)).execute(conn)?;
     }
     for m in &case.members {
-        diesel::insert_into(am::table).values(m).execute(conn)?;
+        prepared(diesel::insert_into(am::table).values(m)).execute(conn)?;
     }
     Ok(())
 }
@@ -585,9 +585,7 @@ pub fn create(
             None => super::case_numbers::allocate(conn, prefix, year, w.subject, w.now)?,
         };
         let (case, entry) = step::create(w.make_id(), number, programme_code, content, w)?;
-        diesel::insert_into(ap::table)
-            .values(&case.row)
-            .execute(conn)?;
+        prepared(diesel::insert_into(ap::table).values(&case.row)).execute(conn)?;
         insert_children(conn, &case)?;
         audit::append_written(conn, &entry, &case)?;
         let id = case.row.id.clone();
@@ -644,8 +642,7 @@ fn lock_for(conn: &mut AnyConnection, id: &str, expected: Expected<'_>) -> Query
 /// it is current. For checks that read the case and other rows and then insert (PostgreSQL;
 /// on SQLite the write transaction is exclusive anyway).
 pub(crate) fn lock_case(conn: &mut AnyConnection, id: &str) -> QueryResult<()> {
-    diesel::update(ap::table.find(id))
-        .set(ap::version.eq(ap::version))
+    prepared(diesel::update(ap::table.find(id)).set(ap::version.eq(ap::version)))
         .execute(conn)
         .map(|_| ())
 }
@@ -659,13 +656,15 @@ pub(crate) fn bump_version(
     expected: i32,
     now: NaiveDateTime,
 ) -> Result<(), WriteError> {
-    let n = diesel::update(
-        ap::table
-            .filter(ap::id.eq(id))
-            .filter(ap::status.eq(status))
-            .filter(ap::version.eq(expected)),
+    let n = prepared(
+        diesel::update(
+            ap::table
+                .filter(ap::id.eq(id))
+                .filter(ap::status.eq(status))
+                .filter(ap::version.eq(expected)),
+        )
+        .set((ap::version.eq(expected + 1), ap::updated_at.eq(now))),
     )
-    .set((ap::version.eq(expected + 1), ap::updated_at.eq(now)))
     .execute(conn)?;
     if n == 0 {
         return Err(WriteError::Stale);
@@ -758,31 +757,35 @@ pub fn apply_transition(
         // One conditional UPDATE, as `bump_version` does it: zero rows means someone else
         // changed the case first.
         let r = &after.row;
-        let updated = diesel::update(
-            ap::table
-                .filter(ap::id.eq(id))
-                .filter(ap::status.eq(&before.row.status))
-                .filter(ap::version.eq(before.row.version)),
+        let updated = prepared(
+            diesel::update(
+                ap::table
+                    .filter(ap::id.eq(id))
+                    .filter(ap::status.eq(&before.row.status))
+                    .filter(ap::version.eq(before.row.version)),
+            )
+            .set((
+                ap::version.eq(r.version),
+                ap::updated_at.eq(r.updated_at),
+                ap::status.eq(&r.status),
+                ap::info_due.eq(r.info_due),
+                ap::early_start_at.eq(r.early_start_at),
+                ap::early_start_by.eq(&r.early_start_by),
+                ap::clock_seconds.eq(r.clock_seconds),
+                ap::clock_since.eq(r.clock_since),
+                ap::submitted_at.eq(r.submitted_at),
+            )),
         )
-        .set((
-            ap::version.eq(r.version),
-            ap::updated_at.eq(r.updated_at),
-            ap::status.eq(&r.status),
-            ap::info_due.eq(r.info_due),
-            ap::early_start_at.eq(r.early_start_at),
-            ap::early_start_by.eq(&r.early_start_by),
-            ap::clock_seconds.eq(r.clock_seconds),
-            ap::clock_since.eq(r.clock_since),
-            ap::submitted_at.eq(r.submitted_at),
-        ))
         .execute(conn)?;
         if updated == 0 {
             return Err(WriteError::Stale);
         }
         for (line, amount) in t.actual_costs.unwrap_or_default() {
-            let n = diesel::update(cl::table.find((id, *line)))
-                .set(cl::actual_cents.eq(amount.cents()))
-                .execute(conn)?;
+            let n = prepared(
+                diesel::update(cl::table.find((id, *line)))
+                    .set(cl::actual_cents.eq(amount.cents())),
+            )
+            .execute(conn)?;
             if n != 1 {
                 return Err(corrupt(format!("cost line {line} of {id} is not stored")).into());
             }

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use super::AnyConnection;
+use super::cached::prepared;
 use super::schema::audit_events as a;
 use crate::domain::audit::{ChainedFields, Keyring, entry_mac, merge_patch_between, state_hash};
 
@@ -340,14 +341,16 @@ fn pg_slots(c: &mut diesel::PgConnection, entries: &[&Entry]) -> QueryResult<Vec
     }
     let types: Vec<&str> = entries.iter().map(|e| e.record_type).collect();
     let keys: Vec<&str> = entries.iter().map(|e| e.record_key.as_str()).collect();
-    let rows: Vec<Slot> = diesel::sql_query(
-        "SELECT COALESCE((SELECT max(e.seq) FROM audit_events e \
+    let rows: Vec<Slot> = prepared(
+        diesel::sql_query(
+            "SELECT COALESCE((SELECT max(e.seq) FROM audit_events e \
                           WHERE e.record_type = k.t AND e.record_key = k.k), 0) AS last_seq, \
                 nextval('audit_event_ids') AS id \
          FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(t, k, i) ORDER BY k.i",
+        )
+        .bind::<Array<Text>, _>(types)
+        .bind::<Array<Text>, _>(keys),
     )
-    .bind::<Array<Text>, _>(types)
-    .bind::<Array<Text>, _>(keys)
     .load(c)?;
     if rows.len() != entries.len() {
         return Err(diesel::result::Error::QueryBuilderError(
@@ -387,10 +390,12 @@ fn insert(conn: &mut AnyConnection, events: &mut [AuditEvent]) -> QueryResult<()
     match conn {
         AnyConnection::Pg(c) => {
             let rows: Vec<_> = events.iter().map(columns).collect();
-            let txids: Vec<i64> = diesel::insert_into(a::table)
-                .values(rows)
-                .returning(a::txid)
-                .get_results(c)?;
+            let txids: Vec<i64> = prepared(
+                diesel::insert_into(a::table)
+                    .values(rows)
+                    .returning(a::txid),
+            )
+            .get_results(c)?;
             for (ev, txid) in events.iter_mut().zip(txids) {
                 ev.txid = txid;
             }

@@ -9,6 +9,7 @@ use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 use serde_json::json;
 
 use super::applications::{WriteError, Writer};
+use super::cached::prepared;
 use super::schema::{applications as ap, budgets as b, payment_requests as pr, programmes as p};
 use super::{AnyConnection, Expected, audit, ledger, write_tx};
 use crate::domain::Money;
@@ -195,8 +196,7 @@ fn change(
     // audit entry are what this change replaces: a concurrent PUT or signing waits here until
     // we commit and then reads ours (each PostgreSQL statement sees what committed before it;
     // on SQLite the write transaction is exclusive anyway).
-    diesel::update(b::table.find((programme, year)))
-        .set(b::version.eq(b::version))
+    prepared(diesel::update(b::table.find((programme, year))).set(b::version.eq(b::version)))
         .execute(conn)?;
     let old: BudgetRow = b::table
         .find((programme, year))
@@ -220,18 +220,20 @@ fn change(
             ),
         ));
     }
-    let n = diesel::update(
-        b::table
-            .find((programme, year))
-            .filter(b::version.eq(old.version))
-            .filter(b::committed_cents.le(amount.cents())),
+    let n = prepared(
+        diesel::update(
+            b::table
+                .find((programme, year))
+                .filter(b::version.eq(old.version))
+                .filter(b::committed_cents.le(amount.cents())),
+        )
+        .set((
+            b::amount_cents.eq(amount.cents()),
+            b::updated_by.eq(w.subject),
+            b::updated_at.eq(w.now),
+            b::version.eq(old.version + 1),
+        )),
     )
-    .set((
-        b::amount_cents.eq(amount.cents()),
-        b::updated_by.eq(w.subject),
-        b::updated_at.eq(w.now),
-        b::version.eq(old.version + 1),
-    ))
     .execute(conn)?;
     if n == 0 {
         return Err(WriteError::Conflict(format!(
@@ -332,19 +334,22 @@ pub fn commit(
             .filter(b::programme_code.eq(programme))
             .filter(b::fiscal_year.eq(year));
         let n = if delta > 0 {
-            diesel::update(target.filter((b::committed_cents + delta).le(b::amount_cents)))
-                .set((
-                    b::committed_cents.eq(b::committed_cents + delta),
-                    b::version.eq(b::version + 1),
-                ))
-                .execute(conn)?
+            prepared(
+                diesel::update(target.filter((b::committed_cents + delta).le(b::amount_cents)))
+                    .set((
+                        b::committed_cents.eq(b::committed_cents + delta),
+                        b::version.eq(b::version + 1),
+                    )),
+            )
+            .execute(conn)?
         } else {
-            diesel::update(target.filter(b::committed_cents.ge(-delta)))
-                .set((
+            prepared(
+                diesel::update(target.filter(b::committed_cents.ge(-delta))).set((
                     b::committed_cents.eq(b::committed_cents + delta),
                     b::version.eq(b::version + 1),
-                ))
-                .execute(conn)?
+                )),
+            )
+            .execute(conn)?
         };
         if n == 1 {
             continue;

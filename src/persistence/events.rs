@@ -20,6 +20,7 @@ use diesel::prelude::*;
 
 use super::AnyConnection;
 use super::audit::AuditEvent;
+use super::cached::prepared;
 use super::schema::{application_members as am, events as ev};
 use crate::domain::event::event_type;
 
@@ -116,18 +117,17 @@ pub fn record(
     }
     for e in entries {
         let rep = &rendered[&(e.record_type.as_str(), e.record_key.as_str())];
-        diesel::insert_into(ev::table)
-            .values(NewEvent {
-                event_type: event_type(&e.record_type, &e.action),
-                record_type: &e.record_type,
-                record_id: &e.record_key,
-                version: e.seq,
-                occurred_at: e.occurred_at,
-                case_id: rep.case_id.clone(),
-                audit_id: e.id,
-                data: rep.data.to_string(),
-            })
-            .execute(conn)?;
+        prepared(diesel::insert_into(ev::table).values(NewEvent {
+            event_type: event_type(&e.record_type, &e.action),
+            record_type: &e.record_type,
+            record_id: &e.record_key,
+            version: e.seq,
+            occurred_at: e.occurred_at,
+            case_id: rep.case_id.clone(),
+            audit_id: e.id,
+            data: rep.data.to_string(),
+        }))
+        .execute(conn)?;
     }
     Ok(rendered.into_values().filter_map(|r| r.case_id).collect())
 }

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::applications::WriteError;
+use super::cached::prepared;
 use super::schema::idempotency_keys as ik;
 use super::{AnyConnection, write_tx};
 
@@ -150,13 +151,12 @@ where
         }
         let (record, id, body) = work(conn).map_err(Failed::Work)?;
         if let Some(idem) = &idem {
-            diesel::update(ik::table.find((subject, idem.key)))
-                .set((
-                    ik::status_code.eq(i32::from(status)),
-                    ik::response.eq(&body),
-                    ik::resource_id.eq(&id),
-                ))
-                .execute(conn)?;
+            prepared(diesel::update(ik::table.find((subject, idem.key))).set((
+                ik::status_code.eq(i32::from(status)),
+                ik::response.eq(&body),
+                ik::resource_id.eq(&id),
+            )))
+            .execute(conn)?;
         }
         Ok(Created::New {
             record: Box::new(record),

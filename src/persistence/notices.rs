@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use super::applications::{self as cases, Scope, WriteError, Writer};
+use super::cached::prepared;
 use sha2::Digest;
 
 use super::schema::{
@@ -563,14 +564,12 @@ pub fn prepare(
 
 /// The rows of a new notice.
 fn insert(conn: &mut AnyConnection, notice: &Notice) -> QueryResult<()> {
-    diesel::insert_into(n::table)
-        .values(&notice.row)
-        .execute(conn)?;
+    prepared(diesel::insert_into(n::table).values(&notice.row)).execute(conn)?;
     for l in &notice.lines {
-        diesel::insert_into(nl::table).values(l).execute(conn)?;
+        prepared(diesel::insert_into(nl::table).values(l)).execute(conn)?;
     }
     for a in &notice.allocations {
-        diesel::insert_into(na::table).values(a).execute(conn)?;
+        prepared(diesel::insert_into(na::table).values(a)).execute(conn)?;
     }
     Ok(())
 }
@@ -778,18 +777,20 @@ pub fn sign(
             ledger::notice(&s.notice, Some(&sha)),
         );
         let row = &s.notice.row;
-        let updated = diesel::update(
-            n::table
-                .find(id)
-                .filter(n::status.eq(NoticeStatus::Prepared)),
+        let updated = prepared(
+            diesel::update(
+                n::table
+                    .find(id)
+                    .filter(n::status.eq(NoticeStatus::Prepared)),
+            )
+            .set((
+                n::status.eq(NoticeStatus::Signed),
+                n::number.eq(&row.number),
+                n::seq.eq(row.seq),
+                n::signed_by.eq(&row.signed_by),
+                n::signed_at.eq(row.signed_at),
+            )),
         )
-        .set((
-            n::status.eq(NoticeStatus::Signed),
-            n::number.eq(&row.number),
-            n::seq.eq(row.seq),
-            n::signed_by.eq(&row.signed_by),
-            n::signed_at.eq(row.signed_at),
-        ))
         .execute(conn)?;
         if updated == 0 {
             return Err(WriteError::Conflict(format!(
@@ -797,18 +798,17 @@ pub fn sign(
             )));
         }
         let r = &s.case.row;
-        diesel::update(ap::table.find(&case_id))
-            .set((
-                ap::status.eq(&r.status),
-                ap::granted_cents.eq(r.granted_cents),
-                ap::reclaimed_cents.eq(r.reclaimed_cents),
-                ap::info_due.eq(r.info_due),
-                ap::early_start_at.eq(r.early_start_at),
-                ap::early_start_by.eq(&r.early_start_by),
-                ap::clock_seconds.eq(r.clock_seconds),
-                ap::clock_since.eq(r.clock_since),
-            ))
-            .execute(conn)?;
+        prepared(diesel::update(ap::table.find(&case_id)).set((
+            ap::status.eq(&r.status),
+            ap::granted_cents.eq(r.granted_cents),
+            ap::reclaimed_cents.eq(r.reclaimed_cents),
+            ap::info_due.eq(r.info_due),
+            ap::early_start_at.eq(r.early_start_at),
+            ap::early_start_by.eq(&r.early_start_by),
+            ap::clock_seconds.eq(r.clock_seconds),
+            ap::clock_since.eq(r.clock_since),
+        )))
+        .execute(conn)?;
         let entries = [&s.case_entry, &s.notice_entry];
         let slots = audit::reserve(conn, &entries)?;
         audit::append_reserved(conn, &entries, slots)?;

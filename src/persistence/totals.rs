@@ -117,26 +117,10 @@ pub fn follow(conn: &mut AnyConnection, cases: &[String]) -> QueryResult<()> {
     if cases.is_empty() {
         return Ok(());
     }
-    // PostgreSQL planned the contribution's statement anew at every execution (its custom
-    // plans looked cheaper than the generic one): 320 µs of planning for 160 µs of execution
-    // (pg_stat_statements with `track_planning`, docs/benchmarks.md). The statement reads one
-    // case by its key, which the generic plan does as well; it is kept for the connection.
-    plan_generic(conn, true)?;
+    // On PostgreSQL the write transaction plans generically (`persistence::write_tx`): the
+    // contribution's statement was planned anew at every execution otherwise.
     for case in cases {
         follow_case(conn, case)?;
-    }
-    plan_generic(conn, false)
-}
-
-/// On PostgreSQL, `plan_cache_mode` for the rest of the transaction: `force_generic_plan`,
-/// or back to the connection's setting.
-fn plan_generic(conn: &mut AnyConnection, on: bool) -> QueryResult<()> {
-    if let AnyConnection::Pg(c) = conn {
-        diesel::sql_query(match on {
-            true => "SET LOCAL plan_cache_mode = force_generic_plan",
-            false => "SET LOCAL plan_cache_mode = DEFAULT",
-        })
-        .execute(c)?;
     }
     Ok(())
 }
