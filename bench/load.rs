@@ -668,7 +668,10 @@ fn main() {
         diesel::sql_query("VACUUM (ANALYZE)")
             .execute(&mut conn)
             .expect("VACUUM (ANALYZE) after the load");
-        eprintln!("vacuumed and analysed in {:.0} s", t.elapsed().as_secs_f64());
+        eprintln!(
+            "vacuumed and analysed in {:.0} s",
+            t.elapsed().as_secs_f64()
+        );
         let t = Instant::now();
         let out = Command::new("pgbench")
             .args(["-i", "-q", "-s", &scale.to_string(), &url])
