@@ -115,7 +115,8 @@ impl<Conn> RunQueryDsl<Conn> for Cached {}
 /// that grows without bound. `prepared` is for statements with a bounded number of texts
 /// (one row, a fixed set of columns): the write path's updates and single-row inserts, each
 /// of which PostgreSQL otherwise parsed and planned on every request (docs/benchmarks.md,
-/// issue 19). Never for a batch insert of varying length or an `IN` list of varying size.
+/// issue 19). Not for a batch or an `IN` list whose length has no bound: each length is a
+/// text of its own (the log's entries of one write, a handful, are kept this way).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Prepared<Q>(Q);
 
