@@ -481,7 +481,24 @@ pub fn case_number_prefix(programme_code: &str) -> &str {
 
 /// `EGOV-2026-0042`: prefix, the year the case was opened, a number counted per prefix and year.
 pub fn case_number(prefix: &str, year: i32, n: i32) -> String {
-    format!("{prefix}-{year}-{n:04}")
+    let CaseNumberFormat { head, digits } = case_number_format(prefix, year);
+    format!("{head}{n:0digits$}")
+}
+
+/// How the numbers of a prefix and year are written: `head`, then the count with leading
+/// zeros to at least `digits` digits (more digits once the count needs them). The database
+/// writes a number allocated in one statement with these (`persistence::case_numbers`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseNumberFormat {
+    pub head: String,
+    pub digits: usize,
+}
+
+pub fn case_number_format(prefix: &str, year: i32) -> CaseNumberFormat {
+    CaseNumberFormat {
+        head: format!("{prefix}-{year}-"),
+        digits: 4,
+    }
 }
 
 /// A proof of use (Verwendungsnachweis) accounts for money spent in the grant period, so it is
@@ -639,6 +656,15 @@ mod tests {
     }
     fn ags(s: &str) -> Ags {
         Ags::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_case_number_has_four_digits_at_least_and_more_when_the_count_needs_them() {
+        assert_eq!(case_number("EGOV", 2026, 42), "EGOV-2026-0042");
+        assert_eq!(case_number("FAG", 2019, 9999), "FAG-2019-9999");
+        assert_eq!(case_number("FAG", 2019, 10_000), "FAG-2019-10000");
+        let f = case_number_format("EGOV", 2026);
+        assert_eq!((f.head.as_str(), f.digits), ("EGOV-2026-", 4));
     }
     fn date(s: &str) -> NaiveDate {
         s.parse().unwrap()

@@ -87,8 +87,10 @@ impl ApplicationRow {
     }
 }
 
+/// `None` is inserted as NULL, not as the column's default: the same statement text for
+/// every row, which a batch insert on SQLite needs (it has no `DEFAULT` among values).
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, serde::Serialize)]
-#[diesel(table_name = cl)]
+#[diesel(table_name = cl, treat_none_as_null = true)]
 pub struct CostLineRow {
     pub application_id: String,
     pub line_no: i32,
@@ -528,14 +530,20 @@ fn write_content(conn: &mut AnyConnection, case: &Case) -> QueryResult<()> {
 
 /// The cost lines and members of a case.
 fn insert_children(conn: &mut AnyConnection, case: &Case) -> QueryResult<()> {
-    for l in &case.lines {
-        prepared(diesel::insert_into(cl::table).values(l)).execute(conn)?;
+    for rows in case.lines.chunks(ROWS_PER_INSERT) {
+        prepared(diesel::insert_into(cl::table).values(rows)).execute(conn)?;
     }
-    for m in &case.members {
-        prepared(diesel::insert_into(am::table).values(m)).execute(conn)?;
+    for rows in case.members.chunks(ROWS_PER_INSERT) {
+        prepared(diesel::insert_into(am::table).values(rows)).execute(conn)?;
     }
     Ok(())
 }
+
+/// Rows per statement when a case's cost lines and members are inserted: a case of a few
+/// lines takes one round trip per table instead of one per row, and each table has at most
+/// this many statement texts (a full batch and each shorter remainder), each kept prepared
+/// per connection (`cached::prepared`), however long the cases are (up to `MAX_COST_LINES`).
+const ROWS_PER_INSERT: usize = 8;
 
 pub use super::idempotency::{Created, Idempotency};
 

@@ -29,6 +29,7 @@ mod stored;
 pub mod totals;
 pub mod verify;
 pub mod webhooks;
+mod writer_queue;
 
 use std::error::Error;
 use std::sync::Arc;
@@ -190,11 +191,16 @@ pub fn establish(url: &str) -> Result<AnyConnection, ConnectionError> {
 /// allocating more).
 fn configure_sqlite(c: &mut diesel::SqliteConnection) -> QueryResult<()> {
     c.batch_execute(&format!(
-        "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+        "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
          PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; \
          PRAGMA cache_size = -{SQLITE_CACHE_KIB}; PRAGMA soft_heap_limit = {SQLITE_SOFT_HEAP_LIMIT};",
+        SQLITE_BUSY_TIMEOUT.as_millis()
     ))
 }
+
+/// How long a SQLite writer waits for the file's write lock (SQLite's busy handler, and the
+/// process's queue of write transactions, `writer_queue`) before "database is locked".
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The page cache of each SQLite connection, in KiB.
 pub const SQLITE_CACHE_KIB: u32 = 512;
@@ -443,6 +449,8 @@ pub fn row_count(conn: &mut AnyConnection, table: &str) -> QueryResult<u64> {
 /// A write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so that it takes the write
 /// lock before it reads: a read-then-write `BEGIN DEFERRED` transaction fails with "database
 /// is locked" the moment another writer holds the lock, and `busy_timeout` cannot help it.
+/// Outermost on SQLite, it first waits its turn among this process's writers of the file, in
+/// the order they came (`writer_queue`; SQLite's busy handler serves them in no order).
 /// On PostgreSQL it is a plain transaction; conflicts are caught by conditional updates and
 /// row locks. Nested in another `write_tx`, it is a savepoint on both backends.
 ///
@@ -460,6 +468,14 @@ pub fn write_tx<T, E>(
 where
     E: From<diesel::result::Error>,
 {
+    // Held to the commit or rollback, then handed to the next writer of the file.
+    let _turn = match conn {
+        AnyConnection::Sqlite(c) => match in_transaction(c)? {
+            false => Some(writer_queue::take(c)?),
+            true => None,
+        },
+        AnyConnection::Pg(_) => None,
+    };
     begin(
         conn,
         "BEGIN IMMEDIATE",

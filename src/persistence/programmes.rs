@@ -61,23 +61,26 @@ pub fn list(conn: &mut AnyConnection) -> QueryResult<Vec<(Programme, Vec<Funding
         .collect())
 }
 
+/// The programme `code` with its funding objects in order of their codes, in one statement
+/// (it is read twice by every create and by every submission's checks).
 pub fn find(
     conn: &mut AnyConnection,
     code: &str,
 ) -> QueryResult<Option<(Programme, Vec<FundingObject>)>> {
-    let Some(prog) = p::table
-        .find(code)
-        .select(Programme::as_select())
-        .first(conn)
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    let objects = f::table
-        .filter(f::programme_code.eq(code))
-        .select(FundingObject::as_select())
+    let rows: Vec<(Programme, Option<FundingObject>)> = p::table
+        .left_join(f::table)
+        .filter(p::code.eq(code))
+        .select((Programme::as_select(), Option::<FundingObject>::as_select()))
         .order(f::code.asc())
         .load(conn)?;
+    let mut rows = rows.into_iter();
+    let Some((prog, first)) = rows.next() else {
+        return Ok(None);
+    };
+    let objects = first
+        .into_iter()
+        .chain(rows.filter_map(|(_, o)| o))
+        .collect();
     Ok(Some((prog, objects)))
 }
 

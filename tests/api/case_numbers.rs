@@ -3,6 +3,7 @@
 //! consecutive numbers, each allocation is recorded with who and when, and a number no case
 //! carries says why (a concurrent repeat of a request, a write that never finished).
 
+use foerderakte::domain::application::case_number;
 use foerderakte::persistence::case_numbers::{self, Unused};
 
 use crate::applications::{LEAD, draft_body, race};
@@ -119,4 +120,53 @@ fn a_number_no_case_carries_says_why_and_the_next_create_goes_on_after_it() {
         serial(next.json()["case_number"].as_str().unwrap()),
         serial(&lost) + 1
     );
+}
+
+#[test]
+fn past_the_four_digits_a_number_grows_as_the_domain_writes_it() {
+    let app = spawn_app();
+    let lead = app.applicant(&[LEAD]);
+    let body = draft_body(LEAD);
+    let year: i32 = crate::helpers::today()
+        .format("%Y")
+        .to_string()
+        .parse()
+        .unwrap();
+    for (prefix, n) in [("EGOV", 9998), ("OTHER", 99_998)] {
+        case_numbers::allocate(
+            &mut app.db(),
+            prefix,
+            year,
+            "setup",
+            chrono::Utc::now().naive_utc(),
+        )
+        .unwrap();
+        use diesel::prelude::*;
+        use foerderakte::persistence::schema::case_counters as cc;
+        diesel::update(cc::table.filter(cc::prefix.eq(prefix)))
+            .set(cc::last_number.eq(n))
+            .execute(&mut app.db())
+            .unwrap();
+    }
+    let numbers: Vec<String> = (0..2)
+        .map(|_| {
+            let r = app.create_application(&lead, &body);
+            assert_eq!(r.status, 201, "{}", r.body);
+            r.json()["case_number"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(
+        numbers,
+        [format!("EGOV-{year}-9999"), format!("EGOV-{year}-10000")]
+    );
+    let other = case_numbers::allocate(
+        &mut app.db(),
+        "OTHER",
+        year,
+        "x",
+        chrono::Utc::now().naive_utc(),
+    )
+    .unwrap();
+    assert_eq!(other, case_number("OTHER", year, 99_999));
+    assert_eq!(other, format!("OTHER-{year}-99999"));
 }
