@@ -24,6 +24,18 @@ use super::schema::case_number_allocations as na;
 use super::{AnyConnection, write_tx};
 use crate::domain::application::{case_number, case_number_format};
 
+/// The counter of `$1` (prefix) and `$2` (year) counted up, returning its new value. The
+/// `on_conflict` DSL does not compile for MultiConnection; this SQL is valid on both backends
+/// (SQLite ≥ 3.35 for `RETURNING`).
+macro_rules! count_up {
+    () => {
+        "INSERT INTO case_counters (prefix, year, last_number) VALUES ($1, $2, 1) \
+         ON CONFLICT (prefix, year) \
+         DO UPDATE SET last_number = case_counters.last_number + 1 \
+         RETURNING last_number"
+    };
+}
+
 #[derive(QueryableByName)]
 struct Last {
     #[diesel(sql_type = Integer)]
@@ -67,16 +79,16 @@ fn allocate_in_one_statement(
     let f = case_number_format(prefix, year);
     let digits = i32::try_from(f.digits).unwrap_or(i32::MAX);
     let n: Number = Cached::new(
-        "WITH counted AS (\
-           INSERT INTO case_counters (prefix, year, last_number) VALUES ($1, $2, 1) \
-           ON CONFLICT (prefix, year) \
-           DO UPDATE SET last_number = case_counters.last_number + 1 \
-           RETURNING last_number) \
+        concat!(
+            "WITH counted AS (",
+            count_up!(),
+            ") \
          INSERT INTO case_number_allocations (case_number, allocated_at, allocated_by) \
          SELECT $3 || lpad(CAST(last_number AS TEXT), \
                            GREATEST($4, length(CAST(last_number AS TEXT))), '0'), $5, $6 \
          FROM counted \
-         RETURNING case_number",
+         RETURNING case_number"
+        ),
         &[
             Param::Text(prefix.to_owned()),
             Param::Int(year),
@@ -100,13 +112,8 @@ fn allocate_in_a_transaction(
     at: NaiveDateTime,
 ) -> QueryResult<String> {
     write_tx(conn, |conn| {
-        // The `on_conflict` DSL does not compile for MultiConnection; this SQL is valid on
-        // both backends (SQLite ≥ 3.35 for `RETURNING`).
         let last: Last = Cached::new(
-            "INSERT INTO case_counters (prefix, year, last_number) VALUES ($1, $2, 1) \
-             ON CONFLICT (prefix, year) \
-             DO UPDATE SET last_number = case_counters.last_number + 1 \
-             RETURNING last_number",
+            count_up!(),
             &[Param::Text(prefix.to_owned()), Param::Int(year)],
         )?
         .get_result(conn)?;
