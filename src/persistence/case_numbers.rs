@@ -58,10 +58,24 @@ pub fn allocate(
     by: &str,
     at: NaiveDateTime,
 ) -> QueryResult<String> {
+    let a = Allocation {
+        prefix,
+        year,
+        by,
+        at,
+    };
     match conn {
-        AnyConnection::Pg(_) => allocate_in_one_statement(conn, prefix, year, by, at),
-        AnyConnection::Sqlite(_) => allocate_in_a_transaction(conn, prefix, year, by, at),
+        AnyConnection::Pg(_) => allocate_in_one_statement(conn, &a),
+        AnyConnection::Sqlite(_) => allocate_in_a_transaction(conn, &a),
     }
+}
+
+/// What `allocate` was asked for.
+struct Allocation<'a> {
+    prefix: &'a str,
+    year: i32,
+    by: &'a str,
+    at: NaiveDateTime,
 }
 
 /// PostgreSQL: the counter's upsert and the allocation's record in one statement, committed
@@ -69,14 +83,8 @@ pub fn allocate(
 /// the round trips of a transaction around two statements (`BEGIN`, upsert, insert,
 /// `COMMIT`); every create of the prefix and year waits for that lock. The number is written
 /// as `domain::application::case_number` writes it, from the same `case_number_format`.
-fn allocate_in_one_statement(
-    conn: &mut AnyConnection,
-    prefix: &str,
-    year: i32,
-    by: &str,
-    at: NaiveDateTime,
-) -> QueryResult<String> {
-    let f = case_number_format(prefix, year);
+fn allocate_in_one_statement(conn: &mut AnyConnection, a: &Allocation<'_>) -> QueryResult<String> {
+    let f = case_number_format(a.prefix, a.year);
     let digits = i32::try_from(f.digits).unwrap_or(i32::MAX);
     let n: Number = Cached::new(
         concat!(
@@ -90,12 +98,12 @@ fn allocate_in_one_statement(
          RETURNING case_number"
         ),
         &[
-            Param::Text(prefix.to_owned()),
-            Param::Int(year),
+            Param::Text(a.prefix.to_owned()),
+            Param::Int(a.year),
             Param::Text(f.head),
             Param::Int(digits),
-            Param::Ts(at),
-            Param::Text(by.to_owned()),
+            Param::Ts(a.at),
+            Param::Text(a.by.to_owned()),
         ],
     )?
     .get_result(conn)?;
@@ -104,25 +112,19 @@ fn allocate_in_one_statement(
 
 /// SQLite (no `INSERT` in a `WITH`): the upsert and the record in a transaction of their own
 /// (a savepoint inside another transaction). SQLite's writers take turns anyway.
-fn allocate_in_a_transaction(
-    conn: &mut AnyConnection,
-    prefix: &str,
-    year: i32,
-    by: &str,
-    at: NaiveDateTime,
-) -> QueryResult<String> {
+fn allocate_in_a_transaction(conn: &mut AnyConnection, a: &Allocation<'_>) -> QueryResult<String> {
     write_tx(conn, |conn| {
         let last: Last = Cached::new(
             count_up!(),
-            &[Param::Text(prefix.to_owned()), Param::Int(year)],
+            &[Param::Text(a.prefix.to_owned()), Param::Int(a.year)],
         )?
         .get_result(conn)?;
-        let number = case_number(prefix, year, last.last_number);
+        let number = case_number(a.prefix, a.year, last.last_number);
         diesel::insert_into(na::table)
             .values((
                 na::case_number.eq(&number),
-                na::allocated_at.eq(at),
-                na::allocated_by.eq(by),
+                na::allocated_at.eq(a.at),
+                na::allocated_by.eq(a.by),
             ))
             .execute(conn)?;
         Ok(number)

@@ -103,30 +103,22 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    fn file_db(name: &str) -> (tempdir::Dir, String) {
-        let dir = tempdir::Dir::new(name);
-        let path = dir.path.join("db.sqlite3").display().to_string();
-        (dir, path)
+    /// A database file in a directory of its own, removed when dropped.
+    struct TempDb(std::path::PathBuf);
+
+    impl Drop for TempDb {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
 
-    mod tempdir {
-        pub struct Dir {
-            pub path: std::path::PathBuf,
-        }
-        impl Dir {
-            pub fn new(name: &str) -> Dir {
-                let path = std::env::temp_dir()
-                    .join(format!("fa-writer-queue-{name}-{}", std::process::id()));
-                let _ = std::fs::remove_dir_all(&path);
-                std::fs::create_dir_all(&path).expect("a temporary directory");
-                Dir { path }
-            }
-        }
-        impl Drop for Dir {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_dir_all(&self.path);
-            }
-        }
+    fn file_db(name: &str) -> (TempDb, String) {
+        let dir =
+            std::env::temp_dir().join(format!("fa-writer-queue-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let path = dir.join("db.sqlite3").display().to_string();
+        (TempDb(dir), path)
     }
 
     #[test]

@@ -124,6 +124,8 @@ fn a_number_no_case_carries_says_why_and_the_next_create_goes_on_after_it() {
 
 #[test]
 fn past_the_four_digits_a_number_grows_as_the_domain_writes_it() {
+    use diesel::prelude::*;
+    use foerderakte::persistence::schema::case_counters as cc;
     let app = spawn_app();
     let lead = app.applicant(&[LEAD]);
     let body = draft_body(LEAD);
@@ -141,8 +143,6 @@ fn past_the_four_digits_a_number_grows_as_the_domain_writes_it() {
             chrono::Utc::now().naive_utc(),
         )
         .unwrap();
-        use diesel::prelude::*;
-        use foerderakte::persistence::schema::case_counters as cc;
         diesel::update(cc::table.filter(cc::prefix.eq(prefix)))
             .set(cc::last_number.eq(n))
             .execute(&mut app.db())
