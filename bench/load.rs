@@ -20,10 +20,13 @@
 //!   written in C with Lua scripts (`BENCH_OPS` `wrk`; 2 threads, the level's connections);
 //!
 //! and on PostgreSQL, in the same database, `pgbench` select-only (`-S`) and simple-update (`-N`)
-//! at the same client counts (scale `BENCH_PGBENCH_SCALE`, default 10), right after each row.
-//! Prints req/s, p50, p99, errors, the ratio API ÷ pgbench, the CPU per request of the server,
-//! PostgreSQL and the clients (this program and its children, wrk), and the server's peak RSS
-//! (`VmHWM`).
+//! at the same client counts (scale `BENCH_PGBENCH_SCALE`, default 10), right after each row;
+//! for the read and the transition also pgbench running the statements the server sends for
+//! them (`bench/sql/read.sql`, `bench/sql/transition.sql`, prepared; the transition's end in
+//! `ROLLBACK`): how near the server comes to the database doing the same work.
+//! Prints req/s, p50, p99, errors, the ratios API ÷ pgbench, the CPU per request of the
+//! server, PostgreSQL and the clients (this program and its children, wrk, pgbench), the CPU
+//! per transaction of each baseline, and the server's peak RSS (`VmHWM`).
 //!
 //! ```text
 //! scripts/with-pg.sh cargo bench --bench load                 # PostgreSQL (the acceptance run)
@@ -222,10 +225,10 @@ struct Cpu {
     clients: u64,
 }
 
-/// CPU ticks of the server, of each `postgres` process by pid, and of this program.
+/// CPU ticks of the server, of the PostgreSQL cluster and of this program.
 struct CpuSnapshot {
     server: u64,
-    database: HashMap<String, u64>,
+    database: u64,
     clients: u64,
 }
 
@@ -238,7 +241,7 @@ fn ticks_of(stat: &str) -> u64 {
 }
 
 /// The CPU of a process's children it has waited for (cutime 16, cstime 17): for this program,
-/// wrk's (pgbench runs outside the measured windows).
+/// wrk's and pgbench's; for PostgreSQL's postmaster, every backend and worker that has ended.
 fn children_ticks_of(stat: &str) -> u64 {
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<&str> = rest.split_whitespace().collect();
@@ -246,9 +249,12 @@ fn children_ticks_of(stat: &str) -> u64 {
     n(13) + n(14)
 }
 
+/// The cluster's CPU so far: every live `postgres` process's own ticks and the ended ones'
+/// (in the postmaster's children's ticks once it has reaped them). So the backends of a
+/// pgbench run, which end with it, and autovacuum workers count too.
 fn cpu_now(server_pid: u32) -> CpuSnapshot {
     let read = |pid: &str| std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let mut database = HashMap::new();
+    let mut database = 0;
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let name = entry.file_name();
         let Some(pid) = name
@@ -259,7 +265,8 @@ fn cpu_now(server_pid: u32) -> CpuSnapshot {
         };
         let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
         if comm.trim() == "postgres" {
-            database.insert(pid.to_owned(), ticks_of(&read(pid)));
+            let stat = read(pid);
+            database += ticks_of(&stat) + children_ticks_of(&stat);
         }
     }
     CpuSnapshot {
@@ -270,16 +277,11 @@ fn cpu_now(server_pid: u32) -> CpuSnapshot {
 }
 
 impl CpuSnapshot {
-    /// The CPU used since `before`. PostgreSQL counts per process: one started since counts in
-    /// full, one gone since (a pgbench client's backend that was still exiting) not at all.
+    /// The CPU used since `before`.
     fn since(&self, before: &CpuSnapshot) -> Cpu {
         Cpu {
             server: self.server - before.server,
-            database: self
-                .database
-                .iter()
-                .map(|(pid, t)| t.saturating_sub(before.database.get(pid).copied().unwrap_or(0)))
-                .sum(),
+            database: self.database.saturating_sub(before.database),
             clients: self.clients - before.clients,
         }
     }
@@ -561,15 +563,67 @@ struct PgbenchResult {
     tps: f64,
     p50: f64,
     p99: f64,
+    /// Transactions done, and the CPU they took (PostgreSQL, and pgbench as a client).
+    transactions: u64,
+    cpu: Cpu,
 }
 
-fn pgbench(url: &str, mode: &str, clients: usize, secs: usize) -> PgbenchResult {
+/// What pgbench runs: one of its own transactions (`-S`, `-N`, simple protocol, as pgbench's
+/// documented baselines), or a script of `bench/sql` with the statements the server sends,
+/// prepared as the server keeps them, on `cases` cases (`ncases`), optionally with the generic
+/// plans the server's write transactions use.
+#[derive(Clone, Copy)]
+enum Pgbench {
+    Builtin(&'static str),
+    Same {
+        script: &'static str,
+        cases: usize,
+        generic_plans: bool,
+    },
+}
+
+impl Pgbench {
+    fn name(self) -> &'static str {
+        match self {
+            Pgbench::Builtin("-S") => "pgbench -S",
+            Pgbench::Builtin("-N") => "pgbench -N",
+            Pgbench::Builtin(_) => "pgbench",
+            Pgbench::Same { script, .. } => script,
+        }
+    }
+}
+
+fn pgbench(url: &str, run: Pgbench, clients: usize, secs: usize, server: u32) -> PgbenchResult {
     let dir = std::env::temp_dir().join(format!("fa-pgbench-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).expect("pgbench log dir");
     let prefix = dir.join("log");
-    let out = Command::new("pgbench")
+    let mut cmd = Command::new("pgbench");
+    match run {
+        Pgbench::Builtin(mode) => {
+            cmd.arg(mode);
+        }
+        Pgbench::Same {
+            script,
+            cases,
+            generic_plans,
+        } => {
+            let file = format!("{}/bench/sql/{script}", env!("CARGO_MANIFEST_DIR"));
+            cmd.args([
+                "-f",
+                &file,
+                "-M",
+                "prepared",
+                "-D",
+                &format!("ncases={cases}"),
+            ]);
+            if generic_plans {
+                cmd.env("PGOPTIONS", "-c plan_cache_mode=force_generic_plan");
+            }
+        }
+    }
+    let before = cpu_now(server);
+    let out = cmd
         .args([
-            mode,
             "-n",
             "-c",
             &clients.to_string(),
@@ -583,6 +637,10 @@ fn pgbench(url: &str, mode: &str, clients: usize, secs: usize) -> PgbenchResult 
         ])
         .output()
         .expect("pgbench runs (PostgreSQL client tools)");
+    // The backends end with pgbench; the postmaster reaps them a moment later.
+    std::thread::sleep(Duration::from_millis(200));
+    let cpu = cpu_now(server).since(&before);
+    let mode = run.name();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -595,6 +653,12 @@ fn pgbench(url: &str, mode: &str, clients: usize, secs: usize) -> PgbenchResult 
         .and_then(|l| l["tps = ".len()..].split_whitespace().next())
         .and_then(|v| v.parse::<f64>().ok())
         .unwrap_or_else(|| panic!("no tps in pgbench's output: {stdout}"));
+    let transactions = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("number of transactions actually processed: "))
+        .and_then(|v| v.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
     // Per-transaction log lines: client_id transaction_no latency_us script_no epoch us.
     let mut lat: Vec<u64> = Vec::new();
     for entry in std::fs::read_dir(&dir).expect("pgbench logs").flatten() {
@@ -616,10 +680,108 @@ fn pgbench(url: &str, mode: &str, clients: usize, secs: usize) -> PgbenchResult 
         tps,
         p50: pct(50),
         p99: pct(99),
+        transactions,
+        cpu,
     }
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/// One operation at one connection count, with its baselines.
+struct Row {
+    op: &'static str,
+    conns: usize,
+    api: Outcome,
+    baseline: Option<(&'static str, PgbenchResult)>,
+    /// pgbench running the statements the server sends for this operation (bench/sql).
+    same: Option<(&'static str, PgbenchResult)>,
+}
+
+/// The baselines' side: the same statements by pgbench next to the API, and the CPU each
+/// baseline transaction took.
+fn print_baselines(rows: &[Row], hz: f64) {
+    println!(
+        "\nThe same statements by pgbench (bench/sql, -M prepared, ending in ROLLBACK for the \
+         transition), and the CPU per transaction of each baseline (µs; PostgreSQL / pgbench)\n\n\
+         | operation | conns | req/s | same statements | TPS | p50 ms | p99 ms | API ÷ same | \
+         PostgreSQL µs: API / same | builtin | PostgreSQL / pgbench µs |\n\
+         |---|--:|--:|---|--:|--:|--:|--:|--:|---|--:|"
+    );
+    let per = |b: &PgbenchResult, t: u64| t as f64 / hz * 1e6 / b.transactions.max(1) as f64;
+    for r in rows
+        .iter()
+        .filter(|r| r.baseline.is_some() || r.same.is_some())
+    {
+        let api_db = r.api.cpu.database as f64 / hz * 1e6 / r.api.ok.max(1) as f64;
+        let same = match &r.same {
+            Some((name, b)) => format!(
+                "{name} | {:.0} | {:.2} | {:.2} | {:.2} | {api_db:.0} / {:.0}",
+                b.tps,
+                b.p50,
+                b.p99,
+                r.api.rate() / b.tps,
+                per(b, b.cpu.database)
+            ),
+            None => "– | | | | | ".to_owned(),
+        };
+        let builtin = match &r.baseline {
+            Some((name, b)) => format!(
+                "{name} | {:.0} / {:.0}",
+                per(b, b.cpu.database),
+                per(b, b.cpu.clients)
+            ),
+            None => "– | ".to_owned(),
+        };
+        println!(
+            "| {} | {} | {:.0} | {same} | {builtin} |",
+            r.op,
+            r.conns,
+            r.api.rate()
+        );
+    }
+}
+
+/// The cases the scripts of `bench/sql` draw from, numbered (pgbench draws numbers): every
+/// case for the read, and for the transition the cases in review of the programme whose
+/// project runs into today or later (those the API's transitions are taken from), with
+/// their leads' municipalities. Returns how many of each.
+fn number_cases(conn: &mut persistence::AnyConnection, today: chrono::NaiveDate) -> (usize, usize) {
+    let statements = [
+        "DROP TABLE IF EXISTS bench_case_ids, bench_transition_ids".to_owned(),
+        "CREATE TABLE bench_case_ids AS \
+         SELECT CAST(row_number() OVER (ORDER BY id) AS INTEGER) AS n, id FROM applications"
+            .to_owned(),
+        "ALTER TABLE bench_case_ids ADD PRIMARY KEY (n)".to_owned(),
+        format!(
+            "CREATE TABLE bench_transition_ids AS \
+             SELECT CAST(row_number() OVER (ORDER BY id) AS INTEGER) AS n, id, lead_ags AS ags \
+             FROM applications WHERE status = 'in_review' AND programme_code = '{PROGRAMME}' \
+             AND project_end >= '{today}'"
+        ),
+        "ALTER TABLE bench_transition_ids ADD PRIMARY KEY (n)".to_owned(),
+        "ANALYZE bench_case_ids, bench_transition_ids".to_owned(),
+    ];
+    for sql in &statements {
+        diesel::sql_query(sql.as_str())
+            .execute(conn)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let count = |conn: &mut persistence::AnyConnection, table: &str| -> usize {
+        let c: Count = diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
+            .get_result(conn)
+            .expect("a count");
+        usize::try_from(c.n).expect("a count")
+    };
+    (
+        count(conn, "bench_case_ids"),
+        count(conn, "bench_transition_ids"),
+    )
+}
 
 fn main() {
     let n_cases = env_usize("BENCH_CASES", 100_000);
@@ -706,6 +868,8 @@ fn main() {
     ))
     .load(&mut conn)
     .expect("cases in review");
+    // The scripts of bench/sql draw their cases from these (PostgreSQL only).
+    let numbered = (backend == Backend::Postgres).then(|| number_cases(&mut conn, today));
     let max_conns = levels.iter().copied().max().unwrap_or(1);
     let sign_needed = if want("sign") {
         per_level_sign * levels.len()
@@ -820,12 +984,15 @@ fn main() {
         "/api/v1/applications?ags=16062054&limit=50".to_owned(),
     ]);
 
-    struct Row {
-        op: &'static str,
-        conns: usize,
-        api: Outcome,
-        baseline: Option<(&'static str, PgbenchResult)>,
-    }
+    // pgbench at this row's connections, next to the API's measurement (PostgreSQL only).
+    let pg = |run: Pgbench, conns: usize| {
+        (backend == Backend::Postgres).then(|| (run.name(), pgbench(&url, run, conns, secs, pid)))
+    };
+    let same = |script: &'static str, cases: Option<usize>, generic_plans: bool| Pgbench::Same {
+        script,
+        cases: cases.unwrap_or(0),
+        generic_plans,
+    };
     let mut rows: Vec<Row> = Vec::new();
     let mut notices = notices.into_iter();
     // BENCH_PERF=<file>: a CPU profile of the server over the whole measurement (perf record).
@@ -861,40 +1028,41 @@ fn main() {
                 })
                 .collect();
             let read = run_measured(pid, clients, limit);
-            let select_only = (backend == Backend::Postgres)
-                .then(|| ("pgbench -S", pgbench(&url, "-S", conns, secs)));
             rows.push(Row {
                 op: "read GET /applications/{id}",
                 conns,
                 api: read,
-                baseline: select_only,
+                baseline: pg(Pgbench::Builtin("-S"), conns),
+                same: None,
             });
         }
         // wrk: the point read and the create, each next to its pgbench
         if want("wrk") {
+            let read_same = same("read.sql", numbered.map(|n| n.0), false);
             let runs = [
                 (
                     "wrk read GET /applications/{id}",
                     &wrk_read,
-                    ("pgbench -S", "-S"),
+                    Pgbench::Builtin("-S"),
+                    Some(read_same),
                 ),
                 (
                     "wrk create POST /applications",
                     &wrk_create,
-                    ("pgbench -N", "-N"),
+                    Pgbench::Builtin("-N"),
+                    None,
                 ),
             ];
-            for (op, script, (name, mode)) in runs {
+            for (op, script, builtin, same_run) in runs {
                 let before = cpu_now(pid);
                 let mut api = wrk(&address, script, conns, secs);
                 api.cpu = cpu_now(pid).since(&before);
-                let baseline = (backend == Backend::Postgres)
-                    .then(|| (name, pgbench(&url, mode, conns, secs)));
                 rows.push(Row {
                     op,
                     conns,
                     api,
-                    baseline,
+                    baseline: pg(builtin, conns),
+                    same: same_run.and_then(|r| pg(r, conns)),
                 });
             }
         }
@@ -917,6 +1085,7 @@ fn main() {
                 conns,
                 api: run_measured(pid, clients, limit),
                 baseline: None,
+                same: None,
             });
         }
         // transition: each client works on every conns-th case of the pool
@@ -967,13 +1136,13 @@ fn main() {
             for h in handles {
                 transition_state.append(&mut h.lock().expect("share"));
             }
-            let simple_update = (backend == Backend::Postgres)
-                .then(|| ("pgbench -N", pgbench(&url, "-N", conns, secs)));
+            let transition_same = same("transition.sql", numbered.map(|n| n.1), true);
             rows.push(Row {
                 op: "transition POST …/transitions",
                 conns,
                 api: transition,
-                baseline: simple_update,
+                baseline: pg(Pgbench::Builtin("-N"), conns),
+                same: pg(transition_same, conns),
             });
         }
         // sign: this level's share of the prepared notices
@@ -995,13 +1164,12 @@ fn main() {
                 })
                 .collect();
             let sign = run_measured(pid, clients, Duration::from_secs(600));
-            let simple_update = (backend == Backend::Postgres)
-                .then(|| ("pgbench -N", pgbench(&url, "-N", conns, secs)));
             rows.push(Row {
                 op: "sign POST /notices/{id}/sign",
                 conns,
                 api: sign,
-                baseline: simple_update,
+                baseline: pg(Pgbench::Builtin("-N"), conns),
+                same: None,
             });
         }
         eprintln!("{conns} connections done");
@@ -1070,6 +1238,9 @@ fn main() {
             per(r.api.cpu.database),
             per(r.api.cpu.clients)
         );
+    }
+    if backend == Backend::Postgres {
+        print_baselines(&rows, hz);
     }
     println!(
         "\nserver memory: {:.1} MB resident after start, {:.1} MB at the end, peak {:.1} MB \
