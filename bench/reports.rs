@@ -1,7 +1,8 @@
 //! Benchmark: the reports at 1,000,000 cases, each against hand-written SQL in the same run.
 //!
 //! Loads `BENCH_CASES` (default 1,000,000) cases with the `seed-demo --cases` generator into a
-//! fresh database, runs `ANALYZE`, then times every report three ways, interleaved:
+//! fresh database, runs `ANALYZE` (on PostgreSQL `VACUUM (ANALYZE)`), then times every report
+//! three ways, interleaved:
 //!
 //! - **http**: `GET /api/v1/reports/…` through the in-process server (token, validation, the
 //!   report query, the JSON, HTTP over loopback);
@@ -437,6 +438,20 @@ fn main() {
         let written = foerderakte::seed::run(&mut conn, &options, &mut |line| eprintln!("{line}"))
             .expect("the load generator");
         eprint!("{}", written.text());
+        if backend == Backend::Postgres {
+            // As `bench/load.rs` and `pgbench -i` do: vacuumed once loaded, so that no
+            // autovacuum worker catching up on millions of new rows runs beside the timed
+            // rounds (one run without it timed the http column up to twice as slow as the
+            // next run on the same code; docs/benchmarks.md).
+            let t = Instant::now();
+            diesel::sql_query("VACUUM (ANALYZE)")
+                .execute(&mut conn)
+                .expect("VACUUM (ANALYZE) after the load");
+            eprintln!(
+                "vacuumed and analysed in {:.0} s",
+                t.elapsed().as_secs_f64()
+            );
+        }
     }
     let load_secs = t.elapsed().as_secs_f64();
     let n_cases: i64 = foerderakte::persistence::schema::applications::table
