@@ -441,8 +441,7 @@ fn main() {
         if backend == Backend::Postgres {
             // As `bench/load.rs` and `pgbench -i` do: vacuumed once loaded, so that no
             // autovacuum worker catching up on millions of new rows runs beside the timed
-            // rounds (one run without it timed the http column up to twice as slow as the
-            // next run on the same code; docs/benchmarks.md).
+            // rounds.
             let t = Instant::now();
             diesel::sql_query("VACUUM (ANALYZE)")
                 .execute(&mut conn)
