@@ -132,3 +132,41 @@ fn into_case(l: Loaded) -> QueryResult<Case> {
         members,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `bench/load.rs` runs `bench/sql`'s scripts with pgbench as the baseline "the database
+    /// doing the same statements": they must send the case read as the server does. Fails when
+    /// the statement changes and the scripts were not copied again.
+    #[test]
+    fn the_bench_scripts_read_a_case_with_the_server_s_statement() {
+        let statement = text(Backend::Postgres, 0);
+        let select = statement
+            .strip_suffix("WHERE a.id = $1")
+            .expect("the read ends in its key");
+        for (script, sql) in [
+            ("read.sql", include_str!("../../bench/sql/read.sql")),
+            (
+                "transition.sql",
+                include_str!("../../bench/sql/transition.sql"),
+            ),
+        ] {
+            assert!(
+                sql.contains(select),
+                "bench/sql/{script} does not send the server's case read:\n{select}"
+            );
+        }
+        // The applicant's read (a transition's `provide_info`) limits it to their cases.
+        let limited = text(Backend::Postgres, 1);
+        let limit = limited
+            .split_once("$1")
+            .map(|(_, rest)| rest.split_once("IN ($2)").expect("one key").0)
+            .expect("the key's place");
+        assert!(
+            include_str!("../../bench/sql/transition.sql").contains(limit),
+            "bench/sql/transition.sql does not limit the read as the server does:\n{limit}"
+        );
+    }
+}
