@@ -1,8 +1,8 @@
 -- The statements of one transition (`request_info` / `provide_info` with If-Match) as the
 -- server sends them (PostgreSQL's statement log, 7 December 2026), on a random case of the
 -- benchmark's that is in review or waiting for information: the case read, the conditional
--- update, the audit entry's slot, the audit entry, the event. Differences, all of them on the
--- side of more work for the baseline or none:
+-- update, the audit entry's slot, the audit entry, the event. Differences (the first gives
+-- the baseline more work, the second and third none, the last less):
 -- - the case's id and its lead's municipality are looked up in `bench_transition_ids`
 --   inside the read (primary-key probes the server does not make), and every read is
 --   limited to the lead's cases as the applicant's are (the caseworker's are not);
