@@ -58,7 +58,7 @@ use foerderakte::persistence::{self, Backend};
 use serde_json::{Value, json};
 
 mod common;
-use common::{BenchDb, Rng, env_usize, ms};
+use common::{BenchDb, Rng, env_usize, ms, vacuum_after_load};
 
 const SECRET: &str = "bench-secret-that-is-long-enough-0123456789";
 const PROGRAMME: &str = "THUEREGOVRL-2024";
@@ -568,6 +568,19 @@ struct PgbenchResult {
     cpu: Cpu,
 }
 
+impl PgbenchResult {
+    /// Its table cells: TPS, p50 and p99 (ms), and the API's rate `api` over its TPS.
+    fn cells(&self, api: f64) -> String {
+        format!(
+            "{:.0} | {:.2} | {:.2} | {:.2}",
+            self.tps,
+            self.p50,
+            self.p99,
+            api / self.tps
+        )
+    }
+}
+
 /// What pgbench runs: one of its own transactions (`-S`, `-N`, simple protocol, as pgbench's
 /// documented baselines), or a script of `bench/sql` with the statements the server sends,
 /// prepared as the server keeps them, on `cases` cases (`ncases`), optionally with the generic
@@ -715,11 +728,8 @@ fn print_baselines(rows: &[Row], hz: f64) {
         let api_db = r.api.cpu.database as f64 / hz * 1e6 / r.api.ok.max(1) as f64;
         let same = match &r.same {
             Some((name, b)) => format!(
-                "{name} | {:.0} | {:.2} | {:.2} | {:.2} | {api_db:.0} / {:.0}",
-                b.tps,
-                b.p50,
-                b.p99,
-                r.api.rate() / b.tps,
+                "{name} | {} | {api_db:.0} / {:.0}",
+                b.cells(r.api.rate()),
                 per(b, b.cpu.database)
             ),
             None => "– | | | | | ".to_owned(),
@@ -741,6 +751,13 @@ fn print_baselines(rows: &[Row], hz: f64) {
     }
 }
 
+/// The cases transitions and signings are taken from: in review under the programme, with a
+/// project that runs into today or later (a grant period from today must overlap it,
+/// `domain::notice`). A condition on `applications`.
+fn in_review_now(today: chrono::NaiveDate) -> String {
+    format!("status = 'in_review' AND programme_code = '{PROGRAMME}' AND project_end >= '{today}'")
+}
+
 /// The cases the scripts of `bench/sql` draw from, numbered (pgbench draws numbers): every
 /// case for the read, and for the transition the cases in review of the programme whose
 /// project runs into today or later (those the API's transitions are taken from), with
@@ -755,8 +772,8 @@ fn number_cases(conn: &mut persistence::AnyConnection, today: chrono::NaiveDate)
         format!(
             "CREATE TABLE bench_transition_ids AS \
              SELECT CAST(row_number() OVER (ORDER BY id) AS INTEGER) AS n, id, lead_ags AS ags \
-             FROM applications WHERE status = 'in_review' AND programme_code = '{PROGRAMME}' \
-             AND project_end >= '{today}'"
+             FROM applications WHERE {}",
+            in_review_now(today)
         ),
         "ALTER TABLE bench_transition_ids ADD PRIMARY KEY (n)".to_owned(),
         "ANALYZE bench_case_ids, bench_transition_ids".to_owned(),
@@ -823,17 +840,7 @@ fn main() {
     );
 
     if backend == Backend::Postgres {
-        // As `pgbench -i` does for its tables: vacuumed and analysed once loaded, so that no
-        // autovacuum worker catching up on the load runs (and counts as PostgreSQL's CPU)
-        // during the first rounds measured.
-        let t = Instant::now();
-        diesel::sql_query("VACUUM (ANALYZE)")
-            .execute(&mut conn)
-            .expect("VACUUM (ANALYZE) after the load");
-        eprintln!(
-            "vacuumed and analysed in {:.0} s",
-            t.elapsed().as_secs_f64()
-        );
+        vacuum_after_load(&mut conn);
         let t = Instant::now();
         let out = Command::new("pgbench")
             .args(["-i", "-q", "-s", &scale.to_string(), &url])
@@ -862,9 +869,8 @@ fn main() {
     // (`domain::notice`).
     let today = Utc::now().date_naive();
     let in_review: Vec<Case> = diesel::sql_query(format!(
-        "SELECT id, lead_ags, version FROM applications \
-         WHERE status = 'in_review' AND programme_code = '{PROGRAMME}' \
-         AND project_end >= '{today}' ORDER BY id"
+        "SELECT id, lead_ags, version FROM applications WHERE {} ORDER BY id",
+        in_review_now(today)
     ))
     .load(&mut conn)
     .expect("cases in review");
@@ -1206,13 +1212,7 @@ fn main() {
     for r in &mut rows {
         let (rate, p50, p99) = (r.api.rate(), r.api.percentile(50), r.api.percentile(99));
         let base = match &r.baseline {
-            Some((name, b)) => format!(
-                "{name} | {:.0} | {:.2} | {:.2} | {:.2}",
-                b.tps,
-                b.p50,
-                b.p99,
-                rate / b.tps
-            ),
+            Some((name, b)) => format!("{name} | {}", b.cells(rate)),
             None => "– | | | | ".to_owned(),
         };
         println!(

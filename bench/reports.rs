@@ -42,7 +42,7 @@ use foerderakte::reporting::{self, Basis, GroupKey, VolumeQuery};
 use foerderakte::startup::Application;
 
 mod common;
-use common::{BenchDb, env_usize, ms};
+use common::{BenchDb, env_usize, ms, vacuum_after_load};
 
 const SECRET: &str = "bench-secret-that-is-long-enough-0123456789";
 static AUDIT_KEY_HEX: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| "be".repeat(32));
@@ -438,19 +438,7 @@ fn main() {
         let written = foerderakte::seed::run(&mut conn, &options, &mut |line| eprintln!("{line}"))
             .expect("the load generator");
         eprint!("{}", written.text());
-        if backend == Backend::Postgres {
-            // As `bench/load.rs` and `pgbench -i` do: vacuumed once loaded, so that no
-            // autovacuum worker catching up on millions of new rows runs beside the timed
-            // rounds.
-            let t = Instant::now();
-            diesel::sql_query("VACUUM (ANALYZE)")
-                .execute(&mut conn)
-                .expect("VACUUM (ANALYZE) after the load");
-            eprintln!(
-                "vacuumed and analysed in {:.0} s",
-                t.elapsed().as_secs_f64()
-            );
-        }
+        vacuum_after_load(&mut conn);
     }
     let load_secs = t.elapsed().as_secs_f64();
     let n_cases: i64 = foerderakte::persistence::schema::applications::table
